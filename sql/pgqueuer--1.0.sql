@@ -169,9 +169,9 @@ CREATE TABLE pgqueuer.pgqueuer_entrypoints (
 	concurrency_limit integer NOT NULL DEFAULT 0 CHECK (concurrency_limit OPERATOR(pg_catalog.>=) 0),
 	requests_per_second double precision NOT NULL DEFAULT 0
 		CHECK (requests_per_second OPERATOR(pg_catalog.>=) 0),
-	lease_timeout interval NOT NULL DEFAULT '30 seconds'
+	lease_timeout interval DEFAULT NULL
 		CHECK (lease_timeout OPERATOR(pg_catalog.>) '0'::interval),
-	max_attempts integer NOT NULL DEFAULT 5 CHECK (max_attempts OPERATOR(pg_catalog.>=) 0),
+	max_attempts integer DEFAULT NULL CHECK (max_attempts OPERATOR(pg_catalog.>=) 0),
 	retry_backoff_base interval NOT NULL DEFAULT '1 second'
 		CHECK (retry_backoff_base OPERATOR(pg_catalog.>=) '0'::interval),
 	retry_backoff_max interval NOT NULL DEFAULT '5 minutes'
@@ -179,11 +179,12 @@ CREATE TABLE pgqueuer.pgqueuer_entrypoints (
 	on_failure text NOT NULL DEFAULT 'delete'
 		CHECK (on_failure OPERATOR(pg_catalog.=) ANY (ARRAY['delete'::text, 'hold'::text])),
 	paused boolean NOT NULL DEFAULT false,
+	registered boolean NOT NULL DEFAULT true,
 	created timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	updated timestamptz NOT NULL DEFAULT pg_catalog.now()
 );
 COMMENT ON TABLE pgqueuer.pgqueuer_entrypoints IS
-	'Entrypoint registry enforced by the server for every worker: concurrency limit, rate limit, lease, attempts, backoff, failure policy, paused flag. Unregistered entrypoints get the GUC defaults and PgQueuer''s semantics.';
+	'Entrypoint registry enforced by the server for every worker: concurrency limit, rate limit, lease (NULL = pgqueuer.lease_timeout), attempts (NULL = pgqueuer.max_attempts), backoff, failure policy, paused flag. registered = false marks a row created only by pause(); such entrypoints, like unregistered ones, keep PgQueuer''s semantics (an exception is terminal).';
 
 CREATE TABLE pgqueuer.pgqueuer_rate_grants (
 	entrypoint text NOT NULL,

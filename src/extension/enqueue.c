@@ -99,7 +99,11 @@ enqueue_rows(int n, ArrayType *entrypoints, ArrayType *payloads,
 	bool	   *epnulls;
 	char	  **woken;
 	int			nwoken = 0;
+	MemoryContext oldctx;
+	MemoryContext callerctx = CurrentMemoryContext;
 
+	pgq_array_elements(entrypoints, "entrypoints", false, &epvals, &epnulls);
+	woken = palloc(sizeof(char *) * n);
 	for (int i = 0; i < 6; i++)
 	{
 		values[i] = PointerGetDatum(arrays[i]);
@@ -117,8 +121,7 @@ enqueue_rows(int n, ArrayType *entrypoints, ArrayType *payloads,
 	if (pgq_execute(plan, values, nulls, SPI_OK_SELECT) != n)
 		elog(ERROR, "pgqueuer: enqueue returned an unexpected number of rows");
 
-	pgq_array_elements(entrypoints, "entrypoints", false, &epvals, &epnulls);
-	woken = palloc(sizeof(char *) * n);
+	oldctx = MemoryContextSwitchTo(callerctx);
 	for (int i = 0; i < n; i++)
 	{
 		bool		isnull;
@@ -129,6 +132,7 @@ enqueue_rows(int n, ArrayType *entrypoints, ArrayType *payloads,
 		if (!isnull && DatumGetBool(pgq_getdatum(i, 2, &isnull)))
 			woken[nwoken++] = TextDatumGetCString(epvals[i]);
 	}
+	MemoryContextSwitchTo(oldctx);
 	pgq_finish();
 
 	if (nwoken > 0)
