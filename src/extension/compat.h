@@ -22,9 +22,9 @@
  * 13 and 14 need the hand-written form, which pgqueuer does not carry yet.
  */
 #if PG_VERSION_NUM >= 150001
-#define pgq_init_materialized_srf(fcinfo) InitMaterializedSRF((fcinfo), 0)
+#define pgq_init_materialized_srf(fcinfo) InitMaterializedSRF((fcinfo), MAT_SRF_USE_EXPECTED_DESC)
 #elif PG_VERSION_NUM >= 150000
-#define pgq_init_materialized_srf(fcinfo) SetSingleFuncCall((fcinfo), 0)
+#define pgq_init_materialized_srf(fcinfo) SetSingleFuncCall((fcinfo), SRF_SINGLE_USE_EXPECTED)
 #else
 #error "pgqueuer needs PostgreSQL 15 or later for materialized SRFs"
 #endif

@@ -34,7 +34,7 @@ PG_FUNCTION_INFO_V1(pgqueuer_heartbeat);
 
 static const char *const complete_sql =
 "WITH input AS ("
-" SELECT * FROM pg_catalog.unnest($1::int8[], $2::text[]::pgqueuer.pgqueuer_status[], $3::jsonb[])"
+" SELECT * FROM unnest($1::int8[], $2::text[]::pgqueuer.pgqueuer_status[], $3::jsonb[])"
 "   WITH ORDINALITY AS t(id, st, tb, ord)"
 "), target AS ("
 " SELECT q.id, q.entrypoint, q.priority, i.st, i.tb, i.ord,"

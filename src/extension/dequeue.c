@@ -55,7 +55,7 @@ static const char *const load_sql =
 "         WHERE q.entrypoint = e.ep AND q.status = 'picked'),"
 "       (SELECT COALESCE(pg_catalog.sum(g.jobs), 0) FROM pgqueuer.pgqueuer_rate_grants g"
 "         WHERE g.entrypoint = e.ep AND g.granted_at > $2 - e.win)"
-" FROM pg_catalog.unnest($1::text[], $3::interval[]) WITH ORDINALITY AS e(ep, win, ord)"
+" FROM unnest($1::text[], $3::interval[]) WITH ORDINALITY AS e(ep, win, ord)"
 " ORDER BY e.ord";
 
 static const char *const worker_load_sql =
@@ -65,7 +65,7 @@ static const char *const worker_load_sql =
 static const char *const claim_sql =
 "WITH cand AS ("
 " SELECT c.id, c.priority"
-" FROM pg_catalog.unnest($1::text[], $2::int4[]) AS e(ep, cap)"
+" FROM unnest($1::text[], $2::int4[]) AS e(ep, cap)"
 " CROSS JOIN LATERAL ("
 "   SELECT q.id, q.priority FROM pgqueuer.pgqueuer q"
 "   WHERE q.entrypoint = e.ep AND q.status = 'queued'"
@@ -89,7 +89,7 @@ static const char *const claim_sql =
 " WHERE u.entrypoint = ANY ($6) GROUP BY u.entrypoint"
 "), pr AS ("
 " DELETE FROM pgqueuer.pgqueuer_rate_grants g"
-" USING pg_catalog.unnest($6::text[], $7::interval[]) AS w(ep, win)"
+" USING unnest($6::text[], $7::interval[]) AS w(ep, win)"
 " WHERE g.entrypoint = w.ep AND g.granted_at <= $5 - w.win"
 ") SELECT * FROM upd ORDER BY priority DESC, id ASC";
 
@@ -215,9 +215,7 @@ lock_gates(ArrayType *entrypoints, int batch_size, int *ngates,
 	{
 		EntrypointGate *g = find_gate(gates, n, limited[i]);
 		int64		picked = pgq_getint64(i, 1);
-		bool		isnull;
-		int64		granted = DatumGetInt64(DirectFunctionCall1(numeric_int8,
-																pgq_getdatum(i, 2, &isnull)));
+		int64		granted = pgq_getint64(i, 2);
 
 		if (g->concurrency_limit > 0)
 			g->cap = Min(g->cap, (int) Max(0, g->concurrency_limit - picked));

@@ -34,7 +34,7 @@ PG_FUNCTION_INFO_V1(pgqueuer_enqueue_batch);
 #define ENQUEUE_SQL_HEAD \
 	"WITH input AS MATERIALIZED (" \
 	" SELECT pg_catalog.nextval('pgqueuer.pgqueuer_id_seq'::pg_catalog.regclass) AS id, t.*" \
-	" FROM pg_catalog.unnest($1::text[], $2::bytea[], $3::int4[], $4::interval[], $5::text[], $6::jsonb[])" \
+	" FROM unnest($1::text[], $2::bytea[], $3::int4[], $4::interval[], $5::text[], $6::jsonb[])" \
 	"   WITH ORDINALITY AS t(ep, pl, pr, ea, dk, hd, ord)" \
 	"), ins AS (" \
 	" INSERT INTO pgqueuer.pgqueuer AS q (id, priority, status, entrypoint, execute_after, dedupe_key, payload, headers)" \

@@ -32,7 +32,9 @@ PG_FUNCTION_INFO_V1(pgqueuer_run_maintenance);
 #define MAINTENANCE_FOLD_CHUNKS 10
 
 /*
- * Jobs that became due since the last announcement: announce them and move
+ * Jobs that were deferred (execute_after later than created: delayed
+ * enqueues and retries with backoff; enqueue itself announces jobs due at
+ * once) and became due since the last announcement: announce them and move
  * the watermark, kept in pgqueuer_settings as epoch seconds, to now.
  */
 static const char *const deferred_sql =
@@ -42,7 +44,7 @@ static const char *const deferred_sql =
 "), due AS ("
 " SELECT q.entrypoint, pg_catalog.count(*) AS n FROM pgqueuer.pgqueuer q, w"
 " WHERE q.status = 'queued' AND q.execute_after > w.since"
-"   AND q.execute_after <= pg_catalog.now()"
+"   AND q.execute_after <= pg_catalog.now() AND q.execute_after > q.created"
 " GROUP BY q.entrypoint"
 "), mark AS ("
 " INSERT INTO pgqueuer.pgqueuer_settings (name, value)"

@@ -70,14 +70,14 @@ check_positive_interval(Interval *iv, const char *argname)
  *		Counts and limits are zero or more.
  */
 static void
-check_nonnegative_int(int value, const char *argname)
+check_nonnegative_int(int value, const char *argname, const char *hint)
 {
 	if (value < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("argument \"%s\" must not be negative", argname),
 				 errdetail("The value given is %d.", value),
-				 errhint("Use 0 for no limit.")));
+				 errhint("%s", hint)));
 }
 
 /*
@@ -116,11 +116,11 @@ pgqueuer_register_entrypoint(PG_FUNCTION_ARGS)
 	pgq_require_arg(fcinfo, 6, "retry_backoff_max");
 	pgq_require_arg(fcinfo, 7, "on_failure");
 
-	check_nonnegative_int(PG_GETARG_INT32(1), "concurrency_limit");
+	check_nonnegative_int(PG_GETARG_INT32(1), "concurrency_limit", "Use 0 for no limit.");
 	if (!PG_ARGISNULL(2))
 		check_positive_interval(PG_GETARG_INTERVAL_P(2), "lease_timeout");
 	if (!PG_ARGISNULL(3))
-		check_nonnegative_int(PG_GETARG_INT32(3), "max_attempts");
+		check_nonnegative_int(PG_GETARG_INT32(3), "max_attempts", "Use 0 for no retries.");
 	rate = PG_GETARG_FLOAT8(4);
 	if (isnan(rate) || isinf(rate) || rate < 0)
 		ereport(ERROR,

@@ -61,7 +61,7 @@ static const char *const due_sql =
 
 static const char *const fire_sql =
 "WITH nx AS ("
-" SELECT * FROM pg_catalog.unnest($1::int8[], $2::timestamptz[], $3::bool[]) AS t(id, next_run, ok)"
+" SELECT * FROM unnest($1::int8[], $2::timestamptz[], $3::bool[]) AS t(id, next_run, ok)"
 "), s AS ("
 " UPDATE pgqueuer.pgqueuer_schedules s SET next_run = nx.next_run,"
 "   last_run = CASE WHEN nx.ok THEN pg_catalog.now() ELSE s.last_run END,"

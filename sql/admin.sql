@@ -1,0 +1,309 @@
+--
+-- Administration: set_durability(), autovac(), the settings trigger and
+-- verify().
+--
+CREATE EXTENSION pgqueuer;
+
+-- persistence and storage parameters of PgQueuer's four tables
+CREATE TEMP VIEW tables_state AS
+SELECT c.relname, c.relpersistence, c.reloptions
+FROM pg_class c
+WHERE c.relnamespace = 'pgqueuer'::regnamespace
+  AND c.relname IN ('pgqueuer', 'pgqueuer_log', 'pgqueuer_statistics', 'pgqueuer_schedules')
+ORDER BY c.relname;
+
+CREATE TEMP VIEW settings AS
+SELECT name, value FROM pgqueuer.pgqueuer_settings ORDER BY name;
+
+-- a fresh installation is durable, has no settings and is healthy
+SELECT relname, relpersistence FROM tables_state;
+SELECT * FROM settings;
+SELECT * FROM pgqueuer.verify();
+
+-- verify() checks against tables in verify.c that mirror the install
+-- script: when these counts change, update them
+SELECT
+  (SELECT count(*) FROM pg_class c
+    WHERE c.relnamespace = 'pgqueuer'::regnamespace AND c.relkind = 'r') AS tables,
+  (SELECT count(*) FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+    WHERE c.relnamespace = 'pgqueuer'::regnamespace AND c.relkind = 'r'
+      AND a.attnum > 0 AND NOT a.attisdropped) AS columns,
+  (SELECT count(*) FROM pg_class c
+    WHERE c.relnamespace = 'pgqueuer'::regnamespace AND c.relkind = 'i') AS indexes,
+  (SELECT count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+    WHERE c.relnamespace = 'pgqueuer'::regnamespace AND NOT t.tgisinternal) AS triggers,
+  (SELECT count(*) FROM pg_proc p
+    WHERE p.pronamespace = 'pgqueuer'::regnamespace) AS functions;
+
+--
+-- set_durability
+--
+
+-- jobs, history and a schedule that must survive every switch
+INSERT INTO pgqueuer.pgqueuer (priority, status, entrypoint) VALUES (0, 'queued', 'x');
+INSERT INTO pgqueuer.pgqueuer (priority, status, entrypoint) VALUES (0, 'queued', 'x');
+INSERT INTO pgqueuer.pgqueuer (priority, status, entrypoint) VALUES (1, 'queued', 'y');
+INSERT INTO pgqueuer.pgqueuer_log (job_id, status, priority, entrypoint) VALUES (1, 'queued', 0, 'x');
+INSERT INTO pgqueuer.pgqueuer_schedules (expression, entrypoint) VALUES ('* * * * *', 'x');
+
+-- already durable: nothing to do
+SELECT * FROM pgqueuer.set_durability('durable', dry_run => true);
+
+-- a dry run returns the statements and changes nothing
+SELECT * FROM pgqueuer.set_durability('volatile', dry_run => true);
+SELECT relname, relpersistence FROM tables_state;
+SELECT * FROM settings;
+
+-- volatile: everything UNLOGGED, the level is stored
+SELECT * FROM pgqueuer.set_durability('volatile');
+SELECT relname, relpersistence FROM tables_state;
+SELECT * FROM settings;
+SELECT count(*) FROM pgqueuer.pgqueuer;
+SELECT count(*) FROM pgqueuer.pgqueuer_log;
+SELECT count(*) FROM pgqueuer.pgqueuer_schedules;
+SELECT * FROM pgqueuer.verify();
+
+-- the same level again: no statements, nothing changes
+SELECT * FROM pgqueuer.set_durability('volatile');
+SELECT relname, relpersistence FROM tables_state;
+
+-- balanced: queue and schedules back to LOGGED
+SELECT * FROM pgqueuer.set_durability('balanced', true);
+SELECT relname, relpersistence FROM tables_state;
+SELECT * FROM pgqueuer.set_durability('balanced');
+SELECT relname, relpersistence FROM tables_state;
+SELECT * FROM settings;
+SELECT count(*) FROM pgqueuer.pgqueuer;
+SELECT * FROM pgqueuer.verify();
+
+-- durable: log and statistics back to LOGGED
+SELECT * FROM pgqueuer.set_durability('durable', true);
+SELECT * FROM pgqueuer.set_durability('durable');
+SELECT relname, relpersistence FROM tables_state;
+SELECT * FROM settings;
+
+-- from durable straight to balanced and volatile, then back
+SELECT * FROM pgqueuer.set_durability('balanced');
+SELECT relname, relpersistence FROM tables_state;
+SELECT * FROM pgqueuer.set_durability('volatile');
+SELECT relname, relpersistence FROM tables_state;
+SELECT * FROM pgqueuer.set_durability('durable');
+SELECT relname, relpersistence FROM tables_state;
+SELECT * FROM settings;
+
+-- no row was lost on the way
+SELECT entrypoint, priority, status FROM pgqueuer.pgqueuer ORDER BY id;
+SELECT job_id, status FROM pgqueuer.pgqueuer_log;
+SELECT expression, entrypoint FROM pgqueuer.pgqueuer_schedules;
+
+-- the switch is transactional
+BEGIN;
+SELECT * FROM pgqueuer.set_durability('volatile');
+SELECT relname, relpersistence FROM tables_state;
+ROLLBACK;
+SELECT relname, relpersistence FROM tables_state;
+SELECT * FROM settings;
+
+-- errors
+SELECT * FROM pgqueuer.set_durability('fast');
+SELECT * FROM pgqueuer.set_durability('Durable', true);
+SELECT * FROM pgqueuer.set_durability(NULL);
+SELECT * FROM pgqueuer.set_durability('durable', NULL);
+\set VERBOSITY sqlstate
+SELECT * FROM pgqueuer.set_durability('fast');
+SELECT * FROM pgqueuer.set_durability(NULL);
+\set VERBOSITY default
+SELECT relname, relpersistence FROM tables_state;
+SELECT * FROM settings;
+
+-- the admin role may switch (the functions run as the extension's owner),
+-- but not write the settings table directly
+SET ROLE pgqueuer_admin;
+SELECT * FROM pgqueuer.set_durability('balanced');
+SELECT * FROM pgqueuer.verify();
+SELECT * FROM pgqueuer.set_durability('durable');
+UPDATE pgqueuer.pgqueuer_settings SET value = 'volatile' WHERE name = 'durability';
+RESET ROLE;
+SELECT relname, relpersistence FROM tables_state;
+
+--
+-- autovac
+--
+
+-- a dry run returns the statements and changes nothing
+SELECT * FROM pgqueuer.autovac(dry_run => true);
+SELECT relname, reloptions FROM tables_state;
+SELECT * FROM settings;
+
+-- apply: the storage parameters are set, the choice is stored
+SELECT * FROM pgqueuer.autovac();
+SELECT relname, reloptions FROM tables_state;
+SELECT * FROM settings;
+SELECT * FROM pgqueuer.verify();
+
+-- applying again gives the same statements and the same result
+SELECT count(*) FROM pgqueuer.autovac();
+SELECT relname, reloptions FROM tables_state;
+
+-- the parameters survive a durability switch (the table is rewritten)
+SELECT * FROM pgqueuer.set_durability('volatile');
+SELECT relname, relpersistence, reloptions FROM tables_state;
+SELECT * FROM pgqueuer.set_durability('durable');
+
+-- rollback: dry run, then for real
+SELECT * FROM pgqueuer.autovac(rollback => true, dry_run => true);
+SELECT relname, reloptions FROM tables_state;
+SELECT * FROM pgqueuer.autovac(rollback => true);
+SELECT relname, reloptions FROM tables_state;
+SELECT * FROM settings;
+SELECT * FROM pgqueuer.verify();
+
+-- only the parameters autovac sets are reset
+ALTER TABLE pgqueuer.pgqueuer_log SET (fillfactor = 90);
+SELECT * FROM pgqueuer.autovac(rollback => true);
+SELECT relname, reloptions FROM tables_state;
+ALTER TABLE pgqueuer.pgqueuer_log RESET (fillfactor);
+
+-- errors
+SELECT * FROM pgqueuer.autovac(NULL);
+SELECT * FROM pgqueuer.autovac(false, NULL);
+
+--
+-- The settings trigger: a row written directly (as pg_restore does) is
+-- applied to the tables
+--
+BEGIN;
+DELETE FROM pgqueuer.pgqueuer_settings;
+COPY pgqueuer.pgqueuer_settings (name, value, updated) FROM stdin;
+autovac	on	2024-01-01 00:00:00+00
+durability	balanced	2024-01-01 00:00:00+00
+\.
+SELECT relname, relpersistence, reloptions FROM tables_state;
+SELECT * FROM pgqueuer.verify();
+UPDATE pgqueuer.pgqueuer_settings SET value = 'volatile' WHERE name = 'durability';
+SELECT relname, relpersistence FROM tables_state;
+ROLLBACK;
+SELECT relname, relpersistence, reloptions FROM tables_state;
+
+-- other settings are left alone
+BEGIN;
+INSERT INTO pgqueuer.pgqueuer_settings (name, value) VALUES ('deferred_notified_until', 'anything');
+SELECT relname, relpersistence, reloptions FROM tables_state;
+ROLLBACK;
+
+-- invalid stored values are refused
+INSERT INTO pgqueuer.pgqueuer_settings (name, value) VALUES ('durability', 'fast');
+INSERT INTO pgqueuer.pgqueuer_settings (name, value) VALUES ('autovac', 'maybe');
+UPDATE pgqueuer.pgqueuer_settings SET value = 'fast' WHERE name = 'durability';
+SELECT * FROM settings;
+
+--
+-- verify: break one thing at a time
+--
+SELECT * FROM pgqueuer.verify();
+
+-- a dropped column (and the index that used it)
+BEGIN;
+ALTER TABLE pgqueuer.pgqueuer DROP COLUMN heartbeat;
+SELECT * FROM pgqueuer.verify();
+ROLLBACK;
+
+-- a wrong type and a wrong nullability
+BEGIN;
+ALTER TABLE pgqueuer.pgqueuer ALTER COLUMN priority TYPE bigint;
+ALTER TABLE pgqueuer.pgqueuer_log ALTER COLUMN aggregated SET NOT NULL;
+ALTER TABLE pgqueuer.pgqueuer_schedules ALTER COLUMN last_run TYPE timestamp(0) with time zone;
+ALTER TABLE pgqueuer.pgqueuer_entrypoints ALTER COLUMN paused DROP NOT NULL;
+SELECT * FROM pgqueuer.verify();
+ROLLBACK;
+
+-- a dropped index, a unique index that is not unique any more
+BEGIN;
+DROP INDEX pgqueuer.pgqueuer_ep_ea_idx;
+DROP INDEX pgqueuer.pgqueuer_statistics_unique_count;
+CREATE INDEX pgqueuer_statistics_unique_count ON pgqueuer.pgqueuer_statistics (priority);
+SELECT * FROM pgqueuer.verify();
+ROLLBACK;
+
+-- a missing table
+BEGIN;
+ALTER EXTENSION pgqueuer DROP TABLE pgqueuer.pgqueuer_rate_grants;
+DROP TABLE pgqueuer.pgqueuer_rate_grants;
+SELECT * FROM pgqueuer.verify();
+ROLLBACK;
+
+-- a disabled or replica-only notify trigger, a statement-level settings
+-- trigger
+BEGIN;
+ALTER TABLE pgqueuer.pgqueuer DISABLE TRIGGER tg_pgqueuer_changed;
+SELECT * FROM pgqueuer.verify();
+ALTER TABLE pgqueuer.pgqueuer ENABLE REPLICA TRIGGER tg_pgqueuer_changed;
+DROP TRIGGER settings_apply ON pgqueuer.pgqueuer_settings;
+CREATE TRIGGER settings_apply AFTER INSERT OR UPDATE ON pgqueuer.pgqueuer_settings
+	FOR EACH STATEMENT EXECUTE FUNCTION pgqueuer.settings_apply();
+SELECT * FROM pgqueuer.verify();
+ROLLBACK;
+
+-- a missing trigger
+BEGIN;
+DROP TRIGGER tg_pgqueuer_changed ON pgqueuer.pgqueuer;
+SELECT * FROM pgqueuer.verify();
+ROLLBACK;
+
+-- a missing function
+BEGIN;
+ALTER EXTENSION pgqueuer DROP FUNCTION pgqueuer.pause(text);
+DROP FUNCTION pgqueuer.pause(text);
+SELECT * FROM pgqueuer.verify();
+ROLLBACK;
+
+-- an extra enum label
+BEGIN;
+ALTER TYPE pgqueuer.pgqueuer_status ADD VALUE 'archived';
+SELECT * FROM pgqueuer.verify();
+ROLLBACK;
+
+-- persistence changed behind set_durability's back
+BEGIN;
+ALTER TABLE pgqueuer.pgqueuer_log SET UNLOGGED;
+SELECT * FROM pgqueuer.verify();
+ROLLBACK;
+BEGIN;
+SELECT count(*) FROM pgqueuer.set_durability('balanced');
+ALTER TABLE pgqueuer.pgqueuer_schedules SET UNLOGGED;
+ALTER TABLE pgqueuer.pgqueuer_statistics SET LOGGED;
+SELECT * FROM pgqueuer.verify();
+-- set_durability repairs it
+SELECT * FROM pgqueuer.set_durability('balanced');
+SELECT * FROM pgqueuer.verify();
+ROLLBACK;
+
+-- a stored level that was not applied
+BEGIN;
+ALTER TABLE pgqueuer.pgqueuer_settings DISABLE TRIGGER settings_apply;
+UPDATE pgqueuer.pgqueuer_settings SET value = 'volatile' WHERE name = 'durability';
+SELECT * FROM pgqueuer.verify();
+UPDATE pgqueuer.pgqueuer_settings SET value = 'fast' WHERE name = 'durability';
+SELECT * FROM pgqueuer.verify();
+ROLLBACK;
+
+-- storage parameters changed behind autovac's back
+BEGIN;
+SELECT count(*) FROM pgqueuer.autovac();
+ALTER TABLE pgqueuer.pgqueuer RESET (fillfactor);
+ALTER TABLE pgqueuer.pgqueuer_log SET (autovacuum_vacuum_threshold = 500);
+SELECT * FROM pgqueuer.verify();
+ROLLBACK;
+BEGIN;
+ALTER TABLE pgqueuer.pgqueuer_schedules SET (fillfactor = 70);
+SELECT * FROM pgqueuer.verify();
+ROLLBACK;
+
+-- everything was rolled back
+SELECT * FROM pgqueuer.verify();
+SELECT relname, relpersistence, reloptions FROM tables_state;
+SELECT * FROM settings;
+
+DROP VIEW tables_state;
+DROP VIEW settings;
+DROP EXTENSION pgqueuer;
