@@ -192,9 +192,12 @@ SELECT relname, relpersistence, reloptions FROM tables_state;
 ROLLBACK;
 
 -- invalid stored values are refused
-INSERT INTO pgqueuer.pgqueuer_settings (name, value) VALUES ('durability', 'fast');
-INSERT INTO pgqueuer.pgqueuer_settings (name, value) VALUES ('autovac', 'maybe');
 UPDATE pgqueuer.pgqueuer_settings SET value = 'fast' WHERE name = 'durability';
+UPDATE pgqueuer.pgqueuer_settings SET value = 'maybe' WHERE name = 'autovac';
+BEGIN;
+DELETE FROM pgqueuer.pgqueuer_settings;
+INSERT INTO pgqueuer.pgqueuer_settings (name, value) VALUES ('durability', 'Volatile');
+ROLLBACK;
 SELECT * FROM settings;
 
 --
@@ -284,6 +287,14 @@ ALTER TABLE pgqueuer.pgqueuer_settings DISABLE TRIGGER settings_apply;
 UPDATE pgqueuer.pgqueuer_settings SET value = 'volatile' WHERE name = 'durability';
 SELECT * FROM pgqueuer.verify();
 UPDATE pgqueuer.pgqueuer_settings SET value = 'fast' WHERE name = 'durability';
+UPDATE pgqueuer.pgqueuer_settings SET value = 'maybe' WHERE name = 'autovac';
+SELECT * FROM pgqueuer.verify();
+ROLLBACK;
+
+-- a damaged settings table does not make verify() fail
+BEGIN;
+DROP VIEW settings;
+ALTER TABLE pgqueuer.pgqueuer_settings DROP COLUMN value;
 SELECT * FROM pgqueuer.verify();
 ROLLBACK;
 
