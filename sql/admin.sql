@@ -245,6 +245,8 @@ DROP TRIGGER settings_apply ON pgqueuer.pgqueuer_settings;
 CREATE TRIGGER settings_apply AFTER INSERT OR UPDATE ON pgqueuer.pgqueuer_settings
 	FOR EACH STATEMENT EXECUTE FUNCTION pgqueuer.settings_apply();
 SELECT * FROM pgqueuer.verify();
+-- (and the function refuses to run as a statement trigger)
+UPDATE pgqueuer.pgqueuer_settings SET updated = now();
 ROLLBACK;
 
 -- a missing trigger

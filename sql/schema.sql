@@ -1,0 +1,39 @@
+-- The installed objects: PgQueuer's names, columns, types, defaults, enum
+-- order, indexes and trigger; our registry and settings; dump registration
+-- and a COMMENT on every function.
+CREATE EXTENSION pgqueuer;
+
+SELECT extname, extversion, extrelocatable, n.nspname AS schema
+  FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE extname = 'pgqueuer';
+
+SELECT enumsortorder, enumlabel FROM pg_enum
+ WHERE enumtypid = 'pgqueuer.pgqueuer_status'::regtype ORDER BY enumsortorder;
+
+SELECT table_name, column_name, data_type, is_nullable, column_default
+  FROM information_schema.columns WHERE table_schema = 'pgqueuer'
+ ORDER BY table_name, ordinal_position;
+
+SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = 'pgqueuer'
+ ORDER BY tablename, indexname;
+
+SELECT tgname, tgrelid::regclass, tgtype, tgfoid::regprocedure, tgenabled
+  FROM pg_trigger WHERE NOT tgisinternal AND tgrelid::regclass::text LIKE 'pgqueuer.%' ORDER BY tgname;
+
+-- every data table and sequence is dumped by pg_dump
+SELECT unnest(extconfig)::regclass::text AS dumped FROM pg_extension WHERE extname = 'pgqueuer' ORDER BY 1;
+
+-- every function and table is commented
+SELECT p.oid::regprocedure AS uncommented FROM pg_proc p
+ WHERE p.pronamespace = 'pgqueuer'::regnamespace AND obj_description(p.oid, 'pg_proc') IS NULL;
+SELECT c.relname AS uncommented FROM pg_class c
+ WHERE c.relnamespace = 'pgqueuer'::regnamespace AND c.relkind = 'r' AND obj_description(c.oid, 'pg_class') IS NULL;
+
+-- the API functions and their volatility, security and result types
+SELECT p.oid::regprocedure AS function, p.provolatile, p.prosecdef, p.proretset,
+       pg_get_function_result(p.oid) AS result, p.proconfig
+  FROM pg_proc p WHERE p.pronamespace = 'pgqueuer'::regnamespace ORDER BY p.oid::regprocedure::text;
+
+DROP EXTENSION pgqueuer;
+-- nothing is left behind but the roles
+SELECT count(*) AS leftovers FROM pg_class WHERE relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = 'pgqueuer');
+SELECT rolname, rolcanlogin FROM pg_roles WHERE rolname LIKE 'pgqueuer%' ORDER BY 1;
