@@ -35,3 +35,8 @@ test:
 # current user may run initdb (used by test/run_tests.sh).
 test-suites:
 	PG_CONFIG=$(PG_CONFIG) bash test/run_suites.sh
+
+.PHONY: demo
+# The main job on a private, throwaway PostgreSQL (see scripts/demo.sh).
+demo:
+	PG_CONFIG=$(PG_CONFIG) bash scripts/demo.sh
