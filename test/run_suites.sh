@@ -22,7 +22,7 @@ regress=$pgxs/src/test/regress/pg_regress
 isolation=$pgxs/src/test/isolation/pg_isolation_regress
 out=$top/test/output
 rm -rf "$out" "$top/tmp_check"
-mkdir -p "$out"
+mkdir -p "$out" "$top/tmp_check"
 
 passed=0
 failed=0
