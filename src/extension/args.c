@@ -26,7 +26,8 @@
  *		Deconstruct a one-dimensional array argument.
  *
  * Refuses arrays of more than one dimension and, unless allow_nulls, NULL
- * elements.  Returns the number of elements (0 for an empty array).
+ * elements (see pgq_array_length).  Returns the number of elements (0 for
+ * an empty array).
  */
 int
 pgq_array_elements(ArrayType *array, const char *argname, bool allow_nulls,
@@ -38,18 +39,7 @@ pgq_array_elements(ArrayType *array, const char *argname, bool allow_nulls,
 	char		typalign;
 	int			n;
 
-	if (ARR_NDIM(array) > 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-				 errmsg("argument \"%s\" must be a one-dimensional array", argname),
-				 errdetail("The array has %d dimensions.", ARR_NDIM(array))));
-
-	if (!allow_nulls && array_contains_nulls(array))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("argument \"%s\" must not contain NULL elements", argname),
-				 errhint("Remove the NULL elements or give a value for each.")));
-
+	pgq_array_length(array, argname, allow_nulls);
 	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
 	deconstruct_array(array, elemtype, typlen, typbyval, typalign,
 					  values, nulls, &n);
@@ -58,8 +48,8 @@ pgq_array_elements(ArrayType *array, const char *argname, bool allow_nulls,
 
 /*
  * pgq_array_length
- *		Element count of a one-dimensional array argument, with the checks of
- *		pgq_array_elements but without deconstructing it.
+ *		Element count of a one-dimensional array argument.  Refuses arrays of
+ *		more than one dimension and, unless allow_nulls, NULL elements.
  */
 int
 pgq_array_length(ArrayType *array, const char *argname, bool allow_nulls)

@@ -151,13 +151,7 @@ pgqueuer_cancel(PG_FUNCTION_ARGS)
 	}
 
 	/* removing picked jobs of a limited entrypoint frees capacity */
-	if (nwoken > 0)
-	{
-		int			jobs = nwoken;
-
-		nwoken = pgq_distinct_strings(woken, nwoken);
-		pgq_notify_table_changed("delete", woken, nwoken, jobs);
-	}
+	pgq_notify_entrypoints("delete", woken, nwoken);
 	return (Datum) 0;
 }
 
@@ -210,12 +204,6 @@ pgqueuer_requeue(PG_FUNCTION_ARGS)
 	MemoryContextSwitchTo(oldctx);
 	pgq_finish();
 
-	if (nwoken > 0)
-	{
-		int			jobs = nwoken;
-
-		nwoken = pgq_distinct_strings(woken, nwoken);
-		pgq_notify_table_changed("update", woken, nwoken, jobs);
-	}
+	pgq_notify_entrypoints("update", woken, nwoken);
 	return (Datum) 0;
 }

@@ -187,13 +187,7 @@ pgqueuer_complete(PG_FUNCTION_ARGS)
 	MemoryContextSwitchTo(oldctx);
 	pgq_finish();
 
-	if (nwoken > 0)
-	{
-		int			jobs = nwoken;
-
-		nwoken = pgq_distinct_strings(woken, nwoken);
-		pgq_notify_table_changed("delete", woken, nwoken, jobs);
-	}
+	pgq_notify_entrypoints("delete", woken, nwoken);
 	return (Datum) 0;
 }
 

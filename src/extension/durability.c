@@ -36,45 +36,24 @@
 #include "utils/tuplestore.h"
 
 #include "compat.h"
+#include "durability.h"
 #include "pgqueuer.h"
 
 PG_FUNCTION_INFO_V1(pgqueuer_set_durability);
 PG_FUNCTION_INFO_V1(pgqueuer_autovac);
 PG_FUNCTION_INFO_V1(pgqueuer_settings_apply);
 
-/*
- * PgQueuer's four tables, in the order in which statements about them are
- * generated and returned.  There are no foreign keys between them, so any
- * fixed order works for SET LOGGED / SET UNLOGGED.
- */
-#define PGQ_NTABLES 4
-
-static const char *const durability_tables[PGQ_NTABLES] = {
+const char *const pgq_durability_tables[PGQ_NTABLES] = {
 	"pgqueuer", "pgqueuer_log", "pgqueuer_statistics", "pgqueuer_schedules"
 };
 
-/*
- * The durability levels: for each table of durability_tables, whether it is
- * LOGGED.  verify.c keeps the same table to check the stored level.
- */
-typedef struct DurabilityLevel
-{
-	const char *name;
-	bool		logged[PGQ_NTABLES];
-} DurabilityLevel;
-
-static const DurabilityLevel durability_levels[] = {
+const DurabilityLevel pgq_durability_levels[] = {
 	{"volatile", {false, false, false, false}},
 	{"balanced", {true, false, false, true}},
 	{"durable", {true, true, true, true}},
 };
 
-/* One storage parameter and the value autovac gives it. */
-typedef struct StorageParam
-{
-	const char *name;
-	const char *value;
-} StorageParam;
+const int	pgq_ndurability_levels = lengthof(pgq_durability_levels);
 
 /* Queue and schedules: vacuum early and often, leave room for HOT updates. */
 static const StorageParam churn_params[] = {
@@ -95,14 +74,7 @@ static const StorageParam append_params[] = {
 	{"autovacuum_analyze_threshold", "10000"},
 };
 
-/* The parameters of each table of durability_tables (same order). */
-typedef struct TableParams
-{
-	const StorageParam *params;
-	int			nparams;
-} TableParams;
-
-static const TableParams autovac_params[PGQ_NTABLES] = {
+const TableParams pgq_autovac_params[PGQ_NTABLES] = {
 	{churn_params, lengthof(churn_params)},
 	{append_params, lengthof(append_params)},
 	{append_params, lengthof(append_params)},
@@ -112,15 +84,15 @@ static const TableParams autovac_params[PGQ_NTABLES] = {
 static SPIPlanPtr plan_store_setting = NULL;
 
 /*
- * find_level
+ * pgq_find_durability_level
  *		The level called "level", or NULL if there is none.
  */
-static const DurabilityLevel *
-find_level(const char *level)
+const DurabilityLevel *
+pgq_find_durability_level(const char *level)
 {
-	for (int i = 0; i < lengthof(durability_levels); i++)
-		if (strcmp(durability_levels[i].name, level) == 0)
-			return &durability_levels[i];
+	for (int i = 0; i < pgq_ndurability_levels; i++)
+		if (strcmp(pgq_durability_levels[i].name, level) == 0)
+			return &pgq_durability_levels[i];
 	return NULL;
 }
 
@@ -131,7 +103,7 @@ find_level(const char *level)
 bool
 pgq_valid_durability(const char *level)
 {
-	return find_level(level) != NULL;
+	return pgq_find_durability_level(level) != NULL;
 }
 
 /*
@@ -141,7 +113,7 @@ pgq_valid_durability(const char *level)
 static const DurabilityLevel *
 check_durability(const char *level)
 {
-	const DurabilityLevel *l = find_level(level);
+	const DurabilityLevel *l = pgq_find_durability_level(level);
 
 	if (l == NULL)
 		ereport(ERROR,
@@ -192,7 +164,7 @@ table_persistence(const char *relname)
 /*
  * pgq_durability_statements
  *		The ALTER TABLE ... SET LOGGED | UNLOGGED statements (palloc'd
- *		strings, in durability_tables order) that would bring the tables to
+ *		strings, in pgq_durability_tables order) that would bring the tables to
  *		"level"; tables already in the wanted state are left out, so the
  *		list is empty when nothing needs to change.  An unknown level or a
  *		missing table is an error.
@@ -211,12 +183,12 @@ pgq_durability_statements(const char *level)
 	{
 		bool		logged;
 
-		logged = table_persistence(durability_tables[i]) != RELPERSISTENCE_UNLOGGED;
+		logged = table_persistence(pgq_durability_tables[i]) != RELPERSISTENCE_UNLOGGED;
 
 		if (logged != l->logged[i])
 			statements = lappend(statements,
 								 psprintf("ALTER TABLE pgqueuer.%s SET %s",
-										  durability_tables[i],
+										  pgq_durability_tables[i],
 										  l->logged[i] ? "LOGGED" : "UNLOGGED"));
 	}
 	return statements;
@@ -225,7 +197,7 @@ pgq_durability_statements(const char *level)
 /*
  * pgq_autovac_statements
  *		One ALTER TABLE statement per table (palloc'd strings, in
- *		durability_tables order) setting autovac's storage parameters, or
+ *		pgq_durability_tables order) setting autovac's storage parameters, or
  *		with rollback resetting exactly those parameters.
  *
  * Storage parameters only take a SHARE UPDATE EXCLUSIVE lock and rewrite
@@ -238,12 +210,12 @@ pgq_autovac_statements(bool rollback)
 
 	for (int i = 0; i < PGQ_NTABLES; i++)
 	{
-		const TableParams *tp = &autovac_params[i];
+		const TableParams *tp = &pgq_autovac_params[i];
 		StringInfoData buf;
 
 		initStringInfo(&buf);
 		appendStringInfo(&buf, "ALTER TABLE pgqueuer.%s %s (",
-						 durability_tables[i], rollback ? "RESET" : "SET");
+						 pgq_durability_tables[i], rollback ? "RESET" : "SET");
 		for (int j = 0; j < tp->nparams; j++)
 		{
 			if (j > 0)

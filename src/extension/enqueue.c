@@ -135,13 +135,7 @@ enqueue_rows(int n, ArrayType *entrypoints, ArrayType *payloads,
 	MemoryContextSwitchTo(oldctx);
 	pgq_finish();
 
-	if (nwoken > 0)
-	{
-		int			jobs = nwoken;
-
-		nwoken = pgq_distinct_strings(woken, nwoken);
-		pgq_notify_table_changed("insert", woken, nwoken, jobs);
-	}
+	pgq_notify_entrypoints("insert", woken, nwoken);
 }
 
 /*

@@ -160,6 +160,21 @@ pgq_notify_cancellation(const char *queue_manager_id, int64 *ids, int nids)
 	pfree(head.data);
 }
 
+/*
+ * pgq_notify_entrypoints
+ *		Send one table_changed_event for n jobs whose entrypoints are given
+ *		one per job (duplicates allowed; the array is sorted in place).
+ *		Nothing when n is 0.
+ */
+void
+pgq_notify_entrypoints(const char *operation, char **entrypoints, int n)
+{
+	if (n == 0)
+		return;
+	pgq_notify_table_changed(operation, entrypoints,
+							 pgq_distinct_strings(entrypoints, n), n);
+}
+
 /* qsort comparator for C strings */
 static int
 cmp_cstring(const void *a, const void *b)

@@ -68,6 +68,8 @@ extern void pgq_notify_table_changed(const char *operation,
 									 int64 jobs);
 extern void pgq_notify_cancellation(const char *queue_manager_id,
 									int64 *ids, int nids);
+extern void pgq_notify_entrypoints(const char *operation, char **entrypoints,
+								   int n);
 extern int	pgq_distinct_strings(char **items, int n);
 
 /* leases.c */

@@ -303,7 +303,6 @@ pgq_fire_schedules(void)
 	if (fired > 0)
 	{
 		char	  **woken = palloc(sizeof(char *) * fired);
-		int			nwoken;
 
 		for (int i = 0; i < fired; i++)
 		{
@@ -311,8 +310,7 @@ pgq_fire_schedules(void)
 
 			woken[i] = TextDatumGetCString(pgq_getdatum(i, 1, &isnull));
 		}
-		nwoken = pgq_distinct_strings(woken, fired);
-		pgq_notify_table_changed("insert", woken, nwoken, fired);
+		pgq_notify_entrypoints("insert", woken, fired);
 	}
 	return fired;
 }

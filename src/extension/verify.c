@@ -36,6 +36,7 @@
 #include "utils/tuplestore.h"
 
 #include "compat.h"
+#include "durability.h"
 #include "pgqueuer.h"
 
 PG_FUNCTION_INFO_V1(pgqueuer_verify);
@@ -223,61 +224,6 @@ static const ExpectedFunction expected_functions[] = {
 	{"autovac", "boolean, boolean"},
 	{"verify", ""},
 	{"run_maintenance", ""},
-};
-
-/*
- * The durability levels: which of PgQueuer's four tables each wants
- * LOGGED.  Same table as in durability.c.
- */
-#define PGQ_NTABLES 4
-
-static const char *const durability_tables[PGQ_NTABLES] = {
-	"pgqueuer", "pgqueuer_log", "pgqueuer_statistics", "pgqueuer_schedules"
-};
-
-typedef struct DurabilityLevel
-{
-	const char *name;
-	bool		logged[PGQ_NTABLES];
-} DurabilityLevel;
-
-static const DurabilityLevel durability_levels[] = {
-	{"volatile", {false, false, false, false}},
-	{"balanced", {true, false, false, true}},
-	{"durable", {true, true, true, true}},
-};
-
-/* autovac's storage parameters per table.  Same values as in durability.c. */
-typedef struct ExpectedParam
-{
-	const char *table;
-	const char *name;
-	const char *value;
-} ExpectedParam;
-
-static const ExpectedParam autovac_params[] = {
-	{"pgqueuer", "autovacuum_vacuum_scale_factor", "0.01"},
-	{"pgqueuer", "autovacuum_vacuum_threshold", "1000"},
-	{"pgqueuer", "autovacuum_analyze_scale_factor", "0.02"},
-	{"pgqueuer", "autovacuum_analyze_threshold", "500"},
-	{"pgqueuer", "autovacuum_vacuum_cost_limit", "10000"},
-	{"pgqueuer", "autovacuum_vacuum_cost_delay", "0"},
-	{"pgqueuer", "fillfactor", "70"},
-	{"pgqueuer_log", "autovacuum_vacuum_scale_factor", "0.95"},
-	{"pgqueuer_log", "autovacuum_vacuum_threshold", "1000000"},
-	{"pgqueuer_log", "autovacuum_analyze_scale_factor", "0.05"},
-	{"pgqueuer_log", "autovacuum_analyze_threshold", "10000"},
-	{"pgqueuer_statistics", "autovacuum_vacuum_scale_factor", "0.95"},
-	{"pgqueuer_statistics", "autovacuum_vacuum_threshold", "1000000"},
-	{"pgqueuer_statistics", "autovacuum_analyze_scale_factor", "0.05"},
-	{"pgqueuer_statistics", "autovacuum_analyze_threshold", "10000"},
-	{"pgqueuer_schedules", "autovacuum_vacuum_scale_factor", "0.01"},
-	{"pgqueuer_schedules", "autovacuum_vacuum_threshold", "1000"},
-	{"pgqueuer_schedules", "autovacuum_analyze_scale_factor", "0.02"},
-	{"pgqueuer_schedules", "autovacuum_analyze_threshold", "500"},
-	{"pgqueuer_schedules", "autovacuum_vacuum_cost_limit", "10000"},
-	{"pgqueuer_schedules", "autovacuum_vacuum_cost_delay", "0"},
-	{"pgqueuer_schedules", "fillfactor", "70"},
 };
 
 /*
@@ -677,19 +623,16 @@ static void
 check_durability(FunctionCallInfo fcinfo, const char *level)
 {
 	static const Oid argtypes[3] = {TEXTARRAYOID, BOOLARRAYOID, TEXTOID};
-	const DurabilityLevel *l = NULL;
+	const DurabilityLevel *l = pgq_find_durability_level(level);
 	Datum		values[3];
 
-	for (int i = 0; i < lengthof(durability_levels); i++)
-		if (strcmp(durability_levels[i].name, level) == 0)
-			l = &durability_levels[i];
 	if (l == NULL)
 	{
 		add_line(fcinfo, psprintf("setting durability has invalid value \"%s\"", level));
 		return;
 	}
 
-	values[0] = text_array(durability_tables, PGQ_NTABLES);
+	values[0] = text_array(pgq_durability_tables, PGQ_NTABLES);
 	values[1] = bool_array(l->logged, PGQ_NTABLES);
 	values[2] = CStringGetTextDatum(level);
 	report(fcinfo, &plan_durability, durability_sql, 3, argtypes, values);
@@ -704,7 +647,7 @@ check_autovac(FunctionCallInfo fcinfo, const char *choice)
 {
 	static const Oid argtypes[4] = {TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
 	BOOLOID};
-	int			n = lengthof(autovac_params);
+	int			n = 0;
 	const char **tabs;
 	const char **names;
 	const char **vals;
@@ -721,15 +664,19 @@ check_autovac(FunctionCallInfo fcinfo, const char *choice)
 		return;
 	}
 
+	for (int t = 0; t < PGQ_NTABLES; t++)
+		n += pgq_autovac_params[t].nparams;
 	tabs = palloc(sizeof(char *) * n);
 	names = palloc(sizeof(char *) * n);
 	vals = palloc(sizeof(char *) * n);
-	for (int i = 0; i < n; i++)
-	{
-		tabs[i] = autovac_params[i].table;
-		names[i] = autovac_params[i].name;
-		vals[i] = autovac_params[i].value;
-	}
+	n = 0;
+	for (int t = 0; t < PGQ_NTABLES; t++)
+		for (int i = 0; i < pgq_autovac_params[t].nparams; i++)
+		{
+			tabs[n] = pgq_durability_tables[t];
+			names[n] = pgq_autovac_params[t].params[i].name;
+			vals[n++] = pgq_autovac_params[t].params[i].value;
+		}
 	values[0] = text_array(tabs, n);
 	values[1] = text_array(names, n);
 	values[2] = text_array(vals, n);
