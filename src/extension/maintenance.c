@@ -3,10 +3,11 @@
  * maintenance.c
  *		run_maintenance(): one pass of every background-worker duty.
  *
- * The background worker calls the same duties on its timer; this function
- * makes them reachable by hand, from cron, or from tests, and is how a
- * server without pgqueuer in shared_preload_libraries keeps its queues
- * healthy.  Duties: lease expiry, due schedules, deferred wake-ups,
+ * The background worker (worker.c) calls the same duties on its timer,
+ * each in its own transaction, through pgq_maintenance_duty(); this
+ * function makes them reachable by hand, from cron, or from tests, and is
+ * how a server without pgqueuer in shared_preload_libraries keeps its
+ * queues healthy.  Duties: lease expiry, due schedules, deferred wake-ups,
  * statistics folding (single writer), retention.
  *
  * IDENTIFICATION
@@ -83,17 +84,71 @@ announce_deferred(void)
 	return jobs;
 }
 
-/*
- * put_row
- *		One (duty, rows) result row.
- */
-static void
-put_row(ReturnSetInfo *rsinfo, const char *duty, int64 rows)
-{
-	Datum		values[2] = {CStringGetTextDatum(duty), Int64GetDatum(rows)};
-	bool		nulls[2] = {false, false};
+/* the duties in the order of a pass, also the rows of run_maintenance() */
+const char *const pgq_duty_names[PGQ_NDUTIES] = {
+	"lease_expiry", "schedules", "deferred_wakeups", "statistics", "retention"
+};
 
-	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+/*
+ * pgq_maintenance_duty
+ *		Run one duty (PGQ_DUTY_*) in the current transaction and return the
+ *		rows it handled.  Connects to SPI itself.  The background worker
+ *		calls it once per duty, each in its own transaction.
+ */
+int64
+pgq_maintenance_duty(int duty)
+{
+	int64		rows = 0;
+
+	pgq_connect();
+	switch (duty)
+	{
+		case PGQ_DUTY_LEASE_EXPIRY:
+			{
+				char	  **woken;
+				int			nwoken;
+
+				rows = pgq_expire_leases(NULL, MAINTENANCE_LEASE_LIMIT, &woken, &nwoken);
+				if (nwoken > 0)
+					pgq_notify_table_changed("update", woken, nwoken, rows);
+				break;
+			}
+		case PGQ_DUTY_SCHEDULES:
+			rows = pgq_fire_schedules();
+			break;
+		case PGQ_DUTY_DEFERRED_WAKEUPS:
+			rows = announce_deferred();
+			break;
+		case PGQ_DUTY_STATISTICS:
+			for (int i = 0; i < MAINTENANCE_FOLD_CHUNKS; i++)
+			{
+				int64		chunk = pgq_fold_statistics(pgq_stats_chunk, true);
+
+				rows += chunk;
+				if (chunk < pgq_stats_chunk)
+					break;
+			}
+			break;
+		case PGQ_DUTY_RETENTION:
+			rows = pgq_prune_history();
+			break;
+		default:
+			elog(ERROR, "pgqueuer: unknown maintenance duty %d", duty);
+	}
+	pgq_finish();
+	return rows;
+}
+
+/*
+ * pgq_maintenance_pass
+ *		Every duty in the current transaction; counts[PGQ_NDUTIES] receives
+ *		the rows of each.
+ */
+void
+pgq_maintenance_pass(int64 *counts)
+{
+	for (int duty = 0; duty < PGQ_NDUTIES; duty++)
+		counts[duty] = pgq_maintenance_duty(duty);
 }
 
 /*
@@ -104,38 +159,20 @@ Datum
 pgqueuer_run_maintenance(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	char	  **woken;
-	int			nwoken;
-	int64		expired;
-	int64		fired;
-	int64		announced;
-	int64		folded = 0;
-	int64		pruned;
-	int64		chunk;
+	int64		counts[PGQ_NDUTIES];
 
 	pgq_init_materialized_srf(fcinfo);
-	pgq_connect();
+	pgq_maintenance_pass(counts);
 
-	expired = pgq_expire_leases(NULL, MAINTENANCE_LEASE_LIMIT, &woken, &nwoken);
-	if (nwoken > 0)
-		pgq_notify_table_changed("update", woken, nwoken, expired);
-	fired = pgq_fire_schedules();
-	announced = announce_deferred();
-	for (int i = 0; i < MAINTENANCE_FOLD_CHUNKS; i++)
+	for (int duty = 0; duty < PGQ_NDUTIES; duty++)
 	{
-		chunk = pgq_fold_statistics(pgq_stats_chunk, true);
-		folded += chunk;
-		if (chunk < pgq_stats_chunk)
-			break;
+		Datum		values[2];
+		bool		nulls[2] = {false, false};
+
+		values[0] = CStringGetTextDatum(pgq_duty_names[duty]);
+		values[1] = Int64GetDatum(counts[duty]);
+
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
-	pruned = pgq_prune_history();
-
-	pgq_finish();
-
-	put_row(rsinfo, "lease_expiry", expired);
-	put_row(rsinfo, "schedules", fired);
-	put_row(rsinfo, "deferred_wakeups", announced);
-	put_row(rsinfo, "statistics", folded);
-	put_row(rsinfo, "retention", pruned);
 	return (Datum) 0;
 }

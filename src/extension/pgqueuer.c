@@ -11,8 +11,11 @@
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "utils/guc.h"
+#include "utils/varlena.h"
 
+#include "background.h"
 #include "pgqueuer.h"
 
 PG_MODULE_MAGIC;
@@ -21,14 +24,43 @@ int			pgq_lease_timeout_s = 30;
 int			pgq_max_attempts = 5;
 int			pgq_log_retention_s = 7 * 24 * 3600;
 int			pgq_stats_chunk = 10000;
+int			pgq_naptime_ms = 1000;
+bool		pgq_enabled = true;
+char	   *pgq_databases = NULL;
 
 void		_PG_init(void);
 
 /*
+ * check_databases
+ *		pgqueuer.databases must be a comma-separated list of names.
+ */
+static bool
+check_databases(char **newval, void **extra, GucSource source)
+{
+	char	   *raw;
+	List	   *names;
+	bool		ok;
+
+	if (*newval == NULL)
+		return true;
+	raw = pstrdup(*newval);
+	ok = SplitGUCList(raw, ',', &names);
+
+	if (!ok)
+		GUC_check_errdetail("List syntax is invalid.");
+	list_free(names);
+	pfree(raw);
+	return ok;
+}
+
+/*
  * _PG_init
  *		Define the GUCs.  Loaded either by shared_preload_libraries or on the
- *		first call of one of the extension's functions; nothing here requires
- *		preloading.
+ *		first call of one of the extension's functions; the SQL functions do
+ *		not require preloading.  When preloaded (and not in a binary
+ *		upgrade), also set up the background worker: shared memory, the
+ *		utility hook that stops a database's worker before DROP DATABASE and
+ *		friends, and the launcher.
  */
 void
 _PG_init(void)
@@ -65,5 +97,36 @@ _PG_init(void)
 							PGC_SIGHUP, 0,
 							NULL, NULL, NULL);
 
+	DefineCustomIntVariable("pgqueuer.naptime",
+							"Pause of the background worker between maintenance passes.",
+							"Also how often the launcher looks for new databases.",
+							&pgq_naptime_ms,
+							1000, 10, 3600 * 1000,
+							PGC_SIGHUP, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("pgqueuer.enabled",
+							 "Run the background worker.",
+							 "Off: the launcher starts no workers and stops running ones.",
+							 &pgq_enabled,
+							 true,
+							 PGC_SIGHUP, 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomStringVariable("pgqueuer.databases",
+							   "Databases the background worker serves, comma-separated; empty: all.",
+							   "Only databases where the extension is installed get a worker.",
+							   &pgq_databases,
+							   "",
+							   PGC_SIGHUP, 0,
+							   check_databases, NULL, NULL);
+
 	MarkGUCPrefixReserved("pgqueuer");
+
+	if (!process_shared_preload_libraries_in_progress || IsBinaryUpgrade)
+		return;
+
+	pgq_shmem_install_hooks();
+	pgq_install_utility_hook();
+	pgq_register_launcher();
 }

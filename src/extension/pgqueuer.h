@@ -34,6 +34,9 @@ extern int	pgq_lease_timeout_s;	/* default lease of unregistered entrypoints, s 
 extern int	pgq_max_attempts;	/* default max_attempts of unregistered entrypoints */
 extern int	pgq_log_retention_s;	/* log and statistics retention, s; 0 = keep */
 extern int	pgq_stats_chunk;	/* log rows folded per statistics statement */
+extern int	pgq_naptime_ms;		/* background worker pause between passes, ms */
+extern bool pgq_enabled;		/* background worker on/off */
+extern char *pgq_databases;		/* databases served, comma-separated; "" = all */
 
 /* spi_util.c */
 extern int	pgq_own_statement_depth;	/* > 0 while our SPI statements run */
@@ -84,6 +87,17 @@ extern int64 pgq_prune_history(void);
 extern int64 pgq_fire_schedules(void);
 extern TimestampTz pgq_cron_next_or_error(const char *expression,
 										  TimestampTz after);
+
+/* maintenance.c: the duties of the background worker and run_maintenance() */
+#define PGQ_DUTY_LEASE_EXPIRY		0
+#define PGQ_DUTY_SCHEDULES			1
+#define PGQ_DUTY_DEFERRED_WAKEUPS	2
+#define PGQ_DUTY_STATISTICS			3
+#define PGQ_DUTY_RETENTION			4
+#define PGQ_NDUTIES					5
+extern const char *const pgq_duty_names[PGQ_NDUTIES];
+extern int64 pgq_maintenance_duty(int duty);
+extern void pgq_maintenance_pass(int64 *counts);
 
 /* durability.c */
 extern List *pgq_durability_statements(const char *level);

@@ -24,6 +24,7 @@ use Test::More;
 my $node = PostgreSQL::Test::Cluster->new('notify');
 $node->init;
 $node->append_conf('postgresql.conf', "shared_preload_libraries = 'pgqueuer'");
+$node->append_conf('postgresql.conf', "pgqueuer.enabled = off");
 # Leases far longer than this test: no job picked here may expire and be
 # announced by a dequeue() or run_maintenance() under test.
 $node->append_conf('postgresql.conf', "pgqueuer.lease_timeout = '7d'");

@@ -21,6 +21,7 @@ use Test::More;
 my $node = PostgreSQL::Test::Cluster->new('compat');
 $node->init;
 $node->append_conf('postgresql.conf', "shared_preload_libraries = 'pgqueuer'");
+$node->append_conf('postgresql.conf', "pgqueuer.enabled = off");
 # No lease of this test may expire behind its back (the stale-job check
 # below ages a heartbeat by one hour, which PgQueuer's 30 s timeout sees).
 $node->append_conf('postgresql.conf', "pgqueuer.lease_timeout = '7d'");

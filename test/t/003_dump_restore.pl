@@ -20,6 +20,7 @@ use Test::More;
 my $node = PostgreSQL::Test::Cluster->new('dump_restore');
 $node->init;
 $node->append_conf('postgresql.conf', "shared_preload_libraries = 'pgqueuer'");
+$node->append_conf('postgresql.conf', "pgqueuer.enabled = off");
 # No lease of this test may expire behind its back.
 $node->append_conf('postgresql.conf', "pgqueuer.lease_timeout = '7d'");
 $node->start;
