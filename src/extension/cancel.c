@@ -69,20 +69,28 @@ static SPIPlanPtr cancel_plan = NULL;
 static SPIPlanPtr requeue_plan = NULL;
 
 /*
- * job_ids_arg
- *		The job_ids argument, checked: not NULL, no NULL elements.  Returns
- *		NULL for an empty array (nothing to do).
+ * run_on_job_ids
+ *		Check the job_ids argument (not NULL, no NULL elements), then connect
+ *		SPI and run the kept statement with it.  Returns the number of result
+ *		rows, with SPI still connected, or -1 without connecting when the
+ *		array is empty (nothing to do).
  */
-static ArrayType *
-job_ids_arg(FunctionCallInfo fcinfo)
+static int
+run_on_job_ids(FunctionCallInfo fcinfo, SPIPlanPtr *cache, const char *sql)
 {
+	static const Oid argtypes[1] = {INT8ARRAYOID};
 	ArrayType  *ids;
+	Datum		value;
 
 	pgq_require_arg(fcinfo, 0, "job_ids");
 	ids = PG_GETARG_ARRAYTYPE_P(0);
 	if (pgq_array_length(ids, "job_ids", false) == 0)
-		return NULL;
-	return ids;
+		return -1;
+	value = PointerGetDatum(ids);
+
+	pgq_connect();
+	return pgq_execute(pgq_plan(cache, sql, 1, argtypes), &value, NULL,
+					   SPI_OK_SELECT);
 }
 
 /*
@@ -92,12 +100,9 @@ job_ids_arg(FunctionCallInfo fcinfo)
 Datum
 pgqueuer_cancel(PG_FUNCTION_ARGS)
 {
-	static const Oid argtypes[1] = {INT8ARRAYOID};
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	MemoryContext callerctx = CurrentMemoryContext;
 	MemoryContext oldctx;
-	ArrayType  *ids;
-	Datum		value;
 	int			n;
 	int64	   *running;
 	char	  **owners;
@@ -106,14 +111,9 @@ pgqueuer_cancel(PG_FUNCTION_ARGS)
 	int			nwoken = 0;
 
 	pgq_init_materialized_srf(fcinfo);
-	ids = job_ids_arg(fcinfo);
-	if (ids == NULL)
+	n = run_on_job_ids(fcinfo, &cancel_plan, cancel_sql);
+	if (n < 0)
 		return (Datum) 0;
-	value = PointerGetDatum(ids);
-
-	pgq_connect();
-	n = pgq_execute(pgq_plan(&cancel_plan, cancel_sql, 1, argtypes),
-					&value, NULL, SPI_OK_SELECT);
 	oldctx = MemoryContextSwitchTo(callerctx);
 	running = palloc(sizeof(int64) * Max(n, 1));
 	owners = palloc(sizeof(char *) * Max(n, 1));
@@ -162,25 +162,17 @@ pgqueuer_cancel(PG_FUNCTION_ARGS)
 Datum
 pgqueuer_requeue(PG_FUNCTION_ARGS)
 {
-	static const Oid argtypes[1] = {INT8ARRAYOID};
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	MemoryContext callerctx = CurrentMemoryContext;
 	MemoryContext oldctx;
-	ArrayType  *ids;
-	Datum		value;
 	int			n;
 	char	  **woken;
 	int			nwoken = 0;
 
 	pgq_init_materialized_srf(fcinfo);
-	ids = job_ids_arg(fcinfo);
-	if (ids == NULL)
+	n = run_on_job_ids(fcinfo, &requeue_plan, requeue_sql);
+	if (n < 0)
 		return (Datum) 0;
-	value = PointerGetDatum(ids);
-
-	pgq_connect();
-	n = pgq_execute(pgq_plan(&requeue_plan, requeue_sql, 1, argtypes),
-					&value, NULL, SPI_OK_SELECT);
 	oldctx = MemoryContextSwitchTo(callerctx);
 	woken = palloc(sizeof(char *) * Max(n, 1));
 	for (int i = 0; i < n; i++)
