@@ -26,6 +26,10 @@ EXTRA_CLEAN = results regression.diffs regression.out tmp_check log \
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# PGXS tracks header dependencies only in servers built with
+# --enable-depend: rebuild every object when a header of ours changes.
+$(OBJS): $(wildcard src/extension/*.h src/cron/*.h)
+
 .PHONY: test test-suites
 # Every suite: the cron unit tests, pg_regress, isolation and TAP.
 test:

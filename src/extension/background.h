@@ -70,6 +70,8 @@ typedef struct PgqWorkerSlot
 	Oid			dboid;
 	uint32		generation;		/* tells a reused slot from the old one */
 	pid_t		pid;			/* while RUNNING */
+	Latch	   *latch;			/* while RUNNING */
+	bool		deferred_recheck;	/* a commit made a deferred job */
 	bool		stop_requested;
 	bool		healthy;		/* completed at least one maintenance pass */
 	PgqExitReason reason;		/* once EXITED */
@@ -115,6 +117,8 @@ extern void pgq_slot_request_stop(int slot, uint32 generation);
 extern bool pgq_slot_attach(int slot, uint32 generation, Oid dboid);
 extern void pgq_slot_set_exit_reason(PgqExitReason reason);
 extern void pgq_slot_mark_healthy(void);
+extern void pgq_slot_signal_deferred(Oid dboid);
+extern bool pgq_slot_take_deferred_recheck(void);
 extern void pgq_block_database(Oid dboid);
 extern bool pgq_database_has_running_worker(Oid dboid);
 extern void pgq_release_blocks(void);

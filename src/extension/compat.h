@@ -3,8 +3,12 @@
  * compat.h
  *		Every PostgreSQL version difference pgqueuer cares about, in one place.
  *
- * pgqueuer targets PostgreSQL 15 and keeps to APIs that exist from 13 to 17;
- * where they differ, the switch lives here and nowhere else.
+ * pgqueuer targets PostgreSQL 15 (shmem_request_hook, which the background
+ * worker needs, appeared there) and keeps to APIs that exist from 15 to 17;
+ * where they differ, the switch lives here and nowhere else.  Unchanged
+ * over that range and so used directly: the ProcessUtility_hook signature
+ * (readOnlyTree since 14), BackgroundWorkerInitializeConnectionByOid(),
+ * RegisterXactCallback().
  *
  * IDENTIFICATION
  *		src/extension/compat.h
@@ -27,6 +31,21 @@
 #define pgq_init_materialized_srf(fcinfo) SetSingleFuncCall((fcinfo), SRF_SINGLE_USE_EXPECTED)
 #else
 #error "pgqueuer needs PostgreSQL 15 or later for materialized SRFs"
+#endif
+
+/*
+ * pg_database_ownercheck() became object_ownercheck(DatabaseRelationId, ...)
+ * in 16.
+ */
+#if PG_VERSION_NUM >= 160000
+#include "catalog/pg_database.h"
+#include "utils/acl.h"
+#define pgq_database_ownercheck(dboid, roleid) \
+	object_ownercheck(DatabaseRelationId, (dboid), (roleid))
+#else
+#include "utils/acl.h"
+#define pgq_database_ownercheck(dboid, roleid) \
+	pg_database_ownercheck((dboid), (roleid))
 #endif
 
 #endif							/* PGQUEUER_COMPAT_H */

@@ -53,22 +53,24 @@ static const char *const complete_sql =
 "), del AS ("
 " DELETE FROM pgqueuer.pgqueuer q USING target t"
 " WHERE q.id = t.id AND t.action = 'delete'"
-" RETURNING t.id, t.ord, t.st AS logst, t.priority, t.entrypoint, t.tb, t.limited AS wake"
+" RETURNING t.id, t.ord, t.st AS logst, t.priority, t.entrypoint, t.tb, t.limited AS wake,"
+"   false AS deferred"
 "), hd AS ("
 " UPDATE pgqueuer.pgqueuer q SET status = 'failed', updated = pg_catalog.now(), queue_manager_id = NULL"
 " FROM target t WHERE q.id = t.id AND t.action = 'hold'"
-" RETURNING t.id, t.ord, 'failed'::pgqueuer.pgqueuer_status, t.priority, t.entrypoint, t.tb, t.limited"
+" RETURNING t.id, t.ord, 'failed'::pgqueuer.pgqueuer_status, t.priority, t.entrypoint, t.tb, t.limited,"
+"   false"
 "), rt AS ("
 " UPDATE pgqueuer.pgqueuer q SET status = 'queued', attempts = q.attempts + 1,"
 "   execute_after = pg_catalog.now() + t.backoff, updated = pg_catalog.now(), queue_manager_id = NULL"
 " FROM target t WHERE q.id = t.id AND t.action = 'retry'"
 " RETURNING t.id, t.ord, 'queued'::pgqueuer.pgqueuer_status, t.priority, t.entrypoint, t.tb,"
-"   t.limited OR t.backoff <= '0'::interval"
+"   t.limited OR t.backoff <= '0'::interval, t.backoff > '0'::interval"
 "), al AS (SELECT * FROM del UNION ALL SELECT * FROM hd UNION ALL SELECT * FROM rt"
 "), lg AS ("
 " INSERT INTO pgqueuer.pgqueuer_log (job_id, status, priority, entrypoint, traceback)"
 " SELECT id, logst, priority, entrypoint, tb FROM al"
-") SELECT id, entrypoint, wake FROM al ORDER BY ord";
+") SELECT id, entrypoint, wake, deferred FROM al ORDER BY ord";
 
 static const char *const retry_sql =
 "WITH u AS ("
@@ -183,6 +185,8 @@ pgqueuer_complete(PG_FUNCTION_ARGS)
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &id, &isnull);
 		if (DatumGetBool(pgq_getdatum(i, 3, &isnull)))
 			woken[nwoken++] = TextDatumGetCString(pgq_getdatum(i, 2, &isnull));
+		if (DatumGetBool(pgq_getdatum(i, 4, &isnull)))
+			pgq_deferred_changed();
 	}
 	MemoryContextSwitchTo(oldctx);
 	pgq_finish();
@@ -231,9 +235,11 @@ pgqueuer_retry(PG_FUNCTION_ARGS)
 	}
 	pgq_finish();
 
-	/* a retry due now is work for an idle worker */
+	/* a retry due now is work for an idle worker, a later one a wake-up */
 	if (changed && delay->time == 0 && delay->day == 0 && delay->month == 0)
 		pgq_notify_table_changed("update", &entrypoint, 1, 1);
+	else if (changed)
+		pgq_deferred_changed();
 
 	PG_RETURN_BOOL(changed);
 }

@@ -39,6 +39,7 @@
 #include "utils/timestamp.h"
 
 #include "background.h"
+#include "compat.h"
 
 /* how long DDL waits for the worker to leave before going ahead anyway */
 #define GUARD_WAIT_MS 10000
@@ -100,7 +101,7 @@ stop_worker_of(const char *dbname)
 	if (dbname == NULL)
 		return;
 	dboid = get_database_oid(dbname, true);
-	if (!OidIsValid(dboid) || !pg_database_ownercheck(dboid, GetUserId()))
+	if (!OidIsValid(dboid) || !pgq_database_ownercheck(dboid, GetUserId()))
 		return;
 
 	ensure_xact_callback();

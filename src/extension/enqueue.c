@@ -129,8 +129,12 @@ enqueue_rows(int n, ArrayType *entrypoints, ArrayType *payloads,
 
 		skipped[i] = isnull;
 		ids[i] = isnull ? 0 : DatumGetInt64(id);
-		if (!isnull && DatumGetBool(pgq_getdatum(i, 2, &isnull)))
+		if (isnull)
+			continue;
+		if (DatumGetBool(pgq_getdatum(i, 2, &isnull)))
 			woken[nwoken++] = TextDatumGetCString(epvals[i]);
+		else
+			pgq_deferred_changed();
 	}
 	MemoryContextSwitchTo(oldctx);
 	pgq_finish();

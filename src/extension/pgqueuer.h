@@ -99,6 +99,10 @@ extern const char *const pgq_duty_names[PGQ_NDUTIES];
 extern int64 pgq_maintenance_duty(int duty);
 extern void pgq_maintenance_pass(int64 *counts);
 
+/* deferred_wakeup.c */
+extern void pgq_deferred_changed(void);
+extern TimestampTz pgq_next_deferred_due(void);
+
 /* durability.c */
 extern List *pgq_durability_statements(const char *level);
 extern List *pgq_autovac_statements(bool rollback);

@@ -2,7 +2,7 @@
  *
  * worker.c
  *		The per-database pgqueuer worker: runs the maintenance duties every
- *		pgqueuer.naptime.
+ *		pgqueuer.naptime, and the deferred wake-ups when a job is due.
  *
  * Started by the launcher with the database OID as bgw_main_arg and its
  * shared slot in bgw_extra.  Each duty (lease expiry, schedules, deferred
@@ -10,8 +10,12 @@
  * transaction that first locks the extension (AccessShareLock on the
  * pg_extension object, citus's way), so DROP EXTENSION waits for the duty
  * instead of pulling the tables away under it; nothing is held while the
- * worker sleeps on its latch.  When the extension is absent or has been
- * dropped, the worker exits with code 0 after telling the launcher why.
+ * worker sleeps on its latch.  Between passes it also wakes when the
+ * earliest deferred job becomes due (or a backend's commit tells it of a
+ * new deferred job, see deferred_wakeup.c) and then runs only the deferred
+ * wake-up duty, so a LISTENing client hears of a deferred job within
+ * milliseconds of its execute_after.  When the extension is absent or
+ * has been dropped, the worker exits with code 0 after telling the launcher why.
  *
  * An ERROR in one duty is logged, the transaction aborted, and that duty
  * retried after a back-off (1 s doubling to 60 s), so a persistent error
@@ -61,6 +65,9 @@ static const char *const duty_activity[PGQ_NDUTIES] = {
 static int	duty_failures[PGQ_NDUTIES];
 static TimestampTz duty_retry_at[PGQ_NDUTIES];
 
+/* when the earliest deferred job is due; DT_NOEND if none */
+static TimestampTz next_deferred = DT_NOEND;
+
 /*
  * lock_extension
  *		True if the extension is installed; then it stays so until the end
@@ -91,7 +98,8 @@ duty_error_context(void *arg)
 /*
  * run_duty
  *		One duty in its own transaction.  Returns false if the extension is
- *		not installed (nothing was done).
+ *		not installed (nothing was done).  The deferred wake-up duty also
+ *		reads when the next deferred job is due.
  */
 static bool
 run_duty(int duty, int64 *rows)
@@ -111,13 +119,63 @@ run_duty(int duty, int64 *rows)
 
 	present = lock_extension();
 	if (present)
+	{
 		*rows = pgq_maintenance_duty(duty);
+		if (duty == PGQ_DUTY_DEFERRED_WAKEUPS)
+			next_deferred = pgq_next_deferred_due();
+	}
 
 	PopActiveSnapshot();
 	CommitTransactionCommand();
 	pgstat_report_stat(false);
 	pgstat_report_activity(STATE_IDLE, NULL);
 	error_context_stack = errcallback.previous;
+	return present;
+}
+
+/*
+ * run_duty_guarded
+ *		run_duty(), unless the duty is backing off after an error.  An error
+ *		is logged, the transaction aborted, and the duty's back-off grows.
+ *		Returns false if the extension is not installed.
+ */
+static bool
+run_duty_guarded(int duty, MemoryContext pass_cxt, int64 *rows)
+{
+	volatile bool present = true;
+
+	if (duty_failures[duty] > 0 && GetCurrentTimestamp() < duty_retry_at[duty])
+		return true;
+
+	PG_TRY();
+	{
+		/* SIGTERM exits here; a cancel counts as this duty's error */
+		CHECK_FOR_INTERRUPTS();
+		present = run_duty(duty, rows);
+		duty_failures[duty] = 0;
+	}
+	PG_CATCH();
+	{
+		long		delay = DUTY_BACKOFF_MIN_MS;
+
+		/* log it, clean up, and try this duty again later */
+		HOLD_INTERRUPTS();
+		MemoryContextSwitchTo(pass_cxt);
+		EmitErrorReport();
+		AbortCurrentTransaction();
+		FlushErrorState();
+		pgstat_report_activity(STATE_IDLE, NULL);
+		RESUME_INTERRUPTS();
+
+		duty_failures[duty]++;
+		for (int i = 1; i < duty_failures[duty] && delay < DUTY_BACKOFF_MAX_MS; i++)
+			delay *= 2;
+		delay = Min(delay, DUTY_BACKOFF_MAX_MS);
+		duty_retry_at[duty] = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), delay);
+	}
+	PG_END_TRY();
+
+	MemoryContextSwitchTo(pass_cxt);
 	return present;
 }
 
@@ -134,42 +192,7 @@ run_pass(MemoryContext pass_cxt)
 
 	for (int duty = 0; duty < PGQ_NDUTIES; duty++)
 	{
-		volatile bool present = true;
-		TimestampTz now = GetCurrentTimestamp();
-
-		if (duty_failures[duty] > 0 && now < duty_retry_at[duty])
-			continue;
-
-		PG_TRY();
-		{
-			/* SIGTERM exits here; a cancel counts as this duty's error */
-			CHECK_FOR_INTERRUPTS();
-			present = run_duty(duty, &rows[duty]);
-			duty_failures[duty] = 0;
-		}
-		PG_CATCH();
-		{
-			long		delay = DUTY_BACKOFF_MIN_MS;
-
-			/* log it, clean up, and try this duty again later */
-			HOLD_INTERRUPTS();
-			MemoryContextSwitchTo(pass_cxt);
-			EmitErrorReport();
-			AbortCurrentTransaction();
-			FlushErrorState();
-			pgstat_report_activity(STATE_IDLE, NULL);
-			RESUME_INTERRUPTS();
-
-			duty_failures[duty]++;
-			for (int i = 1; i < duty_failures[duty] && delay < DUTY_BACKOFF_MAX_MS; i++)
-				delay *= 2;
-			delay = Min(delay, DUTY_BACKOFF_MAX_MS);
-			duty_retry_at[duty] = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), delay);
-		}
-		PG_END_TRY();
-
-		MemoryContextSwitchTo(pass_cxt);
-		if (!present)
+		if (!run_duty_guarded(duty, pass_cxt, &rows[duty]))
 			return false;
 		if (rows[duty] != 0)
 			any = true;
@@ -184,6 +207,26 @@ run_pass(MemoryContext pass_cxt)
 }
 
 /*
+ * sleep_until
+ *		Wait on the latch until wake_at at most (rounded up to whole
+ *		milliseconds, so that the worker does not wake just before a job is
+ *		due).
+ */
+static void
+sleep_until(TimestampTz wake_at)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	long		timeout_ms;
+
+	if (wake_at <= now)
+		return;
+	timeout_ms = (long) Min((wake_at - now + 999) / 1000, (TimestampTz) INT_MAX);
+	(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+					 timeout_ms, PG_WAIT_EXTENSION);
+	ResetLatch(MyLatch);
+}
+
+/*
  * pgq_worker_main
  *		Entry point of a per-database worker.
  */
@@ -193,6 +236,9 @@ pgq_worker_main(Datum main_arg)
 	Oid			dboid = DatumGetObjectId(main_arg);
 	PgqWorkerArgs args;
 	MemoryContext pass_cxt;
+	TimestampTz last_pass = 0;
+	TimestampTz next_pass = 0;	/* the first pass runs at once */
+	bool		present = true;
 
 	memcpy(&args, MyBgworkerEntry->bgw_extra, sizeof(args));
 
@@ -202,7 +248,11 @@ pgq_worker_main(Datum main_arg)
 
 	/* not ours any more, database being dropped, or asked to stop */
 	if (!pgq_slot_attach(args.slot, args.generation, dboid))
+	{
+		elog(DEBUG1, "pgqueuer worker: slot %d (generation %u) is not ours to run; exiting",
+			 args.slot, args.generation);
 		proc_exit(0);
+	}
 
 	BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
 	pgstat_report_appname("pgqueuer worker");
@@ -220,6 +270,10 @@ pgq_worker_main(Datum main_arg)
 
 	for (;;)
 	{
+		TimestampTz now;
+		TimestampTz deferred_at;
+		bool		recheck;
+
 		/* a cancel that arrived while sleeping has nothing to cancel */
 		QueryCancelPending = false;
 		CHECK_FOR_INTERRUPTS();
@@ -227,10 +281,25 @@ pgq_worker_main(Datum main_arg)
 		{
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
+			next_pass = TimestampTzPlusMilliseconds(last_pass, pgq_naptime_ms);
 		}
 
 		MemoryContextSwitchTo(pass_cxt);
-		if (!run_pass(pass_cxt))
+		now = GetCurrentTimestamp();
+		recheck = pgq_slot_take_deferred_recheck();
+		if (now >= next_pass)
+		{
+			present = run_pass(pass_cxt);
+			last_pass = now;
+			next_pass = TimestampTzPlusMilliseconds(now, pgq_naptime_ms);
+		}
+		else if (recheck || now >= next_deferred)
+		{
+			int64		rows = 0;
+
+			present = run_duty_guarded(PGQ_DUTY_DEFERRED_WAKEUPS, pass_cxt, &rows);
+		}
+		if (!present)
 		{
 			elog(DEBUG1, "pgqueuer worker: extension \"pgqueuer\" is not installed in this database; exiting");
 			pgq_slot_set_exit_reason(PGQ_EXIT_ABSENT);
@@ -238,8 +307,10 @@ pgq_worker_main(Datum main_arg)
 		}
 		MemoryContextReset(pass_cxt);
 
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 pgq_naptime_ms, PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
+		/* a failing deferred duty waits for its back-off */
+		deferred_at = next_deferred;
+		if (duty_failures[PGQ_DUTY_DEFERRED_WAKEUPS] > 0)
+			deferred_at = Max(deferred_at, duty_retry_at[PGQ_DUTY_DEFERRED_WAKEUPS]);
+		sleep_until(Min(next_pass, deferred_at));
 	}
 }

@@ -220,6 +220,7 @@ slot_detach(int code, Datum arg)
 	{
 		slot->state = PGQ_SLOT_EXITED;
 		slot->pid = 0;
+		slot->latch = NULL;
 		if (slot->stop_requested && slot->reason == PGQ_EXIT_ERROR)
 			slot->reason = PGQ_EXIT_STOPPED;
 	}
@@ -256,6 +257,8 @@ pgq_slot_attach(int slot, uint32 generation, Oid dboid)
 		{
 			s->state = PGQ_SLOT_RUNNING;
 			s->pid = MyProcPid;
+			s->latch = MyLatch;
+			s->deferred_recheck = false;
 			my_slot = slot;
 			ok = true;
 		}
@@ -293,6 +296,49 @@ pgq_slot_mark_healthy(void)
 	LWLockAcquire(pgq_shared_lock, LW_EXCLUSIVE);
 	pgq_shared->slots[my_slot].healthy = true;
 	LWLockRelease(pgq_shared_lock);
+}
+
+/*
+ * pgq_slot_signal_deferred
+ *		Backend, after commit: a deferred job exists in dboid; make its
+ *		running worker re-read when the next one is due.
+ */
+void
+pgq_slot_signal_deferred(Oid dboid)
+{
+	if (pgq_shared == NULL)
+		return;
+	LWLockAcquire(pgq_shared_lock, LW_EXCLUSIVE);
+	for (int i = 0; i < pgq_shared->nslots; i++)
+	{
+		PgqWorkerSlot *s = &pgq_shared->slots[i];
+
+		if (s->state == PGQ_SLOT_RUNNING && s->dboid == dboid && s->latch)
+		{
+			s->deferred_recheck = true;
+			SetLatch(s->latch);
+		}
+	}
+	LWLockRelease(pgq_shared_lock);
+}
+
+/*
+ * pgq_slot_take_deferred_recheck
+ *		Worker: true if a backend signalled a deferred job since the last
+ *		call; clears the flag.
+ */
+bool
+pgq_slot_take_deferred_recheck(void)
+{
+	bool		result;
+
+	if (my_slot < 0)
+		return false;
+	LWLockAcquire(pgq_shared_lock, LW_EXCLUSIVE);
+	result = pgq_shared->slots[my_slot].deferred_recheck;
+	pgq_shared->slots[my_slot].deferred_recheck = false;
+	LWLockRelease(pgq_shared_lock);
+	return result;
 }
 
 /*

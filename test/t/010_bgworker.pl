@@ -95,13 +95,18 @@ query('db2', "SELECT pgqueuer.schedule('tick', '* * * * * *')");
 # Every poll also runs a maintenance pass by hand, racing the worker.
 wait_for('db2',
 	"SELECT (SELECT count(*) FROM pgqueuer.run_maintenance()) = 5"
-	  . " AND (SELECT count(*) FROM pgqueuer.pgqueuer WHERE entrypoint = 'tick') >= 5",
+	  . " AND (SELECT count(*) FROM pgqueuer.pgqueuer WHERE entrypoint = 'tick') >= 6",
 	'a schedule * * * * * * produces jobs while run_maintenance() runs concurrently');
 is( query('db2',
 		"SELECT count(*) = count(DISTINCT date_trunc('second', created)) FROM pgqueuer.pgqueuer WHERE entrypoint = 'tick'"
 	),
 	't',
 	'no two jobs of the schedule were created in the same second');
+is( query('db2',
+		"SELECT count(*) = 1 + extract(epoch FROM max(date_trunc('second', created)) - min(date_trunc('second', created)))"
+		  . " FROM pgqueuer.pgqueuer WHERE entrypoint = 'tick'"),
+	't',
+	'and none was skipped: one job for every second between the first and the last');
 is( query('db2',
 		"SELECT count(*) = count(DISTINCT date_trunc('second', created)) FROM pgqueuer.pgqueuer_log"
 		  . " WHERE entrypoint = 'tick' AND status = 'queued'"),
@@ -125,6 +130,35 @@ like(
 	),
 	qr/^LeaseExpired$/,
 	'the requeue is logged as LeaseExpired');
+
+# A worker's connection dies while it holds a job: the server alone returns
+# the job to the queue after its lease, and another worker completes it.
+query('db2',
+	"SELECT pgqueuer.register_entrypoint('orphan_ep', lease_timeout => '1 second');"
+	  . " SELECT pgqueuer.enqueue('orphan_ep', 'orphan'::bytea);");
+my $doomed = $node->background_psql('db2');
+my $doomed_pid = $doomed->query_safe('SELECT pg_backend_pid()');
+my $orphan = $doomed->query_safe(
+	"SELECT id FROM pgqueuer.dequeue(1, ARRAY['orphan_ep'], gen_random_uuid())");
+like($orphan, qr/^\d+$/, 'a session picks a job with a 1 s lease');
+query('postgres', "SELECT pg_terminate_backend($doomed_pid)");
+$doomed->{run}->finish;
+wait_for('db2',
+	"SELECT status = 'queued' AND attempts = 1 FROM pgqueuer.pgqueuer WHERE id = $orphan",
+	'pg_terminate_backend of that session: after the lease the job is queued again, attempts = 1');
+my $qm2 = '22222222-2222-2222-2222-222222222222';
+is( query('db2',
+		"SELECT count(*) FROM pgqueuer.dequeue(10, ARRAY['orphan_ep'], '$qm2') WHERE id = $orphan"),
+	'1',
+	'another worker picks it up');
+is( query('db2',
+		"SELECT pgqueuer.complete(ARRAY[$orphan], ARRAY['successful']::pgqueuer.pgqueuer_status[], NULL, '$qm2')"),
+	$orphan,
+	'... and completes it');
+is( query('db2',
+		"SELECT string_agg(status::text, ',' ORDER BY id) FROM pgqueuer.pgqueuer_log WHERE job_id = $orphan AND status <> 'picked'"),
+	'queued,queued,successful',
+	'the log shows it enqueued, requeued by the lease expiry, and successful once');
 
 # --- restarts ---------------------------------------------------------------
 
@@ -196,6 +230,42 @@ query('postgres', "ALTER SYSTEM SET pgqueuer.enabled = on; SELECT pg_reload_conf
 wait_workers('postgres', 1, 'pgqueuer.enabled = on: workers start again');
 wait_workers('db2', 1, '... in every database');
 
+# --- deferred wake-ups: on time, not on the naptime tick ----------------------
+
+# With a naptime of 10 s only the deferred wake-up timer can announce a job
+# deferred by 2 s on time.  The worker learns of each new deferred job when
+# the enqueueing transaction commits; the later job is enqueued first, so the
+# earlier one must cut the worker's sleep short.
+query('postgres', "ALTER SYSTEM SET pgqueuer.naptime = '10s'; SELECT pg_reload_conf();");
+wait_for('postgres', "SELECT current_setting('pgqueuer.naptime') = '10s'",
+	'pgqueuer.naptime = 10s is in effect');
+my $listener = $node->background_psql('db2');
+$listener->query_safe('LISTEN ch_pgqueuer');
+my $late = query('db2',
+	"SELECT pgqueuer.enqueue('deferred_ep', 'late'::bytea, execute_after => '4 seconds')");
+my $soon = query('db2',
+	"SELECT pgqueuer.enqueue('deferred_ep', 'soon'::bytea, execute_after => '2 seconds')");
+my $announced = "SELECT to_timestamp(value::float8) FROM pgqueuer.pgqueuer_settings WHERE name = 'deferred_notified_until'";
+foreach my $job ([ $soon, '2 s' ], [ $late, '4 s' ])
+{
+	my ($id, $delay) = @$job;
+	wait_for('db2',
+		"SELECT ($announced) >= execute_after FROM pgqueuer.pgqueuer WHERE id = $id",
+		"the job deferred by $delay is announced");
+	my $lag = query('db2',
+		"SELECT round(extract(epoch FROM max(($announced) - execute_after)) * 1000)"
+		  . " FROM pgqueuer.pgqueuer WHERE id = $id");
+	note "job deferred by $delay announced $lag ms after its execute_after";
+	cmp_ok($lag, '<', 100, "... within 100 ms of its execute_after (took $lag ms)");
+}
+my $heard = $listener->query_safe('SELECT 1');
+my @wakeups = ($heard =~ /"entrypoints": ?\["deferred_ep"\]/g);
+cmp_ok(scalar(@wakeups), '>=', 2, 'a LISTENing session received a notification for each of them');
+$listener->quit;
+query('postgres', "ALTER SYSTEM SET pgqueuer.naptime = '200ms'; SELECT pg_reload_conf();");
+wait_for('postgres', "SELECT current_setting('pgqueuer.naptime') = '200ms'",
+	'pgqueuer.naptime back to 200ms');
+
 # --- DROP EXTENSION and database DDL ----------------------------------------
 
 query('db2', 'DROP EXTENSION pgqueuer');
@@ -226,11 +296,26 @@ wait_for('postgres',
 
 # --- kill -9 -----------------------------------------------------------------
 
+# Durable tables (the default): a crash restart loses no queued job.
+query('postgres', "SELECT pgqueuer.enqueue_batch(array_fill('crash_ep'::text, ARRAY[100]))");
+my $victim = $node->background_psql('postgres');
+my $victim_pid = $victim->query_safe('SELECT pg_backend_pid()');
+kill 'KILL', $victim_pid;
+$victim->{run}->finish;
+wait_for('postgres',
+	"SELECT count(*) = 100 FROM pgqueuer.pgqueuer WHERE entrypoint = 'crash_ep' AND status = 'queued'",
+	'kill -9 of a regular backend: after crash recovery all 100 queued jobs are there');
+wait_workers('postgres', 1, '... and the worker is back');
+
 $w1 = worker_pid('postgres');
 kill 'KILL', $w1;
 wait_for('postgres',
 	"SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'pgqueuer worker' AND datname = 'postgres' AND pid <> $w1",
 	'kill -9 of a worker: after crash recovery the launcher starts a new one');
+is( query('postgres',
+		"SELECT count(*) FROM pgqueuer.pgqueuer WHERE entrypoint = 'crash_ep' AND status = 'queued'"),
+	'100',
+	'... and still no queued job is lost');
 
 $node->stop;
 my $log = slurp_file($node->logfile);
