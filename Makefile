@@ -4,6 +4,9 @@
 #   make install         install it into the PostgreSQL pointed to by PG_CONFIG
 #   make test            build, install and run every test suite on throwaway
 #                        servers (as an unprivileged user when run as root)
+#   make client          build libpgqueuer (build/libpgqueuer.{a,so}), the pgq
+#                        CLI (build/pgq) and the example factory
+#                        (build/examples/libmyjobs.so); `make` builds them too
 
 PG_CONFIG ?= /usr/lib/postgresql/15/bin/pg_config
 
@@ -21,7 +24,7 @@ PG_CFLAGS = -Wall -Wmissing-prototypes -Wpointer-arith -Werror=vla \
 	-Wendif-labels -Wmissing-format-attribute -Wformat-security
 
 EXTRA_CLEAN = results regression.diffs regression.out tmp_check log \
-	test/isolation/output_iso test/cron/test_cron
+	test/isolation/output_iso test/cron/test_cron build
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
@@ -29,6 +32,62 @@ include $(PGXS)
 # PGXS tracks header dependencies only in servers built with
 # --enable-depend: rebuild every object when a header of ours changes.
 $(OBJS): $(wildcard src/extension/*.h src/cron/*.h)
+
+# --- thin clients: libpgqueuer and pgq (plain C on libpq, not PGXS) ---------
+
+PREFIX ?= /usr/local
+CLIENT_CC ?= cc
+CLIENT_CFLAGS ?= -O2 -g
+CLIENT_WARN = -Wall -Wextra -Wno-unused-parameter -Wmissing-prototypes \
+	-Wpointer-arith -Werror=vla -Wformat-security
+LIBPQ_INC := $(shell $(PG_CONFIG) --includedir)
+LIBPQ_LIB := $(shell $(PG_CONFIG) --libdir)
+CLIENT_CPPFLAGS = -Isrc/client -I$(LIBPQ_INC) -D_GNU_SOURCE
+CLIENT_LIBS = -L$(LIBPQ_LIB) -lpq -pthread
+
+LIB_SRCS = $(wildcard src/client/*.c)
+LIB_OBJS = $(patsubst src/%.c,build/%.o,$(LIB_SRCS))
+CLI_SRCS = $(wildcard src/cli/*.c)
+CLI_OBJS = $(patsubst src/%.c,build/%.o,$(CLI_SRCS))
+CLIENT_HDRS = $(wildcard src/client/*.h src/cli/*.h)
+
+.PHONY: client install-client
+all: client
+client: build/libpgqueuer.a build/libpgqueuer.so build/pgq build/examples/libmyjobs.so
+
+build/client/%.o: src/client/%.c $(CLIENT_HDRS)
+	@mkdir -p $(dir $@)
+	$(CLIENT_CC) $(CLIENT_CFLAGS) $(CLIENT_WARN) -fPIC -pthread $(CLIENT_CPPFLAGS) -c -o $@ $<
+
+build/cli/%.o: src/cli/%.c $(CLIENT_HDRS)
+	@mkdir -p $(dir $@)
+	$(CLIENT_CC) $(CLIENT_CFLAGS) $(CLIENT_WARN) -pthread $(CLIENT_CPPFLAGS) -Isrc/cli -c -o $@ $<
+
+build/libpgqueuer.a: $(LIB_OBJS)
+	@mkdir -p build
+	rm -f $@
+	ar rcs $@ $^
+
+build/libpgqueuer.so: $(LIB_OBJS)
+	$(CLIENT_CC) -shared -o $@ $^ $(CLIENT_LIBS)
+
+# pgq links the library statically, so it runs from the build tree as is;
+# -rdynamic lets a factory .so call libpgqueuer's functions inside pgq.
+build/pgq: $(CLI_OBJS) build/libpgqueuer.a
+	$(CLIENT_CC) -rdynamic -o $@ $(CLI_OBJS) -Wl,--whole-archive build/libpgqueuer.a \
+		-Wl,--no-whole-archive $(CLIENT_LIBS) -ldl
+
+build/examples/libmyjobs.so: examples/factory/myjobs.c src/client/libpgqueuer.h
+	@mkdir -p $(dir $@)
+	$(CLIENT_CC) $(CLIENT_CFLAGS) $(CLIENT_WARN) -fPIC -shared $(CLIENT_CPPFLAGS) -o $@ $<
+
+install: install-client
+install-client: client
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include
+	install -m 755 build/pgq $(DESTDIR)$(PREFIX)/bin/pgq
+	install -m 644 build/libpgqueuer.a $(DESTDIR)$(PREFIX)/lib/libpgqueuer.a
+	install -m 755 build/libpgqueuer.so $(DESTDIR)$(PREFIX)/lib/libpgqueuer.so
+	install -m 644 src/client/libpgqueuer.h $(DESTDIR)$(PREFIX)/include/libpgqueuer.h
 
 .PHONY: test test-suites
 # Every suite: the cron unit tests, pg_regress, isolation and TAP.

@@ -7,7 +7,9 @@
 #   cron        the cron parser's C unit tests (test/cron)
 #   regress     pg_regress files sql/<name>.sql against expected/<name>.out
 #   isolation   isolation specs test/isolation/specs/*.spec
-#   tap         TAP tests test/t/*.pl (PostgreSQL::Test::Cluster)
+#   client      builds libpgqueuer, pgq and the example factory (build/)
+#   tap         TAP tests test/t/*.pl (PostgreSQL::Test::Cluster); the pgq
+#               tests find the binary in $PGQ_BIN, the factory in $PGQ_FACTORY
 # Each runs on throwaway servers.  Prints "N passed, N failed" last.
 
 set -uo pipefail
@@ -80,11 +82,20 @@ if [ -n "$specs" ]; then
 	[ -f "$out/isolation/regression.diffs" ] && head -n 200 "$out/isolation/regression.diffs"
 fi
 
+# --- clients: libpgqueuer, pgq and the example factory, used by TAP --------
+if make -s client PG_CONFIG="$PG_CONFIG" >"$out/client-build.log" 2>&1; then
+	add 1 0 client-build
+else
+	cat "$out/client-build.log"
+	add 0 1 client-build
+fi
+
 # --- TAP -------------------------------------------------------------------
 if ls test/t/*.pl >/dev/null 2>&1; then
 	mkdir -p "$out/tap"
 	PATH="$bindir:$PATH" PG_REGRESS="$regress" TESTDIR="$out/tap" \
-		PG_CONFIG="$PG_CONFIG" PGQ_TOP="$top" \
+		PG_CONFIG="$PG_CONFIG" PGQ_TOP="$top" PGQ_BIN="$top/build/pgq" \
+		PGQ_FACTORY="$top/build/examples/libmyjobs.so" \
 		prove -v -I "$pgxs/src/test/perl" -I "$top/test/t" test/t/*.pl \
 		>"$out/tap.log" 2>&1
 	grep -vE '^\s*ok [0-9]+' "$out/tap.log" | tail -n 60

@@ -27,7 +27,7 @@ if [ "$(id -u)" = 0 ]; then
 	user=${PGQ_TEST_USER:-postgres}
 	work=$(mktemp -d /tmp/pgqueuer-test.XXXXXX)
 	trap 'rm -rf "$work"' EXIT
-	tar --exclude=./.git --exclude='*.o' --exclude='*.bc' --exclude='*.so' \
+	tar --exclude=./.git --exclude=./build --exclude='*.o' --exclude='*.bc' --exclude='*.so' \
 		-cf - . | (cd "$work" && tar -xf -)
 	chown -R "$user" "$work"
 	chmod 700 "$work"

@@ -1,0 +1,1 @@
+/* placeholder */ int pgq_example_placeholder(void); int pgq_example_placeholder(void) { return 0; }
