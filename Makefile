@@ -4,6 +4,7 @@
 #   make install         install it into the PostgreSQL pointed to by PG_CONFIG
 #   make test            build, install and run every test suite on throwaway
 #                        servers (as an unprivileged user when run as root)
+#   make bench           benchmark against a bare SKIP LOCKED queue (test/bench)
 #   make client          build libpgqueuer (build/libpgqueuer.{a,so}), the pgq
 #                        CLI (build/pgq) and the example factory
 #                        (build/examples/libmyjobs.so); `make` builds them too
@@ -43,7 +44,7 @@ CLIENT_WARN = -Wall -Wextra -Wno-unused-parameter -Wmissing-prototypes \
 LIBPQ_INC := $(shell $(PG_CONFIG) --includedir)
 LIBPQ_LIB := $(shell $(PG_CONFIG) --libdir)
 CLIENT_CPPFLAGS = -Isrc/client -I$(LIBPQ_INC) -D_GNU_SOURCE
-CLIENT_LIBS = -L$(LIBPQ_LIB) -lpq -pthread
+CLIENT_LIBS = -L$(LIBPQ_LIB) -lpq -pthread -lm
 
 LIB_SRCS = $(wildcard src/client/*.c)
 LIB_OBJS = $(patsubst src/%.c,build/%.o,$(LIB_SRCS))
@@ -98,6 +99,11 @@ test:
 # current user may run initdb (used by test/run_tests.sh).
 test-suites:
 	PG_CONFIG=$(PG_CONFIG) bash test/run_suites.sh
+
+.PHONY: bench
+# pgqueuer against a bare SKIP LOCKED queue on a throwaway server; not a test.
+bench: client
+	PG_CONFIG=$(PG_CONFIG) bash test/bench/run_bench.sh
 
 .PHONY: demo
 # The main job on a private, throwaway PostgreSQL (see scripts/demo.sh).

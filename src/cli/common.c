@@ -10,6 +10,7 @@
  *-------------------------------------------------------------------------
  */
 #include <errno.h>
+#include <getopt.h>
 #include <math.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -125,6 +126,22 @@ pgq_cli_usage(PgqCli *cli, const char *fmt,...)
 	fprintf(stderr, "\nTry \"pgq %s --help\" for more information.\n",
 			cli->command ? cli->command : "");
 	return PGQ_EXIT_USAGE;
+}
+
+/*
+ * pgq_cli_option_error
+ *		Report a getopt_long failure as a usage error.
+ */
+int
+pgq_cli_option_error(PgqCli *cli, char **argv, int c)
+{
+	const char *arg = argv[optind - 1];
+
+	if (c == ':')
+		return pgq_cli_usage(cli, "option \"%s\" requires an argument", arg);
+	if (optopt != 0 && strncmp(arg, "--", 2) != 0)
+		return pgq_cli_usage(cli, "unrecognized option \"-%c\"", optopt);
+	return pgq_cli_usage(cli, "unrecognized option \"%s\"", arg);
 }
 
 bool

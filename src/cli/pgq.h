@@ -93,6 +93,12 @@ extern int	pgq_cli_usage(PgqCli *cli, const char *fmt,...)
 			__attribute__((format(printf, 2, 3)));
 
 /*
+ * Report a getopt_long failure (c is '?' or ':'; the option string starts
+ * with ':' and opterr is 0) as a usage error; returns PGQ_EXIT_USAGE.
+ */
+extern int	pgq_cli_option_error(PgqCli *cli, char **argv, int c);
+
+/*
  * Parse a number option; on a bad value prints a usage error and returns
  * false.  what names the option in the message (e.g. "--batch-size").
  */
