@@ -54,7 +54,8 @@ CLIENT_HDRS = $(wildcard src/client/*.h src/cli/*.h)
 
 .PHONY: client install-client
 all: client
-client: build/libpgqueuer.a build/libpgqueuer.so build/pgq build/examples/libmyjobs.so
+client: build/libpgqueuer.a build/libpgqueuer.so build/pgq build/examples/libmyjobs.so \
+	build/test/test_libpgqueuer
 
 build/client/%.o: src/client/%.c $(CLIENT_HDRS)
 	@mkdir -p $(dir $@)
@@ -81,6 +82,12 @@ build/pgq: $(CLI_OBJS) build/libpgqueuer.a
 build/examples/libmyjobs.so: examples/factory/myjobs.c src/client/libpgqueuer.h
 	@mkdir -p $(dir $@)
 	$(CLIENT_CC) $(CLIENT_CFLAGS) $(CLIENT_WARN) -fPIC -shared $(CLIENT_CPPFLAGS) -o $@ $<
+
+# libpgqueuer's API tests, run by test/t/021_pgq_run.pl (found beside pgq)
+build/test/test_libpgqueuer: test/client/test_libpgqueuer.c build/libpgqueuer.a src/client/libpgqueuer.h
+	@mkdir -p $(dir $@)
+	$(CLIENT_CC) $(CLIENT_CFLAGS) $(CLIENT_WARN) -pthread $(CLIENT_CPPFLAGS) -o $@ $< \
+		build/libpgqueuer.a $(CLIENT_LIBS)
 
 install: install-client
 install-client: client

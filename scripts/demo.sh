@@ -1,14 +1,22 @@
 #!/usr/bin/env bash
 #
-# demo.sh -- what `make demo` runs: a private, throwaway PostgreSQL with the
-# pgqueuer extension, and real queue work driven from SQL alone.
+# demo.sh -- what `make demo` runs: the main job on a private, throwaway
+# PostgreSQL.
 #
-# Installs what is missing (PostgreSQL 15 server and headers, when run as
-# root; otherwise prints the apt-get line and stops), builds and installs the
-# extension, starts a server on a unix socket in a temporary directory (no
-# TCP), creates the extension, enqueues a mix of jobs, runs two SQL workers
-# that dequeue and complete them, prints the result and stops the server.
-# Ctrl-C at any point stops the server and removes the directory.
+# 1. Installs what is missing (PostgreSQL 15 server, headers and libpq via
+#    apt when run as root; otherwise prints the apt-get line and stops),
+#    builds and installs the extension, libpgqueuer and pgq.
+# 2. Starts a private server: data directory .demo/data under the checkout
+#    (or a temporary directory when the postgres user cannot write there),
+#    its own port, unix socket only, shared_preload_libraries = 'pgqueuer'
+#    (the background worker fires the cron schedule and announces deferred
+#    jobs).  A server left behind by an interrupted run is stopped first.
+# 3. Producers enqueue a realistic mix; two `pgq run` workers (the example
+#    factory build/examples/libmyjobs.so) process it, the first one showing
+#    its progress; `pgq dashboard` shows the result; a summary per status
+#    and entrypoint, elapsed time and jobs/s close the run.
+# 4. Stops the workers and the server.  Ctrl-C at any point does the same
+#    and leaves nothing running.
 
 set -euo pipefail
 
@@ -16,136 +24,210 @@ PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 
-packages="postgresql-15 postgresql-server-dev-15 build-essential"
+packages="postgresql-15 postgresql-server-dev-15 libpq-dev build-essential"
 if [ ! -x "$PG_CONFIG" ] || [ ! -d "$($PG_CONFIG --includedir-server 2>/dev/null)" ] \
-	|| [ ! -x "$(dirname "$PG_CONFIG")/postgres" ]; then
+	|| [ ! -x "$(dirname "$PG_CONFIG")/postgres" ] \
+	|| [ ! -f "$($PG_CONFIG --includedir 2>/dev/null)/libpq-fe.h" ]; then
 	if [ "$(id -u)" = 0 ]; then
 		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $packages
 	else
-		echo "demo: PostgreSQL 15 server and headers are missing; install them with:" >&2
+		echo "demo: PostgreSQL 15 server, headers or libpq are missing; install them with:" >&2
 		echo "  sudo apt-get install -y $packages" >&2
 		exit 1
 	fi
 fi
 
-make -s PG_CONFIG="$PG_CONFIG"
+echo "== building and installing the extension, libpgqueuer and pgq"
+make -s PG_CONFIG="$PG_CONFIG" >/dev/null
 if [ "$(id -u)" = 0 ]; then
 	make -s install PG_CONFIG="$PG_CONFIG" >/dev/null
-	run_as() { runuser -u postgres -- "$@"; }
+	user=postgres
+	run_as() { runuser -u "$user" -- "$@"; }
 else
 	make -s install PG_CONFIG="$PG_CONFIG" >/dev/null || {
 		echo "demo: cannot install into $($PG_CONFIG --pkglibdir); run as root" >&2
 		exit 1
 	}
+	user=$(id -un)
 	run_as() { "$@"; }
 fi
-
 bindir=$($PG_CONFIG --bindir)
-dir=$(mktemp -d /tmp/pgqueuer-demo.XXXXXX)
-[ "$(id -u)" = 0 ] && chown postgres "$dir"
+
+# --- the private server ---------------------------------------------------------
+
+# The data directory lives under the checkout when the server's user can
+# write there; a root-owned checkout in /root is not reachable by postgres.
+base=$top/.demo
+mkdir -p "$base"
+[ "$(id -u)" = 0 ] && chown "$user" "$base"
+if ! run_as test -w "$base" 2>/dev/null || [ ${#base} -gt 80 ]; then
+	rmdir "$base" 2>/dev/null || true
+	base=$(mktemp -d /tmp/pgqueuer-demo.XXXXXX)
+	[ "$(id -u)" = 0 ] && chown "$user" "$base"
+	echo "== $top/.demo is not usable by user $user; using $base"
+fi
+data=$base/data
+
+# a server left by an interrupted earlier run
+if [ -f "$data/postmaster.pid" ]; then
+	run_as "$bindir/pg_ctl" -D "$data" -m immediate -w stop >/dev/null 2>&1 || true
+fi
+rm -rf "$data"
+
 port=$((20000 + RANDOM % 20000))
 pid=""
+workers=()
 
 cleanup() {
+	local p
+	trap - EXIT INT TERM
+	for p in "${workers[@]}"; do
+		kill -TERM "$p" 2>/dev/null || true
+	done
+	for p in "${workers[@]}"; do
+		wait "$p" 2>/dev/null || true
+	done
 	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-		run_as "$bindir/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || kill "$pid"
+		run_as "$bindir/pg_ctl" -D "$data" -m fast -w stop >/dev/null 2>&1 || kill "$pid" 2>/dev/null || true
 	fi
-	rm -rf "$dir"
+	rm -rf "$data"
+	[ "$base" = "$top/.demo" ] || rm -rf "$base"
 }
 trap cleanup EXIT
-trap 'echo; echo "demo: interrupted, stopping"; exit 130' INT TERM
+trap 'echo; echo "demo: interrupted; stopping the workers and the server"; exit 130' INT TERM
 
-echo "== starting a private PostgreSQL in $dir (unix socket only, port $port)"
-run_as "$bindir/initdb" -D "$dir/data" -A trust -U postgres >/dev/null
-run_as "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w \
-	-o "-c listen_addresses='' -c unix_socket_directories='$dir' -c port=$port -c shared_preload_libraries=pgqueuer" \
-	start >/dev/null
-pid=$(head -n 1 "$dir/data/postmaster.pid")
+echo "== starting a private PostgreSQL: $data, port $port, unix socket only"
+run_as "$bindir/initdb" -D "$data" -A trust -U postgres >/dev/null
+cat >>"$data/postgresql.conf" <<EOF
+listen_addresses = ''
+unix_socket_directories = '$base'
+port = $port
+shared_preload_libraries = 'pgqueuer'
+pgqueuer.naptime = '200ms'
+EOF
+run_as "$bindir/pg_ctl" -D "$data" -l "$base/server.log" -w start >/dev/null
+pid=$(head -n 1 "$data/postmaster.pid")
 
-psql_() { run_as "$bindir/psql" -X -q -v ON_ERROR_STOP=1 -h "$dir" -p "$port" -U postgres -d postgres "$@"; }
+dsn="host=$base port=$port user=postgres dbname=postgres"
+pgq=$top/build/pgq
+factory=$top/build/examples/libmyjobs.so
+if [ "$(id -u)" = 0 ]; then
+	# the binaries may sit where postgres cannot read: run copies
+	cp build/pgq build/examples/libmyjobs.so "$base/"
+	chown "$user" "$base/pgq" "$base/libmyjobs.so"
+	pgq=$base/pgq
+	factory=$base/libmyjobs.so
+fi
+pgq_() { run_as "$pgq" --pg-dsn "$dsn" "$@"; }
+psql_() { run_as "$bindir/psql" -X -q -At -v ON_ERROR_STOP=1 -d "$dsn" "$@"; }
 
+pgq_ install
+pgq_ verify
+
+# --- producers --------------------------------------------------------------------
+
+echo "== producers enqueue a mix of jobs"
 psql_ <<'SQL'
-CREATE EXTENSION pgqueuer;
-SELECT pgqueuer.register_entrypoint('send_email', concurrency_limit => 2);
-SELECT pgqueuer.register_entrypoint('flaky', max_attempts => 2, retry_backoff_base => '0');
-SQL
-
-echo "== producers: a mix of entrypoints, priorities, a deferred batch, a dedupe key, a schedule"
-psql_ <<'SQL'
-SELECT count(*) AS emails FROM pgqueuer.enqueue_batch(array_fill('send_email'::text, ARRAY[200]),
-       priorities => (SELECT array_agg(i % 3) FROM generate_series(1, 200) i));
-SELECT count(*) AS reports FROM pgqueuer.enqueue_batch(array_fill('render_report'::text, ARRAY[300]));
-SELECT count(*) AS deferred FROM pgqueuer.enqueue_batch(array_fill('cleanup'::text, ARRAY[50]),
+-- bulk work in three priorities
+SELECT 'noop          ' || count(*) || ' jobs, priorities 0-2'
+  FROM pgqueuer.enqueue_batch(array_fill('noop'::text, ARRAY[400]),
+       priorities => (SELECT array_agg(i % 3) FROM generate_series(1, 400) i));
+-- slower jobs: the payload is the milliseconds each one works
+SELECT 'sleep         ' || count(*) || ' jobs of 20 ms'
+  FROM pgqueuer.enqueue_batch(array_fill('sleep'::text, ARRAY[100]),
+       payloads => array_fill(convert_to('20', 'UTF8'), ARRAY[100]));
+-- a deferred batch: due in 2 s, announced by the background worker on time
+SELECT 'noop          ' || count(*) || ' jobs deferred by 2 s'
+  FROM pgqueuer.enqueue_batch(array_fill('noop'::text, ARRAY[50]),
        execute_after => array_fill('2 seconds'::interval, ARRAY[50]));
-SELECT pgqueuer.enqueue('invoice', dedupe_key => 'invoice-42') AS invoice,
-       pgqueuer.enqueue('invoice', dedupe_key => 'invoice-42', on_conflict => 'skip') AS duplicate_skipped;
-SELECT count(*) AS flaky FROM pgqueuer.enqueue_batch(array_fill('flaky'::text, ARRAY[10]));
-SELECT pgqueuer.schedule('heartbeat_report', '* * * * * *') AS schedule_id;
+-- at most 2 at once across both workers (registered by the factory)
+SELECT 'limited       ' || count(*) || ' jobs, concurrency_limit 2'
+  FROM pgqueuer.enqueue_batch(array_fill('limited'::text, ARRAY[60]));
+-- fails on its first attempt; the server retries it with backoff
+SELECT 'flaky         ' || count(*) || ' jobs that fail once, retried by the server'
+  FROM pgqueuer.enqueue_batch(array_fill('flaky'::text, ARRAY[10]));
+-- asks the worker for a retry after 0.2 s on its first attempt
+SELECT 'later         ' || count(*) || ' jobs retried by the client'
+  FROM pgqueuer.enqueue_batch(array_fill('later'::text, ARRAY[5]));
+-- a custom executor retries inside the worker: fails twice, then succeeds
+SELECT 'unstable      ' || count(*) || ' jobs behind a retrying executor'
+  FROM pgqueuer.enqueue_batch(array_fill('unstable'::text, ARRAY[3]),
+       payloads => array_fill(convert_to('2', 'UTF8'), ARRAY[3]));
+-- always fails: ends as exception with a traceback in the log
+SELECT 'fail          ' || count(*) || ' jobs that always fail'
+  FROM pgqueuer.enqueue_batch(array_fill('fail'::text, ARRAY[2]));
+-- a cron schedule: one noop job every second, fired by the server
+SELECT 'schedule      id ' || pgqueuer.schedule('noop', '* * * * * *') || ': noop every second';
 SQL
+echo "-- a job with a dedupe key, then the same key again:"
+pgq_ queue noop 'invoice 42' --dedupe-key invoice-42
+pgq_ queue noop 'invoice 42' --dedupe-key invoice-42 --on-conflict skip
 
-echo "== two SQL workers dequeue and complete until the queue is empty"
-worker() {
-	psql_ -v qm="$1" <<'SQL'
-SELECT set_config('demo.qm', :'qm', false) \g /dev/null
-DO $$
-DECLARE
-  job record;
-  done_ids bigint[];
-  outcomes pgqueuer.pgqueuer_status[];
-  idle int := 0;
-  real_work int;
-BEGIN
-  -- stop after 2 s without work other than the every-second schedule
-  WHILE idle < 20 LOOP
-    done_ids := '{}'; outcomes := '{}'; real_work := 0;
-    FOR job IN SELECT * FROM pgqueuer.dequeue(10, ARRAY['send_email', 'render_report', 'cleanup', 'invoice', 'flaky', 'heartbeat_report'],
-                                             current_setting('demo.qm')::uuid) LOOP
-      done_ids := done_ids || job.id;
-      IF job.entrypoint <> 'heartbeat_report' THEN
-        real_work := real_work + 1;
-      END IF;
-      -- the flaky handler fails on its first attempt and is retried by the server
-      outcomes := outcomes || CASE WHEN job.entrypoint = 'flaky' AND job.attempts = 0
-                                   THEN 'exception' ELSE 'successful' END::pgqueuer.pgqueuer_status;
-    END LOOP;
-    IF cardinality(done_ids) > 0 THEN
-      PERFORM pgqueuer.complete(done_ids, outcomes, queue_manager_id => current_setting('demo.qm')::uuid);
-    END IF;
-    IF real_work = 0 THEN
-      idle := idle + 1;
-      -- no background worker needed: fire schedules and expire leases by SQL
-      PERFORM pgqueuer.run_maintenance();
-      PERFORM pg_sleep(0.1);
-    ELSE
-      idle := 0;
-    END IF;
-    COMMIT;
-  END LOOP;
-END
-$$;
-SQL
-}
-start=$(date +%s%N)
-worker 00000000-0000-0000-0000-0000000000a1 &
-w1=$!
-worker 00000000-0000-0000-0000-0000000000a2 &
-w2=$!
-wait $w1 $w2
-elapsed_ms=$((($(date +%s%N) - start) / 1000000))
+# --- workers ----------------------------------------------------------------------
+
+echo "== two pgq run workers process the queue (progress of the first on stderr)"
+start_ns=$(date +%s%N)
+run_as "$pgq" --pg-dsn "$dsn" run "$factory:setup" --batch-size 10 --progress --log-level WARNING &
+workers+=($!)
+run_as "$pgq" --pg-dsn "$dsn" run "$factory:setup" --batch-size 10 --log-level WARNING &
+workers+=($!)
+
+# wait until the mix is done: nothing queued or running, the deferred batch
+# included (it is queued until it has run), for up to two minutes
+deadline=$((SECONDS + 120))
+while :; do
+	left=$(psql_ -c "SELECT count(*) FROM pgqueuer.pgqueuer WHERE status IN ('queued', 'picked')")
+	[ "$left" = 0 ] && break
+	if [ $SECONDS -ge $deadline ]; then
+		echo "demo: $left jobs still queued after two minutes" >&2
+		break
+	fi
+	sleep 0.2
+done
+elapsed_ms=$((($(date +%s%N) - start_ns) / 1000000))
+
+psql_ -c "SELECT pgqueuer.unschedule('noop')" >/dev/null
+for p in "${workers[@]}"; do
+	kill -TERM "$p" 2>/dev/null || true
+done
+for p in "${workers[@]}"; do
+	wait "$p" || echo "demo: a worker exited with status $?" >&2
+done
+workers=()
+echo
+
+# --- results ----------------------------------------------------------------------
+
+echo "== pgq dashboard"
+pgq_ dashboard --table-format grid
+
+echo "== summary"
 elapsed=$((elapsed_ms / 1000)).$(printf %03d $((elapsed_ms % 1000)))
-
-echo "== result"
 psql_ -v elapsed="$elapsed" <<'SQL'
-SELECT pgqueuer.unschedule('heartbeat_report') AS schedules_removed;
-\echo 'queue (should hold only nothing or deferred leftovers):'
-SELECT * FROM pgqueuer.queue_size();
-\echo 'outcomes per entrypoint:'
-SELECT entrypoint, status, sum(count) AS jobs FROM pgqueuer.log_statistics()
- WHERE status NOT IN ('queued', 'picked') GROUP BY 1, 2 ORDER BY 1, 2;
-SELECT sum(count) AS jobs_processed, round(:'elapsed'::numeric, 2) AS elapsed_s,
-       round(sum(count) / :'elapsed'::numeric, 1) AS jobs_per_s
-  FROM pgqueuer.log_statistics() WHERE status IN ('successful', 'exception', 'canceled', 'deleted');
-\echo 'installation check (no rows = healthy):'
-SELECT * FROM pgqueuer.verify();
+\pset format aligned
+\pset tuples_only off
+\pset footer off
+\echo 'jobs processed, by final status:'
+SELECT status, count(*) AS jobs FROM pgqueuer.pgqueuer_log
+ WHERE status IN ('successful', 'exception', 'canceled', 'deleted')
+ GROUP BY status ORDER BY status;
+\echo 'by entrypoint:'
+SELECT entrypoint,
+       count(*) FILTER (WHERE status = 'successful') AS successful,
+       count(*) FILTER (WHERE status = 'exception') AS exception,
+       count(*) FILTER (WHERE status = 'queued') - count(DISTINCT job_id) AS retries
+  FROM pgqueuer.pgqueuer_log GROUP BY entrypoint ORDER BY entrypoint;
+SELECT count(*) AS jobs_processed, :'elapsed' AS elapsed_s,
+       round(count(*) / :'elapsed'::numeric, 1) AS jobs_per_s
+  FROM pgqueuer.pgqueuer_log
+ WHERE status IN ('successful', 'exception', 'canceled', 'deleted');
+\echo 'limited: most jobs running at once (limit 2):'
+SELECT max(n) AS max_concurrent FROM (
+  SELECT sum(d) OVER (ORDER BY t, d ROWS UNBOUNDED PRECEDING) AS n FROM (
+    SELECT created AS t, 1 AS d FROM pgqueuer.pgqueuer_log WHERE entrypoint = 'limited' AND status = 'picked'
+    UNION ALL
+    SELECT created, -1 FROM pgqueuer.pgqueuer_log WHERE entrypoint = 'limited' AND status IN ('successful', 'exception')
+  ) e) s;
 SQL
+pgq_ verify
 echo "== stopping the server"

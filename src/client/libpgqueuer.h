@@ -254,7 +254,8 @@ typedef void (*PgqLogFunc) (PgqLogLevel level, const char *message, void *arg);
 
 /*
  * Worker settings.  Zero-initialise, or start from pgq_worker_options_init()
- * which sets the defaults noted here (those of PgQueuer's `pgq run`).
+ * which sets the defaults noted here (those of PgQueuer's `pgq run`).  A
+ * batch_size or dequeue_timeout_s of zero (or less) means its default.
  */
 typedef struct PgqWorkerOptions
 {
