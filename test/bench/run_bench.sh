@@ -91,7 +91,7 @@ pid=$(head -n 1 "$dir/data/postmaster.pid")
 
 dsn="host=$dir port=$port user=postgres dbname=bench"
 sql() { run_as "$bindir/psql" -X -q -At -v ON_ERROR_STOP=1 -d "$dsn" "$@"; }
-bench() { run_as "$bindir/pgbench" -n -d "$dsn" -D batch="$BATCH" "$@"; }
+bench() { run_as "$bindir/pgbench" -n -D batch="$BATCH" "$@" "$dsn"; }
 
 run_as "$bindir/createdb" -h "$dir" -p "$port" -U postgres bench
 sql -c 'CREATE EXTENSION pgqueuer' -f "$dir/bare_queue.sql" >/dev/null
