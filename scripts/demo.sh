@@ -109,17 +109,12 @@ run_as "$bindir/pg_ctl" -D "$data" -l "$base/server.log" -w start >/dev/null
 pid=$(head -n 1 "$data/postmaster.pid")
 
 dsn="host=$base port=$port user=postgres dbname=postgres"
+# Clients connect as user postgres through the socket and run as the
+# invoking user: a worker started through runuser would not get our SIGTERM.
 pgq=$top/build/pgq
 factory=$top/build/examples/libmyjobs.so
-if [ "$(id -u)" = 0 ]; then
-	# the binaries may sit where postgres cannot read: run copies
-	cp build/pgq build/examples/libmyjobs.so "$base/"
-	chown "$user" "$base/pgq" "$base/libmyjobs.so"
-	pgq=$base/pgq
-	factory=$base/libmyjobs.so
-fi
-pgq_() { run_as "$pgq" --pg-dsn "$dsn" "$@"; }
-psql_() { run_as "$bindir/psql" -X -q -At -v ON_ERROR_STOP=1 -d "$dsn" "$@"; }
+pgq_() { "$pgq" --pg-dsn "$dsn" "$@"; }
+psql_() { "$bindir/psql" -X -q -At -v ON_ERROR_STOP=1 -d "$dsn" "$@"; }
 
 pgq_ install
 pgq_ verify
@@ -167,9 +162,9 @@ pgq_ queue noop 'invoice 42' --dedupe-key invoice-42 --on-conflict skip
 
 echo "== two pgq run workers process the queue (progress of the first on stderr)"
 start_ns=$(date +%s%N)
-run_as "$pgq" --pg-dsn "$dsn" run "$factory:setup" --batch-size 10 --progress --log-level WARNING &
+"$pgq" --pg-dsn "$dsn" run "$factory:setup" --batch-size 10 --progress --log-level WARNING &
 workers+=($!)
-run_as "$pgq" --pg-dsn "$dsn" run "$factory:setup" --batch-size 10 --log-level WARNING &
+"$pgq" --pg-dsn "$dsn" run "$factory:setup" --batch-size 10 --log-level WARNING &
 workers+=($!)
 
 # wait until the mix is done: nothing queued or running, the deferred batch

@@ -90,10 +90,11 @@ run_as "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w start >/dev/null
 pid=$(head -n 1 "$dir/data/postmaster.pid")
 
 dsn="host=$dir port=$port user=postgres dbname=bench"
-sql() { run_as "$bindir/psql" -X -q -At -v ON_ERROR_STOP=1 -d "$dsn" "$@"; }
-bench() { run_as "$bindir/pgbench" -n -D batch="$BATCH" "$@" "$dsn"; }
+# clients connect as user postgres through the socket; they need not run as it
+sql() { "$bindir/psql" -X -q -At -v ON_ERROR_STOP=1 -d "$dsn" "$@"; }
+bench() { "$bindir/pgbench" -n -D batch="$BATCH" "$@" "$dsn"; }
 
-run_as "$bindir/createdb" -h "$dir" -p "$port" -U postgres bench
+"$bindir/createdb" -h "$dir" -p "$port" -U postgres bench
 sql -c 'CREATE EXTENSION pgqueuer' -f "$dir/bare_queue.sql" >/dev/null
 
 reset_all() {
@@ -105,7 +106,8 @@ reset_all() {
 start_pgq_workers() {
 	local i
 	for ((i = 0; i < WORKERS; i++)); do
-		run_as "$dir/pgq" --pg-dsn "$dsn" run "$dir/libmyjobs.so:setup" \
+		# not through runuser, which would not pass SIGTERM on to pgq
+		"$dir/pgq" --pg-dsn "$dsn" run "$dir/libmyjobs.so:setup" \
 			--batch-size "$BATCH" --mode "$1" --log-level WARNING &
 		workers+=($!)
 	done
@@ -132,22 +134,30 @@ echo "== pgqueuer benchmark: batch $BATCH, $WORKERS workers, $PRODUCERS producer
 reset_all
 start_pgq_workers continuous
 wait_listening
-bench -c "$PRODUCERS" -j "$PRODUCERS" -T "$SECONDS_E2E" -f "$dir/pgq_enqueue.pgbench" >/dev/null
+bench -c "$PRODUCERS" -j "$PRODUCERS" -T "$SECONDS_E2E" -f "$dir/pgq_enqueue.pgbench" >"$dir/e2e.out"
 pgq_done=$(sql -c "SELECT count(*) FROM pgqueuer.pgqueuer_log WHERE status = 'successful'")
+pgq_enq=$(sql -c "SELECT count(*) FROM pgqueuer.pgqueuer_log WHERE status = 'queued'")
+echo "   pgqueuer: enqueued $pgq_enq, completed $pgq_done in ${SECONDS_E2E}s ($(grep -o 'tps = [0-9.]*' "$dir/e2e.out" | head -1) producer transactions)"
 stop_workers
 pgq_e2e=$(calc "$pgq_done / $SECONDS_E2E")
 
 reset_all
 bench -c "$WORKERS" -j "$WORKERS" -T "$SECONDS_E2E" -f "$dir/bare_work.pgbench" >/dev/null &
 bare_workers=$!
-bench -c "$PRODUCERS" -j "$PRODUCERS" -T "$SECONDS_E2E" -f "$dir/bare_enqueue.pgbench" >/dev/null
+bench -c "$PRODUCERS" -j "$PRODUCERS" -T "$SECONDS_E2E" -f "$dir/bare_enqueue.pgbench" >"$dir/e2e.out"
 wait "$bare_workers"
-bare_done=$(sql -c "SELECT COALESCE((SELECT last_value FROM bare_queue_id_seq WHERE is_called), 0) - (SELECT count(*) FROM bare_queue)")
+bare_enq=$(sql -c "SELECT COALESCE((SELECT last_value FROM bare_queue_id_seq WHERE is_called), 0)")
+bare_done=$(sql -c "SELECT $bare_enq - (SELECT count(*) FROM bare_queue)")
+echo "   baseline: enqueued $bare_enq, completed $bare_done in ${SECONDS_E2E}s ($(grep -o 'tps = [0-9.]*' "$dir/e2e.out" | head -1) producer transactions)"
 bare_e2e=$(calc "$bare_done / $SECONDS_E2E")
 
 # --- drain -----------------------------------------------------------------------
 reset_all
-sql -c "SELECT count(*) FROM generate_series(1, $DRAIN_JOBS / 10000) g, pgqueuer.enqueue_batch(array_fill('noop'::text, ARRAY[10000]))" >/dev/null
+for ((i = 0; i < DRAIN_JOBS / 10000; i++)); do
+	sql -c "SELECT count(*) FROM pgqueuer.enqueue_batch(array_fill('noop'::text, ARRAY[10000]))" >/dev/null
+done
+queued=$(sql -c "SELECT count(*) FROM pgqueuer.pgqueuer")
+[ "$queued" = "$DRAIN_JOBS" ] || echo "bench: $queued pgqueuer jobs queued for the drain, not $DRAIN_JOBS" >&2
 sql -c 'VACUUM ANALYZE pgqueuer.pgqueuer' >/dev/null
 t0=$(now)
 start_pgq_workers drain
