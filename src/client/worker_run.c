@@ -231,6 +231,24 @@ abandon(PgqRun *run)
 }
 
 /*
+ * min_dequeue
+ *		The fewest free slots worth a dequeue: one when nothing runs, else
+ *		half a batch (capped by the capacity), so that steady traffic is
+ *		claimed in batches.
+ */
+static int
+min_dequeue(const PgqRun *run)
+{
+	int			batch = run->worker->opts.batch_size;
+
+	if (run->nheld == 0)
+		return 1;
+	if (batch > run->capacity)
+		batch = run->capacity;
+	return batch / 2 > 1 ? batch / 2 : 1;
+}
+
+/*
  * next_deadline
  *		The earliest timer of the loop: the next dequeue poll (when not
  *		stopping), the next heartbeat, the health check, a back-off.
@@ -243,7 +261,7 @@ next_deadline(PgqRun *run, bool stopping, bool want_dequeue, double next_poll,
 
 	if (!stopping)
 	{
-		if (want_dequeue && run->nheld < run->capacity)
+		if (want_dequeue && run->capacity - run->nheld >= min_dequeue(run))
 			deadline = fmax(run->backoff_until, 0);
 		else
 			deadline = next_poll;
@@ -335,7 +353,13 @@ run_loop(PgqRun *run)
 
 		if (!stopping && now >= next_poll)
 			want_dequeue = true;
-		if (!stopping && want_dequeue && run->nheld < run->capacity &&
+		/*
+		 * While jobs run, wait until half a batch of slots is free: a
+		 * notification per enqueue must not turn into a dequeue round trip
+		 * per finished job.
+		 */
+		if (!stopping && want_dequeue &&
+			run->capacity - run->nheld >= min_dequeue(run) &&
 			now >= run->backoff_until)
 		{
 			int			ask = run->capacity - run->nheld;
