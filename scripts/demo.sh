@@ -171,6 +171,13 @@ workers+=($!)
 # included (it is queued until it has run), for up to two minutes
 deadline=$((SECONDS + 120))
 while :; do
+	# Ctrl-C reaches the workers too (one process group): they stop, so do we
+	for p in "${workers[@]}"; do
+		if ! kill -0 "$p" 2>/dev/null; then
+			echo "demo: a worker has stopped; stopping" >&2
+			exit 130
+		fi
+	done
 	left=$(psql_ -c "SELECT count(*) FROM pgqueuer.pgqueuer WHERE status IN ('queued', 'picked')")
 	[ "$left" = 0 ] && break
 	if [ $SECONDS -ge $deadline ]; then
