@@ -222,7 +222,7 @@ ROLLBACK;
 
 -- a dropped index, a unique index that is not unique any more
 BEGIN;
-DROP INDEX pgqueuer.pgqueuer_ep_ea_idx;
+DROP INDEX pgqueuer.pgqueuer_deferred_idx;
 DROP INDEX pgqueuer.pgqueuer_statistics_unique_count;
 CREATE INDEX pgqueuer_statistics_unique_count ON pgqueuer.pgqueuer_statistics (priority);
 SELECT * FROM pgqueuer.verify();

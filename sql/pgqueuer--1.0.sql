@@ -88,9 +88,14 @@ CREATE INDEX pgqueuer_queue_manager_id_idx ON pgqueuer.pgqueuer
 CREATE INDEX pgqueuer_ep_prio_id_idx ON pgqueuer.pgqueuer
 	USING btree (entrypoint, priority DESC, id ASC)
 	WHERE status OPERATOR(pg_catalog.=) 'queued'::pgqueuer.pgqueuer_status;
-CREATE INDEX pgqueuer_ep_ea_idx ON pgqueuer.pgqueuer
-	USING btree (entrypoint, execute_after)
-	WHERE status OPERATOR(pg_catalog.=) 'queued'::pgqueuer.pgqueuer_status;
+CREATE INDEX pgqueuer_deferred_idx ON pgqueuer.pgqueuer
+	USING btree (execute_after)
+	WHERE status OPERATOR(pg_catalog.=) 'queued'::pgqueuer.pgqueuer_status
+	  AND execute_after OPERATOR(pg_catalog.>) created;
+COMMENT ON INDEX pgqueuer.pgqueuer_ep_prio_id_idx IS
+	'Dequeue order per entrypoint: due queued jobs by priority DESC, id ASC.';
+COMMENT ON INDEX pgqueuer.pgqueuer_deferred_idx IS
+	'Deferred queued jobs (execute_after later than created) for the background worker''s wake-ups; jobs due at once stay out of it.';
 CREATE UNIQUE INDEX pgqueuer_unique_dedupe_key ON pgqueuer.pgqueuer
 	USING btree (dedupe_key)
 	WHERE ((status OPERATOR(pg_catalog.=) ANY (ARRAY['queued'::pgqueuer.pgqueuer_status, 'picked'::pgqueuer.pgqueuer_status]))

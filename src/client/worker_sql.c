@@ -27,11 +27,16 @@
 
 #define TRANSIENT_BACKOFF_S 0.5
 
+/*
+ * No per-worker cap ($4 of dequeue) is passed: the worker asks only for as
+ * many jobs as it has free slots, and counting this worker's picked jobs
+ * in the server would cost an index scan per dequeue.
+ */
 static const char *const dequeue_sql =
 "SELECT id, entrypoint, priority, attempts, payload, headers::text, dedupe_key,"
 " pg_catalog.to_char(created AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
 " pg_catalog.to_char(execute_after AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
-" FROM pgqueuer.dequeue($1::integer, $2::text[], $3::uuid, $4::integer)";
+" FROM pgqueuer.dequeue($1::integer, $2::text[], $3::uuid, NULL)";
 
 static const char *const complete_sql =
 "SELECT pg_catalog.count(*) FROM pgqueuer.complete($1::bigint[],"
@@ -451,19 +456,16 @@ pgq_run_dequeue(PgqRun *run, int want)
 {
 	PgqWorker  *worker = run->worker;
 	char		batch[16];
-	char		cap[16];
-	const char *values[4];
+	const char *values[3];
 	PGresult   *res;
 	double		now = pgq_now();
 	int			n;
 
 	snprintf(batch, sizeof(batch), "%d", want);
-	snprintf(cap, sizeof(cap), "%d", run->capacity);
 	values[0] = batch;
 	values[1] = run->entrypoints_literal;
 	values[2] = worker->qm_id;
-	values[3] = cap;
-	res = PQexecPrepared(run->conn, "pgq_dequeue", 4, values, NULL, NULL, 0);
+	res = PQexecPrepared(run->conn, "pgq_dequeue", 3, values, NULL, NULL, 0);
 	if (!pgq_run_check_result(run, res, "dequeue"))
 		return -1;
 

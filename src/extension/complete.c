@@ -173,7 +173,7 @@ pgqueuer_complete(PG_FUNCTION_ARGS)
 	values[4] = Int32GetDatum(pgq_max_attempts);
 
 	pgq_connect();
-	done = pgq_execute(pgq_plan(&complete_plan, complete_sql, 5, argtypes),
+	done = pgq_execute_indexed(pgq_plan(&complete_plan, complete_sql, 5, argtypes),
 					   values, nulls, SPI_OK_SELECT);
 	oldctx = MemoryContextSwitchTo(callerctx);
 	woken = palloc(sizeof(char *) * Max(done, 1));
@@ -222,7 +222,7 @@ pgqueuer_retry(PG_FUNCTION_ARGS)
 	}
 
 	pgq_connect();
-	changed = pgq_execute(pgq_plan(&retry_plan, retry_sql, 4, argtypes),
+	changed = pgq_execute_indexed(pgq_plan(&retry_plan, retry_sql, 4, argtypes),
 						  values, nulls, SPI_OK_SELECT) > 0;
 	if (changed)
 	{
@@ -264,7 +264,7 @@ pgqueuer_heartbeat(PG_FUNCTION_ARGS)
 	nulls[1] = PG_ARGISNULL(1) ? 'n' : ' ';
 
 	pgq_connect();
-	n = pgq_execute(pgq_plan(&heartbeat_plan, heartbeat_sql, 2, argtypes),
+	n = pgq_execute_indexed(pgq_plan(&heartbeat_plan, heartbeat_sql, 2, argtypes),
 					values, nulls, SPI_OK_UPDATE);
 	pgq_finish();
 	PG_RETURN_INT32(n);

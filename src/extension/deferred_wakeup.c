@@ -41,25 +41,14 @@ static bool deferred_pending = false;
 static bool callback_registered = false;
 
 /*
- * The earliest execute_after in the future among queued jobs.  Walks the
- * distinct entrypoints of queued jobs with a recursive CTE (a loose index
- * scan of a partial index on queued jobs led by entrypoint) and takes each
- * one's earliest future execute_after from pgqueuer_ep_ea_idx, so the cost
- * grows with the number of entrypoints, not of jobs.
+ * The earliest execute_after in the future among queued jobs: one descent
+ * of pgqueuer_deferred_idx, which holds only deferred jobs (execute_after
+ * later than created), so jobs due at once cost nothing here.
  */
 static const char *const next_due_sql =
-"WITH RECURSIVE eps(ep) AS ("
-" (SELECT q.entrypoint FROM pgqueuer.pgqueuer q WHERE q.status = 'queued'"
-"  ORDER BY q.entrypoint LIMIT 1)"
-" UNION ALL"
-" SELECT (SELECT q.entrypoint FROM pgqueuer.pgqueuer q"
-"         WHERE q.status = 'queued' AND q.entrypoint > eps.ep"
-"         ORDER BY q.entrypoint LIMIT 1)"
-" FROM eps WHERE eps.ep IS NOT NULL"
-") SELECT pg_catalog.min((SELECT pg_catalog.min(q.execute_after) FROM pgqueuer.pgqueuer q"
-"                         WHERE q.status = 'queued' AND q.entrypoint = eps.ep"
-"                           AND q.execute_after > pg_catalog.now()))"
-" FROM eps WHERE eps.ep IS NOT NULL";
+"SELECT pg_catalog.min(q.execute_after) FROM pgqueuer.pgqueuer q"
+" WHERE q.status = 'queued' AND q.execute_after > q.created"
+"   AND q.execute_after > pg_catalog.now()";
 
 static SPIPlanPtr next_due_plan = NULL;
 
@@ -119,7 +108,7 @@ pgq_next_deferred_due(void)
 	TimestampTz result = DT_NOEND;
 
 	pgq_connect();
-	if (pgq_execute(pgq_plan(&next_due_plan, next_due_sql, 0, NULL), NULL,
+	if (pgq_execute_indexed(pgq_plan(&next_due_plan, next_due_sql, 0, NULL), NULL,
 					NULL, SPI_OK_SELECT) == 1)
 	{
 		d = pgq_getdatum(0, 1, &isnull);

@@ -7,10 +7,12 @@
  * workers dequeuing at the same instant can both see a free slot and exceed
  * an entrypoint's concurrency_limit (upstream #761).  Here the capacity
  * decision of a limited entrypoint is serialised: dequeue first locks the
- * registry rows of the limited entrypoints it asks for (in name order, so
- * no deadlock), and only then counts picked jobs and recent grants in a new
- * statement, whose READ COMMITTED snapshot sees every claim committed by the
- * previous holder of the lock.  The lock is held until the claim commits.
+ * registry rows of the limited entrypoints it asks for that have due jobs
+ * (in name order, so no deadlock; an idle limited entrypoint is not locked,
+ * so workers serving it do not wait for one another), and only then counts
+ * picked jobs and recent grants in a new statement, whose READ COMMITTED
+ * snapshot sees every claim committed by the previous holder of the lock.
+ * The lock is held until the claim commits.
  * requests_per_second uses the same lock and a ledger of grants: over any
  * sliding window of one second (1/rate seconds below one per second) at
  * most floor(rate) jobs (one) are handed out, across all workers.
@@ -42,6 +44,24 @@ PG_FUNCTION_INFO_V1(pgqueuer_dequeue);
 /* expired leases rescued per dequeue call at most */
 #define DEQUEUE_RESCUE_LIMIT 100
 
+/*
+ * The paused and limited entrypoints among those asked for, read without a
+ * lock, and whether each has a due queued job.  Only a limited entrypoint
+ * with due jobs needs its registry row locked: with nothing to claim there
+ * is no capacity decision to serialise, and workers serving a limited but
+ * idle entrypoint do not queue up behind one another's dequeue.
+ */
+static const char *const gate_sql =
+"SELECT e.entrypoint, e.paused,"
+"       EXISTS (SELECT 1 FROM pgqueuer.pgqueuer q"
+"                WHERE q.entrypoint = e.entrypoint AND q.status = 'queued'"
+"                  AND q.execute_after <= pg_catalog.now())"
+" FROM pgqueuer.pgqueuer_entrypoints e"
+" WHERE e.entrypoint = ANY ($1)"
+"   AND (e.paused OR e.concurrency_limit > 0 OR e.requests_per_second > 0)"
+" ORDER BY e.entrypoint";
+
+/* lock (in name order, so no deadlock) and re-read the rows that need it */
 static const char *const lock_sql =
 "SELECT entrypoint, concurrency_limit, requests_per_second, paused"
 " FROM pgqueuer.pgqueuer_entrypoints"
@@ -93,6 +113,7 @@ static const char *const claim_sql =
 " WHERE g.entrypoint = w.ep AND g.granted_at <= $5 - w.win"
 ") SELECT * FROM upd ORDER BY priority DESC, id ASC";
 
+static SPIPlanPtr gate_plan = NULL;
 static SPIPlanPtr lock_plan = NULL;
 static SPIPlanPtr load_plan = NULL;
 static SPIPlanPtr worker_load_plan = NULL;
@@ -105,6 +126,7 @@ typedef struct EntrypointGate
 	int			concurrency_limit;	/* 0 = none */
 	double		rate;			/* requests_per_second, 0 = none */
 	bool		paused;
+	bool		locked;			/* registry row locked by this call */
 	int			cap;			/* jobs this call may still claim */
 } EntrypointGate;
 
@@ -144,16 +166,18 @@ find_gate(EntrypointGate *gates, int ngates, const char *name)
 
 /*
  * lock_gates
- *		Lock and read the registry rows of the paused or limited entrypoints
- *		among those requested; then, in a fresh snapshot, compute how many
- *		jobs each limited one may still hand out.  Returns the gates and
- *		fills *now with the grant time of this call.
+ *		Read the paused and limited entrypoints among those requested; lock
+ *		the registry rows of the limited ones that have due jobs and re-read
+ *		them; then, in a fresh snapshot, compute how many jobs each locked
+ *		one may still hand out.  A paused entrypoint, or a limited one with
+ *		nothing due, gets cap 0 for this call.  Returns the gates and fills
+ *		*now with the grant time of this call.
  */
 static EntrypointGate *
 lock_gates(ArrayType *entrypoints, int batch_size, int *ngates,
 		   TimestampTz *now)
 {
-	Oid			lock_types[1] = {TEXTARRAYOID};
+	Oid			text_types[1] = {TEXTARRAYOID};
 	Oid			load_types[3] = {TEXTARRAYOID, TIMESTAMPTZOID, INTERVALARRAYOID};
 	Datum		values[3];
 	EntrypointGate *gates;
@@ -161,14 +185,17 @@ lock_gates(ArrayType *entrypoints, int batch_size, int *ngates,
 	Datum	   *windows;
 	int			nlimited = 0;
 	int			n;
+	int			nlocked;
 
 	values[0] = PointerGetDatum(entrypoints);
-	n = pgq_execute(pgq_plan(&lock_plan, lock_sql, 1, lock_types),
+	n = pgq_execute_indexed(pgq_plan(&gate_plan, gate_sql, 1, text_types),
 					values, NULL, SPI_OK_SELECT);
-	*now = GetCurrentTimestamp();
 	*ngates = n;
 	if (n == 0)
+	{
+		*now = GetCurrentTimestamp();
 		return NULL;
+	}
 
 	gates = palloc0(sizeof(EntrypointGate) * n);
 	limited = palloc(sizeof(char *) * n);
@@ -176,26 +203,59 @@ lock_gates(ArrayType *entrypoints, int batch_size, int *ngates,
 	for (int i = 0; i < n; i++)
 	{
 		bool		isnull;
+		bool		due;
 
 		gates[i].name = TextDatumGetCString(pgq_getdatum(i, 1, &isnull));
-		gates[i].concurrency_limit = DatumGetInt32(pgq_getdatum(i, 2, &isnull));
-		gates[i].rate = DatumGetFloat8(pgq_getdatum(i, 3, &isnull));
-		gates[i].paused = DatumGetBool(pgq_getdatum(i, 4, &isnull));
-		gates[i].cap = batch_size;
+		gates[i].paused = DatumGetBool(pgq_getdatum(i, 2, &isnull));
+		due = DatumGetBool(pgq_getdatum(i, 3, &isnull));
+		gates[i].cap = 0;
+		if (!gates[i].paused && due)
+			limited[nlimited++] = gates[i].name;
+	}
+	if (nlimited == 0)
+	{
+		*now = GetCurrentTimestamp();
+		return gates;
 	}
 
-	for (int i = 0; i < n; i++)
+	/*
+	 * Lock the rows with work.  A row whose limits were removed meanwhile is
+	 * not returned: its entrypoint is now unlimited.
+	 */
+	values[0] = PointerGetDatum(pgq_make_text_array(limited, nlimited));
+	for (int i = 0; i < nlimited; i++)
 	{
+		EntrypointGate *g = find_gate(gates, n, limited[i]);
+
+		g->cap = batch_size;
+	}
+	nlocked = pgq_execute_indexed(pgq_plan(&lock_plan, lock_sql, 1, text_types),
+						  values, NULL, SPI_OK_SELECT);
+	*now = GetCurrentTimestamp();
+	nlimited = 0;
+	for (int i = 0; i < nlocked; i++)
+	{
+		bool		isnull;
+		char	   *name = TextDatumGetCString(pgq_getdatum(i, 1, &isnull));
+		EntrypointGate *g = find_gate(gates, n, name);
 		Interval   *win = palloc(sizeof(Interval));
 		int			allowed = INT_MAX;
 
-		if (gates[i].paused)
+		Assert(g != NULL);
+		g->locked = true;
+		g->concurrency_limit = DatumGetInt32(pgq_getdatum(i, 2, &isnull));
+		g->rate = DatumGetFloat8(pgq_getdatum(i, 3, &isnull));
+		g->paused = DatumGetBool(pgq_getdatum(i, 4, &isnull));
+		if (g->paused)
+		{
+			g->cap = 0;
 			continue;
-		if (gates[i].rate > 0)
-			rate_window(gates[i].rate, win, &allowed);
+		}
+		if (g->rate > 0)
+			rate_window(g->rate, win, &allowed);
 		else
 			memset(win, 0, sizeof(Interval));
-		limited[nlimited] = gates[i].name;
+		limited[nlimited] = g->name;
 		windows[nlimited++] = IntervalPGetDatum(win);
 	}
 	if (nlimited == 0)
@@ -207,7 +267,7 @@ lock_gates(ArrayType *entrypoints, int batch_size, int *ngates,
 	values[2] = PointerGetDatum(construct_array(windows, nlimited, INTERVALOID,
 												sizeof(Interval), false,
 												TYPALIGN_DOUBLE));
-	if (pgq_execute(pgq_plan(&load_plan, load_sql, 3, load_types),
+	if (pgq_execute_indexed(pgq_plan(&load_plan, load_sql, 3, load_types),
 					values, NULL, SPI_OK_SELECT) != nlimited)
 		elog(ERROR, "pgqueuer: unexpected row count computing entrypoint load");
 
@@ -303,7 +363,7 @@ pgqueuer_dequeue(PG_FUNCTION_ARGS)
 		static const Oid wtypes[1] = {UUIDOID};
 		int64		mine;
 
-		pgq_execute(pgq_plan(&worker_load_plan, worker_load_sql, 1, wtypes),
+		pgq_execute_indexed(pgq_plan(&worker_load_plan, worker_load_sql, 1, wtypes),
 					&qm, NULL, SPI_OK_SELECT);
 		mine = pgq_getint64(0, 1);
 		batch_size = (int) Min((int64) batch_size,
@@ -353,7 +413,7 @@ pgqueuer_dequeue(PG_FUNCTION_ARGS)
 		values[6] = PointerGetDatum(construct_array(windows, nrated, INTERVALOID,
 													sizeof(Interval), false,
 													TYPALIGN_DOUBLE));
-		pgq_execute(pgq_plan(&claim_plan, claim_sql, 7, claim_types),
+		pgq_execute_indexed(pgq_plan(&claim_plan, claim_sql, 7, claim_types),
 					values, nulls, SPI_OK_SELECT);
 		pgq_store_spi_rows(fcinfo, SPI_tuptable->tupdesc->natts);
 	}

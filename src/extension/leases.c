@@ -89,7 +89,7 @@ pgq_expire_leases(ArrayType *entrypoints, int limit, char ***woken, int *nwoken)
 	values[2] = Int32GetDatum(pgq_max_attempts);
 	values[3] = Int32GetDatum(limit);
 
-	n = pgq_execute(pgq_plan(&expire_plan, expire_sql, 4, argtypes),
+	n = pgq_execute_indexed(pgq_plan(&expire_plan, expire_sql, 4, argtypes),
 					values, nulls, SPI_OK_SELECT);
 
 	*nwoken = 0;

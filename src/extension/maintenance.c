@@ -68,7 +68,7 @@ announce_deferred(void)
 	int64		jobs = 0;
 	char	  **woken;
 
-	n = pgq_execute(pgq_plan(&deferred_plan, deferred_sql, 0, NULL), NULL,
+	n = pgq_execute_indexed(pgq_plan(&deferred_plan, deferred_sql, 0, NULL), NULL,
 					NULL, SPI_OK_SELECT);
 	if (n == 0)
 		return 0;

@@ -44,6 +44,8 @@ extern SPIPlanPtr pgq_plan(SPIPlanPtr *cache, const char *sql,
 						   int nargs, const Oid *argtypes);
 extern int	pgq_execute(SPIPlanPtr plan, Datum *values, const char *nulls,
 						int expected);
+extern int	pgq_execute_indexed(SPIPlanPtr plan, Datum *values,
+								const char *nulls, int expected);
 extern void pgq_connect(void);
 extern void pgq_finish(void);
 extern Datum pgq_getdatum(int row, int col, bool *isnull);

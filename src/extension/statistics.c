@@ -47,16 +47,20 @@ static const char *const fold_sql =
 " DO UPDATE SET count = s.count + EXCLUDED.count"
 ") SELECT pg_catalog.count(*) FROM upd";
 
+/*
+ * Retention: the oldest chunk by created (through its index), deleted by id
+ * (through the primary key), so a pass costs what it deletes.
+ */
 static const char *const prune_log_sql =
-"DELETE FROM pgqueuer.pgqueuer_log WHERE id IN ("
+"DELETE FROM pgqueuer.pgqueuer_log WHERE id = ANY (ARRAY("
 " SELECT id FROM pgqueuer.pgqueuer_log"
 " WHERE created < pg_catalog.now() - $1 AND aggregated IS DISTINCT FROM false"
-" LIMIT $2)";
+" ORDER BY created LIMIT $2))";
 
 static const char *const prune_stats_sql =
-"DELETE FROM pgqueuer.pgqueuer_statistics WHERE id IN ("
+"DELETE FROM pgqueuer.pgqueuer_statistics WHERE id = ANY (ARRAY("
 " SELECT id FROM pgqueuer.pgqueuer_statistics"
-" WHERE created < pg_catalog.now() - $1 LIMIT $2)";
+" WHERE created < pg_catalog.now() - $1 ORDER BY id LIMIT $2))";
 
 static SPIPlanPtr lock_plan = NULL;
 static SPIPlanPtr fold_plan = NULL;
@@ -86,7 +90,7 @@ pgq_fold_statistics(int chunk, bool single_writer)
 		if (!DatumGetBool(pgq_getdatum(0, 1, &isnull)))
 			return 0;
 	}
-	pgq_execute(pgq_plan(&fold_plan, fold_sql, 1, argtypes), &value, NULL,
+	pgq_execute_indexed(pgq_plan(&fold_plan, fold_sql, 1, argtypes), &value, NULL,
 				SPI_OK_SELECT);
 	return pgq_getint64(0, 1);
 }
@@ -107,7 +111,7 @@ prune(SPIPlanPtr *cache, const char *sql, Interval *retention)
 	values[1] = Int32GetDatum(RETENTION_CHUNK);
 	do
 	{
-		n = pgq_execute(pgq_plan(cache, sql, 2, argtypes), values, NULL,
+		n = pgq_execute_indexed(pgq_plan(cache, sql, 2, argtypes), values, NULL,
 						SPI_OK_DELETE);
 		total += n;
 	} while (n == RETENTION_CHUNK);

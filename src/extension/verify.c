@@ -157,7 +157,7 @@ static const ExpectedIndex expected_indexes[] = {
 	{"pgqueuer_heartbeat_id_id1_idx", "pgqueuer", false},
 	{"pgqueuer_queue_manager_id_idx", "pgqueuer", false},
 	{"pgqueuer_ep_prio_id_idx", "pgqueuer", false},
-	{"pgqueuer_ep_ea_idx", "pgqueuer", false},
+	{"pgqueuer_deferred_idx", "pgqueuer", false},
 	{"pgqueuer_unique_dedupe_key", "pgqueuer", true},
 	{"pgqueuer_log_pkey", "pgqueuer_log", true},
 	{"pgqueuer_log_not_aggregated", "pgqueuer_log", false},

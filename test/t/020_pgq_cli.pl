@@ -479,8 +479,8 @@ command_is([ 'listen', 'extra' ], 2, '', qr/unexpected argument "extra"/,
 
 # --- verify of a damaged installation, uninstall ------------------------------
 
-sql('DROP INDEX pgqueuer.pgqueuer_ep_ea_idx');
-command_is([ 'verify' ], 1, qr/pgqueuer_ep_ea_idx/, '', 'verify reports a dropped index');
+sql('DROP INDEX pgqueuer.pgqueuer_deferred_idx');
+command_is([ 'verify' ], 1, qr/pgqueuer_deferred_idx/, '', 'verify reports a dropped index');
 unlike((pgq_in({}, 'verify'))[1], qr/All required/, 'verify: no success line on a mismatch');
 
 command_is([ 'uninstall' ], 0, '', "Uninstalled PgQueuer schema.\n", 'uninstall');

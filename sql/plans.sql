@@ -1,0 +1,61 @@
+-- Kept plans stay index plans when the queue grows after they were made.
+--
+-- Every statement of the queue is planned once per backend and kept, often
+-- while the queue is empty.  With plan_cache_mode = force_generic_plan the
+-- plans are made on the first call below, on near-empty tables; after the
+-- queue and the log have grown by thousands of rows, the same calls must
+-- not scan either table sequentially.  pg_stat_xact_user_tables also
+-- counts earlier transactions whose statistics were not flushed yet, and
+-- nothing is flushed inside a transaction, so the test compares the counts
+-- at the start and at the end of one transaction.
+CREATE EXTENSION pgqueuer;
+-- as on an idle queue that autovacuum has analysed while it was empty
+VACUUM ANALYZE pgqueuer.pgqueuer, pgqueuer.pgqueuer_log;
+SET plan_cache_mode = force_generic_plan;
+SELECT pgqueuer.register_entrypoint('lim', concurrency_limit => 1000) IS NOT NULL AS registered;
+
+-- one pass of every operation while the tables are nearly empty
+SELECT count(*) FROM pgqueuer.enqueue_batch(array_fill('a'::text, ARRAY[300]) || 'lim'::text);
+SELECT pgqueuer.enqueue('d', execute_after => '1 hour') > 0 AS deferred;
+SELECT count(*) FROM pgqueuer.dequeue(10, ARRAY['a', 'lim', 'd'],
+  '00000000-0000-0000-0000-0000000000b1', 100);
+SELECT pgqueuer.complete(ARRAY[min(id)], ARRAY['successful'::pgqueuer.pgqueuer_status])
+  FROM pgqueuer.pgqueuer WHERE status = 'picked';
+SELECT pgqueuer.retry(min(id)) FROM pgqueuer.pgqueuer WHERE status = 'picked';
+SELECT pgqueuer.heartbeat(array_agg(id)) FROM pgqueuer.pgqueuer WHERE status = 'picked';
+SELECT pgqueuer.complete(ARRAY[min(id)], ARRAY['failed'::pgqueuer.pgqueuer_status])
+  FROM pgqueuer.pgqueuer WHERE status = 'picked';
+SELECT count(*) FROM pgqueuer.requeue(ARRAY(SELECT id FROM pgqueuer.pgqueuer WHERE status = 'failed'));
+SELECT count(*) FROM pgqueuer.cancel(ARRAY(SELECT max(id) FROM pgqueuer.pgqueuer WHERE status = 'picked'));
+SELECT count(*) >= 0 AS ran FROM pgqueuer.run_maintenance();
+
+-- the queue and the log grow
+SELECT count(*) FROM pgqueuer.enqueue_batch(array_fill('a'::text, ARRAY[4000]));
+SELECT count(*) FROM pgqueuer.enqueue_batch(array_fill('lim'::text, ARRAY[1000]));
+SELECT count(*) FROM pgqueuer.enqueue_batch(array_fill('d'::text, ARRAY[1000]),
+  execute_after => array_fill('1 hour'::interval, ARRAY[1000]));
+
+-- the same operations, with the plans kept from before
+BEGIN;
+CREATE TEMP TABLE scans ON COMMIT DROP AS
+  SELECT relname, seq_scan FROM pg_stat_xact_user_tables
+   WHERE schemaname = 'pgqueuer' AND relname IN ('pgqueuer', 'pgqueuer_log');
+CREATE TEMP TABLE picked ON COMMIT DROP AS
+  SELECT id FROM pgqueuer.dequeue(20, ARRAY['a', 'lim', 'd'],
+    '00000000-0000-0000-0000-0000000000b1', 100);
+SELECT count(*) AS picked FROM picked;
+SELECT pgqueuer.complete(ARRAY(SELECT id FROM picked ORDER BY id LIMIT 5),
+  array_fill('successful'::pgqueuer.pgqueuer_status, ARRAY[5]));
+SELECT pgqueuer.retry((SELECT id FROM picked ORDER BY id OFFSET 5 LIMIT 1));
+SELECT pgqueuer.heartbeat(ARRAY(SELECT id FROM picked ORDER BY id OFFSET 6));
+SELECT pgqueuer.complete(ARRAY(SELECT id FROM picked ORDER BY id OFFSET 6 LIMIT 1),
+  ARRAY['failed'::pgqueuer.pgqueuer_status]);
+SELECT count(*) FROM pgqueuer.requeue(ARRAY(SELECT id FROM picked ORDER BY id OFFSET 6 LIMIT 1));
+SELECT count(*) FROM pgqueuer.cancel(ARRAY(SELECT id FROM picked ORDER BY id OFFSET 7 LIMIT 2));
+SELECT count(*) >= 0 AS ran FROM pgqueuer.run_maintenance();
+SELECT t.relname, t.seq_scan - s.seq_scan AS seq_scans
+  FROM pg_stat_xact_user_tables t JOIN scans s USING (relname)
+ WHERE t.schemaname = 'pgqueuer' ORDER BY t.relname;
+COMMIT;
+
+DROP EXTENSION pgqueuer;
