@@ -55,7 +55,8 @@ check_databases(char **newval, void **extra, GucSource source)
 
 /*
  * _PG_init
- *		Define the GUCs.  Loaded either by shared_preload_libraries or on the
+ *		Define the GUCs and install the planner hook of the queue's
+ *		statements (plan_shape.c).  Loaded either by shared_preload_libraries or on the
  *		first call of one of the extension's functions; the SQL functions do
  *		not require preloading.  When preloaded (and not in a binary
  *		upgrade), also set up the background worker: shared memory, the
@@ -122,6 +123,8 @@ _PG_init(void)
 							   check_databases, NULL, NULL);
 
 	MarkGUCPrefixReserved("pgqueuer");
+
+	pgq_install_plan_hook();
 
 	if (!process_shared_preload_libraries_in_progress || IsBinaryUpgrade)
 		return;

@@ -26,6 +26,9 @@
 /* The NOTIFY channel, PgQueuer's default. */
 #define PGQ_CHANNEL "ch_pgqueuer"
 
+/* the schema of the extension's objects (not relocatable) */
+#define PGQ_SCHEMA "pgqueuer"
+
 /* NOTIFY refuses payloads of 8000 bytes or more; stay clear of it. */
 #define PGQ_NOTIFY_PAYLOAD_MAX 7900
 
@@ -44,13 +47,16 @@ extern SPIPlanPtr pgq_plan(SPIPlanPtr *cache, const char *sql,
 						   int nargs, const Oid *argtypes);
 extern int	pgq_execute(SPIPlanPtr plan, Datum *values, const char *nulls,
 						int expected);
-extern int	pgq_execute_indexed(SPIPlanPtr plan, Datum *values,
-								const char *nulls, int expected);
 extern void pgq_connect(void);
 extern void pgq_finish(void);
 extern Datum pgq_getdatum(int row, int col, bool *isnull);
 extern int64 pgq_getint64(int row, int col);
 extern void pgq_store_spi_rows(FunctionCallInfo fcinfo, int ncols);
+
+/* plan_shape.c */
+extern void pgq_install_plan_hook(void);
+extern int	pgq_execute_indexed(SPIPlanPtr plan, Datum *values,
+								const char *nulls, int expected);
 
 /* args.c */
 extern int	pgq_array_elements(ArrayType *array, const char *argname,

@@ -8,18 +8,8 @@
  * pgq_own_statement_depth raised, which tells the notify trigger on the
  * queue table that the calling function sends its own, better notification.
  *
- * A kept plan is built once per backend (and again only after an
- * invalidation), very often while the queue is empty: a worker starts on an
- * idle queue.  Planned on an empty table, a statement that touches a few
- * jobs by id or through an index would keep a sequential scan or a hash
- * join over the whole table, and once thousands of jobs wait every call
- * would read them all.  The queue's own statements therefore run through
- * pgq_execute_indexed(), which plans them with sequential scans, hash joins
- * and merge joins disabled: their cost then follows the jobs they touch,
- * whatever the size of the queue was when they were planned.  JIT is off
- * for them too: a disabled scan that has no alternative (a tiny registry
- * table without a fitting index) carries a cost far above jit_above_cost,
- * and compiling would take longer than the statement.
+ * The queue's own statements run through pgq_execute_indexed() instead
+ * (plan_shape.c), which makes their plans independent of the queue's size.
  *
  * IDENTIFICATION
  *		src/extension/spi_util.c
@@ -30,7 +20,6 @@
 
 #include "executor/spi.h"
 #include "funcapi.h"
-#include "utils/guc.h"
 #include "utils/tuplestore.h"
 
 #include "compat.h"
@@ -41,6 +30,11 @@ int			pgq_own_statement_depth = 0;
 /*
  * pgq_plan
  *		Return the kept plan in *cache, preparing and keeping it on first use.
+ *
+ * The plan is generic from the first execution on: the plan cache would
+ * otherwise try custom plans first and keep re-planning on every call
+ * whenever a custom plan looks cheaper, which for the short statements of
+ * the queue costs more than running them.
  *
  * Must be called between SPI_connect and SPI_finish.  A failure to prepare
  * is a bug in the extension, hence elog.
@@ -53,7 +47,8 @@ pgq_plan(SPIPlanPtr *cache, const char *sql, int nargs, const Oid *argtypes)
 	if (*cache != NULL)
 		return *cache;
 
-	plan = SPI_prepare(sql, nargs, (Oid *) argtypes);
+	plan = SPI_prepare_cursor(sql, nargs, (Oid *) argtypes,
+							  CURSOR_OPT_GENERIC_PLAN);
 	if (plan == NULL)
 		elog(ERROR, "pgqueuer: could not prepare statement: %s",
 			 SPI_result_code_string(SPI_result));
@@ -90,36 +85,6 @@ pgq_execute(SPIPlanPtr plan, Datum *values, const char *nulls, int expected)
 		elog(ERROR, "pgqueuer: statement returned %s, expected %s",
 			 SPI_result_code_string(rc), SPI_result_code_string(expected));
 	return (int) SPI_processed;
-}
-
-/*
- * pgq_execute_indexed
- *		pgq_execute() with the planner restricted to index scans and nested
- *		loops, and without JIT (see the file header).  For statements that touch a bounded
- *		number of rows of the queue or the log, never for joins between two
- *		unbounded inputs.
- *
- * The settings are made at a new GUC nest level, as a function's SET clause
- * does, so they apply to (re)planning inside SPI_execute_plan and are undone
- * afterwards, or by the transaction's abort if the statement fails.
- */
-int
-pgq_execute_indexed(SPIPlanPtr plan, Datum *values, const char *nulls,
-					int expected)
-{
-	static const char *const disabled[] = {
-		"enable_seqscan", "enable_hashjoin", "enable_mergejoin", "jit"
-	};
-	int			nestlevel = NewGUCNestLevel();
-	int			n;
-
-	for (int i = 0; i < lengthof(disabled); i++)
-		(void) set_config_option(disabled[i], "off", PGC_USERSET,
-								 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0,
-								 false);
-	n = pgq_execute(plan, values, nulls, expected);
-	AtEOXact_GUC(true, nestlevel);
-	return n;
 }
 
 /*
