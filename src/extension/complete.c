@@ -72,6 +72,26 @@ static const char *const complete_sql =
 " SELECT id, logst, priority, entrypoint, tb FROM al"
 ") SELECT id, entrypoint, wake, deferred FROM al ORDER BY ord";
 
+/*
+ * complete() when no outcome is exception or failed: every job is deleted,
+ * so the registry is only read for the wake-up, and one DELETE does it.
+ */
+static const char *const complete_delete_sql =
+"WITH input AS ("
+" SELECT * FROM unnest($1::int8[], $2::text[]::pgqueuer.pgqueuer_status[], $3::jsonb[])"
+"   WITH ORDINALITY AS t(id, st, tb, ord)"
+"), del AS ("
+" DELETE FROM pgqueuer.pgqueuer q USING input i"
+" WHERE q.id = i.id"
+"   AND ($4::uuid IS NULL OR (q.status = 'picked' AND q.queue_manager_id = $4))"
+" RETURNING i.id, i.ord, i.st, q.priority, q.entrypoint, i.tb"
+"), lg AS ("
+" INSERT INTO pgqueuer.pgqueuer_log (job_id, status, priority, entrypoint, traceback)"
+" SELECT id, st, priority, entrypoint, tb FROM del"
+") SELECT d.id, d.entrypoint, COALESCE(e.concurrency_limit, 0) > 0, false"
+" FROM del d LEFT JOIN pgqueuer.pgqueuer_entrypoints e ON e.entrypoint = d.entrypoint"
+" ORDER BY d.ord";
+
 static const char *const retry_sql =
 "WITH u AS ("
 " UPDATE pgqueuer.pgqueuer q SET status = 'queued', attempts = q.attempts + 1,"
@@ -89,6 +109,7 @@ static const char *const heartbeat_sql =
 "   AND ($2::uuid IS NULL OR queue_manager_id = $2)";
 
 static SPIPlanPtr complete_plan = NULL;
+static SPIPlanPtr complete_delete_plan = NULL;
 static SPIPlanPtr retry_plan = NULL;
 static SPIPlanPtr heartbeat_plan = NULL;
 
@@ -96,10 +117,11 @@ static SPIPlanPtr heartbeat_plan = NULL;
  * check_terminal_statuses
  *		complete() records outcomes; queued and picked are not outcomes.
  *		Returns the statuses as text[]: the kept plan takes text, so that it
- *		does not depend on the OID of the enum type.
+ *		does not depend on the OID of the enum type.  Clears *all_deleted
+ *		when an outcome may keep the job (exception, failed).
  */
 static ArrayType *
-check_terminal_statuses(Datum *statuses, int n)
+check_terminal_statuses(Datum *statuses, int n, bool *all_deleted)
 {
 	char	  **labels = palloc(sizeof(char *) * Max(n, 1));
 
@@ -108,6 +130,8 @@ check_terminal_statuses(Datum *statuses, int n)
 		char	   *label = DatumGetCString(DirectFunctionCall1(enum_out, statuses[i]));
 
 		labels[i] = label;
+		if (strcmp(label, "exception") == 0 || strcmp(label, "failed") == 0)
+			*all_deleted = false;
 
 		if (strcmp(label, "queued") == 0 || strcmp(label, "picked") == 0)
 			ereport(ERROR,
@@ -143,6 +167,8 @@ pgqueuer_complete(PG_FUNCTION_ARGS)
 	MemoryContext oldctx;
 	char	  **woken;
 	int			nwoken = 0;
+	bool		all_deleted = true;
+	SPIPlanPtr	plan;
 	Datum		values[5];
 	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
 
@@ -160,7 +186,7 @@ pgqueuer_complete(PG_FUNCTION_ARGS)
 												  "tracebacks", true),
 							  "tracebacks", "job_ids");
 	pgq_check_unique_ids(idvals, n, "job_ids");
-	labels = check_terminal_statuses(stvals, n);
+	labels = check_terminal_statuses(stvals, n, &all_deleted);
 	if (n == 0)
 		return (Datum) 0;
 
@@ -173,8 +199,11 @@ pgqueuer_complete(PG_FUNCTION_ARGS)
 	values[4] = Int32GetDatum(pgq_max_attempts);
 
 	pgq_connect();
-	done = pgq_execute_indexed(pgq_plan(&complete_plan, complete_sql, 5, argtypes),
-					   values, nulls, SPI_OK_SELECT);
+	if (all_deleted)
+		plan = pgq_plan(&complete_delete_plan, complete_delete_sql, 4, argtypes);
+	else
+		plan = pgq_plan(&complete_plan, complete_sql, 5, argtypes);
+	done = pgq_execute_indexed(plan, values, nulls, SPI_OK_SELECT);
 	oldctx = MemoryContextSwitchTo(callerctx);
 	woken = palloc(sizeof(char *) * Max(done, 1));
 	for (int i = 0; i < done; i++)

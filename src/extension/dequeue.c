@@ -82,42 +82,59 @@ static const char *const worker_load_sql =
 "SELECT pg_catalog.count(*) FROM pgqueuer.pgqueuer"
 " WHERE queue_manager_id = $1 AND status = 'picked'";
 
-static const char *const claim_sql =
-"WITH cand AS ("
-" SELECT c.id, c.priority"
-" FROM unnest($1::text[], $2::int4[]) AS e(ep, cap)"
-" CROSS JOIN LATERAL ("
-"   SELECT q.id, q.priority FROM pgqueuer.pgqueuer q"
-"   WHERE q.entrypoint = e.ep AND q.status = 'queued'"
-"     AND q.execute_after <= pg_catalog.now()"
-"   ORDER BY q.priority DESC, q.id ASC"
-"   LIMIT e.cap"
-"   FOR UPDATE SKIP LOCKED) c"
-" ORDER BY c.priority DESC, c.id ASC"
-" LIMIT $3"
-"), upd AS ("
-" UPDATE pgqueuer.pgqueuer q SET status = 'picked', updated = pg_catalog.now(),"
-"   heartbeat = pg_catalog.now(), queue_manager_id = $4"
-" FROM cand WHERE q.id = cand.id"
-" RETURNING q.*"
-"), lg AS ("
-" INSERT INTO pgqueuer.pgqueuer_log (job_id, status, priority, entrypoint)"
-" SELECT id, 'picked', priority, entrypoint FROM upd"
-"), rg AS ("
-" INSERT INTO pgqueuer.pgqueuer_rate_grants (entrypoint, granted_at, jobs)"
-" SELECT u.entrypoint, $5, pg_catalog.count(*) FROM upd u"
-" WHERE u.entrypoint = ANY ($6) GROUP BY u.entrypoint"
-"), pr AS ("
-" DELETE FROM pgqueuer.pgqueuer_rate_grants g"
-" USING unnest($6::text[], $7::interval[]) AS w(ep, win)"
-" WHERE g.entrypoint = w.ep AND g.granted_at <= $5 - w.win"
-") SELECT * FROM upd ORDER BY priority DESC, id ASC";
+/*
+ * The claim: per entrypoint the due queued jobs in dequeue order, skipping
+ * locked ones, merged and cut to the batch, marked picked and logged.  The
+ * rate-limited variant also records the grants and prunes the old ones; a
+ * call without rate-limited entrypoints runs the plain one, which has two
+ * fewer tables to open.
+ */
+#define CLAIM_SQL_HEAD \
+"WITH cand AS (" \
+" SELECT c.id, c.priority" \
+" FROM unnest($1::text[], $2::int4[]) AS e(ep, cap)" \
+" CROSS JOIN LATERAL (" \
+"   SELECT q.id, q.priority FROM pgqueuer.pgqueuer q" \
+"   WHERE q.entrypoint = e.ep AND q.status = 'queued'" \
+"     AND q.execute_after <= pg_catalog.now()" \
+"   ORDER BY q.priority DESC, q.id ASC" \
+"   LIMIT e.cap" \
+"   FOR UPDATE SKIP LOCKED) c" \
+" ORDER BY c.priority DESC, c.id ASC" \
+" LIMIT $3" \
+"), upd AS (" \
+" UPDATE pgqueuer.pgqueuer q SET status = 'picked', updated = pg_catalog.now()," \
+"   heartbeat = pg_catalog.now(), queue_manager_id = $4" \
+" FROM cand WHERE q.id = cand.id" \
+" RETURNING q.*" \
+"), lg AS (" \
+" INSERT INTO pgqueuer.pgqueuer_log (job_id, status, priority, entrypoint)" \
+" SELECT id, 'picked', priority, entrypoint FROM upd" \
+")"
+
+#define CLAIM_SQL_RATE \
+", rg AS (" \
+" INSERT INTO pgqueuer.pgqueuer_rate_grants (entrypoint, granted_at, jobs)" \
+" SELECT u.entrypoint, $5, pg_catalog.count(*) FROM upd u" \
+" WHERE u.entrypoint = ANY ($6) GROUP BY u.entrypoint" \
+"), pr AS (" \
+" DELETE FROM pgqueuer.pgqueuer_rate_grants g" \
+" USING unnest($6::text[], $7::interval[]) AS w(ep, win)" \
+" WHERE g.entrypoint = w.ep AND g.granted_at <= $5 - w.win" \
+")"
+
+#define CLAIM_SQL_TAIL " SELECT * FROM upd ORDER BY priority DESC, id ASC"
+
+static const char *const claim_sql = CLAIM_SQL_HEAD CLAIM_SQL_TAIL;
+static const char *const claim_rated_sql =
+CLAIM_SQL_HEAD CLAIM_SQL_RATE CLAIM_SQL_TAIL;
 
 static SPIPlanPtr gate_plan = NULL;
 static SPIPlanPtr lock_plan = NULL;
 static SPIPlanPtr load_plan = NULL;
 static SPIPlanPtr worker_load_plan = NULL;
 static SPIPlanPtr claim_plan = NULL;
+static SPIPlanPtr claim_rated_plan = NULL;
 
 /* What the registry says about one requested entrypoint. */
 typedef struct EntrypointGate
@@ -403,6 +420,8 @@ pgqueuer_dequeue(PG_FUNCTION_ARGS)
 
 	if (nclaim > 0)
 	{
+		SPIPlanPtr	plan;
+
 		values[0] = PointerGetDatum(pgq_make_text_array(names, nclaim));
 		values[1] = PointerGetDatum(construct_array(caps, nclaim, INT4OID, 4,
 													true, TYPALIGN_INT));
@@ -413,8 +432,11 @@ pgqueuer_dequeue(PG_FUNCTION_ARGS)
 		values[6] = PointerGetDatum(construct_array(windows, nrated, INTERVALOID,
 													sizeof(Interval), false,
 													TYPALIGN_DOUBLE));
-		pgq_execute_indexed(pgq_plan(&claim_plan, claim_sql, 7, claim_types),
-					values, nulls, SPI_OK_SELECT);
+		if (nrated > 0)
+			plan = pgq_plan(&claim_rated_plan, claim_rated_sql, 7, claim_types);
+		else
+			plan = pgq_plan(&claim_plan, claim_sql, 4, claim_types);
+		pgq_execute_indexed(plan, values, nulls, SPI_OK_SELECT);
 		pgq_store_spi_rows(fcinfo, SPI_tuptable->tupdesc->natts);
 	}
 

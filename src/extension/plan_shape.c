@@ -52,8 +52,9 @@ static int	indexed_depth = 0;
 /*
  * pgq_relation_info
  *		get_relation_info_hook: while one of the queue's statements is
- *		planned, make every table of the pgqueuer schema, and its indexes,
- *		look at least PGQ_PLAN_MIN_ROWS rows big.
+ *		planned, make every table of the pgqueuer schema, and each of its
+ *		indexes, partial ones included, look at least PGQ_PLAN_MIN_ROWS
+ *		rows big.
  */
 static void
 pgq_relation_info(PlannerInfo *root, Oid relationObjectId, bool inhparent,
@@ -74,14 +75,12 @@ pgq_relation_info(PlannerInfo *root, Oid relationObjectId, bool inhparent,
 	rel->tuples = PGQ_PLAN_MIN_ROWS;
 	rel->pages = Max(rel->pages,
 					 (BlockNumber) (PGQ_PLAN_MIN_ROWS / PGQ_PLAN_ROWS_PER_PAGE));
+	/* partial indexes too: the one of queued jobs may hold them all */
 	foreach(lc, rel->indexlist)
 	{
 		IndexOptInfo *index = (IndexOptInfo *) lfirst(lc);
 
-		/* a partial index keeps its own (smaller) count */
-		if (index->indpred != NIL)
-			continue;
-		index->tuples = rel->tuples;
+		index->tuples = Max(index->tuples, rel->tuples);
 		index->pages = Max(index->pages, rel->pages / 4);
 	}
 }
