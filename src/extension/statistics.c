@@ -5,10 +5,11 @@
  *
  * PgQueuer counts the unaggregated log rows its snapshot sees and then
  * marks them, so two concurrent aggregations count the same rows twice.
- * Here the counts come from the rows the UPDATE actually flipped to
- * aggregated (RETURNING), which a row can do only once; a concurrent fold
- * either skips the locked rows or re-checks "NOT aggregated" after waiting.
- * Each statement folds a bounded chunk.
+ * Here a statement first locks a bounded chunk of unaggregated rows with
+ * FOR UPDATE SKIP LOCKED (which re-checks "NOT aggregated" on the newest
+ * version of a row changed since the snapshot, and skips rows another fold
+ * holds), then flips exactly those rows and counts what the UPDATE returned:
+ * a row is counted once.
  *
  * IDENTIFICATION
  *		src/extension/statistics.c
@@ -28,13 +29,18 @@
 static const char *const lock_sql =
 "SELECT pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtext('pgqueuer.pgqueuer_statistics'))";
 
+/*
+ * The chunk is locked in a sub-select and updated by id through the primary
+ * key: with no join between the log and the chunk, no plan can walk one of
+ * them once per row of the other, however few unaggregated rows the
+ * statistics of the log claim.
+ */
 static const char *const fold_sql =
-"WITH batch AS ("
-" SELECT id FROM pgqueuer.pgqueuer_log WHERE NOT aggregated LIMIT $1"
-" FOR UPDATE SKIP LOCKED"
-"), upd AS ("
-" UPDATE pgqueuer.pgqueuer_log l SET aggregated = true FROM batch b"
-" WHERE l.id = b.id AND NOT l.aggregated"
+"WITH upd AS ("
+" UPDATE pgqueuer.pgqueuer_log l SET aggregated = true"
+" WHERE l.id = ANY (ARRAY("
+"   SELECT id FROM pgqueuer.pgqueuer_log WHERE NOT aggregated LIMIT $1"
+"   FOR UPDATE SKIP LOCKED))"
 " RETURNING l.entrypoint, l.priority, l.status, l.created"
 "), grp AS ("
 " SELECT pg_catalog.count(*) AS n, priority, status, entrypoint,"
