@@ -258,6 +258,9 @@ typedef struct PgqRun
 /* worker_sql.c */
 extern bool pgq_run_setup(PgqRun *run);
 extern int	pgq_run_dequeue(PgqRun *run, int want);
+extern bool pgq_run_send_dequeue(PgqRun *run, int want);
+extern int	pgq_run_take_jobs(PgqRun *run, PGresult *res, int want);
+extern PGresult *pgq_run_last_result(PgqRun *run);
 extern void pgq_run_heartbeat(PgqRun *run, double now);
 extern double pgq_run_probe_queued(PgqRun *run);
 extern void pgq_run_send_health_check(PgqRun *run, double now);
@@ -266,6 +269,7 @@ extern bool pgq_run_check_result(PgqRun *run, PGresult *res, const char *what);
 /* worker_outcomes.c */
 extern void pgq_run_collect_done(PgqRun *run);
 extern void pgq_run_flush_outcomes(PgqRun *run);
+extern int	pgq_run_flush_and_dequeue(PgqRun *run, int want);
 extern void pgq_run_release(PgqRun *run, PgqContext *ctx);
 
 #pragma GCC visibility pop

@@ -4,10 +4,13 @@
  *		Reporting finished jobs in batches.
  *
  * Pool threads append finished jobs to the worker's done list.  Each turn
- * of the run loop collects that list and flushes every pending outcome:
+ * of the run loop collects that list and reports every pending outcome:
  * all successful, exception and held (failed) jobs in ONE call of
  * pgqueuer.complete(ids, statuses, tracebacks, queue_manager_id), then one
  * pgqueuer.retry() per PGQ_RETRY job (retry takes one job and its delay).
+ * When the turn also dequeues, complete() rides in the same pipeline and
+ * transaction as dequeue() (pgq_run_flush_and_dequeue): one round trip and
+ * one commit per turn instead of two.
  * A job reaches the server's log only through these calls; a cancelled
  * job is not reported at all (cancel() already removed and logged it).
  *
@@ -199,6 +202,114 @@ give_up(PgqRun *run, int n, const char *what)
 	return true;
 }
 
+/* the arguments of one complete() call */
+typedef struct CompleteCall
+{
+	PgqBuf		ids;
+	PgqBuf		statuses;
+	PgqBuf		tracebacks;
+	int			count;			/* outcomes in it */
+	const char *values[4];
+} CompleteCall;
+
+/*
+ * build_complete
+ *		The complete() arguments of the non-retry outcomes among jobs[0..n-1]
+ *		not done yet.  False when there is nothing to send (no such outcome,
+ *		or out of memory, logged); call free_complete() either way.
+ */
+static bool
+build_complete(PgqRun *run, PgqContext **jobs, int n, const bool *done,
+			   CompleteCall *call)
+{
+	PgqBuf		tb;
+
+	pgq_buf_init(&call->ids);
+	pgq_buf_init(&call->statuses);
+	pgq_buf_init(&call->tracebacks);
+	pgq_buf_init(&tb);
+	call->count = 0;
+	pgq_buf_putc(&call->ids, '{');
+	pgq_buf_putc(&call->statuses, '{');
+	pgq_buf_putc(&call->tracebacks, '{');
+	for (int i = 0; i < n; i++)
+	{
+		const PgqContext *ctx = jobs[i];
+		const char *sep = call->count ? "," : "";
+
+		if (ctx->status == PGQ_RETRY || done[i])
+			continue;
+		pgq_buf_printf(&call->ids, "%s%lld", sep, (long long) ctx->job.id);
+		pgq_buf_printf(&call->statuses, "%s%s", sep, status_label(ctx->status));
+		pgq_buf_puts(&call->tracebacks, sep);
+		if (ctx->status == PGQ_SUCCESSFUL)
+			pgq_buf_puts(&call->tracebacks, "NULL");
+		else
+		{
+			pgq_buf_reset(&tb);
+			append_traceback(&tb, ctx);
+			pgq_buf_array_elem(&call->tracebacks, tb.oom ? "{}" : tb.data);
+		}
+		call->count++;
+	}
+	pgq_buf_putc(&call->ids, '}');
+	pgq_buf_putc(&call->statuses, '}');
+	pgq_buf_putc(&call->tracebacks, '}');
+	pgq_buf_free(&tb);
+
+	if (call->count > 0 &&
+		(call->ids.oom || call->statuses.oom || call->tracebacks.oom))
+	{
+		pgq_log(run->worker, PGQ_LOG_ERROR, "out of memory building the outcomes of %d jobs",
+				call->count);
+		return false;
+	}
+	call->values[0] = call->ids.data;
+	call->values[1] = call->statuses.data;
+	call->values[2] = call->tracebacks.data;
+	call->values[3] = run->worker->qm_id;
+	return call->count > 0;
+}
+
+static void
+free_complete(CompleteCall *call)
+{
+	pgq_buf_free(&call->ids);
+	pgq_buf_free(&call->statuses);
+	pgq_buf_free(&call->tracebacks);
+}
+
+/*
+ * complete_result
+ *		Take the result of a complete() call (cleared here): on success or
+ *		when giving up, mark the non-retry outcomes done.  True on success.
+ */
+static bool
+complete_result(PgqRun *run, PGresult *res, PgqContext **jobs, int n,
+				bool *done, int count)
+{
+	bool		ok = pgq_run_check_result(run, res, "complete");
+
+	if (ok)
+	{
+		long		changed = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+
+		PQclear(res);
+		if (changed < count)
+			pgq_log(run->worker, PGQ_LOG_WARNING,
+					"complete: %ld of %d outcomes recorded; the others belong to jobs this worker no longer holds (lease expired or cancelled)",
+					changed, count);
+		else
+			pgq_log(run->worker, PGQ_LOG_DEBUG, "completed %d jobs", count);
+		run->flush_failures = 0;
+	}
+	if (ok || give_up(run, count, "complete"))
+		for (int i = 0; i < n; i++)
+			if (jobs[i]->status != PGQ_RETRY)
+				done[i] = true;
+	return ok;
+}
+
 /*
  * flush_complete
  *		Report the non-retry outcomes among jobs[0..n-1] in one complete()
@@ -207,78 +318,16 @@ give_up(PgqRun *run, int n, const char *what)
 static void
 flush_complete(PgqRun *run, PgqContext **jobs, int n, bool *done)
 {
-	PgqBuf		ids, statuses, tracebacks, tb;
-	const char *values[4];
-	PGresult   *res;
-	int			count = 0;
+	CompleteCall call;
 
-	pgq_buf_init(&ids);
-	pgq_buf_init(&statuses);
-	pgq_buf_init(&tracebacks);
-	pgq_buf_init(&tb);
-	pgq_buf_putc(&ids, '{');
-	pgq_buf_putc(&statuses, '{');
-	pgq_buf_putc(&tracebacks, '{');
-	for (int i = 0; i < n; i++)
+	if (build_complete(run, jobs, n, done, &call))
 	{
-		const PgqContext *ctx = jobs[i];
-		const char *sep = count ? "," : "";
-
-		if (ctx->status == PGQ_RETRY || done[i])
-			continue;
-		pgq_buf_printf(&ids, "%s%lld", sep, (long long) ctx->job.id);
-		pgq_buf_printf(&statuses, "%s%s", sep, status_label(ctx->status));
-		pgq_buf_puts(&tracebacks, sep);
-		if (ctx->status == PGQ_SUCCESSFUL)
-			pgq_buf_puts(&tracebacks, "NULL");
-		else
-		{
-			pgq_buf_reset(&tb);
-			append_traceback(&tb, ctx);
-			pgq_buf_array_elem(&tracebacks, tb.oom ? "{}" : tb.data);
-		}
-		count++;
+		PQsendQueryPrepared(run->conn, "pgq_complete", 4, call.values,
+							NULL, NULL, 0);
+		complete_result(run, pgq_run_last_result(run), jobs, n, done,
+						call.count);
 	}
-	pgq_buf_putc(&ids, '}');
-	pgq_buf_putc(&statuses, '}');
-	pgq_buf_putc(&tracebacks, '}');
-
-	if (count > 0 && !(ids.oom || statuses.oom || tracebacks.oom))
-	{
-		values[0] = ids.data;
-		values[1] = statuses.data;
-		values[2] = tracebacks.data;
-		values[3] = run->worker->qm_id;
-		res = PQexecPrepared(run->conn, "pgq_complete", 4, values, NULL, NULL, 0);
-		if (pgq_run_check_result(run, res, "complete"))
-		{
-			long		changed = strtol(PQgetvalue(res, 0, 0), NULL, 10);
-
-			PQclear(res);
-			if (changed < count)
-				pgq_log(run->worker, PGQ_LOG_WARNING,
-						"complete: %ld of %d outcomes recorded; the others belong to jobs this worker no longer holds (lease expired or cancelled)",
-						changed, count);
-			else
-				pgq_log(run->worker, PGQ_LOG_DEBUG, "completed %d jobs", count);
-			for (int i = 0; i < n; i++)
-				if (jobs[i]->status != PGQ_RETRY)
-					done[i] = true;
-			run->flush_failures = 0;
-		}
-		else if (give_up(run, count, "complete"))
-		{
-			for (int i = 0; i < n; i++)
-				if (jobs[i]->status != PGQ_RETRY)
-					done[i] = true;
-		}
-	}
-	else if (count > 0)
-		pgq_log(run->worker, PGQ_LOG_ERROR, "out of memory building the outcomes of %d jobs", count);
-	pgq_buf_free(&ids);
-	pgq_buf_free(&statuses);
-	pgq_buf_free(&tracebacks);
-	pgq_buf_free(&tb);
+	free_complete(&call);
 }
 
 /*
@@ -325,44 +374,43 @@ flush_retry(PgqRun *run, PgqContext *ctx)
 }
 
 /*
- * pgq_run_flush_outcomes
- *		Report every pending outcome; what could not be reported (after a
- *		transient error) stays pending for the next turn.
+ * gather_pending
+ *		The pending outcomes as an array, with done[i] already set for jobs
+ *		cancelled since they finished (cancel() logged them).  False when
+ *		out of memory (try again next turn).
  */
-void
-pgq_run_flush_outcomes(PgqRun *run)
+static bool
+gather_pending(PgqRun *run, PgqContext ***jobs, bool **done)
 {
-	PgqContext **jobs;
-	bool	   *done;
-	int			n = run->npending;
 	int			i = 0;
 
-	if (n == 0 || run->broken || pgq_now() < run->backoff_until)
-		return;
-	jobs = malloc(sizeof(PgqContext *) * (size_t) n);
-	done = calloc((size_t) n, sizeof(bool));
-	if (jobs == NULL || done == NULL)
+	*jobs = malloc(sizeof(PgqContext *) * (size_t) run->npending);
+	*done = calloc((size_t) run->npending, sizeof(bool));
+	if (*jobs == NULL || *done == NULL)
 	{
-		free(jobs);
-		free(done);
-		return;					/* try again next turn */
+		free(*jobs);
+		free(*done);
+		return false;
 	}
 	for (PgqContext *c = run->pending_head; c; c = c->next)
 	{
-		/* cancelled since it finished: cancel() already logged it */
-		done[i] = atomic_load(&c->cancelled);
-		jobs[i++] = c;
+		(*done)[i] = atomic_load(&c->cancelled);
+		(*jobs)[i++] = c;
 	}
+	return true;
+}
 
-	flush_complete(run, jobs, n, done);
-	for (i = 0; i < n && !run->broken; i++)
-		if (jobs[i]->status == PGQ_RETRY && !done[i] && !(run->backoff_until > pgq_now()))
-			done[i] = flush_retry(run, jobs[i]);
-
-	/* keep what is left, in order */
+/*
+ * keep_pending
+ *		Release the jobs that are done and keep the others pending, in
+ *		order; frees the arrays.
+ */
+static void
+keep_pending(PgqRun *run, PgqContext **jobs, bool *done, int n)
+{
 	run->pending_head = run->pending_tail = NULL;
 	run->npending = 0;
-	for (i = 0; i < n; i++)
+	for (int i = 0; i < n; i++)
 	{
 		if (done[i])
 		{
@@ -379,4 +427,117 @@ pgq_run_flush_outcomes(PgqRun *run)
 	}
 	free(jobs);
 	free(done);
+}
+
+/*
+ * pgq_run_flush_outcomes
+ *		Report every pending outcome; what could not be reported (after a
+ *		transient error) stays pending for the next turn.
+ */
+void
+pgq_run_flush_outcomes(PgqRun *run)
+{
+	PgqContext **jobs;
+	bool	   *done;
+	int			n = run->npending;
+
+	if (n == 0 || run->broken || pgq_now() < run->backoff_until)
+		return;
+	if (!gather_pending(run, &jobs, &done))
+		return;
+
+	flush_complete(run, jobs, n, done);
+	for (int i = 0; i < n && !run->broken; i++)
+		if (jobs[i]->status == PGQ_RETRY && !done[i] && !(run->backoff_until > pgq_now()))
+			done[i] = flush_retry(run, jobs[i]);
+
+	keep_pending(run, jobs, done, n);
+}
+
+/*
+ * pgq_run_flush_and_dequeue
+ *		Report the pending outcomes and claim up to want more jobs in one
+ *		round trip: complete() and dequeue() go out together in a libpq
+ *		pipeline with one sync, so they run as one implicit transaction and
+ *		cost one commit.  If complete() fails, dequeue() does not run (the
+ *		outcomes stay pending as after any failed flush); if dequeue()
+ *		fails, the transaction rolls complete() back too and the outcomes
+ *		are sent again next turn.  Retries (one retry() call each) and
+ *		anything unusual fall back to a plain flush, then a plain dequeue.
+ *		Returns what pgq_run_dequeue() returns.
+ */
+int
+pgq_run_flush_and_dequeue(PgqRun *run, int want)
+{
+	PgqContext **jobs;
+	bool	   *done;
+	int			n = run->npending;
+	CompleteCall call;
+	PGresult   *cres;
+	PGresult   *dres;
+	PGresult   *sync;
+	int			got;
+
+	if (n == 0)
+		return pgq_run_dequeue(run, want);
+	for (PgqContext *c = run->pending_head; c; c = c->next)
+		if (c->status == PGQ_RETRY)
+		{
+			pgq_run_flush_outcomes(run);
+			return run->broken ? -1 : pgq_run_dequeue(run, want);
+		}
+	if (!gather_pending(run, &jobs, &done))
+		return pgq_run_dequeue(run, want);
+	if (!build_complete(run, jobs, n, done, &call) ||
+		PQenterPipelineMode(run->conn) != 1)
+	{
+		/* nothing to report (all cancelled), or no pipeline */
+		if (call.count > 0)
+			flush_complete(run, jobs, n, done);
+		free_complete(&call);
+		keep_pending(run, jobs, done, n);
+		return run->broken ? -1 : pgq_run_dequeue(run, want);
+	}
+
+	if (PQsendQueryPrepared(run->conn, "pgq_complete", 4, call.values,
+							NULL, NULL, 0) != 1 ||
+		!pgq_run_send_dequeue(run, want) || PQpipelineSync(run->conn) != 1)
+	{
+		/* only a broken connection refuses to queue a statement */
+		run->broken = true;
+		pgq_worker_set_error(run->worker, "connection to the server lost: %s",
+							 PQerrorMessage(run->conn));
+		free_complete(&call);
+		keep_pending(run, jobs, done, n);
+		return -1;
+	}
+
+	/* each statement's result is followed by a NULL, then the sync */
+	cres = PQgetResult(run->conn);
+	PQclear(PQgetResult(run->conn));
+	dres = PQgetResult(run->conn);
+	PQclear(PQgetResult(run->conn));
+	sync = PQgetResult(run->conn);
+	PQclear(sync);
+	(void) PQexitPipelineMode(run->conn);
+
+	if (complete_result(run, cres, jobs, n, done, call.count) &&
+		PQresultStatus(dres) != PGRES_PIPELINE_ABORTED)
+	{
+		got = pgq_run_take_jobs(run, dres, want);
+		if (got < 0 && !run->broken)
+		{
+			/* rolled back with the dequeue: report them again */
+			for (int i = 0; i < n; i++)
+				done[i] = atomic_load(&jobs[i]->cancelled);
+		}
+	}
+	else
+	{
+		PQclear(dres);
+		got = -1;
+	}
+	free_complete(&call);
+	keep_pending(run, jobs, done, n);
+	return got;
 }

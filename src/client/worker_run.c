@@ -9,15 +9,18 @@
  *	1. read notifications: a table_changed_event means "there may be work",
  *	   a cancellation_event sets the cancelled flag of the jobs it names, a
  *	   health_check_event answers our listener probe;
- *	2. collect the jobs the pool finished and report them all: one
- *	   complete() call, plus one retry() per PGQ_RETRY (worker_outcomes.c);
+ *	2. collect the jobs the pool finished; their outcomes are pending;
  *	3. heartbeat all running jobs when the first of them reaches half its
  *	   lease;
  *	4. unless stopping, dequeue as many jobs as there are free slots (at
- *	   most batch_size) when there may be work: at start, after a
- *	   notification, after the safety-net timeout, or while the previous
- *	   dequeue came back full;
- *	5. wait with poll() on the connection's socket and the worker's
+ *	   most batch_size; a finished job's slot counts as free) when there
+ *	   may be work: at start, after a notification, after the safety-net
+ *	   timeout, or while the previous dequeue came back full.  The pending
+ *	   outcomes go in the same round trip and transaction: complete() and
+ *	   dequeue() in one libpq pipeline (worker_outcomes.c);
+ *	5. report the outcomes no dequeue carried: one complete() call, plus
+ *	   one retry() per PGQ_RETRY;
+ *	6. wait with poll() on the connection's socket and the worker's
  *	   self-pipe (stop requests, finished jobs) until the next timer: the
  *	   next safety-net poll or the next heartbeat.
  *
@@ -231,6 +234,18 @@ abandon(PgqRun *run)
 }
 
 /*
+ * running
+ *		Held jobs whose handlers have not finished.  A finished job whose
+ *		outcome is pending still holds its slot until the outcome is sent,
+ *		but that happens in the same round trip as the next dequeue.
+ */
+static int
+running(const PgqRun *run)
+{
+	return run->nheld - run->npending;
+}
+
+/*
  * min_dequeue
  *		The fewest free slots worth a dequeue: one when nothing runs, else
  *		half a batch (capped by the capacity), so that steady traffic is
@@ -241,7 +256,7 @@ min_dequeue(const PgqRun *run)
 {
 	int			batch = run->worker->opts.batch_size;
 
-	if (run->nheld == 0)
+	if (running(run) == 0)
 		return 1;
 	if (batch > run->capacity)
 		batch = run->capacity;
@@ -261,7 +276,7 @@ next_deadline(PgqRun *run, bool stopping, bool want_dequeue, double next_poll,
 
 	if (!stopping)
 	{
-		if (want_dequeue && run->capacity - run->nheld >= min_dequeue(run))
+		if (want_dequeue && run->capacity - running(run) >= min_dequeue(run))
 			deadline = fmax(run->backoff_until, 0);
 		else
 			deadline = next_poll;
@@ -303,11 +318,8 @@ run_loop(PgqRun *run)
 		if (handle_notifications(run, &want_dequeue) < 0)
 			goto lost;
 		pgq_run_collect_done(run);
-		pgq_run_flush_outcomes(run);
-		if (run->broken)
-			goto lost;
 		/* drain: the last job finished, look again */
-		if (drain && held_before > 0 && run->nheld == 0)
+		if (drain && held_before > 0 && running(run) == 0)
 			want_dequeue = true;
 
 		if (!stopping && (atomic_load(&worker->stop_requested) || run->failed))
@@ -359,15 +371,16 @@ run_loop(PgqRun *run)
 		 * per finished job.
 		 */
 		if (!stopping && want_dequeue &&
-			run->capacity - run->nheld >= min_dequeue(run) &&
+			run->capacity - running(run) >= min_dequeue(run) &&
 			now >= run->backoff_until)
 		{
-			int			ask = run->capacity - run->nheld;
+			int			ask = run->capacity - running(run);
 			int			got;
 
 			if (ask > o->batch_size)
 				ask = o->batch_size;
-			got = pgq_run_dequeue(run, ask);
+			/* the pending outcomes go in the same round trip */
+			got = pgq_run_flush_and_dequeue(run, ask);
 			if (run->broken)
 				goto lost;
 			if (got < 0)
@@ -401,6 +414,10 @@ run_loop(PgqRun *run)
 				continue;		/* a full batch: more may be waiting */
 		}
 
+		/* outcomes that no dequeue carried */
+		pgq_run_flush_outcomes(run);
+		if (run->broken)
+			goto lost;
 		if (stopping && run->nheld == 0)
 			break;
 

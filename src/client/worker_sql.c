@@ -446,26 +446,61 @@ hold(PgqRun *run, PgqContext *ctx)
 }
 
 /*
- * pgq_run_dequeue
- *		Claim up to want jobs and hand them to the pool.  Returns how many
- *		were claimed, or -1 when the statement failed (see
- *		pgq_run_check_result).
+ * pgq_run_last_result
+ *		Wait for the results of the statement sent last (outside pipeline
+ *		mode) and return the last one, or the first error, as PQexec does;
+ *		NULL when none came (the connection failed).
  */
-int
-pgq_run_dequeue(PgqRun *run, int want)
+PGresult *
+pgq_run_last_result(PgqRun *run)
 {
-	PgqWorker  *worker = run->worker;
+	PGresult   *res;
+	PGresult   *last = NULL;
+
+	while ((res = PQgetResult(run->conn)) != NULL)
+	{
+		if (last != NULL && PQresultStatus(last) == PGRES_FATAL_ERROR)
+		{
+			PQclear(res);
+			continue;
+		}
+		PQclear(last);
+		last = res;
+	}
+	return last;
+}
+
+/*
+ * pgq_run_send_dequeue
+ *		Send the dequeue of up to want jobs without waiting for its result
+ *		(pgq_run_take_jobs reads it).  False when it could not be sent.
+ */
+bool
+pgq_run_send_dequeue(PgqRun *run, int want)
+{
 	char		batch[16];
 	const char *values[3];
-	PGresult   *res;
-	double		now = pgq_now();
-	int			n;
 
 	snprintf(batch, sizeof(batch), "%d", want);
 	values[0] = batch;
 	values[1] = run->entrypoints_literal;
-	values[2] = worker->qm_id;
-	res = PQexecPrepared(run->conn, "pgq_dequeue", 3, values, NULL, NULL, 0);
+	values[2] = run->worker->qm_id;
+	return PQsendQueryPrepared(run->conn, "pgq_dequeue", 3, values, NULL, NULL, 0) == 1;
+}
+
+/*
+ * pgq_run_take_jobs
+ *		Hold the jobs of a dequeue result (cleared here) and hand them to the
+ *		pool.  Returns how many were claimed, or -1 when the statement failed
+ *		(see pgq_run_check_result).
+ */
+int
+pgq_run_take_jobs(PgqRun *run, PGresult *res, int want)
+{
+	PgqWorker  *worker = run->worker;
+	double		now = pgq_now();
+	int			n;
+
 	if (!pgq_run_check_result(run, res, "dequeue"))
 		return -1;
 
@@ -505,6 +540,19 @@ pgq_run_dequeue(PgqRun *run, int want)
 	if (n > 0)
 		pgq_log(worker, PGQ_LOG_DEBUG, "dequeued %d of %d jobs", n, want);
 	return n;
+}
+
+/*
+ * pgq_run_dequeue
+ *		Claim up to want jobs and hand them to the pool, in one round trip.
+ *		Returns how many were claimed, or -1 when the statement failed.
+ */
+int
+pgq_run_dequeue(PgqRun *run, int want)
+{
+	if (!pgq_run_send_dequeue(run, want))
+		return pgq_run_take_jobs(run, NULL, want);
+	return pgq_run_take_jobs(run, pgq_run_last_result(run), want);
 }
 
 /*
