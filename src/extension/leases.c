@@ -61,7 +61,19 @@ static const char *const expire_sql =
 " FROM al"
 ") SELECT entrypoint, outcome = 'queued' FROM al";
 
+/*
+ * Whether any lease may have expired: the first step of the statement
+ * above alone.  It runs first, so that a dequeue on a healthy queue does
+ * not set up the four data-modifying steps for nothing.
+ */
+static const char *const probe_sql =
+"SELECT EXISTS (SELECT 1 FROM pgqueuer.pgqueuer q"
+" WHERE q.status = 'picked'"
+"   AND q.heartbeat < pg_catalog.now() - LEAST($2, (SELECT pg_catalog.min(lease_timeout) FROM pgqueuer.pgqueuer_entrypoints))"
+"   AND ($1::text[] IS NULL OR q.entrypoint = ANY ($1)))";
+
 static SPIPlanPtr expire_plan = NULL;
+static SPIPlanPtr probe_plan = NULL;
 
 /*
  * pgq_expire_leases
@@ -89,11 +101,18 @@ pgq_expire_leases(ArrayType *entrypoints, int limit, char ***woken, int *nwoken)
 	values[2] = Int32GetDatum(pgq_max_attempts);
 	values[3] = Int32GetDatum(limit);
 
-	n = pgq_execute_indexed(pgq_plan(&expire_plan, expire_sql, 4, argtypes),
-					values, nulls, SPI_OK_SELECT);
-
 	*nwoken = 0;
 	*woken = NULL;
+	if (pgq_execute_indexed(pgq_plan(&probe_plan, probe_sql, 2, argtypes),
+							values, nulls, SPI_OK_SELECT) == 1)
+	{
+		bool		isnull;
+
+		if (!DatumGetBool(pgq_getdatum(0, 1, &isnull)))
+			return 0;
+	}
+	n = pgq_execute_indexed(pgq_plan(&expire_plan, expire_sql, 4, argtypes),
+							values, nulls, SPI_OK_SELECT);
 	if (n > 0)
 	{
 		/* SPI_palloc: the result must outlive SPI_finish */
