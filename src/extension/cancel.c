@@ -90,7 +90,7 @@ run_on_job_ids(FunctionCallInfo fcinfo, SPIPlanPtr *cache, const char *sql)
 
 	pgq_connect();
 	return pgq_execute_indexed(pgq_plan(cache, sql, 1, argtypes), &value, NULL,
-					   SPI_OK_SELECT);
+							   SPI_OK_SELECT);
 }
 
 /*

@@ -252,7 +252,7 @@ pgqueuer_retry(PG_FUNCTION_ARGS)
 
 	pgq_connect();
 	changed = pgq_execute_indexed(pgq_plan(&retry_plan, retry_sql, 4, argtypes),
-						  values, nulls, SPI_OK_SELECT) > 0;
+								  values, nulls, SPI_OK_SELECT) > 0;
 	if (changed)
 	{
 		bool		isnull;
@@ -294,7 +294,7 @@ pgqueuer_heartbeat(PG_FUNCTION_ARGS)
 
 	pgq_connect();
 	n = pgq_execute_indexed(pgq_plan(&heartbeat_plan, heartbeat_sql, 2, argtypes),
-					values, nulls, SPI_OK_UPDATE);
+							values, nulls, SPI_OK_UPDATE);
 	pgq_finish();
 	PG_RETURN_INT32(n);
 }

@@ -109,7 +109,7 @@ pgq_next_deferred_due(void)
 
 	pgq_connect();
 	if (pgq_execute_indexed(pgq_plan(&next_due_plan, next_due_sql, 0, NULL), NULL,
-					NULL, SPI_OK_SELECT) == 1)
+							NULL, SPI_OK_SELECT) == 1)
 	{
 		d = pgq_getdatum(0, 1, &isnull);
 		if (!isnull)

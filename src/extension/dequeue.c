@@ -206,7 +206,7 @@ lock_gates(ArrayType *entrypoints, int batch_size, int *ngates,
 
 	values[0] = PointerGetDatum(entrypoints);
 	n = pgq_execute_indexed(pgq_plan(&gate_plan, gate_sql, 1, text_types),
-					values, NULL, SPI_OK_SELECT);
+							values, NULL, SPI_OK_SELECT);
 	*ngates = n;
 	if (n == 0)
 	{
@@ -247,7 +247,7 @@ lock_gates(ArrayType *entrypoints, int batch_size, int *ngates,
 		g->cap = batch_size;
 	}
 	nlocked = pgq_execute_indexed(pgq_plan(&lock_plan, lock_sql, 1, text_types),
-						  values, NULL, SPI_OK_SELECT);
+								  values, NULL, SPI_OK_SELECT);
 	*now = GetCurrentTimestamp();
 	nlimited = 0;
 	for (int i = 0; i < nlocked; i++)
@@ -285,7 +285,7 @@ lock_gates(ArrayType *entrypoints, int batch_size, int *ngates,
 												sizeof(Interval), false,
 												TYPALIGN_DOUBLE));
 	if (pgq_execute_indexed(pgq_plan(&load_plan, load_sql, 3, load_types),
-					values, NULL, SPI_OK_SELECT) != nlimited)
+							values, NULL, SPI_OK_SELECT) != nlimited)
 		elog(ERROR, "pgqueuer: unexpected row count computing entrypoint load");
 
 	for (int i = 0; i < nlimited; i++)
@@ -381,7 +381,7 @@ pgqueuer_dequeue(PG_FUNCTION_ARGS)
 		int64		mine;
 
 		pgq_execute_indexed(pgq_plan(&worker_load_plan, worker_load_sql, 1, wtypes),
-					&qm, NULL, SPI_OK_SELECT);
+							&qm, NULL, SPI_OK_SELECT);
 		mine = pgq_getint64(0, 1);
 		batch_size = (int) Min((int64) batch_size,
 							   Max((int64) 0, (int64) PG_GETARG_INT32(3) - mine));

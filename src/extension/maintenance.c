@@ -69,7 +69,7 @@ announce_deferred(void)
 	char	  **woken;
 
 	n = pgq_execute_indexed(pgq_plan(&deferred_plan, deferred_sql, 0, NULL), NULL,
-					NULL, SPI_OK_SELECT);
+							NULL, SPI_OK_SELECT);
 	if (n == 0)
 		return 0;
 	woken = palloc(sizeof(char *) * n);

@@ -97,7 +97,7 @@ pgq_fold_statistics(int chunk, bool single_writer)
 			return 0;
 	}
 	pgq_execute_indexed(pgq_plan(&fold_plan, fold_sql, 1, argtypes), &value, NULL,
-				SPI_OK_SELECT);
+						SPI_OK_SELECT);
 	return pgq_getint64(0, 1);
 }
 
@@ -118,7 +118,7 @@ prune(SPIPlanPtr *cache, const char *sql, Interval *retention)
 	do
 	{
 		n = pgq_execute_indexed(pgq_plan(cache, sql, 2, argtypes), values, NULL,
-						SPI_OK_DELETE);
+								SPI_OK_DELETE);
 		total += n;
 	} while (n == RETENTION_CHUNK);
 	return total;
