@@ -20,8 +20,9 @@
  * indexes, so their cost follows the jobs they touch.  JIT is off for them:
  * a disabled scan with no alternative (the small registry has no index for
  * every predicate) carries a cost far above jit_above_cost, and compiling
- * would take longer than the statement.  Other statements, the user's
- * included, are planned as usual.
+ * would take longer than the statement.  The user's statements are planned
+ * as usual, except those a user-defined trigger on the queue's tables runs
+ * inside one of the queue's statements, which see the same settings.
  *
  * IDENTIFICATION
  *		src/extension/plan_shape.c
