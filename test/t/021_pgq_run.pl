@@ -296,6 +296,7 @@ case "$payload" in
 	retry) if [ "$PGQ_ATTEMPTS" = 0 ]; then echo "busy, try again" >&2; exit 75; fi; exit 0 ;;
 	fail) echo "first line"; echo "something broke" >&2; exit 3 ;;
 	sleep) echo $$ > "$EXEC_OUT.pid"; sleep 60; exit 0 ;;
+	gate) while [ ! -e "$EXEC_OUT.go" ]; do sleep 0.05; done; exit 0 ;;
 esac
 exit 9
 EOS
@@ -355,6 +356,28 @@ for (1 .. 500)
 ok($gone, 'the command received SIGTERM and ended');
 kill 'TERM', $pid;
 is(wait_exit($pid, 10), 0, 'the --exec worker stops with exit 0');
+
+# --- an outcome rolled back with a failed dequeue is reported again ----------
+#
+# pgq run sends a turn's complete() and the next dequeue() in one pipeline
+# and transaction.  Here the dequeue fails for good (EXECUTE revoked while
+# the job runs): the job's outcome, rolled back with it, must still reach
+# the log before pgq run gives up.
+
+sql("CREATE ROLE pipe_worker LOGIN IN ROLE pgqueuer_worker");
+$job = sql("SELECT pgqueuer.enqueue('shell', 'gate')");
+($pid, $log) = spawn({ EXEC_OUT => $seen, _dsn => "$dsn user=pipe_worker" },
+	'--exec', "shell=$script", '--mode', 'drain');
+wait_sql("SELECT status = 'picked' FROM pgqueuer.pgqueuer WHERE id = $job",
+	'a job waiting for its gate runs as a pgqueuer_worker member');
+sql("REVOKE EXECUTE ON FUNCTION pgqueuer.dequeue(integer, text[], uuid, integer) FROM pgqueuer_worker");
+open($fh, '>', "$seen.go") or die;
+close($fh);
+is(wait_exit($pid), 1, 'the dequeue sent with the outcome fails for good: pgq run exits 1');
+like(slurp_file($log), qr/dequeue failed: .*permission denied/, '... saying why');
+is(statuses($job), 'queued picked successful',
+	'... and the outcome rolled back with that dequeue was reported on its own');
+sql("GRANT EXECUTE ON FUNCTION pgqueuer.dequeue(integer, text[], uuid, integer) TO pgqueuer_worker");
 
 # --- the example factory: exceptions, retries, executor ----------------------
 
