@@ -238,9 +238,7 @@ failed_help(void)
 		   "\n"
 		   "Options:\n"
 		   "  -n, --limit N            show at most N jobs (default: 25)\n"
-		   "  -t, --table-format NAME  %s\n"
-		   "                           (default: $PGQUEUER_TABLEFMT, then $TABLEFMT,\n"
-		   "                           then " PGQ_TABLE_DEFAULT_NAME ")\n"
+		   PGQ_TABLE_FORMAT_HELP
 		   "  -h, --help               show this help and exit\n"
 		   EXIT_STATUS_HELP, pgq_table_format_names());
 }
@@ -497,9 +495,7 @@ schedules_help(void)
 		   "  -r, --remove ID|NAME     first remove the schedule with this id (all\n"
 		   "                           digits) or every schedule of this entrypoint;\n"
 		   "                           may be repeated\n"
-		   "  -t, --table-format NAME  %s\n"
-		   "                           (default: $PGQUEUER_TABLEFMT, then $TABLEFMT,\n"
-		   "                           then " PGQ_TABLE_DEFAULT_NAME ")\n"
+		   PGQ_TABLE_FORMAT_HELP
 		   "  -h, --help               show this help and exit\n"
 		   EXIT_STATUS_HELP, pgq_table_format_names());
 }

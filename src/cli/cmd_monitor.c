@@ -144,9 +144,7 @@ dashboard_help(void)
 		   "  -i, --interval SECONDS   clear the screen and refresh every SECONDS until\n"
 		   "                           SIGINT or SIGTERM (default: print once and exit)\n"
 		   "  -n, --tail, --limit N    statistics rows to show (default: 25)\n"
-		   "  -t, --table-format NAME  %s\n"
-		   "                           (default: $PGQUEUER_TABLEFMT, then $TABLEFMT,\n"
-		   "                           then " PGQ_TABLE_DEFAULT_NAME ")\n"
+		   PGQ_TABLE_FORMAT_HELP
 		   "  -h, --help               show this help and exit\n"
 		   EXIT_STATUS_HELP, pgq_table_format_names());
 }

@@ -44,6 +44,15 @@ typedef enum PgqTableFormat
 /* The format used when neither an option nor the environment names one. */
 #define PGQ_TABLE_DEFAULT_NAME "pretty"
 
+/*
+ * The --table-format lines of a command's --help; the %s takes
+ * pgq_table_format_names().
+ */
+#define PGQ_TABLE_FORMAT_HELP \
+	"  -t, --table-format NAME  %s\n" \
+	"                           (default: $PGQUEUER_TABLEFMT, then $TABLEFMT,\n" \
+	"                           then " PGQ_TABLE_DEFAULT_NAME ")\n"
+
 /* The valid format names, comma-separated, for help and error texts. */
 extern const char *pgq_table_format_names(void);
 

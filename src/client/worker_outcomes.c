@@ -311,6 +311,20 @@ complete_result(PgqRun *run, PGresult *res, PgqContext **jobs, int n,
 }
 
 /*
+ * run_complete
+ *		Send a built complete() call on its own and take its result.
+ */
+static void
+run_complete(PgqRun *run, CompleteCall *call, PgqContext **jobs, int n,
+			 bool *done)
+{
+	PQsendQueryPrepared(run->conn, "pgq_complete", 4, call->values,
+						NULL, NULL, 0);
+	complete_result(run, pgq_run_last_result(run), jobs, n, done,
+					call->count);
+}
+
+/*
  * flush_complete
  *		Report the non-retry outcomes among jobs[0..n-1] in one complete()
  *		call; sets done[i] for each job that no longer needs reporting.
@@ -321,12 +335,7 @@ flush_complete(PgqRun *run, PgqContext **jobs, int n, bool *done)
 	CompleteCall call;
 
 	if (build_complete(run, jobs, n, done, &call))
-	{
-		PQsendQueryPrepared(run->conn, "pgq_complete", 4, call.values,
-							NULL, NULL, 0);
-		complete_result(run, pgq_run_last_result(run), jobs, n, done,
-						call.count);
-	}
+		run_complete(run, &call, jobs, n, done);
 	free_complete(&call);
 }
 
@@ -488,12 +497,17 @@ pgq_run_flush_and_dequeue(PgqRun *run, int want)
 		}
 	if (!gather_pending(run, &jobs, &done))
 		return pgq_run_dequeue(run, want);
-	if (!build_complete(run, jobs, n, done, &call) ||
-		PQenterPipelineMode(run->conn) != 1)
+	if (!build_complete(run, jobs, n, done, &call))
 	{
-		/* nothing to report (all cancelled), or no pipeline */
-		if (call.count > 0)
-			flush_complete(run, jobs, n, done);
+		/* nothing to report (all cancelled), or out of memory */
+		free_complete(&call);
+		keep_pending(run, jobs, done, n);
+		return pgq_run_dequeue(run, want);
+	}
+	if (PQenterPipelineMode(run->conn) != 1)
+	{
+		/* no pipeline: one after the other */
+		run_complete(run, &call, jobs, n, done);
 		free_complete(&call);
 		keep_pending(run, jobs, done, n);
 		return run->broken ? -1 : pgq_run_dequeue(run, want);

@@ -32,11 +32,20 @@ PG_FUNCTION_INFO_V1(pgqueuer_complete);
 PG_FUNCTION_INFO_V1(pgqueuer_retry);
 PG_FUNCTION_INFO_V1(pgqueuer_heartbeat);
 
+/* the outcomes in input order, shared by both forms of complete() */
+#define COMPLETE_SQL_INPUT \
+"WITH input AS (" \
+" SELECT * FROM unnest($1::int8[], $2::text[]::pgqueuer.pgqueuer_status[], $3::jsonb[])" \
+"   WITH ORDINALITY AS t(id, st, tb, ord)" \
+")"
+
+/* only the holder's picked jobs, unless called without a queue_manager_id */
+#define COMPLETE_SQL_FENCE \
+"($4::uuid IS NULL OR (q.status = 'picked' AND q.queue_manager_id = $4))"
+
 static const char *const complete_sql =
-"WITH input AS ("
-" SELECT * FROM unnest($1::int8[], $2::text[]::pgqueuer.pgqueuer_status[], $3::jsonb[])"
-"   WITH ORDINALITY AS t(id, st, tb, ord)"
-"), target AS ("
+COMPLETE_SQL_INPUT
+", target AS ("
 " SELECT q.id, q.entrypoint, q.priority, i.st, i.tb, i.ord,"
 "   CASE WHEN i.st = 'failed' THEN 'hold'"
 "        WHEN i.st = 'exception' AND e.registered"
@@ -48,7 +57,7 @@ static const char *const complete_sql =
 "   COALESCE(e.concurrency_limit, 0) > 0 AS limited"
 " FROM input i JOIN pgqueuer.pgqueuer q ON q.id = i.id"
 " LEFT JOIN pgqueuer.pgqueuer_entrypoints e ON e.entrypoint = q.entrypoint"
-" WHERE ($4::uuid IS NULL OR (q.status = 'picked' AND q.queue_manager_id = $4))"
+" WHERE " COMPLETE_SQL_FENCE
 " FOR UPDATE OF q"
 "), del AS ("
 " DELETE FROM pgqueuer.pgqueuer q USING target t"
@@ -77,13 +86,10 @@ static const char *const complete_sql =
  * so the registry is only read for the wake-up, and one DELETE does it.
  */
 static const char *const complete_delete_sql =
-"WITH input AS ("
-" SELECT * FROM unnest($1::int8[], $2::text[]::pgqueuer.pgqueuer_status[], $3::jsonb[])"
-"   WITH ORDINALITY AS t(id, st, tb, ord)"
-"), del AS ("
+COMPLETE_SQL_INPUT
+", del AS ("
 " DELETE FROM pgqueuer.pgqueuer q USING input i"
-" WHERE q.id = i.id"
-"   AND ($4::uuid IS NULL OR (q.status = 'picked' AND q.queue_manager_id = $4))"
+" WHERE q.id = i.id AND " COMPLETE_SQL_FENCE
 " RETURNING i.id, i.ord, i.st, q.priority, q.entrypoint, i.tb"
 "), lg AS ("
 " INSERT INTO pgqueuer.pgqueuer_log (job_id, status, priority, entrypoint, traceback)"

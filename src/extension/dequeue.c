@@ -143,7 +143,6 @@ typedef struct EntrypointGate
 	int			concurrency_limit;	/* 0 = none */
 	double		rate;			/* requests_per_second, 0 = none */
 	bool		paused;
-	bool		locked;			/* registry row locked by this call */
 	int			cap;			/* jobs this call may still claim */
 } EntrypointGate;
 
@@ -225,9 +224,13 @@ lock_gates(ArrayType *entrypoints, int batch_size, int *ngates,
 		gates[i].name = TextDatumGetCString(pgq_getdatum(i, 1, &isnull));
 		gates[i].paused = DatumGetBool(pgq_getdatum(i, 2, &isnull));
 		due = DatumGetBool(pgq_getdatum(i, 3, &isnull));
+		/* cap 0 unless locked below: paused, or nothing to claim */
 		gates[i].cap = 0;
 		if (!gates[i].paused && due)
+		{
+			gates[i].cap = batch_size;
 			limited[nlimited++] = gates[i].name;
+		}
 	}
 	if (nlimited == 0)
 	{
@@ -240,12 +243,6 @@ lock_gates(ArrayType *entrypoints, int batch_size, int *ngates,
 	 * not returned: its entrypoint is now unlimited.
 	 */
 	values[0] = PointerGetDatum(pgq_make_text_array(limited, nlimited));
-	for (int i = 0; i < nlimited; i++)
-	{
-		EntrypointGate *g = find_gate(gates, n, limited[i]);
-
-		g->cap = batch_size;
-	}
 	nlocked = pgq_execute_indexed(pgq_plan(&lock_plan, lock_sql, 1, text_types),
 								  values, NULL, SPI_OK_SELECT);
 	*now = GetCurrentTimestamp();
@@ -259,7 +256,6 @@ lock_gates(ArrayType *entrypoints, int batch_size, int *ngates,
 		int			allowed = INT_MAX;
 
 		Assert(g != NULL);
-		g->locked = true;
 		g->concurrency_limit = DatumGetInt32(pgq_getdatum(i, 2, &isnull));
 		g->rate = DatumGetFloat8(pgq_getdatum(i, 3, &isnull));
 		g->paused = DatumGetBool(pgq_getdatum(i, 4, &isnull));

@@ -23,6 +23,12 @@
 
 #include "pgqueuer.h"
 
+/* picked jobs whose heartbeat is older than the shortest lease in use */
+#define EXPIRE_SQL_CANDIDATES \
+" q.status = 'picked'" \
+" AND q.heartbeat < pg_catalog.now() - LEAST($2, (SELECT pg_catalog.min(lease_timeout) FROM pgqueuer.pgqueuer_entrypoints))" \
+" AND ($1::text[] IS NULL OR q.entrypoint = ANY ($1))"
+
 static const char *const expire_sql =
 "WITH stale AS ("
 " SELECT q.id, q.entrypoint, q.priority, q.attempts, q.queue_manager_id,"
@@ -31,10 +37,8 @@ static const char *const expire_sql =
 "   COALESCE(e.lease_timeout, $2) AS lease"
 " FROM pgqueuer.pgqueuer q"
 " LEFT JOIN pgqueuer.pgqueuer_entrypoints e ON e.entrypoint = q.entrypoint"
-" WHERE q.status = 'picked'"
-"   AND q.heartbeat < pg_catalog.now() - LEAST($2, (SELECT pg_catalog.min(lease_timeout) FROM pgqueuer.pgqueuer_entrypoints))"
+" WHERE" EXPIRE_SQL_CANDIDATES
 "   AND q.heartbeat < pg_catalog.now() - COALESCE(e.lease_timeout, $2)"
-"   AND ($1::text[] IS NULL OR q.entrypoint = ANY ($1))"
 " ORDER BY q.heartbeat LIMIT $4"
 " FOR UPDATE OF q SKIP LOCKED"
 "), rq AS ("
@@ -62,15 +66,13 @@ static const char *const expire_sql =
 ") SELECT entrypoint, outcome = 'queued' FROM al";
 
 /*
- * Whether any lease may have expired: the first step of the statement
- * above alone.  It runs first, so that a dequeue on a healthy queue does
- * not set up the four data-modifying steps for nothing.
+ * Whether any lease may have expired: the candidates of the statement
+ * above, without their per-entrypoint lease.  It runs first, so that a
+ * dequeue on a healthy queue does not set up the four data-modifying steps
+ * for nothing.
  */
 static const char *const probe_sql =
-"SELECT EXISTS (SELECT 1 FROM pgqueuer.pgqueuer q"
-" WHERE q.status = 'picked'"
-"   AND q.heartbeat < pg_catalog.now() - LEAST($2, (SELECT pg_catalog.min(lease_timeout) FROM pgqueuer.pgqueuer_entrypoints))"
-"   AND ($1::text[] IS NULL OR q.entrypoint = ANY ($1)))";
+"SELECT EXISTS (SELECT 1 FROM pgqueuer.pgqueuer q WHERE" EXPIRE_SQL_CANDIDATES ")";
 
 static SPIPlanPtr expire_plan = NULL;
 static SPIPlanPtr probe_plan = NULL;
