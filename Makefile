@@ -9,18 +9,18 @@
 #                        CLI (build/pgq) and the example factory
 #                        (build/examples/libmyjobs.so); `make` builds them too
 
-PG_CONFIG ?= /usr/lib/postgresql/15/bin/pg_config
+PG_CONFIG ?= pg_config
 
 EXTENSION = pgqueuer
 MODULE_big = pgqueuer
 
-EXT_SRCS = $(wildcard src/extension/*.c)
+EXT_SRCS = $(wildcard src/common/*.c src/api/*.c src/worker/*.c)
 CRON_SRCS = $(wildcard src/cron/*.c)
 OBJS = $(EXT_SRCS:.c=.o) $(CRON_SRCS:.c=.o)
 
 DATA = $(wildcard sql/pgqueuer--*.sql)
 
-PG_CPPFLAGS = -Isrc -Isrc/extension -Isrc/cron
+PG_CPPFLAGS = -Isrc/common -Isrc/api -Isrc/worker -Isrc/cron
 PG_CFLAGS = -Wall -Wmissing-prototypes -Wpointer-arith -Werror=vla \
 	-Wendif-labels -Wmissing-format-attribute -Wformat-security
 
@@ -32,7 +32,7 @@ include $(PGXS)
 
 # PGXS tracks header dependencies only in servers built with
 # --enable-depend: rebuild every object when a header of ours changes.
-$(OBJS): $(wildcard src/extension/*.h src/cron/*.h)
+$(OBJS): $(wildcard src/common/*.h src/api/*.h src/worker/*.h src/cron/*.h)
 
 # --- thin clients: libpgqueuer and pgq (plain C on libpq, not PGXS) ---------
 
@@ -43,27 +43,27 @@ CLIENT_WARN = -Wall -Wextra -Wno-unused-parameter -Wmissing-prototypes \
 	-Wpointer-arith -Werror=vla -Wformat-security
 LIBPQ_INC := $(shell $(PG_CONFIG) --includedir)
 LIBPQ_LIB := $(shell $(PG_CONFIG) --libdir)
-CLIENT_CPPFLAGS = -Isrc/client -I$(LIBPQ_INC) -D_GNU_SOURCE
+CLIENT_CPPFLAGS = -Iclient/lib -I$(LIBPQ_INC) -D_GNU_SOURCE
 CLIENT_LIBS = -L$(LIBPQ_LIB) -lpq -pthread -lm
 
-LIB_SRCS = $(wildcard src/client/*.c)
-LIB_OBJS = $(patsubst src/%.c,build/%.o,$(LIB_SRCS))
-CLI_SRCS = $(wildcard src/cli/*.c)
-CLI_OBJS = $(patsubst src/%.c,build/%.o,$(CLI_SRCS))
-CLIENT_HDRS = $(wildcard src/client/*.h src/cli/*.h)
+LIB_SRCS = $(wildcard client/lib/*.c)
+LIB_OBJS = $(patsubst client/%.c,build/%.o,$(LIB_SRCS))
+CLI_SRCS = $(wildcard client/cli/*.c)
+CLI_OBJS = $(patsubst client/%.c,build/%.o,$(CLI_SRCS))
+CLIENT_HDRS = $(wildcard client/lib/*.h client/cli/*.h)
 
 .PHONY: client install-client
 all: client
 client: build/libpgqueuer.a build/libpgqueuer.so build/pgq build/examples/libmyjobs.so \
 	build/test/test_libpgqueuer
 
-build/client/%.o: src/client/%.c $(CLIENT_HDRS)
+build/lib/%.o: client/lib/%.c $(CLIENT_HDRS)
 	@mkdir -p $(dir $@)
 	$(CLIENT_CC) $(CLIENT_CFLAGS) $(CLIENT_WARN) -fPIC -pthread $(CLIENT_CPPFLAGS) -c -o $@ $<
 
-build/cli/%.o: src/cli/%.c $(CLIENT_HDRS)
+build/cli/%.o: client/cli/%.c $(CLIENT_HDRS)
 	@mkdir -p $(dir $@)
-	$(CLIENT_CC) $(CLIENT_CFLAGS) $(CLIENT_WARN) -pthread $(CLIENT_CPPFLAGS) -Isrc/cli -c -o $@ $<
+	$(CLIENT_CC) $(CLIENT_CFLAGS) $(CLIENT_WARN) -pthread $(CLIENT_CPPFLAGS) -Iclient/cli -c -o $@ $<
 
 build/libpgqueuer.a: $(LIB_OBJS)
 	@mkdir -p build
@@ -79,12 +79,12 @@ build/pgq: $(CLI_OBJS) build/libpgqueuer.a
 	$(CLIENT_CC) -rdynamic -o $@ $(CLI_OBJS) -Wl,--whole-archive build/libpgqueuer.a \
 		-Wl,--no-whole-archive $(CLIENT_LIBS) -ldl
 
-build/examples/libmyjobs.so: examples/factory/myjobs.c src/client/libpgqueuer.h
+build/examples/libmyjobs.so: client/examples/factory/myjobs.c client/lib/libpgqueuer.h
 	@mkdir -p $(dir $@)
 	$(CLIENT_CC) $(CLIENT_CFLAGS) $(CLIENT_WARN) -fPIC -shared $(CLIENT_CPPFLAGS) -o $@ $<
 
 # libpgqueuer's API tests, run by test/t/021_pgq_run.pl (found beside pgq)
-build/test/test_libpgqueuer: test/client/test_libpgqueuer.c build/libpgqueuer.a src/client/libpgqueuer.h
+build/test/test_libpgqueuer: test/client/test_libpgqueuer.c build/libpgqueuer.a client/lib/libpgqueuer.h
 	@mkdir -p $(dir $@)
 	$(CLIENT_CC) $(CLIENT_CFLAGS) $(CLIENT_WARN) -pthread $(CLIENT_CPPFLAGS) -o $@ $< \
 		build/libpgqueuer.a $(CLIENT_LIBS)
@@ -95,7 +95,7 @@ install-client: client
 	install -m 755 build/pgq $(DESTDIR)$(PREFIX)/bin/pgq
 	install -m 644 build/libpgqueuer.a $(DESTDIR)$(PREFIX)/lib/libpgqueuer.a
 	install -m 755 build/libpgqueuer.so $(DESTDIR)$(PREFIX)/lib/libpgqueuer.so
-	install -m 644 src/client/libpgqueuer.h $(DESTDIR)$(PREFIX)/include/libpgqueuer.h
+	install -m 644 client/lib/libpgqueuer.h $(DESTDIR)$(PREFIX)/include/libpgqueuer.h
 
 .PHONY: test test-suites
 # Every suite: the cron unit tests, pg_regress, isolation and TAP.

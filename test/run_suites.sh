@@ -2,7 +2,8 @@
 #
 # run_suites.sh -- run every test suite of this tree and sum the results.
 #
-# Expects the extension to be installed already and the current user to be
+# Expects the extension to be installed already (into PGQ_INSTALL_BINDIR's
+# installation when set, else into PG_CONFIG's) and the current user to be
 # allowed to run initdb (not root); test/run_tests.sh arranges both.  Suites:
 #   cron        the cron parser's C unit tests (test/cron)
 #   regress     pg_regress files sql/<name>.sql against expected/<name>.out
@@ -11,15 +12,21 @@
 #   tap         TAP tests test/t/*.pl (PostgreSQL::Test::Cluster); the pgq
 #               tests find the binary in $PGQ_BIN, the factory in $PGQ_FACTORY
 # Each runs on throwaway servers.  Prints "N passed, N failed" last.
+#
+# While working on one part, PGQ_SUITES limits the run to some suites (for
+# example PGQ_SUITES="regress tap") and PGQ_TAP to some TAP files (for example
+# PGQ_TAP="test/t/010_bgworker.pl"); `make test` sets neither.
 
 set -uo pipefail
 
-PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
+PG_CONFIG=${PG_CONFIG:-pg_config}
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 
-bindir=$("$PG_CONFIG" --bindir)
-pgxs=$(dirname "$("$PG_CONFIG" --pgxs)")/../..
+# The server binaries and PGXS test tools: those of the private installation
+# made by run_tests.sh, else PG_CONFIG's own.
+bindir=${PGQ_INSTALL_BINDIR:-$("$PG_CONFIG" --bindir)}
+pgxs=$(dirname "${PGQ_INSTALL_PGXS:-$("$PG_CONFIG" --pgxs)}")/../..
 regress=$pgxs/src/test/regress/pg_regress
 isolation=$pgxs/src/test/isolation/pg_isolation_regress
 out=$top/test/output
@@ -28,6 +35,12 @@ mkdir -p "$out" "$top/tmp_check"
 
 passed=0
 failed=0
+suites=${PGQ_SUITES:-cron regress isolation client tap}
+
+# want SUITE: whether SUITE is to run
+want() {
+	case " $suites " in *" $1 "*) return 0 ;; *) return 1 ;; esac
+}
 
 # add PASSED FAILED SUITE: add a suite's counts to the totals
 add() {
@@ -37,7 +50,8 @@ add() {
 }
 
 # --- cron parser unit tests ------------------------------------------------
-if make -s -C test/cron check >"$out/cron.log" 2>&1; then :; fi
+if ! want cron; then :; elif make -s -C test/cron check >"$out/cron.log" 2>&1; then :; fi
+if want cron; then
 line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$out/cron.log" | tail -n 1)
 if [ -n "$line" ]; then
 	add "$(echo "$line" | cut -d' ' -f1)" "$(echo "$line" | cut -d' ' -f3)" cron
@@ -45,6 +59,7 @@ if [ -n "$line" ]; then
 else
 	cat "$out/cron.log"
 	add 0 1 cron
+fi
 fi
 
 # count_regress LOG: "ok" and "FAILED" lines of pg_regress output
@@ -56,6 +71,7 @@ count_regress() {
 }
 
 # --- pg_regress ------------------------------------------------------------
+if want regress; then
 tests=$(sed -e 's/#.*//' test/regress_schedule | tr -s ' \n' ' ')
 "$regress" --temp-instance="$top/tmp_check/regress" \
 	--temp-config="$top/test/pgqueuer.conf" \
@@ -66,10 +82,11 @@ read -r ok bad < <(count_regress "$out/regress.log")
 if [ "$ok" = 0 ] && [ "$bad" = 0 ]; then bad=1; fi
 add "$ok" "$bad" regress
 [ -f "$out/regress/regression.diffs" ] && head -n 200 "$out/regress/regression.diffs"
+fi
 
 # --- isolation -------------------------------------------------------------
 specs=$(cd test/isolation/specs && ls *.spec 2>/dev/null | sed 's/\.spec$//' | tr '\n' ' ')
-if [ -n "$specs" ]; then
+if [ -n "$specs" ] && want isolation; then
 	"$isolation" --temp-instance="$top/tmp_check/isolation" \
 		--temp-config="$top/test/pgqueuer.conf" \
 		--inputdir="$top/test/isolation" --outputdir="$out/isolation" \
@@ -83,7 +100,7 @@ if [ -n "$specs" ]; then
 fi
 
 # --- clients: libpgqueuer, pgq and the example factory, used by TAP --------
-if make -s client PG_CONFIG="$PG_CONFIG" >"$out/client-build.log" 2>&1; then
+if ! want client && ! want tap; then :; elif make -s client PG_CONFIG="$PG_CONFIG" >"$out/client-build.log" 2>&1; then
 	add 1 0 client-build
 else
 	cat "$out/client-build.log"
@@ -91,12 +108,13 @@ else
 fi
 
 # --- TAP -------------------------------------------------------------------
-if ls test/t/*.pl >/dev/null 2>&1; then
+tap_files=${PGQ_TAP:-$(ls test/t/*.pl 2>/dev/null)}
+if [ -n "$tap_files" ] && want tap; then
 	mkdir -p "$out/tap"
 	PATH="$bindir:$PATH" PG_REGRESS="$regress" TESTDIR="$out/tap" \
 		PG_CONFIG="$PG_CONFIG" PGQ_TOP="$top" PGQ_BIN="$top/build/pgq" \
 		PGQ_FACTORY="$top/build/examples/libmyjobs.so" \
-		prove -v -I "$pgxs/src/test/perl" -I "$top/test/t" test/t/*.pl \
+		prove -v -I "$pgxs/src/test/perl" -I "$top/test/t" $tap_files \
 		>"$out/tap.log" 2>&1
 	grep -vE '^\s*ok [0-9]+' "$out/tap.log" | tail -n 60
 	ok=$(grep -cE '^\s*ok [0-9]+' "$out/tap.log" || true)

@@ -1,43 +1,60 @@
 #!/usr/bin/env bash
 #
-# run_tests.sh -- build, install and run every pgqueuer test suite.
+# run_tests.sh -- build the extension and run every pgqueuer test suite.
 #
-# This is what `make test` runs.  initdb refuses to run as root, so when
-# invoked as root it installs the extension, copies the tree into a private
-# temporary directory owned by an unprivileged user (postgres by default,
-# PGQ_TEST_USER to change) and runs the suites there as that user; the
-# checkout itself may sit where that user cannot read or write.  Every suite
-# runs on throwaway servers (pg_regress --temp-instance, TAP clusters) that
-# listen only on a unix socket in a temporary directory.
+# This is what `make test` runs.  Like PostgreSQL's own `make check`, it
+# never touches the system's PostgreSQL directories: it copies the server's
+# installation (bindir, pkglibdir, sharedir of PG_CONFIG; PostgreSQL's
+# binaries are relocatable) into a private temporary directory, installs the
+# extension there with DESTDIR, and runs the suites with that copy's
+# binaries.  Several checkouts can therefore be tested at once.
+#
+# initdb refuses to run as root, so when invoked as root the tree is copied
+# into the temporary directory, handed to an unprivileged user (postgres by
+# default, PGQ_TEST_USER to change) and the suites run there as that user;
+# the checkout itself may sit where that user cannot read or write.  Every
+# suite runs on throwaway servers (pg_regress --temp-instance, TAP clusters)
+# that listen only on a unix socket in a temporary directory.
 #
 # The last line printed is "N passed, N failed"; the exit status is 0 only
 # when nothing failed.
 
 set -euo pipefail
 
-PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
+PG_CONFIG=${PG_CONFIG:-pg_config}
+if ! command -v "$PG_CONFIG" >/dev/null 2>&1; then
+	PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
+fi
+PG_CONFIG=$(command -v "$PG_CONFIG")
 export PG_CONFIG
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 
 make -s PG_CONFIG="$PG_CONFIG"
 
+work=$(mktemp -d /tmp/pgqueuer-test.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+inst=$work/install
+
+# The private installation: the server's own directories, then the extension.
+for dir in "$($PG_CONFIG --bindir)" "$($PG_CONFIG --pkglibdir)" "$($PG_CONFIG --sharedir)"; do
+	mkdir -p "$inst$dir"
+	cp -a "$dir/." "$inst$dir/"
+done
+make -s install PG_CONFIG="$PG_CONFIG" DESTDIR="$inst" >/dev/null
+export PGQ_INSTALL_BINDIR=$inst$($PG_CONFIG --bindir)
+export PGQ_INSTALL_PGXS=$inst$($PG_CONFIG --pgxs)
+
 if [ "$(id -u)" = 0 ]; then
-	make -s install PG_CONFIG="$PG_CONFIG" >/dev/null
 	user=${PGQ_TEST_USER:-postgres}
-	work=$(mktemp -d /tmp/pgqueuer-test.XXXXXX)
-	trap 'rm -rf "$work"' EXIT
+	mkdir "$work/tree"
 	tar --exclude=./.git --exclude=./build --exclude='*.o' --exclude='*.bc' --exclude='*.so' \
-		-cf - . | (cd "$work" && tar -xf -)
+		-cf - . | (cd "$work/tree" && tar -xf -)
 	chown -R "$user" "$work"
 	chmod 700 "$work"
 	runuser -u "$user" -- env PG_CONFIG="$PG_CONFIG" PATH="$PATH" \
-		bash "$work/test/run_suites.sh"
+		PGQ_INSTALL_BINDIR="$PGQ_INSTALL_BINDIR" PGQ_INSTALL_PGXS="$PGQ_INSTALL_PGXS" \
+		bash "$work/tree/test/run_suites.sh"
 else
-	if ! make -s install PG_CONFIG="$PG_CONFIG" >/dev/null; then
-		echo "run_tests.sh: cannot install into $($PG_CONFIG --pkglibdir);" \
-			"run 'make test' as root (the suites then run as user postgres)" >&2
-		exit 1
-	fi
 	bash test/run_suites.sh
 fi

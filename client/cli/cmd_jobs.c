@@ -1,0 +1,598 @@
+/*-------------------------------------------------------------------------
+ *
+ * cmd_jobs.c
+ *		pgq queue, failed, requeue and schedules: the commands that work on
+ *		jobs and cron schedules.
+ *
+ * queue calls pgqueuer.enqueue() (always with on_conflict 'skip', as
+ * PgQueuer's CLI does: a NULL id is exactly the duplicate case, and
+ * --on-conflict only decides the message and exit status).  failed lists
+ * the jobs held with status 'failed', requeue puts them back with
+ * pgqueuer.requeue(), and schedules lists pgqueuer_schedules after
+ * removing the ones named by --remove with pgqueuer.unschedule().  Results
+ * go to stdout with PgQueuer's wording; tables use table.c.
+ *
+ * IDENTIFICATION
+ *		client/cli/cmd_jobs.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <ctype.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pgq.h"
+#include "table.h"
+
+#define EXIT_STATUS_HELP \
+	"\nExit status: 0 success, 1 failure (connection or server error), 2 usage error.\n"
+
+/*
+ * bytea_hex
+ *		The bytes of text as a bytea literal in hex format ("\x..."), so
+ *		that they reach the server unchanged whatever the client encoding.
+ *		malloc'd; NULL when out of memory.
+ */
+static char *
+bytea_hex(const char *text)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t		len = strlen(text);
+	char	   *out = malloc(2 * len + 3);
+	char	   *p = out;
+
+	if (out == NULL)
+		return NULL;
+	*p++ = '\\';
+	*p++ = 'x';
+	for (size_t i = 0; i < len; i++)
+	{
+		unsigned char b = (unsigned char) text[i];
+
+		*p++ = digits[b >> 4];
+		*p++ = digits[b & 0xF];
+	}
+	*p = '\0';
+	return out;
+}
+
+/*
+ * print_repr
+ *		Print s quoted like Python's repr() of a string, as PgQueuer's
+ *		messages show the dedupe key: single quotes, unless s holds a single
+ *		quote and no double quote; backslashes and the chosen quote escaped.
+ */
+static void
+print_repr(FILE *out, const char *s)
+{
+	char		quote = (strchr(s, '\'') && !strchr(s, '"')) ? '"' : '\'';
+
+	fputc(quote, out);
+	for (; *s; s++)
+	{
+		if (*s == '\\' || *s == quote)
+			fputc('\\', out);
+		if (*s == '\n')
+			fputs("\\n", out);
+		else if (*s == '\t')
+			fputs("\\t", out);
+		else
+			fputc(*s, out);
+	}
+	fputc(quote, out);
+}
+
+static void
+queue_help(void)
+{
+	printf("Enqueue one job.\n"
+		   "\n"
+		   "Usage:\n"
+		   "  pgq queue ENTRYPOINT [PAYLOAD] [OPTIONS]\n"
+		   "\n"
+		   "Calls pgqueuer.enqueue().  PAYLOAD is stored as the bytes of the argument\n"
+		   "(no payload: NULL).  Prints \"Enqueued job ID.\"; when --dedupe-key names\n"
+		   "a key already used by a queued or picked job, prints \"Skipped: duplicate\n"
+		   "dedupe_key 'KEY'.\" (--on-conflict skip, exit 0) or \"Error: duplicate\n"
+		   "dedupe_key 'KEY'.\" (--on-conflict raise, exit 1).\n"
+		   "\n"
+		   "Options:\n"
+		   "  -p, --priority N       priority, higher runs first (default: 0)\n"
+		   "  -d, --delay SECONDS    run no earlier than SECONDS from now (default: 0)\n"
+		   "  -k, --dedupe-key KEY   at most one queued or picked job per key\n"
+		   "                         (default: none)\n"
+		   "      --on-conflict MODE raise or skip (default: raise)\n"
+		   "  -h, --help             show this help and exit\n"
+		   "\n"
+		   "Exit status: 0 enqueued (or skipped), 1 duplicate key under raise, or a\n"
+		   "connection or server error, 2 usage error.\n");
+}
+
+/*
+ * cmd_queue
+ *		pgq queue: enqueue one job, reporting a duplicate dedupe key as
+ *		PgQueuer does.
+ */
+int
+cmd_queue(PgqCli *cli, int argc, char **argv)
+{
+	static const struct option options[] = {
+		{"priority", required_argument, NULL, 'p'},
+		{"delay", required_argument, NULL, 'd'},
+		{"dedupe-key", required_argument, NULL, 'k'},
+		{"on-conflict", required_argument, NULL, 'c'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0}
+	};
+	const char *priority = "0";
+	const char *delay = "0";
+	const char *dedupe_key = NULL;
+	bool		skip = false;
+	char	   *payload = NULL;
+	const char *params[5];
+	PGconn	   *conn;
+	PGresult   *res;
+	int			rc;
+	int			c;
+	long		lval;
+	double		dval;
+
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":p:d:k:h", options, NULL)) != -1)
+	{
+		switch (c)
+		{
+			case 'p':
+				if (!pgq_cli_parse_int(cli, "--priority", optarg, INT_MIN, INT_MAX, &lval))
+					return PGQ_EXIT_USAGE;
+				priority = optarg;
+				break;
+			case 'd':
+				if (!pgq_cli_parse_double(cli, "--delay", optarg, 0, 1e9, &dval))
+					return PGQ_EXIT_USAGE;
+				delay = optarg;
+				break;
+			case 'k':
+				dedupe_key = optarg;
+				break;
+			case 'c':
+				if (strcmp(optarg, "skip") == 0)
+					skip = true;
+				else if (strcmp(optarg, "raise") == 0)
+					skip = false;
+				else
+					return pgq_cli_usage(cli, "invalid value \"%s\" for --on-conflict: choose raise or skip",
+										 optarg);
+				break;
+			case 'h':
+				queue_help();
+				return PGQ_EXIT_OK;
+			default:
+				return pgq_cli_option_error(cli, argv, c);
+		}
+	}
+	if (optind >= argc)
+		return pgq_cli_usage(cli, "missing argument ENTRYPOINT");
+	if (argc - optind > 2)
+		return pgq_cli_usage(cli, "unexpected argument \"%s\"", argv[optind + 2]);
+	if (argc - optind == 2 && (payload = bytea_hex(argv[optind + 1])) == NULL)
+	{
+		pgq_cli_error(cli, "out of memory");
+		return PGQ_EXIT_FAIL;
+	}
+
+	conn = pgq_cli_connect(cli);
+	if (conn == NULL)
+	{
+		free(payload);
+		return PGQ_EXIT_FAIL;
+	}
+	params[0] = argv[optind];
+	params[1] = payload;
+	params[2] = priority;
+	params[3] = delay;
+	params[4] = dedupe_key;
+	res = pgq_cli_exec(cli, conn,
+					   "SELECT pgqueuer.enqueue($1, $2::bytea, $3::integer,"
+					   " pg_catalog.make_interval(secs => $4::double precision),"
+					   " $5, NULL, 'skip')",
+					   5, params);
+	free(payload);
+	if (res == NULL)
+	{
+		PQfinish(conn);
+		return PGQ_EXIT_FAIL;
+	}
+	rc = PGQ_EXIT_OK;
+	if (!PQgetisnull(res, 0, 0))
+		printf("Enqueued job %s.\n", PQgetvalue(res, 0, 0));
+	else
+	{
+		printf(skip ? "Skipped: duplicate dedupe_key " : "Error: duplicate dedupe_key ");
+		print_repr(stdout, dedupe_key ? dedupe_key : "");
+		printf(".\n");
+		if (!skip)
+			rc = PGQ_EXIT_FAIL;
+	}
+	PQclear(res);
+	PQfinish(conn);
+	return rc;
+}
+
+static void
+failed_help(void)
+{
+	printf("List the jobs held with status 'failed'.\n"
+		   "\n"
+		   "Usage:\n"
+		   "  pgq failed [-n N] [--table-format FORMAT]\n"
+		   "\n"
+		   "Prints a table with the columns ID, Entrypoint, Attempts, Created\n"
+		   "(YYYY-MM-DD HH:MM:SS in the session's time zone) and Payload bytes,\n"
+		   "oldest job first, or \"No failed jobs.\".  Put them back in the queue\n"
+		   "with \"pgq requeue ID...\".\n"
+		   "\n"
+		   "Options:\n"
+		   "  -n, --limit N            show at most N jobs (default: 25)\n"
+		   PGQ_TABLE_FORMAT_HELP
+		   "  -h, --help               show this help and exit\n"
+		   EXIT_STATUS_HELP, pgq_table_format_names());
+}
+
+/*
+ * cmd_failed
+ *		pgq failed: table of the jobs held as failed.
+ */
+int
+cmd_failed(PgqCli *cli, int argc, char **argv)
+{
+	static const struct option options[] = {
+		{"limit", required_argument, NULL, 'n'},
+		{"table-format", required_argument, NULL, 't'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0}
+	};
+	static const char *const headers[] = {
+		"ID", "Entrypoint", "Attempts", "Created", "Payload bytes"
+	};
+	const char *limit = "25";
+	const char *format_name = NULL;
+	PgqTableFormat format;
+	PGconn	   *conn;
+	PGresult   *res;
+	long		lval;
+	int			c;
+
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":n:t:h", options, NULL)) != -1)
+	{
+		switch (c)
+		{
+			case 'n':
+				if (!pgq_cli_parse_int(cli, "--limit", optarg, 0, INT_MAX, &lval))
+					return PGQ_EXIT_USAGE;
+				limit = optarg;
+				break;
+			case 't':
+				format_name = optarg;
+				break;
+			case 'h':
+				failed_help();
+				return PGQ_EXIT_OK;
+			default:
+				return pgq_cli_option_error(cli, argv, c);
+		}
+	}
+	if (optind < argc)
+		return pgq_cli_usage(cli, "unexpected argument \"%s\"", argv[optind]);
+	if (!pgq_table_format_choose(cli, format_name, &format))
+		return PGQ_EXIT_USAGE;
+
+	conn = pgq_cli_connect(cli);
+	if (conn == NULL)
+		return PGQ_EXIT_FAIL;
+	res = pgq_cli_exec(cli, conn,
+					   "SELECT id, entrypoint, attempts,"
+					   " pg_catalog.to_char(created, 'YYYY-MM-DD HH24:MI:SS'),"
+					   " coalesce(pg_catalog.octet_length(payload), 0)"
+					   " FROM pgqueuer.pgqueuer"
+					   " WHERE status = 'failed'"
+					   " ORDER BY id LIMIT $1::integer",
+					   1, &limit);
+	PQfinish(conn);
+	if (res == NULL)
+		return PGQ_EXIT_FAIL;
+	if (PQntuples(res) == 0)
+		printf("No failed jobs.\n");
+	else
+		pgq_table_print_result(stdout, format, headers, res);
+	PQclear(res);
+	return PGQ_EXIT_OK;
+}
+
+static void
+requeue_help(void)
+{
+	printf("Put jobs held as failed back in the queue.\n"
+		   "\n"
+		   "Usage:\n"
+		   "  pgq requeue ID...\n"
+		   "\n"
+		   "Calls pgqueuer.requeue(ARRAY[ID...]): each held job becomes queued again,\n"
+		   "due now, attempts 0.  Prints \"Re-queued N job(s).\" where N counts the\n"
+		   "jobs that changed, and on stderr a notice for each ID that did not (not\n"
+		   "held as failed, or its dedupe_key is in use by an active job).\n"
+		   "\n"
+		   "Options:\n"
+		   "  -h, --help   show this help and exit\n"
+		   EXIT_STATUS_HELP);
+}
+
+/*
+ * cmd_requeue
+ *		pgq requeue: pgqueuer.requeue() of the given ids; counts the jobs
+ *		that changed and names the others on stderr.
+ */
+int
+cmd_requeue(PgqCli *cli, int argc, char **argv)
+{
+	static const struct option options[] = {
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0}
+	};
+	long	   *ids;
+	int			nids;
+	char	   *array;
+	size_t		array_size;
+	FILE	   *mem;
+	PGconn	   *conn;
+	PGresult   *res;
+	int			c;
+
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1)
+	{
+		switch (c)
+		{
+			case 'h':
+				requeue_help();
+				return PGQ_EXIT_OK;
+			default:
+				return pgq_cli_option_error(cli, argv, c);
+		}
+	}
+	nids = argc - optind;
+	if (nids == 0)
+		return pgq_cli_usage(cli, "missing argument ID");
+	ids = calloc(nids, sizeof(long));
+	if (ids == NULL)
+	{
+		pgq_cli_error(cli, "out of memory");
+		return PGQ_EXIT_FAIL;
+	}
+	for (int i = 0; i < nids; i++)
+	{
+		if (!pgq_cli_parse_int(cli, "ID", argv[optind + i], 1, LONG_MAX, &ids[i]))
+		{
+			free(ids);
+			return PGQ_EXIT_USAGE;
+		}
+	}
+
+	/* the ids as an array literal, {1,2,3} */
+	mem = open_memstream(&array, &array_size);
+	if (mem == NULL)
+	{
+		free(ids);
+		pgq_cli_error(cli, "out of memory");
+		return PGQ_EXIT_FAIL;
+	}
+	fputc('{', mem);
+	for (int i = 0; i < nids; i++)
+		fprintf(mem, "%s%ld", i > 0 ? "," : "", ids[i]);
+	fputc('}', mem);
+	fclose(mem);
+
+	conn = pgq_cli_connect(cli);
+	if (conn == NULL)
+	{
+		free(array);
+		free(ids);
+		return PGQ_EXIT_FAIL;
+	}
+	res = pgq_cli_exec(cli, conn, "SELECT * FROM pgqueuer.requeue($1::bigint[])",
+					   1, (const char *const *) &array);
+	PQfinish(conn);
+	free(array);
+	if (res == NULL)
+	{
+		free(ids);
+		return PGQ_EXIT_FAIL;
+	}
+	for (int i = 0; i < nids; i++)
+	{
+		bool		found = false;
+
+		for (int r = 0; r < PQntuples(res) && !found; r++)
+			found = strtol(PQgetvalue(res, r, 0), NULL, 10) == ids[i];
+		/* report each id once, also when given twice */
+		for (int j = 0; j < i && !found; j++)
+			found = ids[j] == ids[i];
+		if (!found)
+			fprintf(stderr, "pgq %s: notice: job %ld was not re-queued: it is not held as failed, or its dedupe_key is in use\n",
+					cli->command, ids[i]);
+	}
+	printf("Re-queued %d job(s).\n", PQntuples(res));
+	PQclear(res);
+	free(ids);
+	return PGQ_EXIT_OK;
+}
+
+/* Is s all ASCII digits (and not empty), like Python's str.isdigit()? */
+static bool
+all_digits(const char *s)
+{
+	if (*s == '\0')
+		return false;
+	for (; *s; s++)
+	{
+		if (!isdigit((unsigned char) *s))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * remove_schedule
+ *		Remove the schedules named by one --remove value: an id when it is
+ *		all digits, else an entrypoint.  Reports on stderr; false after an
+ *		error.
+ */
+static bool
+remove_schedule(PgqCli *cli, PGconn *conn, const char *what)
+{
+	bool		by_id = all_digits(what);
+	PGresult   *res;
+
+	res = pgq_cli_exec(cli, conn,
+					   by_id ? "SELECT pgqueuer.unschedule($1::bigint)::integer"
+					   : "SELECT pgqueuer.unschedule($1::text)",
+					   1, &what);
+	if (res == NULL)
+		return false;
+	if (by_id)
+		fprintf(stderr, strcmp(PQgetvalue(res, 0, 0), "1") == 0 ?
+				"Removed schedule %s.\n" : "No schedule with id %s.\n", what);
+	else if (strcmp(PQgetvalue(res, 0, 0), "0") == 0)
+		fprintf(stderr, "No schedule with entrypoint '%s'.\n", what);
+	else
+		fprintf(stderr, "Removed %s schedule(s) of entrypoint '%s'.\n",
+				PQgetvalue(res, 0, 0), what);
+	PQclear(res);
+	return true;
+}
+
+static void
+schedules_help(void)
+{
+	printf("List the cron schedules, after removing some.\n"
+		   "\n"
+		   "Usage:\n"
+		   "  pgq schedules [-r ID|ENTRYPOINT]... [--table-format FORMAT]\n"
+		   "\n"
+		   "Prints pgqueuer.pgqueuer_schedules as a table with the columns id,\n"
+		   "expression, heartbeat, created, updated, next_run, last_run, status and\n"
+		   "entrypoint (times in the session's time zone, empty when NULL), ordered\n"
+		   "by last_run.  Each --remove reports on stderr what it removed.\n"
+		   "\n"
+		   "Options:\n"
+		   "  -r, --remove ID|NAME     first remove the schedule with this id (all\n"
+		   "                           digits) or every schedule of this entrypoint;\n"
+		   "                           may be repeated\n"
+		   PGQ_TABLE_FORMAT_HELP
+		   "  -h, --help               show this help and exit\n"
+		   EXIT_STATUS_HELP, pgq_table_format_names());
+}
+
+/*
+ * cmd_schedules
+ *		pgq schedules: remove the --remove schedules, then list them all.
+ */
+int
+cmd_schedules(PgqCli *cli, int argc, char **argv)
+{
+	static const struct option options[] = {
+		{"remove", required_argument, NULL, 'r'},
+		{"table-format", required_argument, NULL, 't'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0}
+	};
+	static const char *const headers[] = {
+		"id", "expression", "heartbeat", "created", "updated", "next_run",
+		"last_run", "status", "entrypoint"
+	};
+	const char **remove;
+	int			nremove = 0;
+	const char *format_name = NULL;
+	PgqTableFormat format;
+	PGconn	   *conn;
+	PGresult   *res;
+	int			c;
+
+	remove = calloc(argc > 0 ? argc : 1, sizeof(char *));
+	if (remove == NULL)
+	{
+		pgq_cli_error(cli, "out of memory");
+		return PGQ_EXIT_FAIL;
+	}
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":r:t:h", options, NULL)) != -1)
+	{
+		switch (c)
+		{
+			case 'r':
+				remove[nremove++] = optarg;
+				break;
+			case 't':
+				format_name = optarg;
+				break;
+			case 'h':
+				free(remove);
+				schedules_help();
+				return PGQ_EXIT_OK;
+			default:
+				free(remove);
+				return pgq_cli_option_error(cli, argv, c);
+		}
+	}
+	if (optind < argc)
+	{
+		free(remove);
+		return pgq_cli_usage(cli, "unexpected argument \"%s\"", argv[optind]);
+	}
+	if (!pgq_table_format_choose(cli, format_name, &format))
+	{
+		free(remove);
+		return PGQ_EXIT_USAGE;
+	}
+
+	conn = pgq_cli_connect(cli);
+	if (conn == NULL)
+	{
+		free(remove);
+		return PGQ_EXIT_FAIL;
+	}
+	for (int i = 0; i < nremove; i++)
+	{
+		if (!remove_schedule(cli, conn, remove[i]))
+		{
+			free(remove);
+			PQfinish(conn);
+			return PGQ_EXIT_FAIL;
+		}
+	}
+	free(remove);
+
+#define TS(col) "coalesce(pg_catalog.to_char(" col ", 'YYYY-MM-DD HH24:MI:SSOF'), '')"
+	res = pgq_cli_exec(cli, conn,
+					   "SELECT id, expression, " TS("heartbeat") ", " TS("created") ","
+					   " " TS("updated") ", " TS("next_run") ", " TS("last_run") ","
+					   " status, entrypoint"
+					   " FROM pgqueuer.pgqueuer_schedules"
+					   " ORDER BY last_run, id",
+					   0, NULL);
+#undef TS
+	PQfinish(conn);
+	if (res == NULL)
+		return PGQ_EXIT_FAIL;
+	pgq_table_print_result(stdout, format, headers, res);
+	PQclear(res);
+	return PGQ_EXIT_OK;
+}

@@ -1,0 +1,159 @@
+/*-------------------------------------------------------------------------
+ *
+ * main.c
+ *		pgq: global options and command dispatch.
+ *
+ *	pgq [GLOBAL OPTIONS] COMMAND [ARGS...]
+ *
+ * Global options come before the command: --pg-dsn (else PGQUEUER_DSN,
+ * else PGDSN, else libpq's PG* environment), and --pg-host, --pg-port,
+ * --pg-user, --pg-database, --pg-password, which set the matching PG*
+ * variable for libpq.  No arguments, or --help, print the command list.
+ *
+ * IDENTIFICATION
+ *		client/cli/main.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "libpgqueuer.h"
+#include "pgq.h"
+
+typedef struct PgqCommand
+{
+	const char *name;
+	PgqCommandFn fn;
+	const char *summary;
+} PgqCommand;
+
+static const PgqCommand commands[] = {
+	{"install", cmd_install, "Install the pgqueuer extension (CREATE EXTENSION) and set durability."},
+	{"uninstall", cmd_uninstall, "Remove the pgqueuer extension and its tables (DROP EXTENSION)."},
+	{"upgrade", cmd_upgrade, "Upgrade the extension to the installed version (ALTER EXTENSION UPDATE)."},
+	{"verify", cmd_verify, "Check that every pgqueuer object is present (or absent)."},
+	{"durability", cmd_durability, "Change the durability level of the tables without data loss."},
+	{"autovac", cmd_autovac, "Apply (or roll back) the recommended autovacuum settings."},
+	{"queue", cmd_queue, "Enqueue one job."},
+	{"failed", cmd_failed, "List jobs held as failed."},
+	{"requeue", cmd_requeue, "Put held (failed) jobs back in the queue."},
+	{"schedules", cmd_schedules, "List cron schedules, or remove them by id or entrypoint."},
+	{"dashboard", cmd_dashboard, "Show job statistics, once or refreshed every --interval."},
+	{"listen", cmd_listen, "Print the notifications of channel ch_pgqueuer as they arrive."},
+	{"run", cmd_run, "Run a worker: a factory LIB.so:SYMBOL and/or --exec ENTRYPOINT=COMMAND."},
+};
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+			"pgq -- PgQueuer's command-line tool for the pgqueuer PostgreSQL extension.\n"
+			"\n"
+			"Usage:\n"
+			"  pgq [GLOBAL OPTIONS] COMMAND [ARGS...]\n"
+			"\n"
+			"Commands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(out, "  %-11s %s\n", commands[i].name, commands[i].summary);
+	fprintf(out,
+			"\n"
+			"Global options:\n"
+			"  --pg-dsn DSN        libpq connection string or URI (default: $PGQUEUER_DSN,\n"
+			"                      then $PGDSN, then the PG* environment variables)\n"
+			"  --pg-host HOST      set PGHOST\n"
+			"  --pg-port PORT      set PGPORT\n"
+			"  --pg-user USER      set PGUSER\n"
+			"  --pg-database NAME  set PGDATABASE\n"
+			"  --pg-password PASS  set PGPASSWORD\n"
+			"  --version           print the version and exit\n"
+			"  -h, --help          show this help and exit\n"
+			"\n"
+			"\"pgq COMMAND --help\" describes a command.  Exit status: 0 success,\n"
+			"1 failure, 2 usage error.\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{"pg-dsn", required_argument, NULL, 'd'},
+		{"pg-host", required_argument, NULL, 'H'},
+		{"pg-port", required_argument, NULL, 'P'},
+		{"pg-user", required_argument, NULL, 'U'},
+		{"pg-database", required_argument, NULL, 'D'},
+		{"pg-password", required_argument, NULL, 'W'},
+		{"version", no_argument, NULL, 'V'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0}
+	};
+	PgqCli		cli = {0};
+	const char *dsn = NULL;
+	int			c;
+
+	/* "+": stop at the first non-option, the command */
+	while ((c = getopt_long(argc, argv, "+h", options, NULL)) != -1)
+	{
+		switch (c)
+		{
+			case 'd':
+				dsn = optarg;
+				break;
+			case 'H':
+				setenv("PGHOST", optarg, 1);
+				break;
+			case 'P':
+				setenv("PGPORT", optarg, 1);
+				break;
+			case 'U':
+				setenv("PGUSER", optarg, 1);
+				break;
+			case 'D':
+				setenv("PGDATABASE", optarg, 1);
+				break;
+			case 'W':
+				setenv("PGPASSWORD", optarg, 1);
+				break;
+			case 'V':
+				printf("pgq (pgqueuer) %s\n", PGQ_CLIENT_VERSION);
+				return PGQ_EXIT_OK;
+			case 'h':
+				usage(stdout);
+				return PGQ_EXIT_OK;
+			default:
+				fprintf(stderr, "Try \"pgq --help\" for more information.\n");
+				return PGQ_EXIT_USAGE;
+		}
+	}
+
+	if (optind >= argc)
+	{
+		usage(stdout);
+		return PGQ_EXIT_OK;
+	}
+
+	if (dsn == NULL || dsn[0] == '\0')
+		dsn = getenv("PGQUEUER_DSN");
+	if (dsn == NULL || dsn[0] == '\0')
+		dsn = getenv("PGDSN");
+	cli.dsn = (dsn && dsn[0]) ? dsn : NULL;
+
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+	{
+		if (strcmp(argv[optind], commands[i].name) == 0)
+		{
+			int			cargc = argc - optind;
+			char	  **cargv = argv + optind;
+
+			cli.command = commands[i].name;
+			optind = 1;			/* the command parses its own options */
+			return commands[i].fn(&cli, cargc, cargv);
+		}
+	}
+
+	fprintf(stderr, "pgq: error: unknown command \"%s\"\n", argv[optind]);
+	fprintf(stderr, "Try \"pgq --help\" for more information.\n");
+	return PGQ_EXIT_USAGE;
+}

@@ -1,0 +1,114 @@
+/*-------------------------------------------------------------------------
+ *
+ * pgq.h
+ *		The pgq command-line tool: command table and shared helpers.
+ *
+ * pgq reproduces PgQueuer's CLI (install, uninstall, upgrade, verify,
+ * durability, autovac, queue, failed, requeue, schedules, dashboard,
+ * listen, run) on top of the pgqueuer extension.  Each command lives in a
+ * cmd_*.c file and has the PgqCommandFn signature: it parses its own
+ * options with getopt_long (argv[0] is the command name), prints its own
+ * --help, and returns the process exit status:
+ *
+ *	0	success
+ *	1	failure: connection or server error, verify mismatch, job error
+ *	2	usage error (unknown option, missing or bad argument)
+ *
+ * Messages: results go to stdout; errors go to stderr as
+ * "pgq COMMAND: error: message" (pgq_cli_error), usage errors add
+ * "Try \"pgq COMMAND --help\" for more information." (pgq_cli_usage).
+ *
+ * IDENTIFICATION
+ *		client/cli/pgq.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PGQ_CLI_H
+#define PGQ_CLI_H
+
+#include <stdbool.h>
+
+#include <libpq-fe.h>
+
+#define PGQ_EXIT_OK		0
+#define PGQ_EXIT_FAIL	1
+#define PGQ_EXIT_USAGE	2
+
+/* Settings shared by every command, from the global options. */
+typedef struct PgqCli
+{
+	const char *dsn;			/* --pg-dsn, else PGQUEUER_DSN, else PGDSN, else
+								 * NULL (libpq's PG* environment) */
+	const char *command;		/* the command being run, for messages */
+} PgqCli;
+
+/* A command: returns the exit status (PGQ_EXIT_*). */
+typedef int (*PgqCommandFn) (PgqCli *cli, int argc, char **argv);
+
+/* cmd_schema.c */
+extern int	cmd_install(PgqCli *cli, int argc, char **argv);
+extern int	cmd_uninstall(PgqCli *cli, int argc, char **argv);
+extern int	cmd_upgrade(PgqCli *cli, int argc, char **argv);
+extern int	cmd_verify(PgqCli *cli, int argc, char **argv);
+extern int	cmd_durability(PgqCli *cli, int argc, char **argv);
+extern int	cmd_autovac(PgqCli *cli, int argc, char **argv);
+
+/* cmd_jobs.c */
+extern int	cmd_queue(PgqCli *cli, int argc, char **argv);
+extern int	cmd_failed(PgqCli *cli, int argc, char **argv);
+extern int	cmd_requeue(PgqCli *cli, int argc, char **argv);
+extern int	cmd_schedules(PgqCli *cli, int argc, char **argv);
+
+/* cmd_monitor.c */
+extern int	cmd_dashboard(PgqCli *cli, int argc, char **argv);
+extern int	cmd_listen(PgqCli *cli, int argc, char **argv);
+
+/* cmd_run.c */
+extern int	cmd_run(PgqCli *cli, int argc, char **argv);
+
+/* common.c */
+
+/*
+ * Connect with cli->dsn (NULL: libpq environment).  On failure prints the
+ * error and returns NULL.  Notices are printed to stderr as
+ * "pgq COMMAND: notice: ...".
+ */
+extern PGconn *pgq_cli_connect(PgqCli *cli);
+
+/*
+ * Run sql with text parameters (nparams may be 0, params NULL elements
+ * are SQL NULLs).  Returns the result when its status is PGRES_TUPLES_OK or
+ * PGRES_COMMAND_OK; otherwise prints the server's message (and SQLSTATE)
+ * as an error, clears the result and returns NULL.
+ */
+extern PGresult *pgq_cli_exec(PgqCli *cli, PGconn *conn, const char *sql,
+							  int nparams, const char *const *params);
+
+/* "pgq COMMAND: error: ..." on stderr. */
+extern void pgq_cli_error(PgqCli *cli, const char *fmt,...)
+			__attribute__((format(printf, 2, 3)));
+
+/* A usage error on stderr plus the --help hint; returns PGQ_EXIT_USAGE. */
+extern int	pgq_cli_usage(PgqCli *cli, const char *fmt,...)
+			__attribute__((format(printf, 2, 3)));
+
+/*
+ * Report a getopt_long failure (c is '?' or ':'; the option string starts
+ * with ':' and opterr is 0) as a usage error; returns PGQ_EXIT_USAGE.
+ */
+extern int	pgq_cli_option_error(PgqCli *cli, char **argv, int c);
+
+/*
+ * Parse a number option; on a bad value prints a usage error and returns
+ * false.  what names the option in the message (e.g. "--batch-size").
+ */
+extern bool pgq_cli_parse_int(PgqCli *cli, const char *what, const char *text,
+							  long min, long max, long *out);
+extern bool pgq_cli_parse_double(PgqCli *cli, const char *what, const char *text,
+								 double min, double max, double *out);
+
+/* SIGINT/SIGTERM set this flag (installed by pgq_cli_catch_signals). */
+extern volatile int pgq_cli_interrupted;
+extern void pgq_cli_catch_signals(void);
+
+#endif							/* PGQ_CLI_H */

@@ -1,0 +1,558 @@
+/*-------------------------------------------------------------------------
+ *
+ * worker_run.c
+ *		pgq_worker_run(): PgQueuer's QueueManager loop on one connection.
+ *
+ * The calling thread owns the worker's libpq connection and runs an event
+ * loop; handlers run on the pool threads (worker_pool.c).  Each turn:
+ *
+ *	1. read notifications: a table_changed_event means "there may be work",
+ *	   a cancellation_event sets the cancelled flag of the jobs it names, a
+ *	   health_check_event answers our listener probe;
+ *	2. collect the jobs the pool finished; their outcomes are pending;
+ *	3. heartbeat all running jobs when the first of them reaches half its
+ *	   lease;
+ *	4. unless stopping, dequeue as many jobs as there are free slots (at
+ *	   most batch_size; a finished job's slot counts as free) when there
+ *	   may be work: at start, after a notification, after the safety-net
+ *	   timeout, or while the previous dequeue came back full.  The pending
+ *	   outcomes go in the same round trip and transaction: complete() and
+ *	   dequeue() in one libpq pipeline (worker_outcomes.c);
+ *	5. report the outcomes no dequeue carried: one complete() call, plus
+ *	   one retry() per PGQ_RETRY;
+ *	6. wait with poll() on the connection's socket and the worker's
+ *	   self-pipe (stop requests, finished jobs) until the next timer: the
+ *	   next safety-net poll or the next heartbeat.
+ *
+ * Stopping (pgq_worker_stop, or a fatal SQL error) ends dequeuing; the
+ * loop keeps heartbeating, reporting and listening for cancellations until
+ * the last running handler returned.  A lost connection instead tells every
+ * running handler (cancelled flag), waits for them and returns; their jobs
+ * come back when their leases expire.
+ *
+ * Drain mode ends the run when a dequeue comes back empty, nothing runs or
+ * waits to be reported, and no queued job of ours remains (a job retried
+ * with a backoff, or deferred, keeps the run alive, as in PgQueuer).
+ *
+ * IDENTIFICATION
+ *		client/lib/worker_run.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <errno.h>
+#include <math.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pgq_internal.h"
+
+#define HEALTH_INTERVAL_S 10.0	/* PgQueuer's listener probe period */
+#define HEALTH_TIMEOUT_S 10.0	/* and how long the echo may take */
+#define BLOCKED_POLL_S 0.25		/* drain: work exists but is not handed out */
+
+/* drain_wake_pipe: empty the self-pipe (its bytes only mean "wake up") */
+static void
+drain_wake_pipe(PgqWorker *worker)
+{
+	char		buf[256];
+
+	while (read(worker->wake_rd, buf, sizeof(buf)) > 0)
+		;
+}
+
+/*
+ * cancel_jobs
+ *		A cancellation_event: set the cancelled flag of the held jobs it
+ *		names.  Ids we do not hold are someone else's.
+ */
+static void
+cancel_jobs(PgqRun *run, const int64_t *ids, int nids)
+{
+	PgqWorker  *worker = run->worker;
+
+	for (int i = 0; i < nids; i++)
+	{
+		for (PgqContext *c = run->held_head; c; c = c->run_next)
+		{
+			bool		reached = false;
+
+			if (c->job.id != ids[i])
+				continue;
+			pthread_mutex_lock(&worker->lock);
+			if (!atomic_load(&c->cancelled))
+			{
+				atomic_store(&c->cancelled, true);
+				if (c->state != PGQ_SLOT_DONE)
+				{
+					worker->stats.cancelled++;
+					reached = true;
+				}
+			}
+			pthread_mutex_unlock(&worker->lock);
+			if (reached)
+				pgq_log(worker, PGQ_LOG_INFO, "job %lld (%s) cancelled",
+						(long long) c->job.id, c->entry->name);
+			break;
+		}
+	}
+}
+
+/*
+ * handle_notifications
+ *		Read what arrived on the connection and act on every notification.
+ *		Returns the number of notifications handled, or -1 when the
+ *		connection is lost.
+ */
+static int
+handle_notifications(PgqRun *run, bool *want_dequeue)
+{
+	PgqWorker  *worker = run->worker;
+	PGnotify   *n;
+	int			count = 0;
+
+	if (!PQconsumeInput(run->conn) || PQstatus(run->conn) == CONNECTION_BAD)
+	{
+		char		msg[PGQ_ERRMSG_LEN];
+
+		pgq_copy_pq_error(msg, sizeof(msg), run->conn, NULL);
+		pgq_worker_set_error(worker, "connection to the server lost: %s", msg);
+		run->broken = true;
+		return -1;
+	}
+	while ((n = PQnotifies(run->conn)) != NULL)
+	{
+		PgqEvent	event;
+
+		count++;
+		if (strcmp(n->relname, PGQ_CHANNEL) != 0)
+		{
+			PQfreemem(n);
+			continue;
+		}
+		if (!pgq_event_parse(n->extra, &event))
+		{
+			/* unknown writers: treat as a wake-up, the dequeue decides */
+			pgq_log(worker, PGQ_LOG_WARNING, "unparseable notification on %s: %s",
+					PGQ_CHANNEL, n->extra);
+			*want_dequeue = true;
+		}
+		else if (strcmp(event.type, "cancellation_event") == 0)
+			cancel_jobs(run, event.ids, event.nids);
+		else if (strcmp(event.type, "health_check_event") == 0)
+		{
+			if (run->health_sent > 0 && strcmp(event.id, run->health_id) == 0)
+			{
+				pgq_log(worker, PGQ_LOG_DEBUG, "listener health check: answered in %.1f ms",
+						(pgq_now() - run->health_sent) * 1000);
+				run->health_sent = 0;
+			}
+		}
+		else
+			*want_dequeue = true;	/* table_changed_event and the like */
+		pgq_event_free(&event);
+		PQfreemem(n);
+	}
+	return count;
+}
+
+/*
+ * wait_for_events
+ *		Sleep until the socket or the self-pipe is readable, or until
+ *		deadline (monotonic seconds; INFINITY: no timer).  False when the
+ *		connection is lost.
+ */
+static bool
+wait_for_events(PgqRun *run, double deadline)
+{
+	struct pollfd fds[2];
+	int			timeout_ms = -1;
+	int			sock = PQsocket(run->conn);
+
+	if (sock < 0)
+	{
+		pgq_worker_set_error(run->worker, "connection to the server lost: no socket");
+		run->broken = true;
+		return false;
+	}
+	if (isfinite(deadline))
+	{
+		double		wait_s = deadline - pgq_now();
+
+		timeout_ms = wait_s <= 0 ? 0 : (int) fmin(ceil(wait_s * 1000), 24 * 3600 * 1000.0);
+	}
+	fds[0].fd = sock;
+	fds[0].events = POLLIN;
+	fds[1].fd = run->worker->wake_rd;
+	fds[1].events = POLLIN;
+	if (poll(fds, 2, timeout_ms) < 0 && errno != EINTR)
+		pgq_log(run->worker, PGQ_LOG_WARNING, "poll failed: %s", strerror(errno));
+	return true;
+}
+
+/*
+ * abandon
+ *		The connection is lost: tell every running handler (cancelled flag),
+ *		wait until all returned, and forget their outcomes (the jobs come
+ *		back when their leases expire).
+ */
+static void
+abandon(PgqRun *run)
+{
+	PgqWorker  *worker = run->worker;
+	int			running = run->nheld - run->npending;
+
+	pgq_log(worker, PGQ_LOG_ERROR, "%s", worker->error);
+	if (run->nheld > 0)
+		pgq_log(worker, PGQ_LOG_WARNING,
+				"abandoning %d job%s (%d running, told to stop); they return to the queue when their leases expire",
+				run->nheld, run->nheld == 1 ? "" : "s", running);
+	for (PgqContext *c = run->held_head; c; c = c->run_next)
+		atomic_store(&c->cancelled, true);
+	while (run->pending_head)
+	{
+		PgqContext *c = run->pending_head;
+
+		run->pending_head = c->next;
+		pgq_run_release(run, c);
+	}
+	run->pending_tail = NULL;
+	run->npending = 0;
+	for (;;)
+	{
+		struct pollfd fd = {.fd = worker->wake_rd,.events = POLLIN};
+
+		drain_wake_pipe(worker);
+		pgq_run_collect_done(run);	/* all cancelled: released */
+		if (run->nheld == 0)
+			break;
+		if (poll(&fd, 1, -1) < 0 && errno != EINTR)
+			break;
+	}
+}
+
+/*
+ * running
+ *		Held jobs whose handlers have not finished.  A finished job whose
+ *		outcome is pending still holds its slot until the outcome is sent,
+ *		but that happens in the same round trip as the next dequeue.
+ */
+static int
+running(const PgqRun *run)
+{
+	return run->nheld - run->npending;
+}
+
+/*
+ * min_dequeue
+ *		The fewest free slots worth a dequeue: one when nothing runs, else
+ *		half a batch (capped by the capacity), so that steady traffic is
+ *		claimed in batches.
+ */
+static int
+min_dequeue(const PgqRun *run)
+{
+	int			batch = run->worker->opts.batch_size;
+
+	if (running(run) == 0)
+		return 1;
+	if (batch > run->capacity)
+		batch = run->capacity;
+	return batch / 2 > 1 ? batch / 2 : 1;
+}
+
+/*
+ * next_deadline
+ *		The earliest timer of the loop: the next dequeue poll (when not
+ *		stopping), the next heartbeat, the health check, a back-off.
+ */
+static double
+next_deadline(PgqRun *run, bool stopping, bool want_dequeue, double next_poll,
+			  bool health)
+{
+	double		deadline = INFINITY;
+
+	if (!stopping)
+	{
+		if (want_dequeue && run->capacity - running(run) >= min_dequeue(run))
+			deadline = fmax(run->backoff_until, 0);
+		else
+			deadline = next_poll;
+		if (health)
+			deadline = fmin(deadline, run->health_sent > 0 ?
+							run->health_sent + HEALTH_TIMEOUT_S : run->health_next);
+	}
+	for (PgqContext *c = run->held_head; c; c = c->run_next)
+		if (!atomic_load(&c->cancelled))
+			deadline = fmin(deadline, c->next_heartbeat);
+	if (run->npending > 0)
+		deadline = fmin(deadline, run->backoff_until);
+	return deadline;
+}
+
+/*
+ * run_loop
+ *		The event loop (see the file header).  Returns why it ended.
+ */
+static PgqRunResult
+run_loop(PgqRun *run)
+{
+	PgqWorker  *worker = run->worker;
+	const PgqWorkerOptions *o = &worker->opts;
+	bool		drain = (o->mode == PGQ_MODE_DRAIN);
+	bool		health = o->shutdown_on_listener_failure && !drain;
+	bool		stopping = false;
+	bool		want_dequeue = true;
+	double		next_poll = 0;
+	PgqRunResult result = PGQ_RUN_STOPPED;
+
+	run->health_next = pgq_now() + HEALTH_INTERVAL_S;
+	for (;;)
+	{
+		int			held_before = run->nheld;
+		double		now;
+
+		drain_wake_pipe(worker);
+		if (handle_notifications(run, &want_dequeue) < 0)
+			goto lost;
+		pgq_run_collect_done(run);
+		/* drain: the last job finished, look again */
+		if (drain && held_before > 0 && running(run) == 0)
+			want_dequeue = true;
+
+		if (!stopping && (atomic_load(&worker->stop_requested) || run->failed))
+		{
+			stopping = true;
+			if (run->failed)
+				result = PGQ_RUN_ERROR;
+			if (run->nheld > 0)
+				pgq_log(worker, PGQ_LOG_INFO, "stopping: waiting for %d job%s to finish",
+						run->nheld, run->nheld == 1 ? "" : "s");
+			else
+				pgq_log(worker, PGQ_LOG_INFO, "stopping");
+		}
+
+		now = pgq_now();
+		if (health && !stopping)
+		{
+			if (run->health_sent > 0 && now - run->health_sent > HEALTH_TIMEOUT_S)
+			{
+				pgq_worker_set_error(worker,
+									 "listener health check failed: no health_check_event came back on %s within %.0f s",
+									 PGQ_CHANNEL, HEALTH_TIMEOUT_S);
+				pgq_log(worker, PGQ_LOG_ERROR, "%s; shutting down", worker->error);
+				run->failed = true;
+				continue;
+			}
+			if (run->health_sent == 0 && now >= run->health_next)
+			{
+				pgq_run_send_health_check(run, now);
+				run->health_next = now + HEALTH_INTERVAL_S;
+				if (run->broken)
+					goto lost;
+			}
+		}
+
+		/* before dequeuing: a stream of full batches must not starve it */
+		if (run->nheld > 0 && now >= run->backoff_until)
+		{
+			pgq_run_heartbeat(run, now);
+			if (run->broken)
+				goto lost;
+		}
+
+		if (!stopping && now >= next_poll)
+			want_dequeue = true;
+		/*
+		 * While jobs run, wait until half a batch of slots is free: a
+		 * notification per enqueue must not turn into a dequeue round trip
+		 * per finished job.
+		 */
+		if (!stopping && want_dequeue &&
+			run->capacity - running(run) >= min_dequeue(run) &&
+			now >= run->backoff_until)
+		{
+			int			ask = run->capacity - running(run);
+			int			got;
+
+			if (ask > o->batch_size)
+				ask = o->batch_size;
+			/* the pending outcomes go in the same round trip */
+			got = pgq_run_flush_and_dequeue(run, ask);
+			if (run->broken)
+				goto lost;
+			if (got < 0)
+				continue;		/* failed: stop; transient: back off */
+			now = pgq_now();
+			next_poll = now + o->dequeue_timeout_s;
+			want_dequeue = (got == ask);
+
+			if (got < ask &&
+				((drain && run->nheld == 0 && run->npending == 0) || run->rate_poll_s > 0))
+			{
+				double		eta = pgq_run_probe_queued(run);
+
+				if (run->broken)
+					goto lost;
+				if (isnan(eta))
+				{
+					if (drain && run->nheld == 0 && run->npending == 0)
+					{
+						pgq_log(worker, PGQ_LOG_INFO, "drained: no job left");
+						result = PGQ_RUN_DRAINED;
+						break;
+					}
+				}
+				else if (eta <= 0)
+					next_poll = now + (run->rate_poll_s > 0 ? run->rate_poll_s : BLOCKED_POLL_S);
+				else
+					next_poll = now + fmin(eta, o->dequeue_timeout_s);
+			}
+			if (want_dequeue)
+				continue;		/* a full batch: more may be waiting */
+		}
+
+		/* outcomes that no dequeue carried */
+		pgq_run_flush_outcomes(run);
+		if (run->broken)
+			goto lost;
+		if (stopping && run->nheld == 0)
+			break;
+
+		/* notifications read along with query results are already here */
+		if (handle_notifications(run, &want_dequeue) != 0)
+		{
+			if (run->broken)
+				goto lost;
+			continue;
+		}
+		if (!wait_for_events(run, next_deadline(run, stopping, want_dequeue,
+												next_poll, health)))
+			goto lost;
+	}
+	return result;
+
+lost:
+	abandon(run);
+	return PGQ_RUN_CONNECTION_LOST;
+}
+
+/*
+ * entrypoints_literal
+ *		The worker's entrypoint names as a text[] literal; NULL when out of
+ *		memory.
+ */
+static char *
+entrypoints_literal(PgqWorker *worker)
+{
+	PgqBuf		buf;
+
+	pgq_buf_init(&buf);
+	pgq_buf_putc(&buf, '{');
+	for (int i = 0; i < worker->nentries; i++)
+	{
+		if (i > 0)
+			pgq_buf_putc(&buf, ',');
+		pgq_buf_array_elem(&buf, worker->entries[i].name);
+	}
+	pgq_buf_putc(&buf, '}');
+	if (buf.oom)
+	{
+		pgq_buf_free(&buf);
+		return NULL;
+	}
+	return buf.data;
+}
+
+static const char *
+result_name(PgqRunResult result)
+{
+	switch (result)
+	{
+		case PGQ_RUN_STOPPED:
+			return "stopped";
+		case PGQ_RUN_DRAINED:
+			return "drained";
+		case PGQ_RUN_CONNECTION_LOST:
+			return "connection lost";
+		case PGQ_RUN_ERROR:
+			return "error";
+	}
+	return "?";
+}
+
+PgqRunResult
+pgq_worker_run(PgqWorker *worker)
+{
+	PgqRun		run;
+	PgqRunResult result = PGQ_RUN_ERROR;
+	PgqWorkerStats st;
+	const PgqWorkerOptions *o = &worker->opts;
+
+	if (worker->running)
+	{
+		pgq_worker_set_error(worker, "pgq_worker_run() is already running on this worker");
+		return PGQ_RUN_ERROR;
+	}
+	worker->error[0] = '\0';
+	if (worker->nentries == 0)
+	{
+		pgq_worker_set_error(worker, "no entrypoints: add one with pgq_worker_add_entrypoint()");
+		return PGQ_RUN_ERROR;
+	}
+	if (atomic_load(&worker->stop_requested))
+	{
+		pgq_log(worker, PGQ_LOG_INFO, "stop requested before the start: not running");
+		return PGQ_RUN_STOPPED;
+	}
+	if (!pgq_random_uuid(worker->qm_id))
+	{
+		pgq_worker_set_error(worker, "could not read /dev/urandom for the queue_manager_id");
+		return PGQ_RUN_ERROR;
+	}
+
+	memset(&run, 0, sizeof(run));
+	run.worker = worker;
+	run.capacity = o->max_concurrent_tasks > 0 ? o->max_concurrent_tasks : o->batch_size;
+	pgq_buf_init(&run.sql);
+	run.entrypoints_literal = entrypoints_literal(worker);
+	if (run.entrypoints_literal == NULL)
+	{
+		pgq_worker_set_error(worker, "out of memory");
+		return PGQ_RUN_ERROR;
+	}
+	worker->running = true;
+	drain_wake_pipe(worker);
+
+	if (!pgq_run_setup(&run))
+		pgq_log(worker, PGQ_LOG_ERROR, "%s", worker->error);
+	else if ((run.pool = pgq_pool_start(worker, run.capacity)) == NULL)
+	{
+		pgq_worker_set_error(worker, "out of memory");
+		pgq_log(worker, PGQ_LOG_ERROR, "%s", worker->error);
+	}
+	else
+	{
+		pgq_log(worker, PGQ_LOG_INFO,
+				"worker %s started: entrypoints %s, batch size %d, at most %d jobs at once, %s mode",
+				worker->qm_id, run.entrypoints_literal, o->batch_size, run.capacity,
+				o->mode == PGQ_MODE_DRAIN ? "drain" : "continuous");
+		result = run_loop(&run);
+		pgq_pool_stop(run.pool);
+	}
+
+	PQfinish(run.conn);
+	free(run.entrypoints_literal);
+	pgq_buf_free(&run.sql);
+	worker->running = false;
+
+	pgq_worker_stats(worker, &st);
+	pgq_log(worker, result == PGQ_RUN_STOPPED || result == PGQ_RUN_DRAINED ? PGQ_LOG_INFO : PGQ_LOG_WARNING,
+			"worker %s finished (%s): dequeued %lld, successful %lld, exception %lld, retried %lld, held %lld, cancelled %lld",
+			worker->qm_id, result_name(result), (long long) st.dequeued,
+			(long long) st.successful, (long long) st.exception,
+			(long long) st.retried, (long long) st.held, (long long) st.cancelled);
+	return result;
+}

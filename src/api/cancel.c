@@ -1,0 +1,201 @@
+/*-------------------------------------------------------------------------
+ *
+ * cancel.c
+ *		Operator actions on jobs: cancel() and requeue().
+ *
+ * cancel() is PgQueuer's mark_job_as_cancelled done in one transaction:
+ * the rows are removed and logged canceled, and the workers running the
+ * picked ones get a cancellation_event, one per worker, split below NOTIFY's
+ * payload limit (PgQueuer sends one unbounded payload, which fails beyond
+ * roughly 800 ids).  A completion racing the cancel finds no row and writes
+ * nothing, so a job is never logged twice.
+ *
+ * requeue() is PgQueuer's requeue_jobs, except that a held job whose
+ * dedupe_key is now taken by an active job is skipped with a NOTICE instead
+ * of failing the whole batch with a unique violation.
+ *
+ * IDENTIFICATION
+ *		src/api/cancel.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "funcapi.h"
+#include "utils/builtins.h"
+
+#include "compat.h"
+#include "pgqueuer.h"
+
+PG_FUNCTION_INFO_V1(pgqueuer_cancel);
+PG_FUNCTION_INFO_V1(pgqueuer_requeue);
+
+static const char *const cancel_sql =
+"WITH del AS ("
+" DELETE FROM pgqueuer.pgqueuer q WHERE q.id = ANY ($1)"
+" RETURNING q.id, q.priority, q.entrypoint, q.status, q.queue_manager_id"
+"), lg AS ("
+" INSERT INTO pgqueuer.pgqueuer_log (job_id, status, priority, entrypoint)"
+" SELECT id, 'canceled', priority, entrypoint FROM del"
+") SELECT d.id, d.entrypoint, d.status = 'picked', d.queue_manager_id::text,"
+"   COALESCE(e.concurrency_limit, 0) > 0"
+" FROM del d LEFT JOIN pgqueuer.pgqueuer_entrypoints e ON e.entrypoint = d.entrypoint"
+" ORDER BY d.queue_manager_id NULLS FIRST, d.id";
+
+static const char *const requeue_sql =
+"WITH cand AS ("
+" SELECT q.id, q.dedupe_key,"
+"   q.dedupe_key IS NOT NULL AND ("
+"     EXISTS (SELECT 1 FROM pgqueuer.pgqueuer a WHERE a.dedupe_key = q.dedupe_key"
+"             AND a.status IN ('queued', 'picked'))"
+"     OR EXISTS (SELECT 1 FROM pgqueuer.pgqueuer b WHERE b.dedupe_key = q.dedupe_key"
+"             AND b.status = 'failed' AND b.id = ANY ($1) AND b.id < q.id)) AS clash"
+" FROM pgqueuer.pgqueuer q WHERE q.id = ANY ($1) AND q.status = 'failed'"
+" FOR UPDATE OF q"
+"), upd AS ("
+" UPDATE pgqueuer.pgqueuer q SET status = 'queued', execute_after = pg_catalog.now(),"
+"   updated = pg_catalog.now(), attempts = 0, queue_manager_id = NULL"
+" FROM cand c WHERE q.id = c.id AND NOT c.clash"
+" RETURNING q.id, q.priority, q.entrypoint"
+"), lg AS ("
+" INSERT INTO pgqueuer.pgqueuer_log (job_id, status, priority, entrypoint)"
+" SELECT id, 'queued', priority, entrypoint FROM upd"
+") SELECT id, entrypoint, NULL::text FROM upd"
+" UNION ALL SELECT id, NULL, dedupe_key FROM cand WHERE clash"
+" ORDER BY 1";
+
+static SPIPlanPtr cancel_plan = NULL;
+static SPIPlanPtr requeue_plan = NULL;
+
+/*
+ * run_on_job_ids
+ *		Check the job_ids argument (not NULL, no NULL elements), then connect
+ *		SPI and run the kept statement with it.  Returns the number of result
+ *		rows, with SPI still connected, or -1 without connecting when the
+ *		array is empty (nothing to do).
+ */
+static int
+run_on_job_ids(FunctionCallInfo fcinfo, SPIPlanPtr *cache, const char *sql)
+{
+	static const Oid argtypes[1] = {INT8ARRAYOID};
+	ArrayType  *ids;
+	Datum		value;
+
+	pgq_require_arg(fcinfo, 0, "job_ids");
+	ids = PG_GETARG_ARRAYTYPE_P(0);
+	if (pgq_array_length(ids, "job_ids", false) == 0)
+		return -1;
+	value = PointerGetDatum(ids);
+
+	pgq_connect();
+	return pgq_execute_indexed(pgq_plan(cache, sql, 1, argtypes), &value, NULL,
+							   SPI_OK_SELECT);
+}
+
+/*
+ * pgqueuer_cancel
+ *		cancel(job_ids[]) -> SETOF bigint
+ */
+Datum
+pgqueuer_cancel(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	MemoryContext callerctx = CurrentMemoryContext;
+	MemoryContext oldctx;
+	int			n;
+	int64	   *running;
+	char	  **owners;
+	char	  **woken;
+	int			nrunning = 0;
+	int			nwoken = 0;
+
+	pgq_init_materialized_srf(fcinfo);
+	n = run_on_job_ids(fcinfo, &cancel_plan, cancel_sql);
+	if (n < 0)
+		return (Datum) 0;
+	oldctx = MemoryContextSwitchTo(callerctx);
+	running = palloc(sizeof(int64) * Max(n, 1));
+	owners = palloc(sizeof(char *) * Max(n, 1));
+	woken = palloc(sizeof(char *) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+	{
+		bool		isnull;
+		Datum		id = pgq_getdatum(i, 1, &isnull);
+
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &id, &isnull);
+		if (DatumGetBool(pgq_getdatum(i, 3, &isnull)))
+		{
+			Datum		qm = pgq_getdatum(i, 4, &isnull);
+
+			owners[nrunning] = isnull ? NULL : TextDatumGetCString(qm);
+			running[nrunning++] = DatumGetInt64(id);
+		}
+		if (DatumGetBool(pgq_getdatum(i, 5, &isnull)))
+			woken[nwoken++] = TextDatumGetCString(pgq_getdatum(i, 2, &isnull));
+	}
+	MemoryContextSwitchTo(oldctx);
+	pgq_finish();
+
+	/* rows come sorted by owner: one event (or more) per worker */
+	for (int start = 0; start < nrunning;)
+	{
+		int			end = start + 1;
+
+		while (end < nrunning &&
+			   ((owners[end] == NULL && owners[start] == NULL) ||
+				(owners[end] && owners[start] && strcmp(owners[end], owners[start]) == 0)))
+			end++;
+		pgq_notify_cancellation(owners[start], running + start, end - start);
+		start = end;
+	}
+
+	/* removing picked jobs of a limited entrypoint frees capacity */
+	pgq_notify_entrypoints("delete", woken, nwoken);
+	return (Datum) 0;
+}
+
+/*
+ * pgqueuer_requeue
+ *		requeue(job_ids[]) -> SETOF bigint
+ */
+Datum
+pgqueuer_requeue(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	MemoryContext callerctx = CurrentMemoryContext;
+	MemoryContext oldctx;
+	int			n;
+	char	  **woken;
+	int			nwoken = 0;
+
+	pgq_init_materialized_srf(fcinfo);
+	n = run_on_job_ids(fcinfo, &requeue_plan, requeue_sql);
+	if (n < 0)
+		return (Datum) 0;
+	oldctx = MemoryContextSwitchTo(callerctx);
+	woken = palloc(sizeof(char *) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+	{
+		bool		isnull;
+		bool		nokey;
+		Datum		id = pgq_getdatum(i, 1, &isnull);
+		Datum		key = pgq_getdatum(i, 3, &nokey);
+
+		if (!nokey)
+		{
+			ereport(NOTICE,
+					(errmsg("job " INT64_FORMAT " was not requeued: its dedupe_key \"%s\" is in use by an active job",
+							DatumGetInt64(id), TextDatumGetCString(key)),
+					 errhint("Requeue it once that job has finished.")));
+			continue;
+		}
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &id, &isnull);
+		woken[nwoken++] = TextDatumGetCString(pgq_getdatum(i, 2, &isnull));
+	}
+	MemoryContextSwitchTo(oldctx);
+	pgq_finish();
+
+	pgq_notify_entrypoints("update", woken, nwoken);
+	return (Datum) 0;
+}

@@ -1,0 +1,306 @@
+/*-------------------------------------------------------------------------
+ *
+ * complete.c
+ *		Outcomes of picked jobs: complete(), retry() and heartbeat().
+ *
+ * complete() is PgQueuer's log_jobs: successful, exception, canceled and
+ * deleted remove the row and log the outcome; failed holds the row.  Ours
+ * adds retry-with-backoff of exceptions on registered entrypoints with
+ * attempts left, on_failure = 'hold' after the last attempt, and fencing:
+ * given the worker's queue_manager_id, only rows that worker still holds
+ * change, so a worker whose lease expired cannot complete, heartbeat or
+ * retry a job that now belongs to somebody else.
+ *
+ * IDENTIFICATION
+ *		src/api/complete.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "funcapi.h"
+#include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
+#include "utils/lsyscache.h"
+#include "utils/syscache.h"
+
+#include "compat.h"
+#include "pgqueuer.h"
+
+PG_FUNCTION_INFO_V1(pgqueuer_complete);
+PG_FUNCTION_INFO_V1(pgqueuer_retry);
+PG_FUNCTION_INFO_V1(pgqueuer_heartbeat);
+
+/* the outcomes in input order, shared by both forms of complete() */
+#define COMPLETE_SQL_INPUT \
+"WITH input AS (" \
+" SELECT * FROM unnest($1::int8[], $2::text[]::pgqueuer.pgqueuer_status[], $3::jsonb[])" \
+"   WITH ORDINALITY AS t(id, st, tb, ord)" \
+")"
+
+/* only the holder's picked jobs, unless called without a queue_manager_id */
+#define COMPLETE_SQL_FENCE \
+"($4::uuid IS NULL OR (q.status = 'picked' AND q.queue_manager_id = $4))"
+
+static const char *const complete_sql =
+COMPLETE_SQL_INPUT
+", target AS ("
+" SELECT q.id, q.entrypoint, q.priority, i.st, i.tb, i.ord,"
+"   CASE WHEN i.st = 'failed' THEN 'hold'"
+"        WHEN i.st = 'exception' AND e.registered"
+"             AND q.attempts < COALESCE(e.max_attempts, $5) THEN 'retry'"
+"        WHEN i.st = 'exception' AND e.on_failure = 'hold' THEN 'hold'"
+"        ELSE 'delete' END AS action,"
+"   LEAST(e.retry_backoff_base * pg_catalog.power(2, LEAST(q.attempts, 40)),"
+"         e.retry_backoff_max) AS backoff,"
+"   COALESCE(e.concurrency_limit, 0) > 0 AS limited"
+" FROM input i JOIN pgqueuer.pgqueuer q ON q.id = i.id"
+" LEFT JOIN pgqueuer.pgqueuer_entrypoints e ON e.entrypoint = q.entrypoint"
+" WHERE " COMPLETE_SQL_FENCE
+" FOR UPDATE OF q"
+"), del AS ("
+" DELETE FROM pgqueuer.pgqueuer q USING target t"
+" WHERE q.id = t.id AND t.action = 'delete'"
+" RETURNING t.id, t.ord, t.st AS logst, t.priority, t.entrypoint, t.tb, t.limited AS wake,"
+"   false AS deferred"
+"), hd AS ("
+" UPDATE pgqueuer.pgqueuer q SET status = 'failed', updated = pg_catalog.now(), queue_manager_id = NULL"
+" FROM target t WHERE q.id = t.id AND t.action = 'hold'"
+" RETURNING t.id, t.ord, 'failed'::pgqueuer.pgqueuer_status, t.priority, t.entrypoint, t.tb, t.limited,"
+"   false"
+"), rt AS ("
+" UPDATE pgqueuer.pgqueuer q SET status = 'queued', attempts = q.attempts + 1,"
+"   execute_after = pg_catalog.now() + t.backoff, updated = pg_catalog.now(), queue_manager_id = NULL"
+" FROM target t WHERE q.id = t.id AND t.action = 'retry'"
+" RETURNING t.id, t.ord, 'queued'::pgqueuer.pgqueuer_status, t.priority, t.entrypoint, t.tb,"
+"   t.limited OR t.backoff <= '0'::interval, t.backoff > '0'::interval"
+"), al AS (SELECT * FROM del UNION ALL SELECT * FROM hd UNION ALL SELECT * FROM rt"
+"), lg AS ("
+" INSERT INTO pgqueuer.pgqueuer_log (job_id, status, priority, entrypoint, traceback)"
+" SELECT id, logst, priority, entrypoint, tb FROM al"
+") SELECT id, entrypoint, wake, deferred FROM al ORDER BY ord";
+
+/*
+ * complete() when no outcome is exception or failed: every job is deleted,
+ * so the registry is only read for the wake-up, and one DELETE does it.
+ */
+static const char *const complete_delete_sql =
+COMPLETE_SQL_INPUT
+", del AS ("
+" DELETE FROM pgqueuer.pgqueuer q USING input i"
+" WHERE q.id = i.id AND " COMPLETE_SQL_FENCE
+" RETURNING i.id, i.ord, i.st, q.priority, q.entrypoint, i.tb"
+"), lg AS ("
+" INSERT INTO pgqueuer.pgqueuer_log (job_id, status, priority, entrypoint, traceback)"
+" SELECT id, st, priority, entrypoint, tb FROM del"
+") SELECT d.id, d.entrypoint, COALESCE(e.concurrency_limit, 0) > 0, false"
+" FROM del d LEFT JOIN pgqueuer.pgqueuer_entrypoints e ON e.entrypoint = d.entrypoint"
+" ORDER BY d.ord";
+
+static const char *const retry_sql =
+"WITH u AS ("
+" UPDATE pgqueuer.pgqueuer q SET status = 'queued', attempts = q.attempts + 1,"
+"   execute_after = pg_catalog.now() + $2, updated = pg_catalog.now(), queue_manager_id = NULL"
+" WHERE q.id = $1 AND q.status = 'picked' AND ($4::uuid IS NULL OR q.queue_manager_id = $4)"
+" RETURNING q.id, q.priority, q.entrypoint"
+"), lg AS ("
+" INSERT INTO pgqueuer.pgqueuer_log (job_id, status, priority, entrypoint, traceback)"
+" SELECT id, 'queued', priority, entrypoint, $3 FROM u"
+") SELECT entrypoint FROM u";
+
+static const char *const heartbeat_sql =
+"UPDATE pgqueuer.pgqueuer SET heartbeat = pg_catalog.now()"
+" WHERE id = ANY ($1) AND status = 'picked'"
+"   AND ($2::uuid IS NULL OR queue_manager_id = $2)";
+
+static SPIPlanPtr complete_plan = NULL;
+static SPIPlanPtr complete_delete_plan = NULL;
+static SPIPlanPtr retry_plan = NULL;
+static SPIPlanPtr heartbeat_plan = NULL;
+
+/*
+ * check_terminal_statuses
+ *		complete() records outcomes; queued and picked are not outcomes.
+ *		Returns the statuses as text[]: the kept plan takes text, so that it
+ *		does not depend on the OID of the enum type.  Clears *all_deleted
+ *		when an outcome may keep the job (exception, failed).
+ */
+static ArrayType *
+check_terminal_statuses(Datum *statuses, int n, bool *all_deleted)
+{
+	char	  **labels = palloc(sizeof(char *) * Max(n, 1));
+
+	for (int i = 0; i < n; i++)
+	{
+		char	   *label = DatumGetCString(DirectFunctionCall1(enum_out, statuses[i]));
+
+		labels[i] = label;
+		if (strcmp(label, "exception") == 0 || strcmp(label, "failed") == 0)
+			*all_deleted = false;
+
+		if (strcmp(label, "queued") == 0 || strcmp(label, "picked") == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("status \"%s\" is not an outcome", label),
+					 errdetail("Element %d of argument \"statuses\".", i + 1),
+					 errhint("Use successful, exception, canceled, deleted or failed; retry() puts a job back in the queue.")));
+	}
+	return pgq_make_text_array(labels, n);
+}
+
+/*
+ * pgqueuer_complete
+ *		complete(job_ids[], statuses[], tracebacks[], queue_manager_id)
+ *		-> SETOF bigint (the ids that changed, in input order)
+ */
+Datum
+pgqueuer_complete(PG_FUNCTION_ARGS)
+{
+	static const Oid argtypes[5] = {INT8ARRAYOID, TEXTARRAYOID, JSONBARRAYOID,
+	UUIDOID, INT4OID};
+	MemoryContext callerctx = CurrentMemoryContext;
+	ArrayType  *labels;
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	ArrayType  *ids;
+	ArrayType  *statuses;
+	Datum	   *idvals,
+			   *stvals;
+	bool	   *idnulls,
+			   *stnulls;
+	int			n;
+	int			done;
+	MemoryContext oldctx;
+	char	  **woken;
+	int			nwoken = 0;
+	bool		all_deleted = true;
+	SPIPlanPtr	plan;
+	Datum		values[5];
+	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
+
+	pgq_init_materialized_srf(fcinfo);
+	pgq_require_arg(fcinfo, 0, "job_ids");
+	pgq_require_arg(fcinfo, 1, "statuses");
+	ids = PG_GETARG_ARRAYTYPE_P(0);
+	statuses = PG_GETARG_ARRAYTYPE_P(1);
+	n = pgq_array_elements(ids, "job_ids", false, &idvals, &idnulls);
+	pgq_check_same_length(n, pgq_array_elements(statuses, "statuses", false,
+												&stvals, &stnulls),
+						  "statuses", "job_ids");
+	if (!PG_ARGISNULL(2))
+		pgq_check_same_length(n, pgq_array_length(PG_GETARG_ARRAYTYPE_P(2),
+												  "tracebacks", true),
+							  "tracebacks", "job_ids");
+	pgq_check_unique_ids(idvals, n, "job_ids");
+	labels = check_terminal_statuses(stvals, n, &all_deleted);
+	if (n == 0)
+		return (Datum) 0;
+
+	values[0] = PointerGetDatum(ids);
+	values[1] = PointerGetDatum(labels);
+	values[2] = PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2);
+	nulls[2] = PG_ARGISNULL(2) ? 'n' : ' ';
+	values[3] = PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3);
+	nulls[3] = PG_ARGISNULL(3) ? 'n' : ' ';
+	values[4] = Int32GetDatum(pgq_max_attempts);
+
+	pgq_connect();
+	if (all_deleted)
+		plan = pgq_plan(&complete_delete_plan, complete_delete_sql, 4, argtypes);
+	else
+		plan = pgq_plan(&complete_plan, complete_sql, 5, argtypes);
+	done = pgq_execute_indexed(plan, values, nulls, SPI_OK_SELECT);
+	oldctx = MemoryContextSwitchTo(callerctx);
+	woken = palloc(sizeof(char *) * Max(done, 1));
+	for (int i = 0; i < done; i++)
+	{
+		bool		isnull;
+		Datum		id = pgq_getdatum(i, 1, &isnull);
+
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &id, &isnull);
+		if (DatumGetBool(pgq_getdatum(i, 3, &isnull)))
+			woken[nwoken++] = TextDatumGetCString(pgq_getdatum(i, 2, &isnull));
+		if (DatumGetBool(pgq_getdatum(i, 4, &isnull)))
+			pgq_deferred_changed();
+	}
+	MemoryContextSwitchTo(oldctx);
+	pgq_finish();
+
+	pgq_notify_entrypoints("delete", woken, nwoken);
+	return (Datum) 0;
+}
+
+/*
+ * pgqueuer_retry
+ *		retry(job_id, delay, traceback, queue_manager_id) -> boolean
+ */
+Datum
+pgqueuer_retry(PG_FUNCTION_ARGS)
+{
+	static const Oid argtypes[4] = {INT8OID, INTERVALOID, JSONBOID, UUIDOID};
+	Datum		values[4];
+	char		nulls[4] = {' ', ' ', ' ', ' '};
+	Interval   *delay;
+	char	   *entrypoint = NULL;
+	bool		changed;
+	MemoryContext callerctx = CurrentMemoryContext;
+
+	pgq_require_arg(fcinfo, 0, "job_id");
+	pgq_require_arg(fcinfo, 1, "delay");
+	delay = PG_GETARG_INTERVAL_P(1);
+	pgq_check_nonnegative_interval(delay, "delay");
+
+	for (int i = 0; i < 4; i++)
+	{
+		values[i] = PG_ARGISNULL(i) ? (Datum) 0 : PG_GETARG_DATUM(i);
+		nulls[i] = PG_ARGISNULL(i) ? 'n' : ' ';
+	}
+
+	pgq_connect();
+	changed = pgq_execute_indexed(pgq_plan(&retry_plan, retry_sql, 4, argtypes),
+								  values, nulls, SPI_OK_SELECT) > 0;
+	if (changed)
+	{
+		bool		isnull;
+
+		MemoryContext oldctx = MemoryContextSwitchTo(callerctx);
+
+		entrypoint = TextDatumGetCString(pgq_getdatum(0, 1, &isnull));
+		MemoryContextSwitchTo(oldctx);
+	}
+	pgq_finish();
+
+	/* a retry due now is work for an idle worker, a later one a wake-up */
+	if (changed && delay->time == 0 && delay->day == 0 && delay->month == 0)
+		pgq_notify_table_changed("update", &entrypoint, 1, 1);
+	else if (changed)
+		pgq_deferred_changed();
+
+	PG_RETURN_BOOL(changed);
+}
+
+/*
+ * pgqueuer_heartbeat
+ *		heartbeat(job_ids[], queue_manager_id) -> integer
+ */
+Datum
+pgqueuer_heartbeat(PG_FUNCTION_ARGS)
+{
+	static const Oid argtypes[2] = {INT8ARRAYOID, UUIDOID};
+	Datum		values[2];
+	char		nulls[2] = {' ', ' '};
+	int			n;
+
+	pgq_require_arg(fcinfo, 0, "job_ids");
+	if (pgq_array_length(PG_GETARG_ARRAYTYPE_P(0), "job_ids", false) == 0)
+		PG_RETURN_INT32(0);
+	values[0] = PG_GETARG_DATUM(0);
+	values[1] = PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1);
+	nulls[1] = PG_ARGISNULL(1) ? 'n' : ' ';
+
+	pgq_connect();
+	n = pgq_execute_indexed(pgq_plan(&heartbeat_plan, heartbeat_sql, 2, argtypes),
+							values, nulls, SPI_OK_UPDATE);
+	pgq_finish();
+	PG_RETURN_INT32(n);
+}

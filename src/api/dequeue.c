@@ -1,0 +1,446 @@
+/*-------------------------------------------------------------------------
+ *
+ * dequeue.c
+ *		pgqueuer.dequeue(): claim due jobs for a worker.
+ *
+ * PgQueuer's dequeue counts picked rows in the statement's snapshot, so two
+ * workers dequeuing at the same instant can both see a free slot and exceed
+ * an entrypoint's concurrency_limit (upstream #761).  Here the capacity
+ * decision of a limited entrypoint is serialised: dequeue first locks the
+ * registry rows of the limited entrypoints it asks for that have due jobs
+ * (in name order, so no deadlock; an idle limited entrypoint is not locked,
+ * so workers serving it do not wait for one another), and only then counts
+ * picked jobs and recent grants in a new statement, whose READ COMMITTED
+ * snapshot sees every claim committed by the previous holder of the lock.
+ * The lock is held until the claim commits.
+ * requests_per_second uses the same lock and a ledger of grants: over any
+ * sliding window of one second (1/rate seconds below one per second) at
+ * most floor(rate) jobs (one) are handed out, across all workers.
+ *
+ * The claim itself is PgQueuer's: per entrypoint, walk the due queued jobs
+ * in priority DESC, id ASC order with FOR UPDATE SKIP LOCKED, merge, cut to
+ * the batch size, mark them picked and log 'picked'.
+ *
+ * IDENTIFICATION
+ *		src/api/dequeue.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "funcapi.h"
+#include "utils/builtins.h"
+#include "utils/uuid.h"
+
+#include "compat.h"
+#include "pgqueuer.h"
+
+PG_FUNCTION_INFO_V1(pgqueuer_dequeue);
+
+/* expired leases rescued per dequeue call at most */
+#define DEQUEUE_RESCUE_LIMIT 100
+
+/*
+ * The paused and limited entrypoints among those asked for, read without a
+ * lock, and whether each has a due queued job.  Only a limited entrypoint
+ * with due jobs needs its registry row locked: with nothing to claim there
+ * is no capacity decision to serialise, and workers serving a limited but
+ * idle entrypoint do not queue up behind one another's dequeue.
+ */
+static const char *const gate_sql =
+"SELECT e.entrypoint, e.paused,"
+"       EXISTS (SELECT 1 FROM pgqueuer.pgqueuer q"
+"                WHERE q.entrypoint = e.entrypoint AND q.status = 'queued'"
+"                  AND q.execute_after <= pg_catalog.now())"
+" FROM pgqueuer.pgqueuer_entrypoints e"
+" WHERE e.entrypoint = ANY ($1)"
+"   AND (e.paused OR e.concurrency_limit > 0 OR e.requests_per_second > 0)"
+" ORDER BY e.entrypoint";
+
+/* lock (in name order, so no deadlock) and re-read the rows that need it */
+static const char *const lock_sql =
+"SELECT entrypoint, concurrency_limit, requests_per_second, paused"
+" FROM pgqueuer.pgqueuer_entrypoints"
+" WHERE entrypoint = ANY ($1)"
+"   AND (paused OR concurrency_limit > 0 OR requests_per_second > 0)"
+" ORDER BY entrypoint"
+" FOR NO KEY UPDATE";
+
+static const char *const load_sql =
+"SELECT (SELECT pg_catalog.count(*) FROM pgqueuer.pgqueuer q"
+"         WHERE q.entrypoint = e.ep AND q.status = 'picked'),"
+"       (SELECT COALESCE(pg_catalog.sum(g.jobs), 0) FROM pgqueuer.pgqueuer_rate_grants g"
+"         WHERE g.entrypoint = e.ep AND g.granted_at > $2 - e.win)"
+" FROM unnest($1::text[], $3::interval[]) WITH ORDINALITY AS e(ep, win, ord)"
+" ORDER BY e.ord";
+
+static const char *const worker_load_sql =
+"SELECT pg_catalog.count(*) FROM pgqueuer.pgqueuer"
+" WHERE queue_manager_id = $1 AND status = 'picked'";
+
+/*
+ * The claim: per entrypoint the due queued jobs in dequeue order, skipping
+ * locked ones, merged and cut to the batch, marked picked and logged.  The
+ * rate-limited variant also records the grants and prunes the old ones; a
+ * call without rate-limited entrypoints runs the plain one, which has two
+ * fewer tables to open.
+ */
+#define CLAIM_SQL_HEAD \
+"WITH cand AS (" \
+" SELECT c.id, c.priority" \
+" FROM unnest($1::text[], $2::int4[]) AS e(ep, cap)" \
+" CROSS JOIN LATERAL (" \
+"   SELECT q.id, q.priority FROM pgqueuer.pgqueuer q" \
+"   WHERE q.entrypoint = e.ep AND q.status = 'queued'" \
+"     AND q.execute_after <= pg_catalog.now()" \
+"   ORDER BY q.priority DESC, q.id ASC" \
+"   LIMIT e.cap" \
+"   FOR UPDATE SKIP LOCKED) c" \
+" ORDER BY c.priority DESC, c.id ASC" \
+" LIMIT $3" \
+"), upd AS (" \
+" UPDATE pgqueuer.pgqueuer q SET status = 'picked', updated = pg_catalog.now()," \
+"   heartbeat = pg_catalog.now(), queue_manager_id = $4" \
+" FROM cand WHERE q.id = cand.id" \
+" RETURNING q.*" \
+"), lg AS (" \
+" INSERT INTO pgqueuer.pgqueuer_log (job_id, status, priority, entrypoint)" \
+" SELECT id, 'picked', priority, entrypoint FROM upd" \
+")"
+
+#define CLAIM_SQL_RATE \
+", rg AS (" \
+" INSERT INTO pgqueuer.pgqueuer_rate_grants (entrypoint, granted_at, jobs)" \
+" SELECT u.entrypoint, $5, pg_catalog.count(*) FROM upd u" \
+" WHERE u.entrypoint = ANY ($6) GROUP BY u.entrypoint" \
+"), pr AS (" \
+" DELETE FROM pgqueuer.pgqueuer_rate_grants g" \
+" USING unnest($6::text[], $7::interval[]) AS w(ep, win)" \
+" WHERE g.entrypoint = w.ep AND g.granted_at <= $5 - w.win" \
+")"
+
+#define CLAIM_SQL_TAIL " SELECT * FROM upd ORDER BY priority DESC, id ASC"
+
+static const char *const claim_sql = CLAIM_SQL_HEAD CLAIM_SQL_TAIL;
+static const char *const claim_rated_sql =
+CLAIM_SQL_HEAD CLAIM_SQL_RATE CLAIM_SQL_TAIL;
+
+static SPIPlanPtr gate_plan = NULL;
+static SPIPlanPtr lock_plan = NULL;
+static SPIPlanPtr load_plan = NULL;
+static SPIPlanPtr worker_load_plan = NULL;
+static SPIPlanPtr claim_plan = NULL;
+static SPIPlanPtr claim_rated_plan = NULL;
+
+/* What the registry says about one requested entrypoint. */
+typedef struct EntrypointGate
+{
+	char	   *name;
+	int			concurrency_limit;	/* 0 = none */
+	double		rate;			/* requests_per_second, 0 = none */
+	bool		paused;
+	int			cap;			/* jobs this call may still claim */
+} EntrypointGate;
+
+/*
+ * rate_window
+ *		The sliding window of a rate limit and the jobs allowed in it:
+ *		floor(rate) per second, or one per 1/rate seconds below 1/s.
+ */
+static void
+rate_window(double rate, Interval *window, int *allowed)
+{
+	memset(window, 0, sizeof(Interval));
+	if (rate >= 1.0)
+	{
+		window->time = USECS_PER_SEC;
+		*allowed = (rate >= (double) INT_MAX) ? INT_MAX : (int) floor(rate);
+	}
+	else
+	{
+		window->time = (int64) ceil((double) USECS_PER_SEC / rate);
+		*allowed = 1;
+	}
+}
+
+/*
+ * find_gate
+ *		The registry entry of entrypoint "name" among gates, or NULL.
+ */
+static EntrypointGate *
+find_gate(EntrypointGate *gates, int ngates, const char *name)
+{
+	for (int i = 0; i < ngates; i++)
+		if (strcmp(gates[i].name, name) == 0)
+			return &gates[i];
+	return NULL;
+}
+
+/*
+ * lock_gates
+ *		Read the paused and limited entrypoints among those requested; lock
+ *		the registry rows of the limited ones that have due jobs and re-read
+ *		them; then, in a fresh snapshot, compute how many jobs each locked
+ *		one may still hand out.  A paused entrypoint, or a limited one with
+ *		nothing due, gets cap 0 for this call.  Returns the gates and fills
+ *		*now with the grant time of this call.
+ */
+static EntrypointGate *
+lock_gates(ArrayType *entrypoints, int batch_size, int *ngates,
+		   TimestampTz *now)
+{
+	Oid			text_types[1] = {TEXTARRAYOID};
+	Oid			load_types[3] = {TEXTARRAYOID, TIMESTAMPTZOID, INTERVALARRAYOID};
+	Datum		values[3];
+	EntrypointGate *gates;
+	char	  **limited;
+	Datum	   *windows;
+	int			nlimited = 0;
+	int			n;
+	int			nlocked;
+
+	values[0] = PointerGetDatum(entrypoints);
+	n = pgq_execute_indexed(pgq_plan(&gate_plan, gate_sql, 1, text_types),
+							values, NULL, SPI_OK_SELECT);
+	*ngates = n;
+	if (n == 0)
+	{
+		*now = GetCurrentTimestamp();
+		return NULL;
+	}
+
+	gates = palloc0(sizeof(EntrypointGate) * n);
+	limited = palloc(sizeof(char *) * n);
+	windows = palloc(sizeof(Datum) * n);
+	for (int i = 0; i < n; i++)
+	{
+		bool		isnull;
+		bool		due;
+
+		gates[i].name = TextDatumGetCString(pgq_getdatum(i, 1, &isnull));
+		gates[i].paused = DatumGetBool(pgq_getdatum(i, 2, &isnull));
+		due = DatumGetBool(pgq_getdatum(i, 3, &isnull));
+		/* cap 0 unless locked below: paused, or nothing to claim */
+		gates[i].cap = 0;
+		if (!gates[i].paused && due)
+		{
+			gates[i].cap = batch_size;
+			limited[nlimited++] = gates[i].name;
+		}
+	}
+	if (nlimited == 0)
+	{
+		*now = GetCurrentTimestamp();
+		return gates;
+	}
+
+	/*
+	 * Lock the rows with work.  A row whose limits were removed meanwhile is
+	 * not returned: its entrypoint is now unlimited.
+	 */
+	values[0] = PointerGetDatum(pgq_make_text_array(limited, nlimited));
+	nlocked = pgq_execute_indexed(pgq_plan(&lock_plan, lock_sql, 1, text_types),
+								  values, NULL, SPI_OK_SELECT);
+	*now = GetCurrentTimestamp();
+	nlimited = 0;
+	for (int i = 0; i < nlocked; i++)
+	{
+		bool		isnull;
+		char	   *name = TextDatumGetCString(pgq_getdatum(i, 1, &isnull));
+		EntrypointGate *g = find_gate(gates, n, name);
+		Interval   *win = palloc(sizeof(Interval));
+		int			allowed = INT_MAX;
+
+		Assert(g != NULL);
+		g->concurrency_limit = DatumGetInt32(pgq_getdatum(i, 2, &isnull));
+		g->rate = DatumGetFloat8(pgq_getdatum(i, 3, &isnull));
+		g->paused = DatumGetBool(pgq_getdatum(i, 4, &isnull));
+		if (g->paused)
+		{
+			g->cap = 0;
+			continue;
+		}
+		if (g->rate > 0)
+			rate_window(g->rate, win, &allowed);
+		else
+			memset(win, 0, sizeof(Interval));
+		limited[nlimited] = g->name;
+		windows[nlimited++] = IntervalPGetDatum(win);
+	}
+	if (nlimited == 0)
+		return gates;
+
+	/* New statement, new snapshot: sees every claim made under the lock. */
+	values[0] = PointerGetDatum(pgq_make_text_array(limited, nlimited));
+	values[1] = TimestampTzGetDatum(*now);
+	values[2] = PointerGetDatum(construct_array(windows, nlimited, INTERVALOID,
+												sizeof(Interval), false,
+												TYPALIGN_DOUBLE));
+	if (pgq_execute_indexed(pgq_plan(&load_plan, load_sql, 3, load_types),
+							values, NULL, SPI_OK_SELECT) != nlimited)
+		elog(ERROR, "pgqueuer: unexpected row count computing entrypoint load");
+
+	for (int i = 0; i < nlimited; i++)
+	{
+		EntrypointGate *g = find_gate(gates, n, limited[i]);
+		int64		picked = pgq_getint64(i, 1);
+		int64		granted = pgq_getint64(i, 2);
+
+		if (g->concurrency_limit > 0)
+			g->cap = Min(g->cap, (int) Max(0, g->concurrency_limit - picked));
+		if (g->rate > 0)
+		{
+			Interval	win;
+			int			allowed;
+
+			rate_window(g->rate, &win, &allowed);
+			g->cap = Min(g->cap, (int) Max(0, allowed - granted));
+		}
+	}
+	return gates;
+}
+
+/*
+ * pgqueuer_dequeue
+ *		dequeue(batch_size, entrypoints[], queue_manager_id, max_concurrent)
+ *		-> SETOF pgqueuer.pgqueuer
+ */
+Datum
+pgqueuer_dequeue(PG_FUNCTION_ARGS)
+{
+	static const Oid claim_types[7] = {TEXTARRAYOID, INT4ARRAYOID, INT4OID,
+	UUIDOID, TIMESTAMPTZOID, TEXTARRAYOID, INTERVALARRAYOID};
+	int			batch_size;
+	ArrayType  *entrypoints;
+	Datum		qm;
+	Datum	   *epvals;
+	bool	   *epnulls;
+	int			n;
+	int			ngates;
+	EntrypointGate *gates;
+	TimestampTz now;
+	char	  **names;
+	Datum	   *caps;
+	char	  **rated;
+	Datum	   *windows;
+	int			nclaim = 0;
+	int			nrated = 0;
+	char	  **woken;
+	int			nwoken;
+	int64		expired;
+	Datum		values[7];
+	char		nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
+
+	pgq_init_materialized_srf(fcinfo);
+	pgq_require_arg(fcinfo, 0, "batch_size");
+	pgq_require_arg(fcinfo, 1, "entrypoints");
+	pgq_require_arg(fcinfo, 2, "queue_manager_id");
+	batch_size = PG_GETARG_INT32(0);
+	entrypoints = PG_GETARG_ARRAYTYPE_P(1);
+	qm = PG_GETARG_DATUM(2);
+	if (batch_size < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("batch_size must be at least 1"),
+				 errdetail("The value given is %d.", batch_size)));
+	if (!PG_ARGISNULL(3) && PG_GETARG_INT32(3) < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("max_concurrent must not be negative"),
+				 errdetail("The value given is %d.", PG_GETARG_INT32(3)),
+				 errhint("Pass NULL for no per-worker cap.")));
+	if (IsolationUsesXactSnapshot())
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("pgqueuer.dequeue() requires the READ COMMITTED isolation level"),
+				 errdetail("Concurrency and rate limits are decided on a fresh snapshot after a lock."),
+				 errhint("Call dequeue in its own READ COMMITTED transaction.")));
+
+	n = pgq_array_elements(entrypoints, "entrypoints", false, &epvals, &epnulls);
+	if (n == 0)
+		return (Datum) 0;
+
+	pgq_connect();
+
+	expired = pgq_expire_leases(entrypoints, DEQUEUE_RESCUE_LIMIT, &woken, &nwoken);
+
+	gates = lock_gates(entrypoints, batch_size, &ngates, &now);
+
+	/* this worker's cap on picked jobs, all entrypoints together */
+	if (!PG_ARGISNULL(3))
+	{
+		static const Oid wtypes[1] = {UUIDOID};
+		int64		mine;
+
+		pgq_execute_indexed(pgq_plan(&worker_load_plan, worker_load_sql, 1, wtypes),
+							&qm, NULL, SPI_OK_SELECT);
+		mine = pgq_getint64(0, 1);
+		batch_size = (int) Min((int64) batch_size,
+							   Max((int64) 0, (int64) PG_GETARG_INT32(3) - mine));
+	}
+
+	names = palloc(sizeof(char *) * n);
+	caps = palloc(sizeof(Datum) * n);
+	rated = palloc(sizeof(char *) * n);
+	windows = palloc(sizeof(Datum) * n);
+	for (int i = 0; i < n && batch_size > 0; i++)
+	{
+		char	   *name = TextDatumGetCString(epvals[i]);
+		EntrypointGate *g = find_gate(gates, ngates, name);
+		int			cap = batch_size;
+
+		if (g != NULL)
+		{
+			if (g->paused)
+				continue;
+			cap = Min(cap, g->cap);
+			if (g->rate > 0)
+			{
+				Interval   *win = palloc(sizeof(Interval));
+				int			allowed;
+
+				rate_window(g->rate, win, &allowed);
+				rated[nrated] = name;
+				windows[nrated++] = IntervalPGetDatum(win);
+			}
+		}
+		if (cap <= 0)
+			continue;
+		names[nclaim] = name;
+		caps[nclaim++] = Int32GetDatum(cap);
+	}
+
+	if (nclaim > 0)
+	{
+		SPIPlanPtr	plan;
+
+		values[0] = PointerGetDatum(pgq_make_text_array(names, nclaim));
+		values[1] = PointerGetDatum(construct_array(caps, nclaim, INT4OID, 4,
+													true, TYPALIGN_INT));
+		values[2] = Int32GetDatum(batch_size);
+		values[3] = qm;
+		values[4] = TimestampTzGetDatum(now);
+		values[5] = PointerGetDatum(pgq_make_text_array(rated, nrated));
+		values[6] = PointerGetDatum(construct_array(windows, nrated, INTERVALOID,
+													sizeof(Interval), false,
+													TYPALIGN_DOUBLE));
+		if (nrated > 0)
+			plan = pgq_plan(&claim_rated_plan, claim_rated_sql, 7, claim_types);
+		else
+			plan = pgq_plan(&claim_plan, claim_sql, 4, claim_types);
+		pgq_execute_indexed(plan, values, nulls, SPI_OK_SELECT);
+		pgq_store_spi_rows(fcinfo, SPI_tuptable->tupdesc->natts);
+	}
+
+	pgq_finish();
+
+	/* Jobs came back from expired leases: other workers may want them. */
+	if (expired > 0 && nwoken > 0)
+		pgq_notify_table_changed("update", woken, nwoken, expired);
+
+	return (Datum) 0;
+}

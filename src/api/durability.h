@@ -1,0 +1,54 @@
+/*-------------------------------------------------------------------------
+ *
+ * durability.h
+ *		The durability levels and autovacuum parameters, shared by the code
+ *		that applies them (durability.c) and the code that checks them
+ *		(verify.c).
+ *
+ * IDENTIFICATION
+ *		src/api/durability.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PGQUEUER_DURABILITY_H
+#define PGQUEUER_DURABILITY_H
+
+/*
+ * PgQueuer's four tables, in the order in which statements about them are
+ * generated and returned.  There are no foreign keys between them, so any
+ * fixed order works for SET LOGGED / SET UNLOGGED.
+ */
+#define PGQ_NTABLES 4
+
+extern const char *const pgq_durability_tables[PGQ_NTABLES];
+
+/* A durability level: for each of pgq_durability_tables, whether LOGGED. */
+typedef struct DurabilityLevel
+{
+	const char *name;
+	bool		logged[PGQ_NTABLES];
+} DurabilityLevel;
+
+extern const DurabilityLevel pgq_durability_levels[];
+extern const int pgq_ndurability_levels;
+
+/* One storage parameter and the value autovac gives it. */
+typedef struct StorageParam
+{
+	const char *name;
+	const char *value;
+} StorageParam;
+
+/* The parameters autovac sets on one table. */
+typedef struct TableParams
+{
+	const StorageParam *params;
+	int			nparams;
+} TableParams;
+
+/* autovac's parameters of each of pgq_durability_tables (same order) */
+extern const TableParams pgq_autovac_params[PGQ_NTABLES];
+
+extern const DurabilityLevel *pgq_find_durability_level(const char *name);
+
+#endif							/* PGQUEUER_DURABILITY_H */

@@ -1,0 +1,137 @@
+/*-------------------------------------------------------------------------
+ *
+ * leases.c
+ *		Lease expiry: picked jobs whose heartbeat is older than their
+ *		entrypoint's lease_timeout go back to the queue.
+ *
+ * Unlike PgQueuer, which silently re-picks stale jobs with the same attempt
+ * count forever, an expired lease counts as an attempt: attempts + 1 and
+ * back to queued while attempts < max_attempts, otherwise the job ends per
+ * the entrypoint's on_failure (logged exception and deleted, or held as
+ * failed), with a traceback JSON that says the lease expired.  Both dequeue
+ * (for its own entrypoints) and maintenance (for all) call this.
+ *
+ * IDENTIFICATION
+ *		src/api/leases.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "utils/builtins.h"
+
+#include "pgqueuer.h"
+
+/* picked jobs whose heartbeat is older than the shortest lease in use */
+#define EXPIRE_SQL_CANDIDATES \
+" q.status = 'picked'" \
+" AND q.heartbeat < pg_catalog.now() - LEAST($2, (SELECT pg_catalog.min(lease_timeout) FROM pgqueuer.pgqueuer_entrypoints))" \
+" AND ($1::text[] IS NULL OR q.entrypoint = ANY ($1))"
+
+static const char *const expire_sql =
+"WITH stale AS ("
+" SELECT q.id, q.entrypoint, q.priority, q.attempts, q.queue_manager_id,"
+"   COALESCE(e.max_attempts, $3) AS max_attempts,"
+"   COALESCE(e.on_failure, 'delete') AS on_failure,"
+"   COALESCE(e.lease_timeout, $2) AS lease"
+" FROM pgqueuer.pgqueuer q"
+" LEFT JOIN pgqueuer.pgqueuer_entrypoints e ON e.entrypoint = q.entrypoint"
+" WHERE" EXPIRE_SQL_CANDIDATES
+"   AND q.heartbeat < pg_catalog.now() - COALESCE(e.lease_timeout, $2)"
+" ORDER BY q.heartbeat LIMIT $4"
+" FOR UPDATE OF q SKIP LOCKED"
+"), rq AS ("
+" UPDATE pgqueuer.pgqueuer q SET status = 'queued', attempts = q.attempts + 1,"
+"   queue_manager_id = NULL, updated = pg_catalog.now()"
+" FROM stale s WHERE q.id = s.id AND s.attempts < s.max_attempts"
+" RETURNING s.*, 'queued'::pgqueuer.pgqueuer_status AS outcome"
+"), hd AS ("
+" UPDATE pgqueuer.pgqueuer q SET status = 'failed', queue_manager_id = NULL, updated = pg_catalog.now()"
+" FROM stale s WHERE q.id = s.id AND s.attempts >= s.max_attempts AND s.on_failure = 'hold'"
+" RETURNING s.*, 'failed'::pgqueuer.pgqueuer_status AS outcome"
+"), dl AS ("
+" DELETE FROM pgqueuer.pgqueuer q USING stale s"
+" WHERE q.id = s.id AND s.attempts >= s.max_attempts AND s.on_failure <> 'hold'"
+" RETURNING s.*, 'exception'::pgqueuer.pgqueuer_status AS outcome"
+"), al AS (SELECT * FROM rq UNION ALL SELECT * FROM hd UNION ALL SELECT * FROM dl"
+"), lg AS ("
+" INSERT INTO pgqueuer.pgqueuer_log (job_id, status, priority, entrypoint, traceback)"
+" SELECT id, outcome, priority, entrypoint, pg_catalog.jsonb_build_object("
+"   'job_id', id, 'timestamp', pg_catalog.now(), 'exception_type', 'LeaseExpired',"
+"   'exception_message', 'no heartbeat for ' || lease::text || ' (attempt ' || (attempts + 1) || ' of ' || (max_attempts + 1) || ')',"
+"   'traceback', '', 'additional_context', pg_catalog.jsonb_build_object("
+"     'entrypoint', entrypoint, 'queue_manager_id', queue_manager_id, 'attempt', attempts))"
+" FROM al"
+") SELECT entrypoint, outcome = 'queued' FROM al";
+
+/*
+ * Whether any lease may have expired: the candidates of the statement
+ * above, without their per-entrypoint lease.  It runs first, so that a
+ * dequeue on a healthy queue does not set up the four data-modifying steps
+ * for nothing.
+ */
+static const char *const probe_sql =
+"SELECT EXISTS (SELECT 1 FROM pgqueuer.pgqueuer q WHERE" EXPIRE_SQL_CANDIDATES ")";
+
+static SPIPlanPtr expire_plan = NULL;
+static SPIPlanPtr probe_plan = NULL;
+
+/*
+ * pgq_expire_leases
+ *		Expire at most "limit" leases of the given entrypoints (NULL: all).
+ *
+ * Must run inside SPI.  Returns the number of jobs whose lease expired;
+ * *woken / *nwoken receive the distinct entrypoints that got a job back in
+ * the queue (allocated in the caller's context, outside SPI), for the
+ * wake-up.
+ */
+int64
+pgq_expire_leases(ArrayType *entrypoints, int limit, char ***woken, int *nwoken)
+{
+	static const Oid argtypes[4] = {TEXTARRAYOID, INTERVALOID, INT4OID, INT4OID};
+	Datum		values[4];
+	char		nulls[4] = {' ', ' ', ' ', ' '};
+	Interval   *lease = palloc0(sizeof(Interval));
+	int			n;
+
+	lease->time = (int64) pgq_lease_timeout_s * USECS_PER_SEC;
+	values[0] = PointerGetDatum(entrypoints);
+	if (entrypoints == NULL)
+		nulls[0] = 'n';
+	values[1] = IntervalPGetDatum(lease);
+	values[2] = Int32GetDatum(pgq_max_attempts);
+	values[3] = Int32GetDatum(limit);
+
+	*nwoken = 0;
+	*woken = NULL;
+	if (pgq_execute_indexed(pgq_plan(&probe_plan, probe_sql, 2, argtypes),
+							values, nulls, SPI_OK_SELECT) == 1)
+	{
+		bool		isnull;
+
+		if (!DatumGetBool(pgq_getdatum(0, 1, &isnull)))
+			return 0;
+	}
+	n = pgq_execute_indexed(pgq_plan(&expire_plan, expire_sql, 4, argtypes),
+							values, nulls, SPI_OK_SELECT);
+	if (n > 0)
+	{
+		/* SPI_palloc: the result must outlive SPI_finish */
+		*woken = SPI_palloc(sizeof(char *) * n);
+		for (int i = 0; i < n; i++)
+		{
+			bool		isnull;
+
+			if (DatumGetBool(pgq_getdatum(i, 2, &isnull)))
+			{
+				char	   *ep = TextDatumGetCString(pgq_getdatum(i, 1, &isnull));
+
+				(*woken)[*nwoken] = SPI_palloc(strlen(ep) + 1);
+				strcpy((*woken)[(*nwoken)++], ep);
+			}
+		}
+		*nwoken = pgq_distinct_strings(*woken, *nwoken);
+	}
+	return n;
+}

@@ -1,0 +1,316 @@
+/*-------------------------------------------------------------------------
+ *
+ * schedules.c
+ *		Cron schedules: cron_next(), schedule(), unschedule() and firing
+ *		due schedules.
+ *
+ * PgQueuer's SchedulerManager runs the scheduled function in the client.
+ * A server cannot run client code, so here firing a schedule enqueues one
+ * job for its entrypoint.  Only rows created by schedule() (server_fired)
+ * are fired, so rows that PgQueuer's own scheduler registered in the same
+ * table are left to it.  A schedule fires at most once per due time: the
+ * row is locked FOR UPDATE SKIP LOCKED and its next_run moved past now() in
+ * the same transaction; after downtime a missed run fires once.  All cron
+ * arithmetic is in UTC, as in PgQueuer.
+ *
+ * IDENTIFICATION
+ *		src/api/schedules.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "utils/builtins.h"
+#include "utils/datetime.h"
+
+#include "cron.h"
+#include "pgqueuer.h"
+
+PG_FUNCTION_INFO_V1(pgqueuer_cron_next);
+PG_FUNCTION_INFO_V1(pgqueuer_schedule);
+PG_FUNCTION_INFO_V1(pgqueuer_unschedule_id);
+PG_FUNCTION_INFO_V1(pgqueuer_unschedule_entrypoint);
+
+/* Due schedules fired per statement at most. */
+#define FIRE_CHUNK 1000
+
+/* seconds between the Unix epoch and PostgreSQL's (2000-01-01) */
+#define PG_EPOCH_OFFSET_S \
+	((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY)
+
+static const char *const schedule_sql =
+"INSERT INTO pgqueuer.pgqueuer_schedules AS s (expression, entrypoint, next_run,"
+"  payload, priority, server_fired)"
+" VALUES ($1, $2, $3, $4, $5, true)"
+" ON CONFLICT (expression, entrypoint) DO UPDATE SET payload = EXCLUDED.payload,"
+"  priority = EXCLUDED.priority, server_fired = true, updated = pg_catalog.now()"
+" RETURNING s.id";
+
+static const char *const unschedule_id_sql =
+"DELETE FROM pgqueuer.pgqueuer_schedules WHERE id = $1";
+
+static const char *const unschedule_ep_sql =
+"DELETE FROM pgqueuer.pgqueuer_schedules WHERE entrypoint = $1";
+
+static const char *const due_sql =
+"SELECT id, expression FROM pgqueuer.pgqueuer_schedules"
+" WHERE server_fired AND status = 'queued' AND next_run <= pg_catalog.now()"
+" ORDER BY next_run, id LIMIT $1"
+" FOR UPDATE SKIP LOCKED";
+
+static const char *const fire_sql =
+"WITH nx AS ("
+" SELECT * FROM unnest($1::int8[], $2::timestamptz[], $3::bool[]) AS t(id, next_run, ok)"
+"), s AS ("
+" UPDATE pgqueuer.pgqueuer_schedules s SET next_run = nx.next_run,"
+"   last_run = CASE WHEN nx.ok THEN pg_catalog.now() ELSE s.last_run END,"
+"   updated = pg_catalog.now(), heartbeat = pg_catalog.now()"
+" FROM nx WHERE s.id = nx.id"
+" RETURNING s.entrypoint, s.payload, s.priority, nx.ok"
+"), ins AS ("
+" INSERT INTO pgqueuer.pgqueuer (priority, status, entrypoint, payload)"
+" SELECT priority, 'queued', entrypoint, payload FROM s WHERE ok"
+" RETURNING id, priority, entrypoint"
+"), lg AS ("
+" INSERT INTO pgqueuer.pgqueuer_log (job_id, status, priority, entrypoint)"
+" SELECT id, 'queued', priority, entrypoint FROM ins"
+") SELECT entrypoint FROM ins";
+
+static SPIPlanPtr schedule_plan = NULL;
+static SPIPlanPtr unschedule_id_plan = NULL;
+static SPIPlanPtr unschedule_ep_plan = NULL;
+static SPIPlanPtr due_plan = NULL;
+static SPIPlanPtr fire_plan = NULL;
+
+/*
+ * report_cron_error
+ *		Raise the error of an invalid cron expression.
+ */
+static void
+report_cron_error(const char *expression, const CronError *err)
+{
+	if (err->field > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid cron expression \"%s\"", expression),
+				 errdetail("Field %d (%s) at position %d: %s.",
+						   err->field, err->field_name, err->position,
+						   err->message),
+				 errhint("Use 5 fields (minute hour day-of-month month day-of-week), 6 with trailing seconds, or a macro such as @hourly.")));
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid cron expression \"%s\"", expression),
+			 errdetail("At position %d: %s.", err->position, err->message),
+			 errhint("Use 5 fields (minute hour day-of-month month day-of-week), 6 with trailing seconds, or a macro such as @hourly.")));
+}
+
+/*
+ * next_fire
+ *		Next fire time of a parsed schedule strictly after "after".  Returns
+ *		false when nothing matches within the search horizon.
+ */
+static bool
+next_fire(const CronSchedule *sched, TimestampTz after, TimestampTz *next)
+{
+	int64		secs = after / USECS_PER_SEC;
+	int64		unix_next;
+
+	/* floor division: "after" may lie before 2000 */
+	if (after < 0 && after % USECS_PER_SEC != 0)
+		secs--;
+	if (!cron_next(sched, secs + PG_EPOCH_OFFSET_S, &unix_next))
+		return false;
+	*next = (TimestampTz) (unix_next - PG_EPOCH_OFFSET_S) * USECS_PER_SEC;
+	return true;
+}
+
+/*
+ * pgq_cron_next_or_error
+ *		Next fire time of a cron expression strictly after "after", or an
+ *		error naming the mistake or saying that it never fires.
+ */
+TimestampTz
+pgq_cron_next_or_error(const char *expression, TimestampTz after)
+{
+	CronSchedule sched;
+	CronError	err;
+	TimestampTz next;
+
+	if (!cron_parse(expression, &sched, &err))
+		report_cron_error(expression, &err);
+	if (!next_fire(&sched, after, &next))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cron expression \"%s\" never fires", expression),
+				 errdetail("No time within %d years after %s matches it.",
+						   CRON_SEARCH_YEARS, timestamptz_to_str(after)),
+				 errhint("Check the day of month against the months, e.g. February has no 30th.")));
+	return next;
+}
+
+/*
+ * pgqueuer_cron_next
+ *		cron_next(expression, after) -> timestamptz
+ */
+Datum
+pgqueuer_cron_next(PG_FUNCTION_ARGS)
+{
+	char	   *expression = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	TimestampTz after = PG_GETARG_TIMESTAMPTZ(1);
+
+	if (TIMESTAMP_NOT_FINITE(after))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("argument \"after\" must be a finite timestamp")));
+	PG_RETURN_TIMESTAMPTZ(pgq_cron_next_or_error(expression, after));
+}
+
+/*
+ * pgqueuer_schedule
+ *		schedule(entrypoint, expression, payload, priority) -> bigint
+ */
+Datum
+pgqueuer_schedule(PG_FUNCTION_ARGS)
+{
+	static const Oid argtypes[5] = {TEXTOID, TEXTOID, TIMESTAMPTZOID, BYTEAOID, INT4OID};
+	Datum		values[5];
+	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
+	char	   *expression;
+	char		normalized[256];
+	CronError	err;
+	int64		id;
+
+	pgq_require_arg(fcinfo, 0, "entrypoint");
+	pgq_require_arg(fcinfo, 1, "expression");
+	pgq_require_arg(fcinfo, 3, "priority");
+	pgq_check_entrypoint(TextDatumGetCString(PG_GETARG_DATUM(0)));
+	expression = TextDatumGetCString(PG_GETARG_DATUM(1));
+	if (!cron_normalize(expression, normalized, sizeof(normalized), &err))
+		report_cron_error(expression, &err);
+
+	values[0] = CStringGetTextDatum(normalized);
+	values[1] = PG_GETARG_DATUM(0);
+	values[2] = TimestampTzGetDatum(pgq_cron_next_or_error(normalized,
+														   GetCurrentTransactionStartTimestamp()));
+	values[3] = PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2);
+	nulls[3] = PG_ARGISNULL(2) ? 'n' : ' ';
+	values[4] = PG_GETARG_DATUM(3);
+
+	pgq_connect();
+	pgq_execute(pgq_plan(&schedule_plan, schedule_sql, 5, argtypes),
+				values, nulls, SPI_OK_INSERT_RETURNING);
+	id = pgq_getint64(0, 1);
+	pgq_finish();
+	PG_RETURN_INT64(id);
+}
+
+/*
+ * unschedule_by
+ *		Run one of the two DELETEs; returns the rows deleted.
+ */
+static int
+unschedule_by(SPIPlanPtr *cache, const char *sql, Oid argtype, Datum value)
+{
+	int			n;
+
+	pgq_connect();
+	n = pgq_execute(pgq_plan(cache, sql, 1, &argtype), &value, NULL,
+					SPI_OK_DELETE);
+	pgq_finish();
+	return n;
+}
+
+/*
+ * pgqueuer_unschedule_id
+ *		unschedule(schedule_id) -> boolean
+ */
+Datum
+pgqueuer_unschedule_id(PG_FUNCTION_ARGS)
+{
+	pgq_require_arg(fcinfo, 0, "schedule_id");
+	PG_RETURN_BOOL(unschedule_by(&unschedule_id_plan, unschedule_id_sql,
+								 INT8OID, PG_GETARG_DATUM(0)) > 0);
+}
+
+/*
+ * pgqueuer_unschedule_entrypoint
+ *		unschedule(entrypoint) -> integer
+ */
+Datum
+pgqueuer_unschedule_entrypoint(PG_FUNCTION_ARGS)
+{
+	pgq_require_arg(fcinfo, 0, "entrypoint");
+	PG_RETURN_INT32(unschedule_by(&unschedule_ep_plan, unschedule_ep_sql,
+								  TEXTOID, PG_GETARG_DATUM(0)));
+}
+
+/*
+ * pgq_fire_schedules
+ *		Enqueue one job for every due server-fired schedule and move its
+ *		next_run to the first fire time after now.  A row whose expression
+ *		does not parse (written behind our back) is parked at 'infinity'
+ *		with one WARNING instead of failing every pass.  Must run inside
+ *		SPI.  Returns the number of jobs enqueued.
+ */
+int64
+pgq_fire_schedules(void)
+{
+	static const Oid due_types[1] = {INT4OID};
+	static const Oid fire_types[3] = {INT8ARRAYOID, TIMESTAMPTZARRAYOID, BOOLARRAYOID};
+	TimestampTz now = GetCurrentTransactionStartTimestamp();
+	Datum		limit = Int32GetDatum(FIRE_CHUNK);
+	Datum	   *ids;
+	Datum	   *nexts;
+	Datum	   *oks;
+	Datum		values[3];
+	int			n;
+	int			fired;
+
+	n = pgq_execute(pgq_plan(&due_plan, due_sql, 1, due_types), &limit, NULL,
+					SPI_OK_SELECT);
+	if (n == 0)
+		return 0;
+
+	ids = palloc(sizeof(Datum) * n);
+	nexts = palloc(sizeof(Datum) * n);
+	oks = palloc(sizeof(Datum) * n);
+	for (int i = 0; i < n; i++)
+	{
+		bool		isnull;
+		char	   *expression = TextDatumGetCString(pgq_getdatum(i, 2, &isnull));
+		CronSchedule sched;
+		CronError	err;
+		TimestampTz next = DT_NOEND;
+		bool		ok = cron_parse(expression, &sched, &err) &&
+			next_fire(&sched, now, &next);
+
+		ids[i] = pgq_getdatum(i, 1, &isnull);
+		if (!ok)
+			ereport(WARNING,
+					(errmsg("schedule " INT64_FORMAT " has an unusable cron expression \"%s\"; it will not fire",
+							DatumGetInt64(ids[i]), expression),
+					 errhint("Delete it with pgqueuer.unschedule() and register it again with pgqueuer.schedule().")));
+		nexts[i] = TimestampTzGetDatum(next);
+		oks[i] = BoolGetDatum(ok);
+	}
+
+	values[0] = PointerGetDatum(construct_array(ids, n, INT8OID, 8, true, TYPALIGN_DOUBLE));
+	values[1] = PointerGetDatum(construct_array(nexts, n, TIMESTAMPTZOID, 8, true, TYPALIGN_DOUBLE));
+	values[2] = PointerGetDatum(construct_array(oks, n, BOOLOID, 1, true, TYPALIGN_CHAR));
+	fired = pgq_execute(pgq_plan(&fire_plan, fire_sql, 3, fire_types), values,
+						NULL, SPI_OK_SELECT);
+	if (fired > 0)
+	{
+		char	  **woken = palloc(sizeof(char *) * fired);
+
+		for (int i = 0; i < fired; i++)
+		{
+			bool		isnull;
+
+			woken[i] = TextDatumGetCString(pgq_getdatum(i, 1, &isnull));
+		}
+		pgq_notify_entrypoints("insert", woken, fired);
+	}
+	return fired;
+}

@@ -1,0 +1,144 @@
+/*-------------------------------------------------------------------------
+ *
+ * statistics.c
+ *		Folding the log into per-second statistics, and retention.
+ *
+ * PgQueuer counts the unaggregated log rows its snapshot sees and then
+ * marks them, so two concurrent aggregations count the same rows twice.
+ * Here a statement first locks a bounded chunk of unaggregated rows with
+ * FOR UPDATE SKIP LOCKED (which re-checks "NOT aggregated" on the newest
+ * version of a row changed since the snapshot, and skips rows another fold
+ * holds), then flips exactly those rows and counts what the UPDATE returned:
+ * a row is counted once.
+ *
+ * IDENTIFICATION
+ *		src/api/statistics.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+
+#include "pgqueuer.h"
+
+/* Log rows and statistics rows deleted per retention statement. */
+#define RETENTION_CHUNK 10000
+
+/* PgQueuer's advisory lock key: hashtext of the statistics table's name */
+static const char *const lock_sql =
+"SELECT pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtext('pgqueuer.pgqueuer_statistics'))";
+
+/*
+ * The chunk is locked in a sub-select and updated by id through the primary
+ * key: with no join between the log and the chunk, no plan can walk one of
+ * them once per row of the other, however few unaggregated rows the
+ * statistics of the log claim.
+ */
+static const char *const fold_sql =
+"WITH upd AS ("
+" UPDATE pgqueuer.pgqueuer_log l SET aggregated = true"
+" WHERE l.id = ANY (ARRAY("
+"   SELECT id FROM pgqueuer.pgqueuer_log WHERE NOT aggregated LIMIT $1"
+"   FOR UPDATE SKIP LOCKED))"
+" RETURNING l.entrypoint, l.priority, l.status, l.created"
+"), grp AS ("
+" SELECT pg_catalog.count(*) AS n, priority, status, entrypoint,"
+"   pg_catalog.date_trunc('sec'::text, pg_catalog.timezone('UTC'::text, created)) AS sec"
+" FROM upd GROUP BY priority, status, entrypoint, sec"
+"), ins AS ("
+" INSERT INTO pgqueuer.pgqueuer_statistics AS s (created, count, priority, status, entrypoint)"
+" SELECT pg_catalog.timezone('UTC'::text, sec), n, priority, status, entrypoint FROM grp"
+" ON CONFLICT (priority, pg_catalog.date_trunc('sec'::text, pg_catalog.timezone('UTC'::text, created)), status, entrypoint)"
+" DO UPDATE SET count = s.count + EXCLUDED.count"
+") SELECT pg_catalog.count(*) FROM upd";
+
+/*
+ * Retention: the oldest chunk by created (through its index), deleted by id
+ * (through the primary key), so a pass costs what it deletes.
+ */
+static const char *const prune_log_sql =
+"DELETE FROM pgqueuer.pgqueuer_log WHERE id = ANY (ARRAY("
+" SELECT id FROM pgqueuer.pgqueuer_log"
+" WHERE created < pg_catalog.now() - $1 AND aggregated IS DISTINCT FROM false"
+" ORDER BY created LIMIT $2))";
+
+static const char *const prune_stats_sql =
+"DELETE FROM pgqueuer.pgqueuer_statistics WHERE id = ANY (ARRAY("
+" SELECT id FROM pgqueuer.pgqueuer_statistics"
+" WHERE created < pg_catalog.now() - $1 ORDER BY id LIMIT $2))";
+
+static SPIPlanPtr lock_plan = NULL;
+static SPIPlanPtr fold_plan = NULL;
+static SPIPlanPtr prune_log_plan = NULL;
+static SPIPlanPtr prune_stats_plan = NULL;
+
+/*
+ * pgq_fold_statistics
+ *		Fold at most "chunk" unaggregated log rows into pgqueuer_statistics.
+ *
+ * With single_writer, first take PgQueuer's transaction-level advisory lock
+ * and do nothing (return 0) if another session holds it.  Must run inside
+ * SPI.  Returns the number of log rows folded.
+ */
+int64
+pgq_fold_statistics(int chunk, bool single_writer)
+{
+	static const Oid argtypes[1] = {INT4OID};
+	Datum		value = Int32GetDatum(chunk);
+
+	if (single_writer)
+	{
+		bool		isnull;
+
+		pgq_execute(pgq_plan(&lock_plan, lock_sql, 0, NULL), NULL, NULL,
+					SPI_OK_SELECT);
+		if (!DatumGetBool(pgq_getdatum(0, 1, &isnull)))
+			return 0;
+	}
+	pgq_execute_indexed(pgq_plan(&fold_plan, fold_sql, 1, argtypes), &value, NULL,
+						SPI_OK_SELECT);
+	return pgq_getint64(0, 1);
+}
+
+/*
+ * prune
+ *		Run a chunked retention DELETE until it deletes nothing.
+ */
+static int64
+prune(SPIPlanPtr *cache, const char *sql, Interval *retention)
+{
+	static const Oid argtypes[2] = {INTERVALOID, INT4OID};
+	Datum		values[2];
+	int64		total = 0;
+	int			n;
+
+	values[0] = IntervalPGetDatum(retention);
+	values[1] = Int32GetDatum(RETENTION_CHUNK);
+	do
+	{
+		n = pgq_execute_indexed(pgq_plan(cache, sql, 2, argtypes), values, NULL,
+								SPI_OK_DELETE);
+		total += n;
+	} while (n == RETENTION_CHUNK);
+	return total;
+}
+
+/*
+ * pgq_prune_history
+ *		Delete log rows (already folded) and statistics rows older than
+ *		pgqueuer.log_retention; nothing when it is 0.  Must run inside SPI.
+ *		Returns the number of rows deleted.
+ */
+int64
+pgq_prune_history(void)
+{
+	Interval	retention;
+
+	if (pgq_log_retention_s <= 0)
+		return 0;
+	memset(&retention, 0, sizeof(retention));
+	retention.time = (int64) pgq_log_retention_s * USECS_PER_SEC;
+	return prune(&prune_log_plan, prune_log_sql, &retention) +
+		prune(&prune_stats_plan, prune_stats_sql, &retention);
+}

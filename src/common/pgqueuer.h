@@ -1,0 +1,120 @@
+/*-------------------------------------------------------------------------
+ *
+ * pgqueuer.h
+ *		Declarations shared by the C files of the pgqueuer extension.
+ *
+ * The extension's SQL functions are thin: each validates its arguments in C,
+ * then runs one or a few SPI statements whose plans are prepared once per
+ * backend and kept.  The helpers declared here are the shared plumbing.
+ *
+ * IDENTIFICATION
+ *		src/common/pgqueuer.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PGQUEUER_H
+#define PGQUEUER_H
+
+#include "postgres.h"
+
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "utils/array.h"
+#include "utils/timestamp.h"
+
+/* The NOTIFY channel, PgQueuer's default. */
+#define PGQ_CHANNEL "ch_pgqueuer"
+
+/* the schema of the extension's objects (not relocatable) */
+#define PGQ_SCHEMA "pgqueuer"
+
+/* NOTIFY refuses payloads of 8000 bytes or more; stay clear of it. */
+#define PGQ_NOTIFY_PAYLOAD_MAX 7900
+
+/* GUCs (pgqueuer.c) */
+extern int	pgq_lease_timeout_s;	/* default lease of unregistered entrypoints, s */
+extern int	pgq_max_attempts;	/* default max_attempts of unregistered entrypoints */
+extern int	pgq_log_retention_s;	/* log and statistics retention, s; 0 = keep */
+extern int	pgq_stats_chunk;	/* log rows folded per statistics statement */
+extern int	pgq_naptime_ms;		/* background worker pause between passes, ms */
+extern bool pgq_enabled;		/* background worker on/off */
+extern char *pgq_databases;		/* databases served, comma-separated; "" = all */
+
+/* spi_util.c */
+extern int	pgq_own_statement_depth;	/* > 0 while our SPI statements run */
+extern SPIPlanPtr pgq_plan(SPIPlanPtr *cache, const char *sql,
+						   int nargs, const Oid *argtypes);
+extern int	pgq_execute(SPIPlanPtr plan, Datum *values, const char *nulls,
+						int expected);
+extern void pgq_connect(void);
+extern void pgq_finish(void);
+extern Datum pgq_getdatum(int row, int col, bool *isnull);
+extern int64 pgq_getint64(int row, int col);
+extern void pgq_store_spi_rows(FunctionCallInfo fcinfo, int ncols);
+
+/* plan_shape.c */
+extern void pgq_install_plan_hook(void);
+extern int	pgq_execute_indexed(SPIPlanPtr plan, Datum *values,
+								const char *nulls, int expected);
+
+/* args.c */
+extern int	pgq_array_elements(ArrayType *array, const char *argname,
+							   bool allow_nulls, Datum **values, bool **nulls);
+extern int	pgq_array_length(ArrayType *array, const char *argname,
+							 bool allow_nulls);
+extern void pgq_check_same_length(int expected, int actual,
+								  const char *argname, const char *refname);
+extern void pgq_require_arg(FunctionCallInfo fcinfo, int argno,
+							const char *argname);
+extern void pgq_check_entrypoint(const char *entrypoint);
+extern void pgq_check_nonnegative_interval(Interval *iv, const char *argname);
+extern void pgq_check_unique_ids(Datum *ids, int n, const char *argname);
+extern ArrayType *pgq_make_text_array(char **items, int n);
+
+/* notify.c */
+extern bool pgq_notify_allowed(void);
+extern void pgq_notify_table_changed(const char *operation,
+									 char **entrypoints, int nentrypoints,
+									 int64 jobs);
+extern void pgq_notify_cancellation(const char *queue_manager_id,
+									int64 *ids, int nids);
+extern void pgq_notify_entrypoints(const char *operation, char **entrypoints,
+								   int n);
+extern int	pgq_distinct_strings(char **items, int n);
+
+/* leases.c */
+extern int64 pgq_expire_leases(ArrayType *entrypoints, int limit,
+							   char ***woken, int *nwoken);
+
+/* statistics.c */
+extern int64 pgq_fold_statistics(int chunk, bool single_writer);
+extern int64 pgq_prune_history(void);
+
+/* schedules.c */
+extern int64 pgq_fire_schedules(void);
+extern TimestampTz pgq_cron_next_or_error(const char *expression,
+										  TimestampTz after);
+
+/* maintenance.c: the duties of the background worker and run_maintenance() */
+#define PGQ_DUTY_LEASE_EXPIRY		0
+#define PGQ_DUTY_SCHEDULES			1
+#define PGQ_DUTY_DEFERRED_WAKEUPS	2
+#define PGQ_DUTY_STATISTICS			3
+#define PGQ_DUTY_RETENTION			4
+#define PGQ_NDUTIES					5
+extern const char *const pgq_duty_names[PGQ_NDUTIES];
+extern int64 pgq_maintenance_duty(int duty);
+extern void pgq_maintenance_pass(int64 *counts);
+
+/* deferred_wakeup.c */
+extern void pgq_deferred_changed(void);
+extern TimestampTz pgq_next_deferred_due(void);
+
+/* durability.c */
+extern List *pgq_durability_statements(const char *level);
+extern List *pgq_autovac_statements(bool rollback);
+extern void pgq_run_statements(List *statements);
+extern bool pgq_valid_durability(const char *level);
+
+#endif							/* PGQUEUER_H */

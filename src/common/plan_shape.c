@@ -1,0 +1,137 @@
+/*-------------------------------------------------------------------------
+ *
+ * plan_shape.c
+ *		Plans of the queue's own statements that do not depend on how big
+ *		the queue was when they were made.
+ *
+ * Every statement of the extension is planned once per backend and kept
+ * as a generic plan (spi_util.c), very often while the queue is empty: a
+ * worker starts on an idle queue, autovacuum analyses it empty.  Planned
+ * for an empty table, a statement that touches ten jobs by id keeps a
+ * sequential scan, a hash join, or a nested loop whose outer side is a full
+ * index scan of the queue, and once thousands of jobs wait every call reads
+ * them all.
+ *
+ * pgq_execute_indexed() therefore plans the queue's statements as if each
+ * of the extension's tables were large (at least PGQ_PLAN_MIN_ROWS rows,
+ * through get_relation_info_hook) and with sequential scans, hash joins and
+ * merge joins disabled: the only plans left start from the few rows a call
+ * handles (ids, a LIMIT, an index range) and reach the queue through its
+ * indexes, so their cost follows the jobs they touch.  JIT is off for them:
+ * a disabled scan with no alternative (the small registry has no index for
+ * every predicate) carries a cost far above jit_above_cost, and compiling
+ * would take longer than the statement.  The user's statements are planned
+ * as usual, except those a user-defined trigger on the queue's tables runs
+ * inside one of the queue's statements, which see the same settings.
+ *
+ * IDENTIFICATION
+ *		src/common/plan_shape.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/namespace.h"
+#include "executor/spi.h"
+#include "nodes/pathnodes.h"
+#include "optimizer/plancat.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+
+#include "pgqueuer.h"
+
+/* the size the planner assumes, at least, for a table of the extension */
+#define PGQ_PLAN_MIN_ROWS 1000000.0
+/* rows per heap page assumed with it */
+#define PGQ_PLAN_ROWS_PER_PAGE 64.0
+
+static get_relation_info_hook_type prev_get_relation_info_hook = NULL;
+
+/* > 0 while pgq_execute_indexed() runs a statement (and may plan it) */
+static int	indexed_depth = 0;
+
+/*
+ * pgq_relation_info
+ *		get_relation_info_hook: while one of the queue's statements is
+ *		planned, make every table of the pgqueuer schema, and each of its
+ *		indexes, partial ones included, look at least PGQ_PLAN_MIN_ROWS
+ *		rows big.
+ */
+static void
+pgq_relation_info(PlannerInfo *root, Oid relationObjectId, bool inhparent,
+				  RelOptInfo *rel)
+{
+	Oid			nsp;
+	ListCell   *lc;
+
+	if (prev_get_relation_info_hook)
+		prev_get_relation_info_hook(root, relationObjectId, inhparent, rel);
+
+	if (indexed_depth == 0 || rel->tuples >= PGQ_PLAN_MIN_ROWS)
+		return;
+	nsp = get_namespace_oid(PGQ_SCHEMA, true);
+	if (!OidIsValid(nsp) || get_rel_namespace(relationObjectId) != nsp)
+		return;
+
+	rel->tuples = PGQ_PLAN_MIN_ROWS;
+	rel->pages = Max(rel->pages,
+					 (BlockNumber) (PGQ_PLAN_MIN_ROWS / PGQ_PLAN_ROWS_PER_PAGE));
+	/* partial indexes too: the one of queued jobs may hold them all */
+	foreach(lc, rel->indexlist)
+	{
+		IndexOptInfo *index = (IndexOptInfo *) lfirst(lc);
+
+		index->tuples = Max(index->tuples, rel->tuples);
+		index->pages = Max(index->pages, rel->pages / 4);
+	}
+}
+
+/*
+ * pgq_install_plan_hook
+ *		Install the get_relation_info_hook; called once from _PG_init.
+ */
+void
+pgq_install_plan_hook(void)
+{
+	prev_get_relation_info_hook = get_relation_info_hook;
+	get_relation_info_hook = pgq_relation_info;
+}
+
+/*
+ * pgq_execute_indexed
+ *		pgq_execute() for a statement of the queue: planned (when it is) as
+ *		described in the file header.  For statements that touch a bounded
+ *		number of rows of the queue or the log, never for joins between two
+ *		unbounded inputs, which only nested loops would be left to do.
+ *
+ * The settings are made at a new GUC nest level, as a function's SET clause
+ * does, so they apply to (re)planning inside SPI_execute_plan and are undone
+ * afterwards, or by the transaction's abort if the statement fails.
+ */
+int
+pgq_execute_indexed(SPIPlanPtr plan, Datum *values, const char *nulls,
+					int expected)
+{
+	static const char *const disabled[] = {
+		"enable_seqscan", "enable_hashjoin", "enable_mergejoin", "jit"
+	};
+	int			nestlevel = NewGUCNestLevel();
+	int			n;
+
+	for (int i = 0; i < lengthof(disabled); i++)
+		(void) set_config_option(disabled[i], "off", PGC_USERSET,
+								 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0,
+								 false);
+	indexed_depth++;
+	PG_TRY();
+	{
+		n = pgq_execute(plan, values, nulls, expected);
+	}
+	PG_FINALLY();
+	{
+		indexed_depth--;
+	}
+	PG_END_TRY();
+	AtEOXact_GUC(true, nestlevel);
+	return n;
+}

@@ -1,0 +1,316 @@
+/*-------------------------------------------------------------------------
+ *
+ * worker.c
+ *		The per-database pgqueuer worker: runs the maintenance duties every
+ *		pgqueuer.naptime, and the deferred wake-ups when a job is due.
+ *
+ * Started by the launcher with the database OID as bgw_main_arg and its
+ * shared slot in bgw_extra.  Each duty (lease expiry, schedules, deferred
+ * wake-ups, statistics, retention; see maintenance.c) runs in its own short
+ * transaction that first locks the extension (AccessShareLock on the
+ * pg_extension object, citus's way), so DROP EXTENSION waits for the duty
+ * instead of pulling the tables away under it; nothing is held while the
+ * worker sleeps on its latch.  Between passes it also wakes when the
+ * earliest deferred job becomes due (or a backend's commit tells it of a
+ * new deferred job, see deferred_wakeup.c) and then runs only the deferred
+ * wake-up duty, so a LISTENing client hears of a deferred job within
+ * milliseconds of its execute_after.  When the extension is absent or
+ * has been dropped, the worker exits with code 0 after telling the launcher why.
+ *
+ * An ERROR in one duty is logged, the transaction aborted, and that duty
+ * retried after a back-off (1 s doubling to 60 s), so a persistent error
+ * neither stops the other duties nor floods the log; pg_cancel_backend()
+ * cancels the running duty the same way.  SIGTERM (die) and SIGHUP (reload)
+ * are handled the standard way.
+ *
+ * IDENTIFICATION
+ *		src/worker/worker.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/pg_extension.h"
+#include "commands/extension.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/lmgr.h"
+#include "tcop/tcopprot.h"
+#include "utils/backend_status.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "background.h"
+#include "pgqueuer.h"
+
+/* back-off of a failing duty */
+#define DUTY_BACKOFF_MIN_MS 1000
+#define DUTY_BACKOFF_MAX_MS 60000
+
+static const char *const duty_activity[PGQ_NDUTIES] = {
+	"pgqueuer maintenance: lease_expiry",
+	"pgqueuer maintenance: schedules",
+	"pgqueuer maintenance: deferred_wakeups",
+	"pgqueuer maintenance: statistics",
+	"pgqueuer maintenance: retention",
+};
+
+static int	duty_failures[PGQ_NDUTIES];
+static TimestampTz duty_retry_at[PGQ_NDUTIES];
+
+/* when the earliest deferred job is due; DT_NOEND if none */
+static TimestampTz next_deferred = DT_NOEND;
+
+/*
+ * lock_extension
+ *		True if the extension is installed; then it stays so until the end
+ *		of the transaction.
+ */
+static bool
+lock_extension(void)
+{
+	Oid			extoid = get_extension_oid("pgqueuer", true);
+
+	if (!OidIsValid(extoid))
+		return false;
+	/* LockDatabaseObject accepts invalidations: the re-check is fresh */
+	LockDatabaseObject(ExtensionRelationId, extoid, 0, AccessShareLock);
+	return get_extension_oid("pgqueuer", true) == extoid;
+}
+
+/*
+ * duty_error_context
+ *		Name the duty in errors raised while it runs.
+ */
+static void
+duty_error_context(void *arg)
+{
+	errcontext("pgqueuer maintenance duty \"%s\"", pgq_duty_names[*(int *) arg]);
+}
+
+/*
+ * run_duty
+ *		One duty in its own transaction.  Returns false if the extension is
+ *		not installed (nothing was done).  The deferred wake-up duty also
+ *		reads when the next deferred job is due.
+ */
+static bool
+run_duty(int duty, int64 *rows)
+{
+	bool		present;
+	ErrorContextCallback errcallback;
+
+	errcallback.callback = duty_error_context;
+	errcallback.arg = &duty;
+	errcallback.previous = error_context_stack;
+	error_context_stack = &errcallback;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	pgstat_report_activity(STATE_RUNNING, duty_activity[duty]);
+
+	present = lock_extension();
+	if (present)
+	{
+		*rows = pgq_maintenance_duty(duty);
+		if (duty == PGQ_DUTY_DEFERRED_WAKEUPS)
+			next_deferred = pgq_next_deferred_due();
+	}
+
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	pgstat_report_stat(false);
+	pgstat_report_activity(STATE_IDLE, NULL);
+	error_context_stack = errcallback.previous;
+	return present;
+}
+
+/*
+ * run_duty_guarded
+ *		run_duty(), unless the duty is backing off after an error.  An error
+ *		is logged, the transaction aborted, and the duty's back-off grows.
+ *		Returns false if the extension is not installed.
+ */
+static bool
+run_duty_guarded(int duty, MemoryContext pass_cxt, int64 *rows)
+{
+	volatile bool present = true;
+
+	if (duty_failures[duty] > 0 && GetCurrentTimestamp() < duty_retry_at[duty])
+		return true;
+
+	PG_TRY();
+	{
+		/* SIGTERM exits here; a cancel counts as this duty's error */
+		CHECK_FOR_INTERRUPTS();
+		present = run_duty(duty, rows);
+		duty_failures[duty] = 0;
+	}
+	PG_CATCH();
+	{
+		long		delay = DUTY_BACKOFF_MIN_MS;
+
+		/* log it, clean up, and try this duty again later */
+		HOLD_INTERRUPTS();
+		MemoryContextSwitchTo(pass_cxt);
+		EmitErrorReport();
+		AbortCurrentTransaction();
+		FlushErrorState();
+		pgstat_report_activity(STATE_IDLE, NULL);
+		RESUME_INTERRUPTS();
+
+		duty_failures[duty]++;
+		for (int i = 1; i < duty_failures[duty] && delay < DUTY_BACKOFF_MAX_MS; i++)
+			delay *= 2;
+		delay = Min(delay, DUTY_BACKOFF_MAX_MS);
+		duty_retry_at[duty] = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), delay);
+	}
+	PG_END_TRY();
+
+	MemoryContextSwitchTo(pass_cxt);
+	return present;
+}
+
+/*
+ * run_pass
+ *		Every duty that is not backing off.  Returns false if the extension
+ *		is not installed.
+ */
+static bool
+run_pass(MemoryContext pass_cxt)
+{
+	int64		rows[PGQ_NDUTIES] = {0};
+	bool		any = false;
+
+	for (int duty = 0; duty < PGQ_NDUTIES; duty++)
+	{
+		if (!run_duty_guarded(duty, pass_cxt, &rows[duty]))
+			return false;
+		if (rows[duty] != 0)
+			any = true;
+	}
+
+	if (any)
+		elog(DEBUG1, "pgqueuer worker: lease_expiry " INT64_FORMAT ", schedules " INT64_FORMAT
+			 ", deferred_wakeups " INT64_FORMAT ", statistics " INT64_FORMAT ", retention " INT64_FORMAT,
+			 rows[0], rows[1], rows[2], rows[3], rows[4]);
+	pgq_slot_mark_healthy();
+	return true;
+}
+
+/*
+ * sleep_until
+ *		Wait on the latch until wake_at at most (rounded up to whole
+ *		milliseconds, so that the worker does not wake just before a job is
+ *		due).
+ */
+static void
+sleep_until(TimestampTz wake_at)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	long		timeout_ms;
+
+	if (wake_at <= now)
+		return;
+	timeout_ms = (long) Min((wake_at - now + 999) / 1000, (TimestampTz) INT_MAX);
+	(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+					 timeout_ms, PG_WAIT_EXTENSION);
+	ResetLatch(MyLatch);
+}
+
+/*
+ * pgq_worker_main
+ *		Entry point of a per-database worker.
+ */
+void
+pgq_worker_main(Datum main_arg)
+{
+	Oid			dboid = DatumGetObjectId(main_arg);
+	PgqWorkerArgs args;
+	MemoryContext pass_cxt;
+	TimestampTz last_pass = 0;
+	TimestampTz next_pass = 0;	/* the first pass runs at once */
+	bool		present = true;
+
+	memcpy(&args, MyBgworkerEntry->bgw_extra, sizeof(args));
+
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+
+	/* not ours any more, database being dropped, or asked to stop */
+	if (!pgq_slot_attach(args.slot, args.generation, dboid))
+	{
+		elog(DEBUG1, "pgqueuer worker: slot %d (generation %u) is not ours to run; exiting",
+			 args.slot, args.generation);
+		proc_exit(0);
+	}
+
+	BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
+	pgstat_report_appname("pgqueuer worker");
+
+	/* what the duties' SQL relies on, whatever postgresql.conf says */
+	SetConfigOption("search_path", "pg_catalog, pgqueuer, pg_temp",
+					PGC_SUSET, PGC_S_OVERRIDE);
+	SetConfigOption("default_transaction_isolation", "read committed",
+					PGC_SUSET, PGC_S_OVERRIDE);
+	SetConfigOption("default_transaction_read_only", "off",
+					PGC_SUSET, PGC_S_OVERRIDE);
+
+	pass_cxt = AllocSetContextCreate(TopMemoryContext, "pgqueuer worker pass",
+									 ALLOCSET_DEFAULT_SIZES);
+
+	for (;;)
+	{
+		TimestampTz now;
+		TimestampTz deferred_at;
+		bool		recheck;
+
+		/* a cancel that arrived while sleeping has nothing to cancel */
+		QueryCancelPending = false;
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+			next_pass = TimestampTzPlusMilliseconds(last_pass, pgq_naptime_ms);
+		}
+
+		MemoryContextSwitchTo(pass_cxt);
+		now = GetCurrentTimestamp();
+		recheck = pgq_slot_take_deferred_recheck();
+		if (now >= next_pass)
+		{
+			present = run_pass(pass_cxt);
+			last_pass = now;
+			next_pass = TimestampTzPlusMilliseconds(now, pgq_naptime_ms);
+		}
+		else if (recheck || now >= next_deferred)
+		{
+			int64		rows = 0;
+
+			present = run_duty_guarded(PGQ_DUTY_DEFERRED_WAKEUPS, pass_cxt, &rows);
+		}
+		if (!present)
+		{
+			elog(DEBUG1, "pgqueuer worker: extension \"pgqueuer\" is not installed in this database; exiting");
+			pgq_slot_set_exit_reason(PGQ_EXIT_ABSENT);
+			proc_exit(0);
+		}
+		MemoryContextReset(pass_cxt);
+
+		/* a failing deferred duty waits for its back-off */
+		deferred_at = next_deferred;
+		if (duty_failures[PGQ_DUTY_DEFERRED_WAKEUPS] > 0)
+			deferred_at = Max(deferred_at, duty_retry_at[PGQ_DUTY_DEFERRED_WAKEUPS]);
+		sleep_until(Min(next_pass, deferred_at));
+	}
+}
