@@ -11,6 +11,7 @@
 #   client      builds libpgqueuer, pgq and the example factory (build/)
 #   tap         TAP tests test/t/*.pl (PostgreSQL::Test::Cluster); the pgq
 #               tests find the binary in $PGQ_BIN, the factory in $PGQ_FACTORY
+#   node        the Node.js client's tests (client/node/test, node --test)
 # Each runs on throwaway servers.  Prints "N passed, N failed" last.
 #
 # While working on one part, PGQ_SUITES limits the run to some suites (for
@@ -35,7 +36,7 @@ mkdir -p "$out" "$top/tmp_check"
 
 passed=0
 failed=0
-suites=${PGQ_SUITES:-cron regress isolation client tap}
+suites=${PGQ_SUITES:-cron regress isolation client tap node}
 
 # want SUITE: whether SUITE is to run
 want() {
@@ -121,6 +122,36 @@ if [ -n "$tap_files" ] && want tap; then
 	bad=$(grep -cE '^\s*not ok [0-9]+' "$out/tap.log" || true)
 	if ! grep -q '^Result: PASS' "$out/tap.log" && [ "$bad" = 0 ]; then bad=1; fi
 	add "$ok" "$bad" tap
+fi
+
+# --- Node.js client --------------------------------------------------------
+# client/node/test/*.test.js start their own server from $bindir.  The pg
+# package is Debian's node-pg when installed (found through NODE_PATH),
+# else client/node/node_modules, installed here by `npm ci` from the
+# committed package-lock.json when missing.
+if want node; then
+	nodedir=$top/client/node
+	nodepath=/usr/share/nodejs:/usr/lib/nodejs:/usr/lib/$(uname -m)-linux-gnu/nodejs
+	if ! command -v node >/dev/null 2>&1; then
+		echo "node: no node on PATH (.ci/run installs Debian's nodejs and node-pg)"
+		add 0 1 node
+	else
+		if ! (cd "$nodedir" && NODE_PATH=$nodepath node -e 'require("pg")') >/dev/null 2>&1; then
+			(cd "$nodedir" && npm ci --cache "$top/tmp_check/npm-cache") >"$out/node-npm.log" 2>&1 ||
+				cat "$out/node-npm.log"
+		fi
+		(cd "$nodedir" && PGQ_TOP="$top" PGQ_INSTALL_BINDIR="$bindir" NODE_PATH=$nodepath \
+			node --test --test-reporter=tap test/*.test.js) >"$out/node.log" 2>&1
+		ok=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$out/node.log" | tail -n 1)
+		bad=$(sed -n 's/^# \(fail\|cancelled\) \([0-9]*\)$/\2/p' "$out/node.log" | awk '{n += $1} END {print n + 0}')
+		if [ -z "$ok" ] || [ "$ok$bad" = 00 ]; then
+			tail -n 60 "$out/node.log"
+			add 0 1 node
+		else
+			[ "$bad" != 0 ] && grep -E -A 25 '^\s*not ok [0-9]+' "$out/node.log" | head -n 200
+			add "$ok" "$bad" node
+		fi
+	fi
 fi
 
 echo "$passed passed, $failed failed"

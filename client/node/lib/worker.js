@@ -314,8 +314,11 @@ class Worker extends EventEmitter {
 					this._checks.set(id, 'notification');
 		} else if (ev.type === 'health_check_event')
 			return;
-		else if (!Array.isArray(ev.entrypoints) || ev.entrypoints.some((e) => this._entries.has(e)))
+		else if (!Array.isArray(ev.entrypoints) || ev.entrypoints.some((e) => this._entries.has(e))) {
+			this._log.debug(`wake-up on ${sql.CHANNEL}: ${jobs.quote(ev.type)}` +
+				(Array.isArray(ev.entrypoints) ? ` for ${jobs.quote(ev.entrypoints.join(', '))}` : ''));
 			this._wantDequeue = true;
+		}
 		this._wake();
 	}
 
