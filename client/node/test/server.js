@@ -77,6 +77,7 @@ function waitForEvent(emitter, event, match = () => true, timeoutMs = 90000) {
 			emitter.removeListener(event, on);
 			reject(new Error(`timed out waiting for event ${event}`));
 		}, timeoutMs);
+		timer.unref();
 		function on(...args) {
 			if (!match(...args))
 				return;
