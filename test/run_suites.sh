@@ -140,8 +140,9 @@ if want node; then
 			(cd "$nodedir" && npm ci --cache "$top/tmp_check/npm-cache") >"$out/node-npm.log" 2>&1 ||
 				cat "$out/node-npm.log"
 		fi
+		# timeout signals its whole process group: every test process stops its server
 		(cd "$nodedir" && PGQ_TOP="$top" PGQ_INSTALL_BINDIR="$bindir" NODE_PATH=$nodepath \
-			node --test --test-reporter=tap test/*.test.js) >"$out/node.log" 2>&1
+			timeout -k 30 1200 node --test --test-reporter=tap test/*.test.js) >"$out/node.log" 2>&1
 		ok=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$out/node.log" | tail -n 1)
 		bad=$(sed -n 's/^# \(fail\|cancelled\) \([0-9]*\)$/\2/p' "$out/node.log" | awk '{n += $1} END {print n + 0}')
 		if [ -z "$ok" ] || [ "$ok$bad" = 00 ]; then

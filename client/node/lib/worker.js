@@ -439,12 +439,13 @@ class Worker extends EventEmitter {
 					await this._disconnect(err);
 					continue;
 				}
-				if (kind === 'transient')
-					this._log.warn(`transient error, retrying: ${err.message}`);
-				else {
+				if (kind !== 'transient') {
+					/* stop: the loop's top sees _fatal */
 					this._log.error(`stopping after an error: ${err.message}`);
 					this._fatal = this._fatal || err;
+					continue;
 				}
+				this._log.warn(`transient error, retrying: ${err.message}`);
 				this._backoffUntil = Date.now() + 500;
 			}
 			if (stopping && this._running.size === 0)

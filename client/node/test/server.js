@@ -103,6 +103,19 @@ async function startServer() {
 	const port = 5432;
 	const clients = [];
 
+	/*
+	 * A test process that ends without stop() (a crash, an exit, SIGTERM
+	 * from a timeout) takes its server along.
+	 */
+	const leftover = () => {
+		if (fs.existsSync(path.join(data, 'postmaster.pid')))
+			spawnSync(path.join(bin, 'pg_ctl'), ['-D', data, '-m', 'immediate', '-w', 'stop']);
+		fs.rmSync(base, { recursive: true, force: true, maxRetries: 5 });
+	};
+	process.on('exit', leftover);
+	for (const signal of ['SIGINT', 'SIGTERM'])
+		process.once(signal, () => process.exit(128 + os.constants.signals[signal]));
+
 	fs.mkdirSync(sock);
 	run(bin, 'initdb', ['-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--no-sync'], null);
 	fs.appendFileSync(path.join(data, 'postgresql.conf'), [
@@ -151,6 +164,7 @@ async function startServer() {
 			for (const c of clients)
 				await c.end().catch(() => {});
 			await admin.end().catch(() => {});
+			process.removeListener('exit', leftover);
 			run(bin, 'pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop'], logFile);
 			fs.rmSync(base, { recursive: true, force: true });
 		},

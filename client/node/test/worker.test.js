@@ -304,19 +304,44 @@ test('maxConcurrentTasks caps the handlers running at once', async () => {
 	assert.strictEqual(most, 2);
 });
 
-test('a lost connection is reopened and the worker goes on', async () => {
+test('a lost connection is reopened; a handler running meanwhile is reported', async () => {
 	const seen = [];
-	const { worker } = startWorker([['reconnect', {}, async (job) => { seen.push(job.id); }]], {
+	const started = gate();
+	const release = gate();
+	const { worker } = startWorker([['reconnect', {}, async (job) => {
+		seen.push(job.id);
+		started.open(job.id);
+		await release.promise;
+	}]], {
 		reconnectDelay: 0.05, connection: { ...srv.config('node_worker'), application_name: 'node reconnect test' },
 	});
 	const first = await producer.enqueue('reconnect');
-	await waitStatus(first, 'successful');
+	await started.promise;
 	const reconnected = waitForEvent(worker, 'connected');
 	const killed = await srv.query('SELECT pg_catalog.pg_terminate_backend(pid) AS ok' +
 		" FROM pg_catalog.pg_stat_activity WHERE application_name = 'node reconnect test'");
 	assert.deepStrictEqual(killed.rows, [{ ok: true }]);
 	await reconnected;
+	release.open();
+	await waitStatus(first, 'successful');
 	const second = await producer.enqueue('reconnect');
 	await waitStatus(second, 'successful');
-	assert.deepStrictEqual(seen.slice(-2), [first, second]);
+	assert.deepStrictEqual(seen, [first, second]);
+	assert.strictEqual(worker.stats.successful, 2);
+});
+
+test('run() rejects without the extension or without the privilege', async () => {
+	await srv.query('CREATE DATABASE node_noext');
+	const noext = new Worker({ connection: { ...srv.config('node_worker'), database: 'node_noext' },
+		handleSignals: false, logLevel: 'silent' });
+	noext.entrypoint('x', () => {});
+	await assert.rejects(noext.run(), /the pgqueuer extension is not installed/);
+
+	/* a role without pgqueuer_worker: dequeue() is refused, the worker stops */
+	const intruder = new Worker({ connection: srv.config('node_intruder'), handleSignals: false, logLevel: 'silent' });
+	intruder.entrypoint('core', () => {});
+	await assert.rejects(intruder.run(), (err) => err.code === '42501');
+	const registering = new Worker({ connection: srv.config('node_intruder'), handleSignals: false, logLevel: 'silent' });
+	registering.entrypoint('core', { concurrencyLimit: 1 }, () => {});
+	await assert.rejects(registering.run(), (err) => err.code === '42501');
 });
