@@ -25,45 +25,56 @@
 
 /* picked jobs whose heartbeat is older than the shortest lease in use */
 #define EXPIRE_SQL_CANDIDATES \
-" q.status = 'picked'" \
-" AND q.heartbeat < pg_catalog.now() - LEAST($2, (SELECT pg_catalog.min(lease_timeout) FROM pgqueuer.pgqueuer_entrypoints))" \
-" AND ($1::text[] IS NULL OR q.entrypoint = ANY ($1))"
+" q.status OPERATOR(pg_catalog.=) 'picked'::pgqueuer.pgqueuer_status" \
+" AND q.heartbeat OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-)" \
+"     LEAST($2, (SELECT pg_catalog.min(lease_timeout) FROM pgqueuer.pgqueuer_entrypoints)))" \
+" AND ($1::pg_catalog.text[] IS NULL OR q.entrypoint OPERATOR(pg_catalog.=) ANY ($1))"
 
 static const char *const expire_sql =
 "WITH stale AS ("
 " SELECT q.id, q.entrypoint, q.priority, q.attempts, q.queue_manager_id,"
 "   COALESCE(e.max_attempts, $3) AS max_attempts,"
-"   COALESCE(e.on_failure, 'delete') AS on_failure,"
+"   COALESCE(e.on_failure, 'delete'::pg_catalog.text) AS on_failure,"
 "   COALESCE(e.lease_timeout, $2) AS lease"
 " FROM pgqueuer.pgqueuer q"
-" LEFT JOIN pgqueuer.pgqueuer_entrypoints e ON e.entrypoint = q.entrypoint"
+" LEFT JOIN pgqueuer.pgqueuer_entrypoints e ON e.entrypoint OPERATOR(pg_catalog.=) q.entrypoint"
 " WHERE" EXPIRE_SQL_CANDIDATES
-"   AND q.heartbeat < pg_catalog.now() - COALESCE(e.lease_timeout, $2)"
+"   AND q.heartbeat OPERATOR(pg_catalog.<)"
+"       (pg_catalog.now() OPERATOR(pg_catalog.-) COALESCE(e.lease_timeout, $2))"
 " ORDER BY q.heartbeat LIMIT $4"
 " FOR UPDATE OF q SKIP LOCKED"
 "), rq AS ("
-" UPDATE pgqueuer.pgqueuer q SET status = 'queued', attempts = q.attempts + 1,"
+" UPDATE pgqueuer.pgqueuer q SET status = 'queued'::pgqueuer.pgqueuer_status,"
+"   attempts = q.attempts OPERATOR(pg_catalog.+) 1,"
 "   queue_manager_id = NULL, updated = pg_catalog.now()"
-" FROM stale s WHERE q.id = s.id AND s.attempts < s.max_attempts"
+" FROM stale s WHERE q.id OPERATOR(pg_catalog.=) s.id"
+"   AND s.attempts OPERATOR(pg_catalog.<) s.max_attempts"
 " RETURNING s.*, 'queued'::pgqueuer.pgqueuer_status AS outcome"
 "), hd AS ("
-" UPDATE pgqueuer.pgqueuer q SET status = 'failed', queue_manager_id = NULL, updated = pg_catalog.now()"
-" FROM stale s WHERE q.id = s.id AND s.attempts >= s.max_attempts AND s.on_failure = 'hold'"
+" UPDATE pgqueuer.pgqueuer q SET status = 'failed'::pgqueuer.pgqueuer_status,"
+"   queue_manager_id = NULL, updated = pg_catalog.now()"
+" FROM stale s WHERE q.id OPERATOR(pg_catalog.=) s.id"
+"   AND s.attempts OPERATOR(pg_catalog.>=) s.max_attempts"
+"   AND s.on_failure OPERATOR(pg_catalog.=) 'hold'::pg_catalog.text"
 " RETURNING s.*, 'failed'::pgqueuer.pgqueuer_status AS outcome"
 "), dl AS ("
 " DELETE FROM pgqueuer.pgqueuer q USING stale s"
-" WHERE q.id = s.id AND s.attempts >= s.max_attempts AND s.on_failure <> 'hold'"
+" WHERE q.id OPERATOR(pg_catalog.=) s.id"
+"   AND s.attempts OPERATOR(pg_catalog.>=) s.max_attempts"
+"   AND s.on_failure OPERATOR(pg_catalog.<>) 'hold'::pg_catalog.text"
 " RETURNING s.*, 'exception'::pgqueuer.pgqueuer_status AS outcome"
 "), al AS (SELECT * FROM rq UNION ALL SELECT * FROM hd UNION ALL SELECT * FROM dl"
 "), lg AS ("
 " INSERT INTO pgqueuer.pgqueuer_log (job_id, status, priority, entrypoint, traceback)"
 " SELECT id, outcome, priority, entrypoint, pg_catalog.jsonb_build_object("
 "   'job_id', id, 'timestamp', pg_catalog.now(), 'exception_type', 'LeaseExpired',"
-"   'exception_message', 'no heartbeat for ' || lease::text || ' (attempt ' || (attempts + 1) || ' of ' || (max_attempts + 1) || ')',"
+"   'exception_message', pg_catalog.format('no heartbeat for %s (attempt %s of %s)',"
+"     lease, attempts::pg_catalog.int8 OPERATOR(pg_catalog.+) 1,"
+"     max_attempts::pg_catalog.int8 OPERATOR(pg_catalog.+) 1),"
 "   'traceback', '', 'additional_context', pg_catalog.jsonb_build_object("
 "     'entrypoint', entrypoint, 'queue_manager_id', queue_manager_id, 'attempt', attempts))"
 " FROM al"
-") SELECT entrypoint, outcome = 'queued' FROM al";
+") SELECT entrypoint, outcome OPERATOR(pg_catalog.=) 'queued'::pgqueuer.pgqueuer_status FROM al";
 
 /*
  * Whether any lease may have expired: the candidates of the statement
