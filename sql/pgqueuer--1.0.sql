@@ -43,6 +43,8 @@ BEGIN
 	ELSIF EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
 				  WHERE d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_namespace'::pg_catalog.regclass
 					AND d.refobjid OPERATOR(pg_catalog.=) nsp
+					AND (pg_catalog.pg_identify_object(d.classid, d.objid, d.objsubid)).schema
+						OPERATOR(pg_catalog.=) 'pgqueuer'
 					AND NOT (d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass
 							 AND d.objid OPERATOR(pg_catalog.=) ext))
 		  OR EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.relnamespace OPERATOR(pg_catalog.=) nsp)

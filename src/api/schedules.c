@@ -48,33 +48,35 @@ static const char *const schedule_sql =
 " RETURNING s.id";
 
 static const char *const unschedule_id_sql =
-"DELETE FROM pgqueuer.pgqueuer_schedules WHERE id = $1";
+"DELETE FROM pgqueuer.pgqueuer_schedules WHERE id OPERATOR(pg_catalog.=) $1";
 
 static const char *const unschedule_ep_sql =
-"DELETE FROM pgqueuer.pgqueuer_schedules WHERE entrypoint = $1";
+"DELETE FROM pgqueuer.pgqueuer_schedules WHERE entrypoint OPERATOR(pg_catalog.=) $1";
 
 static const char *const due_sql =
-"SELECT id, expression FROM pgqueuer.pgqueuer_schedules"
-" WHERE server_fired AND status = 'queued' AND next_run <= pg_catalog.now()"
+"SELECT id, expression, entrypoint, pg_catalog.octet_length(payload) FROM pgqueuer.pgqueuer_schedules"
+" WHERE server_fired AND status OPERATOR(pg_catalog.=) 'queued'::pgqueuer.pgqueuer_status"
+"   AND next_run OPERATOR(pg_catalog.<=) pg_catalog.now()"
 " ORDER BY next_run, id LIMIT $1"
 " FOR UPDATE SKIP LOCKED";
 
 static const char *const fire_sql =
 "WITH nx AS ("
-" SELECT * FROM unnest($1::int8[], $2::timestamptz[], $3::bool[]) AS t(id, next_run, ok)"
+" SELECT * FROM unnest($1::pg_catalog.int8[], $2::pg_catalog.timestamptz[], $3::pg_catalog.bool[])"
+"   AS t(id, next_run, ok)"
 "), s AS ("
 " UPDATE pgqueuer.pgqueuer_schedules s SET next_run = nx.next_run,"
 "   last_run = CASE WHEN nx.ok THEN pg_catalog.now() ELSE s.last_run END,"
 "   updated = pg_catalog.now(), heartbeat = pg_catalog.now()"
-" FROM nx WHERE s.id = nx.id"
+" FROM nx WHERE s.id OPERATOR(pg_catalog.=) nx.id"
 " RETURNING s.entrypoint, s.payload, s.priority, nx.ok"
 "), ins AS ("
 " INSERT INTO pgqueuer.pgqueuer (priority, status, entrypoint, payload)"
-" SELECT priority, 'queued', entrypoint, payload FROM s WHERE ok"
+" SELECT priority, 'queued'::pgqueuer.pgqueuer_status, entrypoint, payload FROM s WHERE ok"
 " RETURNING id, priority, entrypoint"
 "), lg AS ("
 " INSERT INTO pgqueuer.pgqueuer_log (job_id, status, priority, entrypoint)"
-" SELECT id, 'queued', priority, entrypoint FROM ins"
+" SELECT id, 'queued'::pgqueuer.pgqueuer_status, priority, entrypoint FROM ins"
 ") SELECT entrypoint FROM ins";
 
 static SPIPlanPtr schedule_plan = NULL;

@@ -38,19 +38,19 @@ static const char *const lock_sql =
 static const char *const fold_sql =
 "WITH upd AS ("
 " UPDATE pgqueuer.pgqueuer_log l SET aggregated = true"
-" WHERE l.id = ANY (ARRAY("
+" WHERE l.id OPERATOR(pg_catalog.=) ANY (ARRAY("
 "   SELECT id FROM pgqueuer.pgqueuer_log WHERE NOT aggregated LIMIT $1"
 "   FOR UPDATE SKIP LOCKED))"
 " RETURNING l.entrypoint, l.priority, l.status, l.created"
 "), grp AS ("
 " SELECT pg_catalog.count(*) AS n, priority, status, entrypoint,"
-"   pg_catalog.date_trunc('sec'::text, pg_catalog.timezone('UTC'::text, created)) AS sec"
+"   pg_catalog.date_trunc('sec'::pg_catalog.text, pg_catalog.timezone('UTC'::pg_catalog.text, created)) AS sec"
 " FROM upd GROUP BY priority, status, entrypoint, sec"
 "), ins AS ("
 " INSERT INTO pgqueuer.pgqueuer_statistics AS s (created, count, priority, status, entrypoint)"
-" SELECT pg_catalog.timezone('UTC'::text, sec), n, priority, status, entrypoint FROM grp"
-" ON CONFLICT (priority, pg_catalog.date_trunc('sec'::text, pg_catalog.timezone('UTC'::text, created)), status, entrypoint)"
-" DO UPDATE SET count = s.count + EXCLUDED.count"
+" SELECT pg_catalog.timezone('UTC'::pg_catalog.text, sec), n, priority, status, entrypoint FROM grp"
+" ON CONFLICT (priority, pg_catalog.date_trunc('sec'::pg_catalog.text, pg_catalog.timezone('UTC'::pg_catalog.text, created)), status, entrypoint)"
+" DO UPDATE SET count = s.count OPERATOR(pg_catalog.+) EXCLUDED.count"
 ") SELECT pg_catalog.count(*) FROM upd";
 
 /*
@@ -58,15 +58,17 @@ static const char *const fold_sql =
  * (through the primary key), so a pass costs what it deletes.
  */
 static const char *const prune_log_sql =
-"DELETE FROM pgqueuer.pgqueuer_log WHERE id = ANY (ARRAY("
+"DELETE FROM pgqueuer.pgqueuer_log WHERE id OPERATOR(pg_catalog.=) ANY (ARRAY("
 " SELECT id FROM pgqueuer.pgqueuer_log"
-" WHERE created < pg_catalog.now() - $1 AND aggregated IS DISTINCT FROM false"
+" WHERE created OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-) $1)"
+"   AND aggregated IS DISTINCT FROM false"
 " ORDER BY created LIMIT $2))";
 
 static const char *const prune_stats_sql =
-"DELETE FROM pgqueuer.pgqueuer_statistics WHERE id = ANY (ARRAY("
+"DELETE FROM pgqueuer.pgqueuer_statistics WHERE id OPERATOR(pg_catalog.=) ANY (ARRAY("
 " SELECT id FROM pgqueuer.pgqueuer_statistics"
-" WHERE created < pg_catalog.now() - $1 ORDER BY id LIMIT $2))";
+" WHERE created OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-) $1)"
+" ORDER BY id LIMIT $2))";
 
 static SPIPlanPtr lock_plan = NULL;
 static SPIPlanPtr fold_plan = NULL;
