@@ -86,7 +86,7 @@ BEGIN
 		RAISE EXCEPTION 'argument "role" must not be NULL'
 			USING ERRCODE = '22004';
 	END IF;
-	IF role::pg_catalog.oid OPERATOR(pg_catalog.=) 0 THEN
+	IF role::pg_catalog.oid OPERATOR(pg_catalog.=) 0::pg_catalog.oid THEN
 		RAISE EXCEPTION 'PgQueuer client access cannot be granted to PUBLIC'
 			USING ERRCODE = '22023',
 				  HINT = 'Name a role, for example one that your PgQueuer workers log in as.';
@@ -120,7 +120,7 @@ BEGIN
 		RAISE EXCEPTION 'argument "role" must not be NULL'
 			USING ERRCODE = '22004';
 	END IF;
-	IF role::pg_catalog.oid OPERATOR(pg_catalog.=) 0 THEN
+	IF role::pg_catalog.oid OPERATOR(pg_catalog.=) 0::pg_catalog.oid THEN
 		RAISE EXCEPTION 'PgQueuer client access cannot be revoked from PUBLIC'
 			USING ERRCODE = '22023',
 				  HINT = 'Name the role that grant_pgqueuer_client_access() was given.';

@@ -61,7 +61,7 @@ static const char *const prune_log_sql =
 "DELETE FROM pgqueuer.pgqueuer_log WHERE id OPERATOR(pg_catalog.=) ANY (ARRAY("
 " SELECT id FROM pgqueuer.pgqueuer_log"
 " WHERE created OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-) $1)"
-"   AND aggregated IS DISTINCT FROM false"
+"   AND aggregated IS NOT FALSE"
 " ORDER BY created LIMIT $2))";
 
 static const char *const prune_stats_sql =

@@ -257,8 +257,9 @@ static const char *const tables_sql =
 " CROSS JOIN LATERAL (VALUES"
 "  (1, CASE WHEN a.attnum IS NULL"
 "      THEN pg_catalog.format('missing column pgqueuer.%s.%s', e.tab, e.col) END),"
-"  (2, CASE WHEN a.attnum IS NOT NULL AND (a.atttypid, a.atttypmod) IS DISTINCT FROM"
-"            (pg_catalog.to_regtype(e.typ)::pg_catalog.oid, -1)"
+"  (2, CASE WHEN a.attnum IS NOT NULL AND NOT COALESCE("
+"            a.atttypid OPERATOR(pg_catalog.=) pg_catalog.to_regtype(e.typ)::pg_catalog.oid"
+"            AND a.atttypmod OPERATOR(pg_catalog.=) -1, false)"
 "      THEN pg_catalog.format('column pgqueuer.%s.%s has type %s, expected %s',"
 "           e.tab, e.col, pg_catalog.format_type(a.atttypid, a.atttypmod), e.typ) END),"
 "  (3, CASE WHEN a.attnum IS NOT NULL AND a.attnotnull OPERATOR(pg_catalog.<>) e.not_null"
@@ -283,7 +284,8 @@ static const char *const enum_sql =
 " LEFT JOIN LATERAL ("
 "   SELECT pg_catalog.array_agg(e.enumlabel::pg_catalog.text ORDER BY e.enumsortorder) AS labels"
 "   FROM pg_catalog.pg_enum e WHERE e.enumtypid OPERATOR(pg_catalog.=) ty.oid) AS l ON true"
-" WHERE ty.oid IS NULL OR ty.typtype OPERATOR(pg_catalog.<>) 'e' OR l.labels IS DISTINCT FROM $1::pg_catalog.text[]";
+" WHERE ty.oid IS NULL OR ty.typtype OPERATOR(pg_catalog.<>) 'e' "
+"   OR NOT COALESCE(l.labels OPERATOR(pg_catalog.=) $1::pg_catalog.text[], false)";
 
 /*
  * Indexes: present, on the right table, unique where expected, valid.
@@ -337,8 +339,8 @@ static const char *const triggers_sql =
 "           WHEN t.tgtype OPERATOR(pg_catalog.<>) e.typ"
 "      THEN pg_catalog.format('trigger %s on pgqueuer.%s fires at the wrong time or on the wrong events',"
 "           e.tg, e.tab) END),"
-"  (4, CASE WHEN t.oid IS NOT NULL AND t.tgfoid IS DISTINCT FROM"
-"            pg_catalog.to_regprocedure(e.fn)::pg_catalog.oid"
+"  (4, CASE WHEN t.oid IS NOT NULL AND NOT COALESCE(t.tgfoid OPERATOR(pg_catalog.=)"
+"            pg_catalog.to_regprocedure(e.fn)::pg_catalog.oid, false)"
 "      THEN pg_catalog.format('trigger %s on pgqueuer.%s calls %s, expected %s',"
 "           e.tg, e.tab, t.tgfoid::pg_catalog.regprocedure, e.fn) END)"
 " ) AS l(k, line)"
