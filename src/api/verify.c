@@ -42,6 +42,19 @@
 
 PG_FUNCTION_INFO_V1(pgqueuer_verify);
 
+/*
+ * The type named by the text expression x, read as pg_catalog's type when
+ * x is a plain name ("text", "uuid[]") that pg_catalog has, so that no
+ * type of another schema on search_path can stand in for it.  Names with a
+ * schema or with spaces ("double precision") need no help; SQL keywords
+ * ("integer") are pg_catalog's by grammar.
+ */
+#define PGQ_REGTYPE(x) \
+	"COALESCE(CASE WHEN pg_catalog.strpos(" x ", ' ') OPERATOR(pg_catalog.=) 0" \
+	"           AND pg_catalog.strpos(" x ", '.') OPERATOR(pg_catalog.=) 0" \
+	"          THEN pg_catalog.to_regtype('pg_catalog.' OPERATOR(pg_catalog.||) " x ") END," \
+	"         pg_catalog.to_regtype(" x "))"
+
 /* the extension's schema, as a scalar subquery */
 #define PGQ_NSP \
 	"(SELECT n.oid FROM pg_catalog.pg_namespace n WHERE n.nspname OPERATOR(pg_catalog.=) 'pgqueuer')"
@@ -258,7 +271,7 @@ static const char *const tables_sql =
 "  (1, CASE WHEN a.attnum IS NULL"
 "      THEN pg_catalog.format('missing column pgqueuer.%s.%s', e.tab, e.col) END),"
 "  (2, CASE WHEN a.attnum IS NOT NULL AND NOT COALESCE("
-"            a.atttypid OPERATOR(pg_catalog.=) pg_catalog.to_regtype(e.typ)::pg_catalog.oid"
+"            a.atttypid OPERATOR(pg_catalog.=) " PGQ_REGTYPE("e.typ") "::pg_catalog.oid"
 "            AND a.atttypmod OPERATOR(pg_catalog.=) -1, false)"
 "      THEN pg_catalog.format('column pgqueuer.%s.%s has type %s, expected %s',"
 "           e.tab, e.col, pg_catalog.format_type(a.atttypid, a.atttypmod), e.typ) END),"
@@ -360,7 +373,7 @@ static const char *const functions_sql =
 "   SELECT FROM pg_catalog.pg_proc p"
 "   WHERE p.pronamespace OPERATOR(pg_catalog.=) " PGQ_NSP " AND p.proname OPERATOR(pg_catalog.=) e.name"
 "   AND p.proargtypes OPERATOR(pg_catalog.=) pg_catalog.array_to_string(ARRAY("
-"       SELECT pg_catalog.to_regtype(u.a)::pg_catalog.oid"
+"       SELECT " PGQ_REGTYPE("u.a") "::pg_catalog.oid"
 "       FROM pg_catalog.unnest(pg_catalog.string_to_array(e.args, ', '))"
 "         WITH ORDINALITY AS u(a, n)"
 "       ORDER BY u.n), ' ', '0')::pg_catalog.oidvector)"
