@@ -91,6 +91,7 @@ BEGIN
 			USING ERRCODE = '22023',
 				  HINT = 'Name a role, for example one that your PgQueuer workers log in as.';
 	END IF;
+	EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA pgqueuer TO %s', role);
 	-- the queue: enqueue, dequeue, heartbeat, retry, complete (log_jobs), requeue
 	EXECUTE pg_catalog.format('GRANT SELECT, INSERT, DELETE, UPDATE ON pgqueuer.pgqueuer TO %s', role);
 	EXECUTE pg_catalog.format('GRANT USAGE ON SEQUENCE pgqueuer.pgqueuer_id_seq TO %s', role);
@@ -106,7 +107,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION pgqueuer.grant_pgqueuer_client_access(pg_catalog.regrole) IS
-$$Opt-in for unmodified PgQueuer (Python) clients, which write the tables with their own SQL instead of calling pgqueuer's functions: grants role exactly those writes. pgqueuer.pgqueuer: SELECT, INSERT, UPDATE, DELETE; pgqueuer_log: SELECT, INSERT, UPDATE (aggregated); pgqueuer_statistics: SELECT, INSERT, UPDATE (count); pgqueuer_schedules: SELECT, DELETE, INSERT and UPDATE of PgQueuer's columns (not payload, priority, server_fired; not entrypoint or expression on UPDATE); USAGE on their sequences. Such a role can change and delete any job; the background worker validates what it wrote before acting on it. Undo with revoke_pgqueuer_client_access(). Errors: 22004 for NULL, 22023 for PUBLIC. See SECURITY.md.$$;
+$$Opt-in for unmodified PgQueuer (Python) clients, which write the tables with their own SQL instead of calling pgqueuer's functions: grants role exactly those writes, and USAGE on the schema. pgqueuer.pgqueuer: SELECT, INSERT, UPDATE, DELETE; pgqueuer_log: SELECT, INSERT, UPDATE (aggregated); pgqueuer_statistics: SELECT, INSERT, UPDATE (count); pgqueuer_schedules: SELECT, DELETE, INSERT and UPDATE of PgQueuer's columns (not payload, priority, server_fired; not entrypoint or expression on UPDATE); USAGE on their sequences. Such a role can change and delete any job; the background worker validates what it wrote before acting on it. Undo with revoke_pgqueuer_client_access(). Errors: 22004 for NULL, 22023 for PUBLIC. See SECURITY.md.$$;
 
 CREATE FUNCTION pgqueuer.revoke_pgqueuer_client_access(role pg_catalog.regrole)
 RETURNS void
@@ -125,17 +126,19 @@ BEGIN
 			USING ERRCODE = '22023',
 				  HINT = 'Name the role that grant_pgqueuer_client_access() was given.';
 	END IF;
-	-- pgqueuer_worker and pgqueuer_admin keep the SELECT they have anyway
-	reader := role::pg_catalog.text OPERATOR(pg_catalog.=) ANY (ARRAY['pgqueuer_worker', 'pgqueuer_admin']);
+	-- pgqueuer's own roles keep the schema and the SELECT they have anyway
+	reader := role::pg_catalog.text OPERATOR(pg_catalog.=)
+		ANY (ARRAY['pgqueuer_producer', 'pgqueuer_worker', 'pgqueuer_admin']);
 	EXECUTE pg_catalog.format('REVOKE INSERT, UPDATE, DELETE ON pgqueuer.pgqueuer, pgqueuer.pgqueuer_log, pgqueuer.pgqueuer_statistics, pgqueuer.pgqueuer_schedules FROM %s', role);
 	EXECUTE pg_catalog.format('REVOKE ALL ON SEQUENCE pgqueuer.pgqueuer_id_seq, pgqueuer.pgqueuer_statistics_id_seq, pgqueuer.pgqueuer_schedules_id_seq FROM %s', role);
 	IF NOT reader THEN
 		EXECUTE pg_catalog.format('REVOKE SELECT ON pgqueuer.pgqueuer, pgqueuer.pgqueuer_log, pgqueuer.pgqueuer_statistics, pgqueuer.pgqueuer_schedules FROM %s', role);
+		EXECUTE pg_catalog.format('REVOKE USAGE ON SCHEMA pgqueuer FROM %s', role);
 	END IF;
 END
 $$;
 COMMENT ON FUNCTION pgqueuer.revoke_pgqueuer_client_access(pg_catalog.regrole) IS
-$$Undo grant_pgqueuer_client_access(role): revokes its table writes, sequence usage and (except from pgqueuer_worker and pgqueuer_admin, which keep reading) its SELECT. Errors: 22004 for NULL, 22023 for PUBLIC. See SECURITY.md.$$;
+$$Undo grant_pgqueuer_client_access(role): revokes its table writes, sequence usage and (except from pgqueuer_producer, pgqueuer_worker and pgqueuer_admin, which keep what they had) its SELECT and schema USAGE. Errors: 22004 for NULL, 22023 for PUBLIC. See SECURITY.md.$$;
 
 REVOKE ALL ON FUNCTION pgqueuer.grant_pgqueuer_client_access(pg_catalog.regrole) FROM PUBLIC;
 REVOKE ALL ON FUNCTION pgqueuer.revoke_pgqueuer_client_access(pg_catalog.regrole) FROM PUBLIC;

@@ -22,6 +22,7 @@
 #include "utils/builtins.h"
 
 #include "pgqueuer.h"
+#include "validate.h"
 
 /* picked jobs whose heartbeat is older than the shortest lease in use */
 #define EXPIRE_SQL_CANDIDATES \
@@ -39,6 +40,7 @@ static const char *const expire_sql =
 " FROM pgqueuer.pgqueuer q"
 " LEFT JOIN pgqueuer.pgqueuer_entrypoints e ON e.entrypoint OPERATOR(pg_catalog.=) q.entrypoint"
 " WHERE" EXPIRE_SQL_CANDIDATES
+"   AND " PGQ_JOB_VALID_SQL
 "   AND q.heartbeat OPERATOR(pg_catalog.<)"
 "       (pg_catalog.now() OPERATOR(pg_catalog.-) COALESCE(e.lease_timeout, $2))"
 " ORDER BY q.heartbeat LIMIT $4"
@@ -85,12 +87,58 @@ static const char *const expire_sql =
 static const char *const probe_sql =
 "SELECT EXISTS (SELECT 1 FROM pgqueuer.pgqueuer q WHERE" EXPIRE_SQL_CANDIDATES ")";
 
+/*
+ * Expired picked jobs that the sweep skips because a value is one the
+ * extension never writes (validate.h), for the report.
+ */
+static const char *const invalid_sql =
+"SELECT q.id, q.entrypoint, pg_catalog.octet_length(q.entrypoint)::pg_catalog.int8, q.attempts,"
+"   q.queue_manager_id IS NOT NULL"
+" FROM pgqueuer.pgqueuer q WHERE" EXPIRE_SQL_CANDIDATES
+"   AND NOT " PGQ_JOB_VALID_SQL
+" ORDER BY q.id LIMIT 100";
+
 static SPIPlanPtr expire_plan = NULL;
 static SPIPlanPtr probe_plan = NULL;
+static SPIPlanPtr invalid_plan = NULL;
+
+/*
+ * report_invalid
+ *		Warn once per backend of each expired picked job that the sweep
+ *		skips (at most 100 per call).
+ */
+static void
+report_invalid(Datum *values, char *nulls)
+{
+	static const Oid argtypes[2] = {TEXTARRAYOID, INTERVALOID};
+	int			n;
+
+	n = pgq_execute(pgq_plan(&invalid_plan, invalid_sql, 2, argtypes),
+					values, nulls, SPI_OK_SELECT);
+	for (int i = 0; i < n; i++)
+	{
+		bool		isnull;
+		int64		id = pgq_getint64(i, 1);
+		Datum		ep = pgq_getdatum(i, 2, &isnull);
+		const char *problem;
+
+		if (!pgq_first_report("pgqueuer", id))
+			continue;
+		problem = pgq_job_problem(isnull ? NULL : TextDatumGetCString(ep),
+								  pgq_getint64(i, 3),
+								  DatumGetInt32(pgq_getdatum(i, 4, &isnull)),
+								  DatumGetBool(pgq_getdatum(i, 5, &isnull)));
+		pgq_report_skipped_row("pgqueuer", id,
+							   problem ? problem : "a value is out of range");
+	}
+}
 
 /*
  * pgq_expire_leases
  *		Expire at most "limit" leases of the given entrypoints (NULL: all).
+ *
+ * A job with a value that the extension never writes (validate.h) is left
+ * alone; the maintenance sweep (entrypoints NULL) reports it once.
  *
  * Must run inside SPI.  Returns the number of jobs whose lease expired;
  * *woken / *nwoken receive the distinct entrypoints that got a job back in
@@ -124,6 +172,8 @@ pgq_expire_leases(ArrayType *entrypoints, int limit, char ***woken, int *nwoken)
 		if (!DatumGetBool(pgq_getdatum(0, 1, &isnull)))
 			return 0;
 	}
+	if (entrypoints == NULL)
+		report_invalid(values, nulls);
 	n = pgq_execute_indexed(pgq_plan(&expire_plan, expire_sql, 4, argtypes),
 							values, nulls, SPI_OK_SELECT);
 	if (n > 0)

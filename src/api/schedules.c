@@ -26,6 +26,7 @@
 
 #include "cron.h"
 #include "pgqueuer.h"
+#include "validate.h"
 
 PG_FUNCTION_INFO_V1(pgqueuer_cron_next);
 PG_FUNCTION_INFO_V1(pgqueuer_schedule);
@@ -54,7 +55,8 @@ static const char *const unschedule_ep_sql =
 "DELETE FROM pgqueuer.pgqueuer_schedules WHERE entrypoint OPERATOR(pg_catalog.=) $1";
 
 static const char *const due_sql =
-"SELECT id, expression, entrypoint, pg_catalog.octet_length(payload) FROM pgqueuer.pgqueuer_schedules"
+"SELECT id, expression, entrypoint, pg_catalog.octet_length(entrypoint)::pg_catalog.int8"
+" FROM pgqueuer.pgqueuer_schedules"
 " WHERE server_fired AND status OPERATOR(pg_catalog.=) 'queued'::pgqueuer.pgqueuer_status"
 "   AND next_run OPERATOR(pg_catalog.<=) pg_catalog.now()"
 " ORDER BY next_run, id LIMIT $1"
@@ -251,8 +253,9 @@ pgqueuer_unschedule_entrypoint(PG_FUNCTION_ARGS)
  * pgq_fire_schedules
  *		Enqueue one job for every due server-fired schedule and move its
  *		next_run to the first fire time after now.  A row whose expression
- *		does not parse (written behind our back) is parked at 'infinity'
- *		with one WARNING instead of failing every pass.  Must run inside
+ *		does not parse or whose entrypoint the extension would refuse
+ *		(written behind our back, validate.c) is parked at 'infinity' with
+ *		one WARNING instead of failing every pass or being fired.  Must run inside
  *		SPI.  Returns the number of jobs enqueued.
  */
 int64
@@ -281,13 +284,23 @@ pgq_fire_schedules(void)
 	{
 		bool		isnull;
 		char	   *expression = TextDatumGetCString(pgq_getdatum(i, 2, &isnull));
+		const char *problem =
+			pgq_entrypoint_problem(TextDatumGetCString(pgq_getdatum(i, 3, &isnull)),
+								   pgq_getint64(i, 4));
 		CronSchedule sched;
 		CronError	err;
 		TimestampTz next = DT_NOEND;
-		bool		ok = cron_parse(expression, &sched, &err) &&
-			next_fire(&sched, now, &next);
+		bool		ok;
 
 		ids[i] = pgq_getdatum(i, 1, &isnull);
+		if (problem != NULL)
+		{
+			pgq_report_skipped_row("pgqueuer_schedules", DatumGetInt64(ids[i]), problem);
+			nexts[i] = TimestampTzGetDatum(DT_NOEND);
+			oks[i] = BoolGetDatum(false);
+			continue;
+		}
+		ok = cron_parse(expression, &sched, &err) && next_fire(&sched, now, &next);
 		if (!ok)
 			ereport(WARNING,
 					(errmsg("schedule " INT64_FORMAT " has an unusable cron expression \"%s\"; it will not fire",
