@@ -61,6 +61,9 @@ ALTER FUNCTION pgqueuer.autovac(boolean, boolean) SET search_path = pg_catalog, 
 ALTER FUNCTION pgqueuer.verify() SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION pgqueuer.run_maintenance() SET search_path = pg_catalog, pg_temp;
 
+COMMENT ON FUNCTION pgqueuer.verify() IS
+$$Check the installation: every table, column (type, nullability), enum label and order, index, trigger and function, the stored durability and autovacuum choices against the tables, the notification queue usage, and the schema itself: objects in schema pgqueuer that are not members of the extension (with their owner), CREATE granted on it to a role that is not a superuser, an owner that is not a superuser (SECURITY.md, section 1). One line per problem; no rows means healthy.$$;
+
 -- Table privileges (SECURITY.md, section 3).  Every write goes through a
 -- function that checks it; the roles keep reading what their clients read.
 -- pgqueuer_worker and pgqueuer_admin: SELECT on PgQueuer's four tables, the

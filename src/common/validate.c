@@ -38,16 +38,13 @@ static int	next_slot = 0;
 /*
  * pgq_entrypoint_problem
  *		What is wrong with an entrypoint name of "bytes" bytes, or NULL if
- *		nothing: it must not be empty nor longer than
- *		PGQ_ENTRYPOINT_MAX_BYTES (it travels in notifications and logs).
+ *		nothing: like enqueue(), the server refuses an empty name.
  */
 const char *
 pgq_entrypoint_problem(const char *entrypoint, int64 bytes)
 {
 	if (entrypoint == NULL || bytes == 0)
 		return "its entrypoint is empty";
-	if (bytes > PGQ_ENTRYPOINT_MAX_BYTES)
-		return "its entrypoint is longer than 1024 bytes";
 	return NULL;
 }
 

@@ -14,9 +14,6 @@
 
 #include "postgres.h"
 
-/* longest entrypoint name the server acts on, in bytes */
-#define PGQ_ENTRYPOINT_MAX_BYTES 1024
-
 /*
  * A picked job that the lease sweep may act on, as a SQL condition on the
  * queue row aliased q; pgq_job_problem() says what is wrong with one that
@@ -24,7 +21,6 @@
  */
 #define PGQ_JOB_VALID_SQL \
 	"(q.entrypoint OPERATOR(pg_catalog.<>) ''::pg_catalog.text" \
-	" AND pg_catalog.octet_length(q.entrypoint) OPERATOR(pg_catalog.<=) 1024" \
 	" AND q.attempts OPERATOR(pg_catalog.>=) 0" \
 	" AND q.queue_manager_id IS NOT NULL)"
 
