@@ -85,7 +85,8 @@ static const char *const expire_sql =
  * for nothing.
  */
 static const char *const probe_sql =
-"SELECT EXISTS (SELECT 1 FROM pgqueuer.pgqueuer q WHERE" EXPIRE_SQL_CANDIDATES ")";
+"SELECT EXISTS (SELECT 1 FROM pgqueuer.pgqueuer q WHERE" EXPIRE_SQL_CANDIDATES
+"   AND " PGQ_JOB_VALID_SQL ")";
 
 /*
  * Expired picked jobs that the sweep skips because a value is one the
@@ -113,8 +114,8 @@ report_invalid(Datum *values, char *nulls)
 	static const Oid argtypes[2] = {TEXTARRAYOID, INTERVALOID};
 	int			n;
 
-	n = pgq_execute(pgq_plan(&invalid_plan, invalid_sql, 2, argtypes),
-					values, nulls, SPI_OK_SELECT);
+	n = pgq_execute_indexed(pgq_plan(&invalid_plan, invalid_sql, 2, argtypes),
+							values, nulls, SPI_OK_SELECT);
 	for (int i = 0; i < n; i++)
 	{
 		bool		isnull;
@@ -164,6 +165,8 @@ pgq_expire_leases(ArrayType *entrypoints, int limit, char ***woken, int *nwoken)
 
 	*nwoken = 0;
 	*woken = NULL;
+	if (entrypoints == NULL)
+		report_invalid(values, nulls);
 	if (pgq_execute_indexed(pgq_plan(&probe_plan, probe_sql, 2, argtypes),
 							values, nulls, SPI_OK_SELECT) == 1)
 	{
@@ -172,8 +175,6 @@ pgq_expire_leases(ArrayType *entrypoints, int limit, char ***woken, int *nwoken)
 		if (!DatumGetBool(pgq_getdatum(0, 1, &isnull)))
 			return 0;
 	}
-	if (entrypoints == NULL)
-		report_invalid(values, nulls);
 	n = pgq_execute_indexed(pgq_plan(&expire_plan, expire_sql, 4, argtypes),
 							values, nulls, SPI_OK_SELECT);
 	if (n > 0)
