@@ -5,10 +5,11 @@
 #	Objects planted in schema "pgqueuer" (SECURITY.md, section 1), by
 #	mallory, an ordinary login role, in the two places a regression test
 #	cannot reach:
-#	- restore: a dump of a database using pgqueuer is restored into a
-#	  database where mallory created schema "pgqueuer" beforehand and
-#	  planted an operator in it; the restore refuses to install the
-#	  extension there and the operator never runs;
+#	- restore: a dump of a database using pgqueuer (custom format with
+#	  pg_restore, plain SQL with psql) is restored into a database where
+#	  mallory created schema "pgqueuer" beforehand and planted an operator
+#	  in it; the restore refuses to install the extension there and the
+#	  operator never runs;
 #	- the background worker: after mallory planted objects through a CREATE
 #	  grant on the schema, the worker logs each of them and the grant,
 #	  suspends its duties (an expired lease stays expired, a due schedule
@@ -110,6 +111,22 @@ is(query('dst', "SELECT count(*) FROM pg_extension WHERE extname = 'pgqueuer'"),
 	'0', 'restore: the extension is not installed');
 is(query('dst', 'SELECT count(*) FROM public.pwned'),
 	'0', 'restore: the planted operator never ran');
+
+# A plain SQL dump run with psql takes the same path.
+my $plain = $node->basedir . '/src.sql';
+$node->command_ok([ 'pg_dump', '-Fp', '-f', $plain, '-d', $node->connstr('src') ],
+	'pg_dump -Fp of a database using pgqueuer');
+attacker_db('dst_plain');
+query('dst_plain', "CREATE SCHEMA pgqueuer;\n$plant_cat", 'mallory');
+($stdout, $stderr) = ('', '');
+IPC::Run::run([ 'psql', '-X', '-d', $node->connstr('dst_plain'), '-f', $plain ],
+	'>', \$stdout, '2>', \$stderr);
+like($stderr, qr/schema "pgqueuer" already exists and cannot be trusted/,
+	'plain restore: CREATE EXTENSION refuses the prepared schema');
+is(query('dst_plain', "SELECT count(*) FROM pg_extension WHERE extname = 'pgqueuer'"),
+	'0', 'plain restore: the extension is not installed');
+is(query('dst_plain', 'SELECT count(*) FROM public.pwned'),
+	'0', 'plain restore: the planted operator never ran');
 
 # The same dump restores into a database where nobody prepared anything.
 query('postgres', 'CREATE DATABASE dst_clean');
