@@ -191,6 +191,28 @@ run_duty_guarded(int duty, MemoryContext pass_cxt, int64 *rows)
 }
 
 /*
+ * printable
+ *		s with control characters written as \xNN: the lines name objects
+ *		that another role created, and a name may hold a newline that
+ *		would otherwise forge a line of the server log.
+ */
+static char *
+printable(const char *s)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (const unsigned char *p = (const unsigned char *) s; *p; p++)
+	{
+		if (*p < 0x20 || *p == 0x7f)
+			appendStringInfo(&buf, "\\x%02x", *p);
+		else
+			appendStringInfoChar(&buf, (char) *p);
+	}
+	return buf.data;
+}
+
+/*
  * log_guard
  *		Log the schema problems found by check_schema(), when they differ
  *		from those logged last: a WARNING per problem, and whether the
@@ -212,7 +234,7 @@ log_guard(List *lines, bool blocking)
 	foreach(lc, lines)
 		ereport(WARNING,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("pgqueuer worker: %s", (const char *) lfirst(lc)),
+				 errmsg("pgqueuer worker: %s", printable((const char *) lfirst(lc))),
 				 errhint("See pgqueuer.verify() and SECURITY.md: only the extension's objects belong in schema \"pgqueuer\", and only superusers may create there.")));
 	if (blocking)
 		ereport(WARNING,
