@@ -50,6 +50,11 @@ CREATE EXTENSION pgqueuer;
 REVOKE CREATE ON SCHEMA pgqueuer FROM PUBLIC;
 CREATE EXTENSION pgqueuer;
 SELECT count(*) AS problems FROM pgqueuer.verify();
+-- no function of the extension looks anything up in schema pgqueuer
+SELECT p.oid::regprocedure AS without_fixed_search_path FROM pg_proc p
+ WHERE p.pronamespace = 'pgqueuer'::regnamespace
+   AND p.proconfig IS DISTINCT FROM ARRAY['search_path=pg_catalog, pg_temp']
+ ORDER BY 1;
 
 --
 -- 2. Objects planted after the install, through a CREATE grant on the
