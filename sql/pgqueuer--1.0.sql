@@ -56,9 +56,8 @@ BEGIN
 				  CROSS JOIN LATERAL pg_catalog.aclexplode(n.nspacl) a
 				  WHERE n.oid OPERATOR(pg_catalog.=) nsp
 					AND a.privilege_type OPERATOR(pg_catalog.=) 'CREATE'
-					AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r
-									WHERE r.oid OPERATOR(pg_catalog.=) a.grantee AND r.rolsuper)) THEN
-		problem := 'It grants CREATE to a role that is not a superuser.';
+					AND a.grantee OPERATOR(pg_catalog.<>) n.nspowner) THEN
+		problem := 'It grants CREATE to a role other than its owner.';
 	END IF;
 
 	IF problem IS NOT NULL THEN
