@@ -13,7 +13,9 @@
  *
  * Roles: node_worker (pgqueuer_worker), node_producer (pgqueuer_producer),
  * node_admin (pgqueuer_admin), node_intruder (no pgqueuer role at all),
- * and the bootstrap superuser postgres for inspecting the tables.
+ * and the bootstrap superuser postgres for inspecting the tables.  The
+ * three pgqueuer roles lose every table privilege: the client must get by
+ * with the functions.
  */
 'use strict';
 
@@ -140,7 +142,9 @@ async function startServer() {
 		CREATE ROLE node_worker LOGIN IN ROLE pgqueuer_worker;
 		CREATE ROLE node_producer LOGIN IN ROLE pgqueuer_producer;
 		CREATE ROLE node_admin LOGIN IN ROLE pgqueuer_admin;
-		CREATE ROLE node_intruder LOGIN;`);
+		CREATE ROLE node_intruder LOGIN;
+		-- the client calls functions only: no role of it may read a table either
+		REVOKE ALL ON ALL TABLES IN SCHEMA pgqueuer FROM pgqueuer_worker, pgqueuer_producer, pgqueuer_admin;`);
 
 	return {
 		socketDir: sock,

@@ -345,3 +345,54 @@ test('run() rejects without the extension or without the privilege', async () =>
 	registering.entrypoint('core', { concurrencyLimit: 1 }, () => {});
 	await assert.rejects(registering.run(), (err) => err.code === '42501');
 });
+
+test('objects planted in a schema on search_path are never reached', async () => {
+	/* what a role with CREATE on public could plant: types, functions, operators that raise */
+	await srv.query(`
+		CREATE FUNCTION public.trap() RETURNS boolean LANGUAGE plpgsql AS
+			$$BEGIN RAISE EXCEPTION 'planted object reached'; END$$;
+		CREATE FUNCTION public.trap_name(name, pg_catalog.text) RETURNS boolean LANGUAGE plpgsql AS
+			$$BEGIN RAISE EXCEPTION 'planted operator reached'; END$$;
+		CREATE FUNCTION public.trap_int8(bigint, bigint) RETURNS boolean LANGUAGE plpgsql AS
+			$$BEGIN RAISE EXCEPTION 'planted operator reached'; END$$;
+		CREATE FUNCTION public.trap_text(text) RETURNS boolean LANGUAGE plpgsql AS
+			$$BEGIN RAISE EXCEPTION 'planted domain reached'; END$$;
+		CREATE DOMAIN public.text AS pg_catalog.varchar CHECK (public.trap_text(VALUE::pg_catalog.text));
+		CREATE DOMAIN public.int4 AS pg_catalog.int4 CHECK (public.trap());
+		CREATE DOMAIN public.int8 AS pg_catalog.int8 CHECK (public.trap());
+		CREATE DOMAIN public.float8 AS pg_catalog.float8 CHECK (public.trap());
+		CREATE DOMAIN public.uuid AS pg_catalog.uuid CHECK (public.trap());
+		CREATE OPERATOR public.= (LEFTARG = name, RIGHTARG = pg_catalog.text, FUNCTION = public.trap_name);
+		CREATE OPERATOR public.= (LEFTARG = bigint, RIGHTARG = bigint, FUNCTION = public.trap_int8);
+		CREATE FUNCTION public.make_interval(secs double precision) RETURNS interval LANGUAGE plpgsql AS
+			$$BEGIN RAISE EXCEPTION 'planted function reached'; END$$;
+		CREATE FUNCTION public.unnest(double precision[]) RETURNS SETOF double precision LANGUAGE plpgsql AS
+			$$BEGIN RAISE EXCEPTION 'planted function reached'; END$$;
+		GRANT USAGE ON SCHEMA public TO PUBLIC;`);
+	const trapped = (user) => ({ ...srv.config(user), options: '-c search_path=public,pg_catalog' });
+	const pg = require('pg');
+	const client = new pg.Client(trapped('node_producer'));
+	await client.connect();
+	try {
+		const planted = new Producer(client);
+		const seen = [];
+		startWorker([['planted', { concurrencyLimit: 5, leaseTimeout: 10 }, async (job, { signal }) => {
+			seen.push(job.id);
+			if (job.attempts === 0)
+				throw new RetryRequested({ delay: 0 });
+			assert.ok(!signal.aborted);
+		}]], { connection: trapped('node_worker') });
+		const one = await planted.enqueue('planted', 'x', { priority: 1, executeAfter: 0, headers: { a: 1 } });
+		const many = await planted.enqueueBatch([
+			{ entrypoint: 'planted', executeAfter: 0.1 }, { entrypoint: 'planted', dedupeKey: 'p' },
+		]);
+		for (const id of [one, ...many])
+			await waitStatus(id, 'successful');
+		assert.strictEqual(seen.length, 6, 'each job failed once, was retried and succeeded');
+		const status = await planted.jobStatus([one]);
+		assert.strictEqual(status.get(one), 'successful');
+		assert.ok(Array.isArray(await planted.queueSize()));
+	} finally {
+		await client.end();
+	}
+});
