@@ -24,16 +24,24 @@ const TRANSIENT_CODES = new Set(['55P03', '57014']);
 
 /**
  * What an error from pg means for the worker.
- * @param {Error & {code?: string}} err
+ * @param {Error & {code?: string, severity?: string}} err
  * @returns {'lost'|'transient'|'fatal'} lost: the connection is unusable
- *   (network errors carry no SQLSTATE, or a Node error code such as
- *   ECONNREFUSED); transient: try again after a short pause; fatal:
- *   retrying cannot help (missing privilege, bad argument, ...).
+ *   (anything that is not an error reported by the server: network errors
+ *   carry no SQLSTATE, or a Node error code such as ECONNREFUSED or EPIPE);
+ *   transient: try again after a short pause; fatal: retrying cannot help
+ *   (missing privilege, bad argument, ..., or a TypeError, RangeError,
+ *   ReferenceError or SyntaxError: a bug, not the connection).
  */
 function classify(err) {
-	const code = err && typeof err.code === 'string' ? err.code : '';
+	/* the server's errors (pg's DatabaseError) carry a severity and a SQLSTATE */
+	const fromServer = err && typeof err.severity === 'string' && typeof err.code === 'string';
+	const code = fromServer ? err.code : '';
 
-	if (!/^[0-9A-Z]{5}$/.test(code) || code.startsWith('08') || LOST_CODES.has(code))
+	/* a bug in the client or a handler's value, not the connection */
+	if (err instanceof TypeError || err instanceof RangeError || err instanceof ReferenceError ||
+		err instanceof SyntaxError)
+		return 'fatal';
+	if (!fromServer || code.startsWith('08') || LOST_CODES.has(code))
 		return 'lost';
 	if (code.startsWith('40') || code.startsWith('53') || TRANSIENT_CODES.has(code))
 		return 'transient';
