@@ -362,8 +362,12 @@ class Worker extends EventEmitter {
 		if (!this._wantDequeue || free < this._minDequeue())
 			return false;
 		const ask = Math.min(free, o.batchSize);
+		const idle = this._running.size === 0;
 		this._wantDequeue = false;
 		const got = await jobs.dequeue(this, ask);
+		/* jobs just picked need no heartbeat before the interval is up */
+		if (idle && got > 0)
+			this._nextHeartbeat = Date.now() + this._heartbeatMs;
 		this._nextPoll = Date.now() + (got < ask && this._ratePollMs > 0 ?
 			this._ratePollMs : o.dequeueTimeout * 1000);
 		/* a notification during the call may announce jobs it did not see */
