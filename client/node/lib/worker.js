@@ -26,14 +26,10 @@
 const crypto = require('crypto');
 const { EventEmitter } = require('events');
 
-const sql = require('./sql');
-const { classify, backoffMs, openClient } = require('./connection');
+const { classify } = require('./connection');
 const { workerOptions, entrypointOptions } = require('./options');
 const jobs = require('./jobs');
-
-/* tries to reach the server for pending outcomes after the last handler
- * returned during a shutdown, before giving up on them */
-const SHUTDOWN_CONNECT_ATTEMPTS = 3;
+const session = require('./session');
 
 /**
  * A worker serving one or more entrypoints.
@@ -134,14 +130,14 @@ class Worker extends EventEmitter {
 		this._names = [...this._entries.keys()];
 		const removeSignals = this.options.handleSignals ? this._installSignals() : () => {};
 		try {
-			if (!(await this._connect(true)))
+			if (!(await session.connect(this, true)))
 				return { ...this.stats };
 			this._log.info(`worker ${this.queueManagerId} started: entrypoints ${JSON.stringify(this._names)}, ` +
 				`batch size ${this.options.batchSize}, at most ${this.options.maxConcurrentTasks} jobs at once`);
 			await this._loop();
 		} finally {
 			removeSignals();
-			await this._disconnect(null);
+			await session.disconnect(this, null);
 			this._active = false;
 		}
 		this._log.info(`worker ${this.queueManagerId} finished: ${JSON.stringify(this.stats)}`);
@@ -193,133 +189,6 @@ class Worker extends EventEmitter {
 			process.removeListener('SIGINT', onSignal);
 			process.removeListener('SIGTERM', onSignal);
 		};
-	}
-
-	/*
-	 * Open the connection and get ready: check the extension, register the
-	 * entrypoints, learn the lease, LISTEN.  Retries lost connections with
-	 * back-off; a fatal error is thrown at the first start and stops the
-	 * worker later.  False when giving up (stopping).
-	 */
-	async _connect(first) {
-		for (let attempt = 0; ; attempt++) {
-			let client = null;
-			try {
-				client = await openClient(this.options.connection, 'pgqueuer node worker');
-				await this._setup(client);
-				this._client = client;
-				this._log.info(attempt > 0 || !first ? `connected after ${attempt + 1} attempt(s)` : 'connected');
-				this.emit('connected');
-				return true;
-			} catch (err) {
-				if (client)
-					client.end().catch(() => {});
-				if (classify(err) === 'fatal' || err.pgqFatal) {
-					if (first)
-						throw err;
-					this._fatal = this._fatal || err;
-					this._log.error(`could not set the connection up: ${err.message}`);
-					return false;
-				}
-				if (this._stopRequested && this._running.size === 0 &&
-					(first || attempt + 1 >= SHUTDOWN_CONNECT_ATTEMPTS))
-					return false;
-				const retryAt = Date.now() + backoffMs(attempt, this.options.reconnectDelay,
-					this.options.reconnectMaxDelay);
-				this._log.warn(`could not connect (attempt ${attempt + 1}): ${err.message}; ` +
-					`next attempt in ${((retryAt - Date.now()) / 1000).toFixed(1)} s`);
-				while (Date.now() < retryAt && !(this._stopRequested && this._running.size === 0)) {
-					this._wakeFlag = false;
-					await this._wait(retryAt);
-				}
-			}
-		}
-	}
-
-	/* the session's setup on a fresh client */
-	async _setup(client) {
-		const probe = (await client.query(sql.SETUP_PROBE)).rows[0];
-		if (probe.version === null) {
-			const err = new Error('the pgqueuer extension is not installed in this database ' +
-				'(CREATE EXTENSION pgqueuer, or pgq install)');
-			err.pgqFatal = true;
-			throw err;
-		}
-		let lease = Number(probe.lease_seconds) > 0 ? Number(probe.lease_seconds) : 30;
-		let ratePoll = 0;
-		for (const e of this._entries.values()) {
-			const o = e.opts;
-			if (!o.register)
-				continue;
-			await client.query(sql.REGISTER_ENTRYPOINT, [e.name, o.concurrencyLimit, o.leaseTimeout,
-				o.maxAttempts, o.requestsPerSecond, o.retryBackoffBase, o.retryBackoffMax, o.onFailure]);
-			if (o.leaseTimeout !== null)
-				lease = Math.min(lease, o.leaseTimeout);
-			if (o.requestsPerSecond > 0)
-				ratePoll = Math.min(ratePoll || 1, Math.max(0.1, 1 / o.requestsPerSecond));
-		}
-		this._heartbeatMs = 1000 * (this.options.heartbeatInterval ?? Math.max(0.05, lease / 2));
-		/* capacity of rate-limited entrypoints frees silently: poll for it */
-		this._ratePollMs = ratePoll * 1000;
-		client.on('notification', (msg) => this._onNotification(msg));
-		client.on('error', (err) => this._lost(client, err));
-		client.on('end', () => this._lost(client, new Error('connection closed')));
-		await client.query(sql.LISTEN);
-	}
-
-	/* the connection broke: forget it, the loop reconnects */
-	_lost(client, err) {
-		if (this._client !== client)
-			return;
-		this._log.warn(`connection to the server lost: ${err.message}`);
-		this._client = null;
-		client.end().catch(() => {});
-		this.emit('disconnected', err);
-		this._wake();
-	}
-
-	/* close the connection (at the end, or after a query saw it broken) */
-	async _disconnect(err) {
-		const client = this._client;
-		if (!client)
-			return;
-		if (err) {
-			this._lost(client, err);
-			return;
-		}
-		this._client = null;
-		await client.end().catch(() => {});
-	}
-
-	/*
-	 * A notification is only a hint: a table change may mean work (unless
-	 * it names entrypoints, none of them ours), a cancellation_event puts
-	 * the named jobs we hold in doubt until the server confirms.
-	 */
-	_onNotification(msg) {
-		if (msg.channel !== sql.CHANNEL)
-			return;
-		let ev;
-		try {
-			ev = JSON.parse(msg.payload);
-		} catch {
-			ev = null;
-		}
-		if (ev === null || typeof ev !== 'object') {
-			this._log.warn(`unreadable notification on ${sql.CHANNEL}: ${jobs.quote(msg.payload)}`);
-			this._wantDequeue = true;
-		} else if (ev.type === 'cancellation_event') {
-			for (const id of Array.isArray(ev.ids) ? ev.ids : [])
-				if (this._running.has(id) && !this._checks.has(id))
-					this._checks.set(id, 'notification');
-		} else if (ev.type === 'health_check_event')
-			return;
-		else if (!Array.isArray(ev.entrypoints) || ev.entrypoints.some((e) => this._entries.has(e))) {
-			this._log.debug(`wake-up on ${sql.CHANNEL}: ${jobs.quote(ev.type)}` +
-				(Array.isArray(ev.entrypoints) ? ` for ${jobs.quote(ev.entrypoints.join(', '))}` : ''));
-			this._wantDequeue = true;
-		}
-		this._wake();
 	}
 
 	/* handlers running (finished ones waiting for their report excluded) */
@@ -396,7 +265,7 @@ class Worker extends EventEmitter {
 	 * then the outcomes waiting are dropped (their leases expire).
 	 */
 	async _reconnect(stopping) {
-		if (!this._fatal && (this._running.size > 0 || !stopping) && (await this._connect(false))) {
+		if (!this._fatal && (this._running.size > 0 || !stopping) && (await session.connect(this, false))) {
 			/* notifications may have been missed meanwhile */
 			for (const id of this._running.keys())
 				this._checks.set(id, 'reconnect');
@@ -440,7 +309,7 @@ class Worker extends EventEmitter {
 			} catch (err) {
 				const kind = classify(err);
 				if (kind === 'lost') {
-					await this._disconnect(err);
+					await session.disconnect(this, err);
 					continue;
 				}
 				if (kind !== 'transient') {
