@@ -371,17 +371,19 @@ test('objects planted in a schema on search_path are never reached', async () =>
 		GRANT USAGE ON SCHEMA public TO PUBLIC;`);
 	const trapped = (user) => ({ ...srv.config(user), options: '-c search_path=public,pg_catalog' });
 	const pg = require('pg');
-	const client = new pg.Client(trapped('node_producer'));
+	const client = new pg.Client(trapped('node_admin'));
 	await client.connect();
 	try {
 		const planted = new Producer(client);
 		const seen = [];
-		startWorker([['planted', { concurrencyLimit: 5, leaseTimeout: 10 }, async (job, { signal }) => {
+		startWorker([['planted', { concurrencyLimit: 5, leaseTimeout: 10 }, async (job, { signal, worker }) => {
 			seen.push(job.id);
 			if (job.attempts === 0)
 				throw new RetryRequested({ delay: 0 });
+			/* a heartbeat goes out under the trap too */
+			await waitForEvent(worker, 'heartbeat', ({ extended }) => extended > 0);
 			assert.ok(!signal.aborted);
-		}]], { connection: trapped('node_worker') });
+		}]], { connection: trapped('node_worker'), heartbeatInterval: 0.05 });
 		const one = await planted.enqueue('planted', 'x', { priority: 1, executeAfter: 0, headers: { a: 1 } });
 		const many = await planted.enqueueBatch([
 			{ entrypoint: 'planted', executeAfter: 0.1 }, { entrypoint: 'planted', dedupeKey: 'p' },
@@ -391,6 +393,8 @@ test('objects planted in a schema on search_path are never reached', async () =>
 		assert.strictEqual(seen.length, 6, 'each job failed once, was retried and succeeded');
 		const status = await planted.jobStatus([one]);
 		assert.strictEqual(status.get(one), 'successful');
+		const gone = await planted.enqueue('planted_nobody');
+		assert.deepStrictEqual(await planted.cancel([gone]), [gone]);
 		assert.ok(Array.isArray(await planted.queueSize()));
 	} finally {
 		await client.end();
