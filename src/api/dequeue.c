@@ -36,8 +36,10 @@
 #include "utils/builtins.h"
 #include "utils/uuid.h"
 
+#include "bounds.h"
 #include "compat.h"
 #include "pgqueuer.h"
+#include "row_checks.h"
 
 PG_FUNCTION_INFO_V1(pgqueuer_dequeue);
 
@@ -264,6 +266,15 @@ lock_gates(ArrayType *entrypoints, int batch_size, int *ngates,
 			g->cap = 0;
 			continue;
 		}
+		if (!pgq_rate_in_bounds(g->rate))
+		{
+			/* written behind register_entrypoint's back: skip, say so once */
+			pgq_report_once(psprintf("entrypoint %s: requests_per_second %g is outside 0 and 0.000001 .. 1000000000; lease expiry skips its jobs and dequeue hands out none of them",
+									 pgq_quote_for_log(g->name), g->rate));
+			g->paused = true;
+			g->cap = 0;
+			continue;
+		}
 		if (g->rate > 0)
 			rate_window(g->rate, win, &allowed);
 		else
@@ -323,6 +334,7 @@ pgqueuer_dequeue(PG_FUNCTION_ARGS)
 	int			ngates;
 	EntrypointGate *gates;
 	TimestampTz now;
+	char	  **requested;
 	char	  **names;
 	Datum	   *caps;
 	char	  **rated;
@@ -364,6 +376,16 @@ pgqueuer_dequeue(PG_FUNCTION_ARGS)
 	if (n == 0)
 		return (Datum) 0;
 
+	/* each entrypoint once: a repeated one would claim its jobs twice over */
+	requested = palloc(sizeof(char *) * n);
+	for (int i = 0; i < n; i++)
+		requested[i] = TextDatumGetCString(epvals[i]);
+	if (pgq_distinct_strings(requested, n) < n)
+	{
+		n = pgq_distinct_strings(requested, n);
+		entrypoints = pgq_make_text_array(requested, n);
+	}
+
 	pgq_connect();
 
 	expired = pgq_expire_leases(entrypoints, DEQUEUE_RESCUE_LIMIT, &woken, &nwoken);
@@ -389,7 +411,7 @@ pgqueuer_dequeue(PG_FUNCTION_ARGS)
 	windows = palloc(sizeof(Datum) * n);
 	for (int i = 0; i < n && batch_size > 0; i++)
 	{
-		char	   *name = TextDatumGetCString(epvals[i]);
+		char	   *name = requested[i];
 		EntrypointGate *g = find_gate(gates, ngates, name);
 		int			cap = batch_size;
 

@@ -11,6 +11,12 @@
  * failed), with a traceback JSON that says the lease expired.  Both dequeue
  * (for its own entrypoints) and maintenance (for all) call this.
  *
+ * Jobs of an entrypoint whose registry row holds values outside the bounds
+ * of bounds.h (written behind register_entrypoint's back) are skipped, and
+ * reported by row_checks.c, instead of failing the statement for everyone;
+ * the arithmetic is capped as well, since SQL does not promise to test the
+ * row before computing with it.
+ *
  * IDENTIFICATION
  *		src/api/leases.c
  *
@@ -21,6 +27,7 @@
 #include "catalog/pg_type.h"
 #include "utils/builtins.h"
 
+#include "bounds.h"
 #include "pgqueuer.h"
 
 /* picked jobs whose heartbeat is older than the shortest lease in use */
@@ -38,7 +45,8 @@ static const char *const expire_sql =
 " FROM pgqueuer.pgqueuer q"
 " LEFT JOIN pgqueuer.pgqueuer_entrypoints e ON e.entrypoint = q.entrypoint"
 " WHERE" EXPIRE_SQL_CANDIDATES
-"   AND q.heartbeat < pg_catalog.now() - COALESCE(e.lease_timeout, $2)"
+"   AND (e.entrypoint IS NULL OR " PGQ_SQL_REGISTRY_ROW_OK("e") ")"
+"   AND q.heartbeat < pg_catalog.now() - LEAST(COALESCE(e.lease_timeout, $2), " PGQ_LEASE_MAX_SQL ")"
 " ORDER BY q.heartbeat LIMIT $4"
 " FOR UPDATE OF q SKIP LOCKED"
 "), rq AS ("
@@ -59,7 +67,7 @@ static const char *const expire_sql =
 " INSERT INTO pgqueuer.pgqueuer_log (job_id, status, priority, entrypoint, traceback)"
 " SELECT id, outcome, priority, entrypoint, pg_catalog.jsonb_build_object("
 "   'job_id', id, 'timestamp', pg_catalog.now(), 'exception_type', 'LeaseExpired',"
-"   'exception_message', 'no heartbeat for ' || lease::text || ' (attempt ' || (attempts + 1) || ' of ' || (max_attempts + 1) || ')',"
+"   'exception_message', 'no heartbeat for ' || lease::text || ' (attempt ' || (attempts::int8 + 1) || ' of ' || (max_attempts::int8 + 1) || ')',"
 "   'traceback', '', 'additional_context', pg_catalog.jsonb_build_object("
 "     'entrypoint', entrypoint, 'queue_manager_id', queue_manager_id, 'attempt', attempts))"
 " FROM al"

@@ -105,12 +105,17 @@ report_cron_error(const char *expression, const CronError *err)
 			 errhint("Use 5 fields (minute hour day-of-month month day-of-week), 6 with trailing seconds, or a macro such as @hourly.")));
 }
 
+/* results of next_fire() */
+#define NEXT_FIRE_NONE			0	/* nothing within the search horizon */
+#define NEXT_FIRE_OK			1
+#define NEXT_FIRE_OUT_OF_RANGE	2	/* later than timestamptz can hold */
+
 /*
  * next_fire
- *		Next fire time of a parsed schedule strictly after "after".  Returns
- *		false when nothing matches within the search horizon.
+ *		Next fire time of a parsed schedule strictly after "after" (a
+ *		finite timestamp), as NEXT_FIRE_*.
  */
-static bool
+static int
 next_fire(const CronSchedule *sched, TimestampTz after, TimestampTz *next)
 {
 	int64		secs = after / USECS_PER_SEC;
@@ -120,9 +125,12 @@ next_fire(const CronSchedule *sched, TimestampTz after, TimestampTz *next)
 	if (after < 0 && after % USECS_PER_SEC != 0)
 		secs--;
 	if (!cron_next(sched, secs + PG_EPOCH_OFFSET_S, &unix_next))
-		return false;
+		return NEXT_FIRE_NONE;
+	/* compare in seconds: the product could overflow */
+	if (unix_next - PG_EPOCH_OFFSET_S >= END_TIMESTAMP / USECS_PER_SEC)
+		return NEXT_FIRE_OUT_OF_RANGE;
 	*next = (TimestampTz) (unix_next - PG_EPOCH_OFFSET_S) * USECS_PER_SEC;
-	return true;
+	return NEXT_FIRE_OK;
 }
 
 /*
@@ -136,10 +144,18 @@ pgq_cron_next_or_error(const char *expression, TimestampTz after)
 	CronSchedule sched;
 	CronError	err;
 	TimestampTz next;
+	int			result;
 
 	if (!cron_parse(expression, &sched, &err))
 		report_cron_error(expression, &err);
-	if (!next_fire(&sched, after, &next))
+	result = next_fire(&sched, after, &next);
+	if (result == NEXT_FIRE_OUT_OF_RANGE)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("next fire time of cron expression \"%s\" is out of range", expression),
+				 errdetail("The first match after %s is later than the largest timestamp.",
+						   timestamptz_to_str(after))));
+	if (result == NEXT_FIRE_NONE)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("cron expression \"%s\" never fires", expression),
@@ -283,7 +299,7 @@ pgq_fire_schedules(void)
 		CronError	err;
 		TimestampTz next = DT_NOEND;
 		bool		ok = cron_parse(expression, &sched, &err) &&
-			next_fire(&sched, now, &next);
+			next_fire(&sched, now, &next) == NEXT_FIRE_OK;
 
 		ids[i] = pgq_getdatum(i, 1, &isnull);
 		if (!ok)

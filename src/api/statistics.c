@@ -11,6 +11,10 @@
  * holds), then flips exactly those rows and counts what the UPDATE returned:
  * a row is counted once.
  *
+ * No stored row can make the fold fail for all others: counts saturate at
+ * the bigint maximum instead of overflowing, and a log row whose entrypoint
+ * could not be a statistics key is skipped with a WARNING.
+ *
  * IDENTIFICATION
  *		src/api/statistics.c
  *
@@ -24,6 +28,15 @@
 
 /* Log rows and statistics rows deleted per retention statement. */
 #define RETENTION_CHUNK 10000
+
+/*
+ * Log rows whose entrypoint is longer than this (bytes) are not counted: a
+ * statistics row must fit in a btree entry of the unique index.  Only a
+ * row written directly into the log can be that long (enqueue's own index
+ * on the entrypoint refuses it), and one such row must not stop the fold
+ * of all others; it is marked folded and reported instead.
+ */
+#define FOLD_ENTRYPOINT_MAX 2000
 
 /* PgQueuer's advisory lock key: hashtext of the statistics table's name */
 static const char *const lock_sql =
@@ -45,13 +58,16 @@ static const char *const fold_sql =
 "), grp AS ("
 " SELECT pg_catalog.count(*) AS n, priority, status, entrypoint,"
 "   pg_catalog.date_trunc('sec'::text, pg_catalog.timezone('UTC'::text, created)) AS sec"
-" FROM upd GROUP BY priority, status, entrypoint, sec"
+" FROM upd WHERE pg_catalog.octet_length(entrypoint) OPERATOR(pg_catalog.<=) " CppAsString2(FOLD_ENTRYPOINT_MAX)
+" GROUP BY priority, status, entrypoint, sec"
 "), ins AS ("
 " INSERT INTO pgqueuer.pgqueuer_statistics AS s (created, count, priority, status, entrypoint)"
 " SELECT pg_catalog.timezone('UTC'::text, sec), n, priority, status, entrypoint FROM grp"
 " ON CONFLICT (priority, pg_catalog.date_trunc('sec'::text, pg_catalog.timezone('UTC'::text, created)), status, entrypoint)"
-" DO UPDATE SET count = s.count + EXCLUDED.count"
-") SELECT pg_catalog.count(*) FROM upd";
+" DO UPDATE SET count = LEAST(s.count::pg_catalog.numeric OPERATOR(pg_catalog.+) EXCLUDED.count,"
+"   9223372036854775807)::pg_catalog.int8"
+") SELECT pg_catalog.count(*), pg_catalog.count(*) FILTER (WHERE"
+"   pg_catalog.octet_length(entrypoint) OPERATOR(pg_catalog.>) " CppAsString2(FOLD_ENTRYPOINT_MAX) ") FROM upd";
 
 /*
  * Retention: the oldest chunk by created (through its index), deleted by id
@@ -98,6 +114,12 @@ pgq_fold_statistics(int chunk, bool single_writer)
 	}
 	pgq_execute_indexed(pgq_plan(&fold_plan, fold_sql, 1, argtypes), &value, NULL,
 						SPI_OK_SELECT);
+	if (pgq_getint64(0, 2) > 0)
+		ereport(WARNING,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("pgqueuer: " INT64_FORMAT " log rows with an entrypoint longer than %d bytes were not counted in the statistics",
+						pgq_getint64(0, 2), FOLD_ENTRYPOINT_MAX),
+				 errdetail("Such rows can only have been written into pgqueuer.pgqueuer_log directly.")));
 	return pgq_getint64(0, 1);
 }
 
