@@ -33,9 +33,11 @@ $$;
 
 -- Roles for least privilege; cluster-wide, so created only when missing and
 -- never dropped by the extension.  A role that already exists is adopted
--- with a NOTICE naming whoever gets the queue through it: its members, and
+-- with a WARNING naming whoever gets the queue through it: its members, and
 -- the role itself if it can log in or has other attributes (someone may
--- have created it in advance to be granted the queue).
+-- have created it in advance to be granted the queue).  A WARNING, not a
+-- NOTICE: CREATE EXTENSION runs its script with client_min_messages at
+-- least WARNING, so a NOTICE would never be seen.
 DO $$
 DECLARE
 	r text;
@@ -59,7 +61,7 @@ BEGIN
 			  INTO attributes
 			  FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) r;
 			IF members IS NOT NULL OR attributes OPERATOR(pg_catalog.<>) '' THEN
-				RAISE NOTICE 'existing role "%" is adopted: its members and its login get pgqueuer''s privileges', r
+				RAISE WARNING 'existing role "%" is adopted: its members and its login get pgqueuer''s privileges', r
 					USING DETAIL = pg_catalog.format('Members: %s. Attributes: %s.',
 													 COALESCE(members, 'none'),
 													 CASE WHEN attributes OPERATOR(pg_catalog.=) '' THEN 'none' ELSE attributes END),
