@@ -11,9 +11,9 @@
  * holds), then flips exactly those rows and counts what the UPDATE returned:
  * a row is counted once.
  *
- * No stored row can make the fold fail for all others: counts saturate at
- * the bigint maximum instead of overflowing, and a log row whose entrypoint
- * could not be a statistics key is skipped with a WARNING.
+ * A log row whose entrypoint could not be a statistics key (written
+ * directly into the log) is skipped with a WARNING rather than failing the
+ * fold of all others.
  *
  * IDENTIFICATION
  *		src/api/statistics.c
@@ -64,8 +64,7 @@ static const char *const fold_sql =
 " INSERT INTO pgqueuer.pgqueuer_statistics AS s (created, count, priority, status, entrypoint)"
 " SELECT pg_catalog.timezone('UTC'::text, sec), n, priority, status, entrypoint FROM grp"
 " ON CONFLICT (priority, pg_catalog.date_trunc('sec'::text, pg_catalog.timezone('UTC'::text, created)), status, entrypoint)"
-" DO UPDATE SET count = LEAST(s.count::pg_catalog.numeric OPERATOR(pg_catalog.+) EXCLUDED.count,"
-"   9223372036854775807)::pg_catalog.int8"
+" DO UPDATE SET count = s.count + EXCLUDED.count"
 ") SELECT pg_catalog.count(*), pg_catalog.count(*) FILTER (WHERE"
 "   pg_catalog.octet_length(entrypoint) OPERATOR(pg_catalog.>) " CppAsString2(FOLD_ENTRYPOINT_MAX) ") FROM upd";
 

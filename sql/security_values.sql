@@ -102,18 +102,15 @@ UPDATE pgqueuer.pgqueuer SET execute_after = now() - interval '1 second', create
 SELECT * FROM pgqueuer.run_maintenance() WHERE duty = 'deferred_wakeups';
 SELECT value ~ '^[0-9.]+$' AS repaired FROM pgqueuer.pgqueuer_settings WHERE name = 'deferred_notified_until';
 
--- statistics: a bucket at the bigint maximum saturates, an overlong
--- entrypoint written into the log is skipped with a WARNING, the rest is counted
+-- statistics: an entrypoint too long for a statistics key, written into
+-- the log directly, is skipped with a WARNING; the rest is counted
 SELECT count(*) > 0 AS folded FROM pgqueuer.log_statistics();
-UPDATE pgqueuer.pgqueuer_statistics SET count = 9223372036854775807 WHERE entrypoint = 'good' AND status = 'queued';
-INSERT INTO pgqueuer.pgqueuer_log (job_id, status, priority, entrypoint, created)
-SELECT 0, 'queued', 0, 'good', created FROM pgqueuer.pgqueuer_statistics WHERE entrypoint = 'good' AND status = 'queued';
 INSERT INTO pgqueuer.pgqueuer_log (job_id, status, priority, entrypoint)
 VALUES (0, 'queued', 0, (SELECT string_agg(md5(i::text), '') FROM generate_series(1, 100) i)),
        (0, 'queued', 0, 'other');
 SELECT * FROM pgqueuer.run_maintenance() WHERE duty = 'statistics';
 SELECT entrypoint, status, count FROM pgqueuer.pgqueuer_statistics
- WHERE entrypoint IN ('good', 'other') AND status = 'queued' ORDER BY entrypoint;
+ WHERE entrypoint = 'other' ORDER BY entrypoint;
 
 -- schedules: one that never fires (written directly) is parked with a
 -- WARNING; the good one next to it fires

@@ -1,7 +1,7 @@
 
 # Copyright (c) pgqueuer contributors
 #
-# 030_values.pl
+# 031_security_values.pl
 #	Values that break everyone, and the server-side holes of SECURITY.md
 #	sections 5 and 6, where a process matters:
 #	- the background worker's lease expiry goes on for every entrypoint
@@ -9,7 +9,7 @@
 #	  a superuser), and says so once in the server log;
 #	- at durability level volatile, job ids stay unique across a crash
 #	  (immediate stop): the job id sequence stays logged;
-#	- the hostile-argument sweep (sql/hostile.sql) run against a server with
+#	- the hostile-argument sweep (sql/security_hostile.sql) run against a server with
 #	  the background worker running leaves no crashed backend in the log.
 #
 # Every wait polls for the observable effect; nothing sleeps a guessed time.
@@ -101,7 +101,7 @@ cmp_ok($after, '>', $before, "a job enqueued after the crash gets a new id ($aft
 
 $log_offset = -s $node->logfile;
 my ($ret, $stdout, $stderr) = $node->psql('postgres',
-	"DROP EXTENSION pgqueuer;\n" . slurp_file("$top/sql/hostile.sql"));
+	"DROP EXTENSION pgqueuer;\n" . slurp_file("$top/sql/security_hostile.sql"));
 is($ret, 0, 'the hostile-argument sweep runs to its end');
 like($stdout, qr/^1$/m, '... and its backend is still alive at the end');
 $log = slurp_file($node->logfile, $log_offset);
