@@ -335,6 +335,7 @@ pgqueuer_dequeue(PG_FUNCTION_ARGS)
 	EntrypointGate *gates;
 	TimestampTz now;
 	char	  **requested;
+	int			ndistinct;
 	char	  **names;
 	Datum	   *caps;
 	char	  **rated;
@@ -380,9 +381,10 @@ pgqueuer_dequeue(PG_FUNCTION_ARGS)
 	requested = palloc(sizeof(char *) * n);
 	for (int i = 0; i < n; i++)
 		requested[i] = TextDatumGetCString(epvals[i]);
-	if (pgq_distinct_strings(requested, n) < n)
+	ndistinct = pgq_distinct_strings(requested, n);
+	if (ndistinct < n)
 	{
-		n = pgq_distinct_strings(requested, n);
+		n = ndistinct;
 		entrypoints = pgq_make_text_array(requested, n);
 	}
 
