@@ -40,15 +40,15 @@ $$;
 -- least WARNING, so a NOTICE would never be seen.
 DO $$
 DECLARE
-	r text;
-	members text;
-	attributes text;
+	r pg_catalog.text;
+	members pg_catalog.text;
+	attributes pg_catalog.text;
 BEGIN
 	FOREACH r IN ARRAY ARRAY['pgqueuer_producer', 'pgqueuer_worker', 'pgqueuer_admin'] LOOP
 		IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) r) THEN
 			EXECUTE pg_catalog.format('CREATE ROLE %I NOLOGIN', r);
 		ELSE
-			SELECT pg_catalog.string_agg(pg_catalog.quote_ident(m.rolname::text), ', ' ORDER BY m.rolname)
+			SELECT pg_catalog.string_agg(pg_catalog.quote_ident(m.rolname::pg_catalog.text), ', ' ORDER BY m.rolname)
 			  INTO members
 			  FROM pg_catalog.pg_auth_members a
 			  JOIN pg_catalog.pg_roles m ON m.oid OPERATOR(pg_catalog.=) a.member
