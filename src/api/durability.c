@@ -118,7 +118,7 @@ check_durability(const char *level)
 	if (l == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid durability level \"%s\"", level),
+				 errmsg("invalid durability level \"%s\"", pgq_clip(level)),
 				 errhint("Valid levels are \"volatile\", \"balanced\" and \"durable\".")));
 	return l;
 }
@@ -137,7 +137,7 @@ parse_autovac(const char *value)
 		return true;
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("invalid value \"%s\" for setting \"autovac\"", value),
+			 errmsg("invalid value \"%s\" for setting \"autovac\"", pgq_clip(value)),
 			 errhint("Valid values are \"on\" and \"off\".")));
 	return false;				/* keep compiler quiet */
 }

@@ -73,7 +73,7 @@ parse_on_conflict(FunctionCallInfo fcinfo, int argno)
 		return true;
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("invalid on_conflict value \"%s\"", mode),
+			 errmsg("invalid on_conflict value \"%s\"", pgq_clip(mode)),
 			 errhint("Use 'raise' or 'skip'.")));
 	return false;				/* keep compiler quiet */
 }

@@ -111,7 +111,7 @@ pgqueuer_register_entrypoint(PG_FUNCTION_ARGS)
 	if (strcmp(on_failure, "delete") != 0 && strcmp(on_failure, "hold") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid on_failure value \"%s\"", on_failure),
+				 errmsg("invalid on_failure value \"%s\"", pgq_clip(on_failure)),
 				 errhint("Use 'delete' (log the job as exception and remove it) or 'hold' (keep it as failed).")));
 
 	for (int i = 0; i < 8; i++)

@@ -26,6 +26,7 @@
 
 #include "cron.h"
 #include "pgqueuer.h"
+#include "row_checks.h"
 
 PG_FUNCTION_INFO_V1(pgqueuer_cron_next);
 PG_FUNCTION_INFO_V1(pgqueuer_schedule);
@@ -93,14 +94,14 @@ report_cron_error(const char *expression, const CronError *err)
 	if (err->field > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid cron expression \"%s\"", expression),
+				 errmsg("invalid cron expression \"%s\"", pgq_clip(expression)),
 				 errdetail("Field %d (%s) at position %d: %s.",
 						   err->field, err->field_name, err->position,
 						   err->message),
 				 errhint("Use 5 fields (minute hour day-of-month month day-of-week), 6 with trailing seconds, or a macro such as @hourly.")));
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("invalid cron expression \"%s\"", expression),
+			 errmsg("invalid cron expression \"%s\"", pgq_clip(expression)),
 			 errdetail("At position %d: %s.", err->position, err->message),
 			 errhint("Use 5 fields (minute hour day-of-month month day-of-week), 6 with trailing seconds, or a macro such as @hourly.")));
 }
@@ -152,13 +153,13 @@ pgq_cron_next_or_error(const char *expression, TimestampTz after)
 	if (result == NEXT_FIRE_OUT_OF_RANGE)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
-				 errmsg("next fire time of cron expression \"%s\" is out of range", expression),
+				 errmsg("next fire time of cron expression \"%s\" is out of range", pgq_clip(expression)),
 				 errdetail("The first match after %s is later than the largest timestamp.",
 						   timestamptz_to_str(after))));
 	if (result == NEXT_FIRE_NONE)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("cron expression \"%s\" never fires", expression),
+				 errmsg("cron expression \"%s\" never fires", pgq_clip(expression)),
 				 errdetail("No time within %d years after %s matches it.",
 						   CRON_SEARCH_YEARS, timestamptz_to_str(after)),
 				 errhint("Check the day of month against the months, e.g. February has no 30th.")));
@@ -304,8 +305,8 @@ pgq_fire_schedules(void)
 		ids[i] = pgq_getdatum(i, 1, &isnull);
 		if (!ok)
 			ereport(WARNING,
-					(errmsg("schedule " INT64_FORMAT " has an unusable cron expression \"%s\"; it will not fire",
-							DatumGetInt64(ids[i]), expression),
+					(errmsg("schedule " INT64_FORMAT " has an unusable cron expression %s; it will not fire",
+							DatumGetInt64(ids[i]), pgq_quote_for_log(expression)),
 					 errhint("Delete it with pgqueuer.unschedule() and register it again with pgqueuer.schedule().")));
 		nexts[i] = TimestampTzGetDatum(next);
 		oks[i] = BoolGetDatum(ok);
