@@ -162,8 +162,8 @@ INSERT INTO cases (q) VALUES
 ($$SELECT pgqueuer.cron_next('* * * * *', 'infinity')$$),
 ($$SELECT pgqueuer.cron_next('* * * * *', '-infinity')$$),
 ($$SELECT pgqueuer.cron_next('* * * * *', '294276-12-31 23:59:00+00')$$),
-($$SELECT pgqueuer.cron_next('* * * * *', '4713-01-01 00:00:00+00 BC')$$),
-($$SELECT pgqueuer.cron_next('0 0 29 2 *', '2100-01-01 00:00:00+00')$$),
+($$SELECT pgqueuer.cron_next('* * * * *', '4713-01-01 00:00:00+00 BC') AT TIME ZONE 'UTC'$$),
+($$SELECT pgqueuer.cron_next('0 0 29 2 *', '2100-01-01 00:00:00+00') AT TIME ZONE 'UTC'$$),
 ($$SELECT pgqueuer.cron_next('*/2147483647 * * * *', '2026-01-01 00:00:00+00')$$),
 ($$SELECT pgqueuer.cron_next('99999999999999999999 * * * *', '2026-01-01 00:00:00+00')$$),
 -- schedule, unschedule

@@ -32,7 +32,7 @@ SELECT pgqueuer.cron_next('* * * * *', '294276-12-31 23:59:59+00');
 \set SHOW_CONTEXT errors
 SELECT pgqueuer.enqueue('edge', execute_after => '36500 days') > 0 AS far_but_accepted;
 SELECT pgqueuer.enqueue('edge', execute_after => '-36500 days') > 0 AS past_means_now;
-SELECT pgqueuer.cron_next('* * * * *', '294276-12-31 23:58:00+00');
+SELECT pgqueuer.cron_next('* * * * *', '294276-12-31 23:58:00+00') AT TIME ZONE 'UTC' AS last_minute;
 SELECT pgqueuer.unschedule('edge') + (SELECT count(*) FROM pgqueuer.cancel(ARRAY(SELECT id FROM pgqueuer.pgqueuer)))::int AS cleaned;
 
 -- headers: a JSON object or NULL
