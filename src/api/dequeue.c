@@ -316,6 +316,31 @@ lock_gates(ArrayType *entrypoints, int batch_size, int *ngates,
 }
 
 /*
+ * distinct_entrypoints
+ *		The requested entrypoints as C strings, each once (sorted).  A name
+ *		given twice would have its jobs claimed twice over and the merged
+ *		list cut to the batch size, returning fewer jobs than are due; when
+ *		there are repeats, *entrypoints is replaced by the distinct names
+ *		and *n by their count.
+ */
+static char **
+distinct_entrypoints(ArrayType **entrypoints, Datum *epvals, int *n)
+{
+	char	  **names = palloc(sizeof(char *) * *n);
+	int			ndistinct;
+
+	for (int i = 0; i < *n; i++)
+		names[i] = TextDatumGetCString(epvals[i]);
+	ndistinct = pgq_distinct_strings(names, *n);
+	if (ndistinct < *n)
+	{
+		*n = ndistinct;
+		*entrypoints = pgq_make_text_array(names, ndistinct);
+	}
+	return names;
+}
+
+/*
  * pgqueuer_dequeue
  *		dequeue(batch_size, entrypoints[], queue_manager_id, max_concurrent)
  *		-> SETOF pgqueuer.pgqueuer
@@ -335,7 +360,6 @@ pgqueuer_dequeue(PG_FUNCTION_ARGS)
 	EntrypointGate *gates;
 	TimestampTz now;
 	char	  **requested;
-	int			ndistinct;
 	char	  **names;
 	Datum	   *caps;
 	char	  **rated;
@@ -377,16 +401,7 @@ pgqueuer_dequeue(PG_FUNCTION_ARGS)
 	if (n == 0)
 		return (Datum) 0;
 
-	/* each entrypoint once: a repeated one would claim its jobs twice over */
-	requested = palloc(sizeof(char *) * n);
-	for (int i = 0; i < n; i++)
-		requested[i] = TextDatumGetCString(epvals[i]);
-	ndistinct = pgq_distinct_strings(requested, n);
-	if (ndistinct < n)
-	{
-		n = ndistinct;
-		entrypoints = pgq_make_text_array(requested, n);
-	}
+	requested = distinct_entrypoints(&entrypoints, epvals, &n);
 
 	pgq_connect();
 
