@@ -94,6 +94,11 @@ BEGIN
 			USING ERRCODE = '22023',
 				  HINT = 'Name a role, for example one that your PgQueuer workers log in as.';
 	END IF;
+	-- a regrole holding the OID of no role (a dropped one, or any number)
+	IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles r WHERE r.oid OPERATOR(pg_catalog.=) role::pg_catalog.oid) THEN
+		RAISE EXCEPTION 'role with OID % does not exist', role::pg_catalog.oid
+			USING ERRCODE = '42704';
+	END IF;
 	EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA pgqueuer TO %s', role);
 	-- the queue: enqueue, dequeue, heartbeat, retry, complete (log_jobs), requeue
 	EXECUTE pg_catalog.format('GRANT SELECT, INSERT, DELETE, UPDATE ON pgqueuer.pgqueuer TO %s', role);
@@ -128,6 +133,11 @@ BEGIN
 		RAISE EXCEPTION 'PgQueuer client access cannot be revoked from PUBLIC'
 			USING ERRCODE = '22023',
 				  HINT = 'Name the role that grant_pgqueuer_client_access() was given.';
+	END IF;
+	-- a regrole holding the OID of no role (a dropped one, or any number)
+	IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles r WHERE r.oid OPERATOR(pg_catalog.=) role::pg_catalog.oid) THEN
+		RAISE EXCEPTION 'role with OID % does not exist', role::pg_catalog.oid
+			USING ERRCODE = '42704';
 	END IF;
 	-- pgqueuer's own roles keep the schema and the SELECT they have anyway
 	reader := role::pg_catalog.text OPERATOR(pg_catalog.=)

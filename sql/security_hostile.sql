@@ -187,12 +187,28 @@ INSERT INTO cases (q) VALUES
 ($$SELECT * FROM pgqueuer.set_durability((SELECT long_1m FROM big))$$),
 ($$SELECT * FROM pgqueuer.autovac(NULL)$$),
 ($$SELECT * FROM pgqueuer.autovac(false, NULL)$$),
+-- the PgQueuer client opt-in
+($$SELECT pgqueuer.grant_pgqueuer_client_access(NULL)$$),
+($$SELECT pgqueuer.grant_pgqueuer_client_access('-')$$),
+($$SELECT pgqueuer.grant_pgqueuer_client_access('no_such_role')$$),
+($$SELECT pgqueuer.grant_pgqueuer_client_access(4294967295::oid::regrole)$$),
+($$SELECT pgqueuer.revoke_pgqueuer_client_access(NULL)$$),
+($$SELECT pgqueuer.revoke_pgqueuer_client_access('-')$$),
+($$SELECT pgqueuer.revoke_pgqueuer_client_access(4294967295::oid::regrole)$$),
+($$SELECT pgqueuer.revoke_pgqueuer_client_access('pgqueuer_producer')$$),
 -- trigger functions called directly
 ($$SELECT pgqueuer.fn_pgqueuer_changed()$$),
 ($$SELECT pgqueuer.settings_apply()$$),
 -- maintenance and verify after all that
 ($$SELECT * FROM pgqueuer.run_maintenance() WHERE duty = 'schedules'$$),
 ($$SELECT * FROM pgqueuer.verify()$$);
+
+-- every function of the extension is among the cases (a function added
+-- later without a case here shows up in this list)
+SELECT p.oid::regprocedure AS untested FROM pg_proc p
+ WHERE p.pronamespace = 'pgqueuer'::regnamespace
+   AND NOT EXISTS (SELECT 1 FROM cases c WHERE strpos(c.q, 'pgqueuer.' || p.proname || '(') > 0)
+ ORDER BY 1;
 
 \set VERBOSITY sqlstate
 SELECT n, pg_temp.try(q) FROM cases ORDER BY n;
