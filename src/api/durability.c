@@ -214,7 +214,8 @@ pgq_durability_statements(const char *level)
 								 psprintf("ALTER TABLE pgqueuer.%s SET %s",
 										  pgq_durability_tables[i],
 										  l->logged[i] ? "LOGGED" : "UNLOGGED"));
-		if (i == 0 && !l->logged[0] &&
+		/* the queue table: keep (or make) its id sequence logged */
+		if (strcmp(pgq_durability_tables[i], "pgqueuer") == 0 && !l->logged[i] &&
 			(logged || relation_persistence(JOB_SEQUENCE, RELKIND_SEQUENCE) == RELPERSISTENCE_UNLOGGED))
 			sequence_statement = true;
 	}
