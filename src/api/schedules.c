@@ -55,7 +55,7 @@ static const char *const unschedule_ep_sql =
 
 static const char *const due_sql =
 "SELECT id, expression FROM pgqueuer.pgqueuer_schedules"
-" WHERE server_fired AND status = 'queued' AND next_run <= pg_catalog.now()"
+" WHERE server_fired AND enabled AND status = 'queued' AND next_run <= pg_catalog.now()"
 " ORDER BY next_run, id LIMIT $1"
 " FOR UPDATE SKIP LOCKED";
 
