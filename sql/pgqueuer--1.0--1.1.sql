@@ -241,10 +241,10 @@ COMMENT ON FUNCTION pgqueuer.entrypoint_summary() IS
 $$One row per entrypoint that has jobs or a registry row, ordered by name: jobs queued and due now, deferred (queued, due later), picked and held as failed; oldest_queued_age: seconds since the oldest due queued job became due (NULL: none); and the registry values (NULL or the defaults when the entrypoint is not registered; registered = false also for rows created only by pause()). Reads the whole queue table, like queue_size().$$;
 
 CREATE FUNCTION pgqueuer.list_jobs(
-	entrypoint text DEFAULT NULL,
-	status pgqueuer.pgqueuer_status DEFAULT NULL,
-	job_id bigint DEFAULT NULL,
-	dedupe_key text DEFAULT NULL,
+	entrypoints text[] DEFAULT NULL,
+	statuses pgqueuer.pgqueuer_status[] DEFAULT NULL,
+	job_ids bigint[] DEFAULT NULL,
+	dedupe_keys text[] DEFAULT NULL,
 	max_rows integer DEFAULT 100)
 RETURNS TABLE (
 	id bigint,
@@ -275,16 +275,16 @@ BEGIN
 			j.created, j.updated, j.execute_after, j.heartbeat, j.queue_manager_id,
 			pg_catalog.octet_length(j.payload)
 		FROM pgqueuer.pgqueuer j
-		WHERE (list_jobs.entrypoint IS NULL OR j.entrypoint OPERATOR(pg_catalog.=) list_jobs.entrypoint)
-		  AND (list_jobs.status IS NULL OR j.status OPERATOR(pg_catalog.=) list_jobs.status)
-		  AND (list_jobs.job_id IS NULL OR j.id OPERATOR(pg_catalog.=) list_jobs.job_id)
-		  AND (list_jobs.dedupe_key IS NULL OR j.dedupe_key OPERATOR(pg_catalog.=) list_jobs.dedupe_key)
+		WHERE (list_jobs.entrypoints IS NULL OR j.entrypoint OPERATOR(pg_catalog.=) ANY (list_jobs.entrypoints))
+		  AND (list_jobs.statuses IS NULL OR j.status OPERATOR(pg_catalog.=) ANY (list_jobs.statuses))
+		  AND (list_jobs.job_ids IS NULL OR j.id OPERATOR(pg_catalog.=) ANY (list_jobs.job_ids))
+		  AND (list_jobs.dedupe_keys IS NULL OR j.dedupe_key OPERATOR(pg_catalog.=) ANY (list_jobs.dedupe_keys))
 		ORDER BY j.id DESC
-		LIMIT max_rows;
+		LIMIT list_jobs.max_rows;
 END
 $$;
-COMMENT ON FUNCTION pgqueuer.list_jobs(text, pgqueuer.pgqueuer_status, bigint, text, integer) IS
-$$Jobs in the queue table (queued, picked, held failed), newest id first, at most max_rows (1 to 10000, else 22023). Each filter left NULL matches everything: entrypoint, status, job_id, dedupe_key (exact). due: whether execute_after has passed. payload_size in bytes (NULL payload: NULL). Finished jobs are only in the log: see job_history().$$;
+COMMENT ON FUNCTION pgqueuer.list_jobs(text[], pgqueuer.pgqueuer_status[], bigint[], text[], integer) IS
+$$Jobs in the queue table (queued, picked, held failed), newest id first, at most max_rows (1 to 10000, else 22023). Each filter is an array; NULL matches everything, an empty array nothing: entrypoints, statuses, job_ids, dedupe_keys (exact). due: whether execute_after has passed (a queued job that is not due is deferred). payload_size in bytes (NULL payload: NULL). Finished jobs are only in the log: see job_history().$$;
 
 CREATE FUNCTION pgqueuer.job_detail(job_id bigint, max_payload integer DEFAULT 4096)
 RETURNS TABLE (
@@ -508,7 +508,7 @@ $$The queue's figures for monitoring, one row per sample: name and type (gauge o
 
 REVOKE ALL ON FUNCTION
 	pgqueuer.entrypoint_summary(),
-	pgqueuer.list_jobs(text, pgqueuer.pgqueuer_status, bigint, text, integer),
+	pgqueuer.list_jobs(text[], pgqueuer.pgqueuer_status[], bigint[], text[], integer),
 	pgqueuer.job_detail(bigint, integer),
 	pgqueuer.job_history(bigint),
 	pgqueuer.workers(),
@@ -518,7 +518,7 @@ REVOKE ALL ON FUNCTION
 FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION
 	pgqueuer.entrypoint_summary(),
-	pgqueuer.list_jobs(text, pgqueuer.pgqueuer_status, bigint, text, integer),
+	pgqueuer.list_jobs(text[], pgqueuer.pgqueuer_status[], bigint[], text[], integer),
 	pgqueuer.job_detail(bigint, integer),
 	pgqueuer.job_history(bigint),
 	pgqueuer.workers(),

@@ -153,7 +153,7 @@ SELECT count(*) > 0 AS sized FROM pgqueuer.queue_size();
 SELECT count(*) > 0 AS logged FROM pgqueuer.job_status(ARRAY(SELECT job_id FROM pgqueuer.pgqueuer_log));
 -- the dashboard's reads, while jobs are in every state
 SELECT count(*) > 0 AS summarized FROM pgqueuer.entrypoint_summary();
-SELECT count(*) > 0 AS listed FROM pgqueuer.list_jobs(entrypoint => 'tr_limited', max_rows => 5);
+SELECT count(*) > 0 AS listed FROM pgqueuer.list_jobs(entrypoints => ARRAY['tr_limited'], max_rows => 5);
 SELECT count(*) = 1 AS detailed FROM pgqueuer.job_detail((SELECT min(id) FROM pgqueuer.pgqueuer));
 SELECT count(*) > 0 AS history FROM pgqueuer.job_history((SELECT min(job_id) FROM pgqueuer.pgqueuer_log));
 SELECT count(*) >= 0 AS workers FROM pgqueuer.workers();

@@ -7,7 +7,8 @@
  * Reads (GET):
  *	/api/overview		entrypoint_summary(), workers(), and per-minute
  *						throughput of the last hour from log_statistics()
- *	/api/jobs			list_jobs(entrypoint, status, job_id, dedupe_key, limit)
+ *	/api/jobs			list_jobs() filtered by entrypoint, status, id, dedupe_key,
+ *						limit (one value each)
  *	/api/job?id=N		job_detail() and job_history()
  *	/api/entrypoints	entrypoint_summary()
  *	/api/schedules		list_schedules()
@@ -47,7 +48,8 @@ static const char *const throughput_sql =
 " GROUP BY 1, 2 ORDER BY 1, 2";
 
 static const char *const held_ids_sql =
-"SELECT pg_catalog.array_agg(j.id) FROM pgqueuer.list_jobs($1, 'failed', NULL, NULL, 10000) AS j";
+"SELECT pg_catalog.array_agg(j.id)"
+" FROM pgqueuer.list_jobs(ARRAY[$1::text], '{failed}', NULL, NULL, 10000) AS j";
 
 void
 web_reply_error(WebReply *reply, int status, const char *message)
@@ -326,8 +328,13 @@ get_json(PGconn *conn, const char *path, WebArgFn arg, void *request,
 			return false;
 		}
 		return add_result(conn, reply, out, "jobs",
-						  "SELECT * FROM pgqueuer.list_jobs($1, $2::pgqueuer.pgqueuer_status,"
-						  " $3::bigint, $4, COALESCE($5::integer, 100))", 5, params);
+						  "SELECT * FROM pgqueuer.list_jobs("
+						  " CASE WHEN $1::text IS NULL THEN NULL ELSE ARRAY[$1::text] END,"
+						  " CASE WHEN $2::text IS NULL THEN NULL"
+						  "  ELSE ARRAY[$2::text::pgqueuer.pgqueuer_status] END,"
+						  " CASE WHEN $3::text IS NULL THEN NULL ELSE ARRAY[$3::bigint] END,"
+						  " CASE WHEN $4::text IS NULL THEN NULL ELSE ARRAY[$4::text] END,"
+						  " COALESCE($5::integer, 100))", 5, params);
 	}
 	if (strcmp(path, "/api/job") == 0)
 	{

@@ -244,7 +244,7 @@ static const ExpectedFunction expected_functions[] = {
 	{"grant_pgqueuer_client_access", "regrole"},
 	{"revoke_pgqueuer_client_access", "regrole"},
 	{"entrypoint_summary", ""},
-	{"list_jobs", "text, " STATUS ", bigint, text, integer"},
+	{"list_jobs", "text[], " STATUS "[], bigint[], text[], integer"},
 	{"job_detail", "bigint, integer"},
 	{"job_history", "bigint"},
 	{"workers", ""},
