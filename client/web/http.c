@@ -67,6 +67,7 @@ typedef struct WebRequest
 	size_t		uri_len;
 	PgqBuf		body;
 	bool		too_big;
+	bool		seen;			/* the first call (headers only) is over */
 	struct MHD_Connection *conn;
 } WebRequest;
 
@@ -449,6 +450,12 @@ handle(void *cls, struct MHD_Connection *conn, const char *url,
 	if (req == NULL)
 		return MHD_NO;
 	req->conn = conn;
+	if (!req->seen && post)
+	{
+		/* the body, if any, comes in the next calls */
+		req->seen = true;
+		return MHD_YES;
+	}
 	if (*upload_data_size > 0)
 	{
 		/* collect the body, up to the limit */

@@ -226,11 +226,13 @@ SKIP:
 		xss_job => $xss_job + 0,
 		xss_payload => $xss_payload,
 		worker => $worker);
-	my $in = encode_json(\%expected);
+	open my $ef, '>', "$dir/expected.json" or die;
+	print $ef encode_json(\%expected);
+	close $ef;
 	my ($bout, $berr) = ('', '');
 	local $ENV{HOME} = $dir;
-	my $browser = IPC::Run::start([ $python, "$top/test/web/browser_check.py", $base, $token, $shots ],
-		'<', \$in, '>', \$bout, '2>', \$berr);
+	my $browser = IPC::Run::start([ $python, "$top/test/web/browser_check.py", $base, $token, $shots,
+		"$dir/expected.json" ], '<', \undef, '>', \$bout, '2>', \$berr);
 	my $step = sub {
 		my ($file, $what) = @_;
 		my $deadline = time + $PostgreSQL::Test::Utils::timeout_default;

@@ -1,10 +1,10 @@
 #!/usr/bin/python3
 """browser_check.py -- drive pgq web in headless Chromium, as a person would.
 
-Usage: browser_check.py BASE_URL TOKEN SCREENSHOT_DIR < expected.json
+Usage: browser_check.py BASE_URL TOKEN SCREENSHOT_DIR EXPECTED_JSON
 
 Called by test/t/040_pgq_web.pl, which starts a server with jobs in every
-state and `pgq web`, and passes what the pages must show as JSON on stdin:
+state and `pgq web`, and passes what the pages must show in the JSON file EXPECTED_JSON:
   {"totals": {"queued": N, "deferred": N, "picked": N, "failed": N},
    "failed_entrypoint": NAME, "failed_ids": [ID, ...],
    "pause_entrypoint": NAME, "xss_entrypoint": NAME, "xss_job": ID,
@@ -70,7 +70,8 @@ def text_of(driver, css):
 
 def main():
     base, token, shots = sys.argv[1], sys.argv[2], sys.argv[3]
-    exp = json.load(sys.stdin)
+    with open(sys.argv[4]) as f:
+        exp = json.load(f)
     opts = webdriver.ChromeOptions()
     opts.binary_location = "/usr/bin/chromium"
     for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
