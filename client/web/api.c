@@ -354,11 +354,25 @@ get_json(PGconn *conn, const char *path, WebArgFn arg, void *request,
 	return false;
 }
 
+/*
+ * borrow
+ *		A connection from the pool, or NULL with a 503 reply saying why.
+ */
+static PGconn *
+borrow(WebPool *pool, WebReply *reply)
+{
+	char		err[PGQ_ERRMSG_LEN];
+	PGconn	   *conn = web_pool_get(pool, err, sizeof(err));
+
+	if (conn == NULL)
+		web_reply_error(reply, 503, err);
+	return conn;
+}
+
 void
 web_api_get(WebPool *pool, const char *path, WebArgFn arg, void *request,
 			WebReply *reply)
 {
-	char		err[PGQ_ERRMSG_LEN];
 	PGconn	   *conn;
 
 	if (strcmp(path, "/metrics") != 0 && strncmp(path, "/api/", 5) != 0)
@@ -366,12 +380,8 @@ web_api_get(WebPool *pool, const char *path, WebArgFn arg, void *request,
 		web_reply_error(reply, 404, "no such endpoint");
 		return;
 	}
-	conn = web_pool_get(pool, err, sizeof(err));
-	if (conn == NULL)
-	{
-		web_reply_error(reply, 503, err);
+	if ((conn = borrow(pool, reply)) == NULL)
 		return;
-	}
 	if (strcmp(path, "/metrics") == 0)
 	{
 		PGresult   *res = run(conn, reply, metrics_sql, 0, NULL);
@@ -471,7 +481,6 @@ void
 web_api_post(WebPool *pool, const char *path, WebArgFn arg, void *request,
 			 WebReply *reply)
 {
-	char		err[PGQ_ERRMSG_LEN];
 	PGconn	   *conn;
 	const char *ep = empty_null(arg(request, "entrypoint"));
 
@@ -482,12 +491,8 @@ web_api_post(WebPool *pool, const char *path, WebArgFn arg, void *request,
 		web_reply_error(reply, 404, "no such action");
 		return;
 	}
-	conn = web_pool_get(pool, err, sizeof(err));
-	if (conn == NULL)
-	{
-		web_reply_error(reply, 503, err);
+	if ((conn = borrow(pool, reply)) == NULL)
 		return;
-	}
 	if (strcmp(path, "/api/requeue") == 0)
 		ids_action(conn, reply, "requeue", true, arg, request);
 	else if (strcmp(path, "/api/delete") == 0)

@@ -20,6 +20,7 @@ use warnings;
 
 use File::Temp qw(tempdir);
 use HTTP::Tiny;
+use IO::Socket::INET;
 use IPC::Run;
 use JSON::PP;
 use PostgreSQL::Test::Cluster;
@@ -171,6 +172,15 @@ is($http->post("$base/api/resume?entrypoint=email",
 	{ headers => { Authorization => "Bearer $token" } })->{status}, 200, 'bearer token acts');
 is($node->safe_psql('postgres', "SELECT paused FROM pgqueuer.pgqueuer_entrypoints WHERE entrypoint = 'email'"),
 	'f', 'the resume reached the database');
+# a slow client (a request never finished) does not stall the others
+my @slow = map {
+	my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port, Proto => 'tcp')
+	  or die "connect: $!";
+	print $s "GET /api/overview HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ";
+	$s;
+} 1 .. 8;
+is($http->get("$base/api/overview")->{status}, 200, 'served while eight slow clients hang mid-request');
+close $_ for @slow;
 $r = $http->get("$base/api/jobs?status=failed");
 is(scalar @{ decode_json($r->{content})->{jobs} }, 3, 'GET /api/jobs filters by status');
 
