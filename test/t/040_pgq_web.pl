@@ -245,7 +245,8 @@ SKIP:
 		"$dir/expected.json" ], '<', \undef, '>', \$bout, '2>', \$berr);
 	my $step = sub {
 		my ($file, $what) = @_;
-		my $deadline = time + $PostgreSQL::Test::Utils::timeout_default;
+		# the browser's own waits (up to 60 s each) come first
+		my $deadline = time + 3 * $PostgreSQL::Test::Utils::timeout_default;
 		while (time < $deadline)
 		{
 			$browser->pump_nb if $browser->pumpable;

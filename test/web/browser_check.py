@@ -39,7 +39,7 @@ def check(name, ok, detail=""):
     checks.append([name, bool(ok), str(detail)])
 
 
-def wait(driver, what, cond, timeout=30):
+def wait(driver, what, cond, timeout=60):
     """Wait for cond(driver) to hold; record a failed check on timeout."""
     try:
         WebDriverWait(driver, timeout, poll_frequency=0.1).until(lambda d: cond(d))
