@@ -274,9 +274,12 @@ LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-	IF max_rows IS NULL OR max_rows OPERATOR(pg_catalog.<) 1 OR max_rows OPERATOR(pg_catalog.>) 10000 THEN
+	IF max_rows IS NULL THEN
+		RAISE EXCEPTION 'max_rows must not be NULL' USING ERRCODE = '22004';
+	END IF;
+	IF max_rows OPERATOR(pg_catalog.<) 1 OR max_rows OPERATOR(pg_catalog.>) 10000 THEN
 		RAISE EXCEPTION 'max_rows must be between 1 and 10000'
-			USING ERRCODE = '22023';
+			USING ERRCODE = '22023', DETAIL = pg_catalog.format('max_rows is %s.', max_rows);
 	END IF;
 	RETURN QUERY
 		SELECT j.id, j.priority, j.status,
@@ -294,7 +297,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION pgqueuer.list_jobs(text[], pgqueuer.pgqueuer_status[], bigint[], text[], integer) IS
-$$Jobs in the queue table (queued, picked, held failed), newest id first, at most max_rows (1 to 10000, else 22023). Each filter is an array; NULL matches everything, an empty array nothing: entrypoints, statuses, job_ids, dedupe_keys (exact). due: whether execute_after has passed (a queued job that is not due is deferred). payload_size in bytes (NULL payload: NULL). Finished jobs are only in the log: see job_history().$$;
+$$Jobs in the queue table (queued, picked, held failed), newest id first, at most max_rows (1 to 10000, else 22023; NULL: 22004). Each filter is an array; NULL matches everything, an empty array nothing: entrypoints, statuses, job_ids, dedupe_keys (exact). due: whether execute_after has passed (a queued job that is not due is deferred). payload_size in bytes (NULL payload: NULL). Finished jobs are only in the log: see job_history().$$;
 
 CREATE FUNCTION pgqueuer.job_detail(job_id bigint, max_payload integer DEFAULT 4096)
 RETURNS TABLE (
