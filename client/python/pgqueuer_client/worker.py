@@ -109,6 +109,7 @@ class WorkerRun:
         self.listen_conn: Optional[psycopg.AsyncConnection] = None
         self.listener: Optional[asyncio.Task] = None
         self.listen_error: Optional[BaseException] = None
+        self.own_conn = False
         self.backend_pid = 0
         self.lock = qm.lock
         self.running: dict[int, _Running] = {}
@@ -142,6 +143,7 @@ class WorkerRun:
             if self.conn is None:
                 self.conn = await connect(qm.dsn, "pgqueuer_client worker")
                 qm.connection = self.conn
+                self.own_conn = True
             if not self.conn.autocommit:
                 raise SetupError("the connection must be in autocommit mode (autocommit=True)")
             qm.queries.connection = self.conn
@@ -229,7 +231,14 @@ class WorkerRun:
         """Run until stopped (or drained), then finish the running jobs and
         report them.  Raises SetupError, FailingListenerError, or the
         persistent database error that stopped the loop."""
-        await self.setup()
+        try:
+            await self.setup()
+        except BaseException:
+            await self._close()
+            if self.own_conn and self.conn is not None:
+                await self.conn.close()
+                self.qm.connection = None
+            raise
         any_sync = any(not e.is_async for e in self.entries.values())
         if any_sync:
             self.pool = concurrent.futures.ThreadPoolExecutor(
@@ -271,6 +280,9 @@ class WorkerRun:
             if self.pool is not None:
                 self.pool.shutdown(wait=False)
             await self._close()
+            if self.own_conn and self.conn is not None:
+                await self.conn.close()
+                self.qm.connection = None
         s = self.stats
         log.info("worker %s finished (%s): dequeued %d, successful %d, exception %d, retried %d, held %d, cancelled %d",
                  self.qm_id_text, "error" if self.error else ("drained" if self.qm.drained else "stopped"),
@@ -429,7 +441,23 @@ class WorkerRun:
         """Report pending outcomes and retries and claim up to ``want``
         jobs, in one pipeline (one round trip, one transaction).  Outcomes
         stay pending when the pipeline fails.  Returns the jobs claimed."""
+        # handlers finishing during the awaits below add to fresh lists
         outcomes, retries = self.outcomes, self.retries
+        self.outcomes, self.retries = [], []
+        try:
+            rows = await self._pipeline(outcomes, retries, want)
+        except BaseException:
+            self.outcomes[:0] = outcomes
+            self.retries[:0] = retries
+            raise
+        for row in rows:
+            self._start(row)
+        if rows:
+            log.debug("dequeued %d of %d jobs", len(rows), want)
+        return len(rows)
+
+    async def _pipeline(self, outcomes: list, retries: list, want: int) -> list:
+        """The statements of _flush_and_dequeue; returns the claimed rows."""
         conn = self.conn
         cur = None
         async with self.lock:
@@ -449,12 +477,7 @@ class WorkerRun:
             for rc, (job_id, _, _) in zip(retry_curs, retries):
                 if not (await rc.fetchone())[0]:
                     log.debug("retry of job %d changed nothing (no longer held by this worker)", job_id)
-        self.outcomes, self.retries = [], []
-        for row in rows:
-            self._start(row)
-        if rows:
-            log.debug("dequeued %d of %d jobs", len(rows), want)
-        return len(rows)
+        return rows
 
     def _start(self, row: tuple) -> None:
         """Turn a claimed row into a Job and start its handler; a row that
@@ -577,6 +600,7 @@ class WorkerRun:
             try:
                 self.conn = await connect(dsn, "pgqueuer_client worker")
                 self.qm.connection = self.conn
+                self.own_conn = True
                 await self.setup()
                 log.info("reconnected")
                 self.want_dequeue = True
