@@ -330,16 +330,16 @@ class WorkerRun:
                 deadline = min(deadline, self.health_sent + HEALTH_TIMEOUT)
         if self.drain_next is not None:
             deadline = min(deadline, self.drain_next)
-        if self.wake.is_set() or self.qm.shutdown.is_set():
+        if self.wake.is_set():
             self.wake.clear()
             return
-        waiter = asyncio.ensure_future(self.wake.wait())
-        stopper = asyncio.ensure_future(self.qm.shutdown.wait())
+        waits = {asyncio.ensure_future(self.wake.wait())}
+        if not self.qm.shutdown.is_set():
+            waits.add(asyncio.ensure_future(self.qm.shutdown.wait()))
         try:
-            await asyncio.wait({waiter, stopper}, timeout=max(0.0, deadline - now),
-                               return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(waits, timeout=max(0.0, deadline - now), return_when=asyncio.FIRST_COMPLETED)
         finally:
-            for f in (waiter, stopper):
+            for f in waits:
                 if not f.done():
                     f.cancel()
         self.wake.clear()
