@@ -136,14 +136,21 @@ class QueueManager:
         if name in self.entrypoint_registry:
             raise RuntimeError(f"{name!r} is already registered")
 
+        def build(func: Handler) -> Entrypoint:
+            return make_entrypoint(
+                name, func, concurrency_limit=concurrency_limit, requests_per_second=requests_per_second,
+                lease_timeout=lease_timeout, max_attempts=max_attempts, retry_backoff_base=retry_backoff_base,
+                retry_backoff_max=retry_backoff_max, on_failure=on_failure, accepts_context=False,
+                register=register)
+
+        build(lambda job: None)  # the settings are checked now, as in PgQueuer
+
         def register_handler(func: Handler) -> Handler:
             if name in self.entrypoint_registry:
                 raise RuntimeError(f"{name!r} is already registered")
-            self.entrypoint_registry[name] = make_entrypoint(
-                name, func, concurrency_limit=concurrency_limit, requests_per_second=requests_per_second,
-                lease_timeout=lease_timeout, max_attempts=max_attempts, retry_backoff_base=retry_backoff_base,
-                retry_backoff_max=retry_backoff_max, on_failure=on_failure, accepts_context=accepts_context,
-                register=register)
+            entry = build(func)
+            entry.accepts_context = wants_context(func, accepts_context)
+            self.entrypoint_registry[name] = entry
             return func
 
         return register_handler

@@ -1,0 +1,134 @@
+"""Producers (Queries, SyncQueries), drain mode, argument errors, and a
+worker that trips none of the operators a role planted in ``public``."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import psycopg
+import pytest
+
+from conftest import wait_until
+from pgqueuer_client import DuplicateJobError, Job, PgQueuer, Queries, SyncQueries
+
+
+async def test_enqueue_batch_dedupe_and_deferral(db, ep):
+    q = Queries(db.conn)
+    ids = await q.enqueue([ep, ep, ep], [b"1", b"2", b"3"], priority=[0, 1, 2], dedupe_key=["a", "b", None])
+    assert len(ids) == 3 and ids == sorted(ids)
+    with pytest.raises(DuplicateJobError) as err:
+        await q.enqueue(ep, b"again", dedupe_key="a")
+    assert err.value.dedupe_key == ["a"]
+    skipped, new = await q.enqueue([ep, ep], dedupe_key=["a", "c"], on_conflict="skip")
+    assert skipped is None and new > ids[-1]
+    (later,) = await q.enqueue(ep, execute_after=timedelta(hours=1), headers={"h": 1})
+    row = await db.all("SELECT execute_after - created > interval '59 minutes', headers FROM pgqueuer.pgqueuer"
+                       " WHERE id = %s", later)
+    assert row == [(True, {"h": 1})]
+    sizes = {(s.entrypoint, s.priority, s.status): s.count for s in await q.queue_size()}
+    assert sizes[(ep, 0, "queued")] == 3 and sizes[(ep, 2, "queued")] == 1
+    with pytest.raises(ValueError):
+        await q.enqueue([ep, ep], priority=[1])
+    with pytest.raises(ValueError):
+        await q.enqueue(ep, on_conflict="ignore")
+    with pytest.raises(psycopg.errors.InvalidParameterValue):
+        await q.enqueue("")
+    assert [s for _, s in await q.job_status([ids[0]])] == ["queued"]
+
+
+def test_sync_queries(dsn, ep):
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        q = SyncQueries(conn)
+        ids = q.enqueue([ep] * 64, None)
+        assert len(ids) == 64
+        assert sum(s.count for s in q.queue_size() if s.entrypoint == ep) == 64
+        assert q.job_status(ids[:1]) == [(ids[0], "queued")]
+
+
+async def test_drain_mode_returns_when_done(dsn, db, ep):
+    pgq = PgQueuer.from_dsn(dsn)
+    done = []
+
+    @pgq.entrypoint(ep)
+    async def handler(job: Job) -> None:
+        done.append(job.id)
+
+    q = Queries(db.conn)
+    await q.enqueue([ep] * 25)
+    await q.enqueue(ep, execute_after=0.5)
+    await asyncio.wait_for(pgq.run(mode="drain", batch_size=4), 120)
+    assert len(done) == 26 and pgq.qm.drained
+    assert await db.one("SELECT count(*) FROM pgqueuer.pgqueuer WHERE entrypoint = %s", ep) == 0
+
+
+async def test_run_argument_errors(dsn, ep):
+    pgq = PgQueuer.from_dsn(dsn)
+
+    @pgq.entrypoint(ep)
+    async def handler(job: Job) -> None:
+        pass
+
+    with pytest.raises(RuntimeError):
+        pgq.entrypoint(ep)(handler)
+    with pytest.raises(ValueError):
+        pgq.entrypoint(ep + "x", concurrency_limit=-1)
+    with pytest.raises(ValueError):
+        pgq.entrypoint(ep + "y", on_failure="keep")
+    with pytest.raises(ValueError):
+        await pgq.run(batch_size=0)
+    with pytest.raises(ValueError):
+        await pgq.run(mode="sometimes")
+
+
+async def test_server_refuses_bad_registration(dsn, ep):
+    from pgqueuer_client import SetupError
+
+    pgq = PgQueuer.from_dsn(dsn)
+
+    @pgq.entrypoint(ep, lease_timeout=0)
+    async def handler(job: Job) -> None:
+        pass
+
+    with pytest.raises(SetupError, match="could not register entrypoint"):
+        await pgq.run()
+
+
+async def test_planted_operators_are_never_used(server, ep):
+    """A worker role with CREATE on public plants operators and functions that
+    raise; a producer and a worker whose search path starts with public
+    run a job without tripping any of them."""
+    types = ["bigint", "integer", "text", "name", "uuid", "pgqueuer.pgqueuer_status", "boolean", "interval",
+             "timestamptz", "jsonb"]
+    async with await psycopg.AsyncConnection.connect(server.dsn, autocommit=True) as admin:
+        await admin.execute("DROP ROLE IF EXISTS planter")
+        await admin.execute("CREATE ROLE planter")
+        await admin.execute("GRANT CREATE ON SCHEMA public TO planter")
+        await admin.execute("GRANT pgqueuer_worker TO planter")
+        await admin.execute("SET ROLE planter")
+        for i, t in enumerate(types):
+            await admin.execute(f"CREATE FUNCTION public.trap{i}({t}, {t}) RETURNS boolean LANGUAGE plpgsql"
+                                " AS $$BEGIN RAISE EXCEPTION 'planted operator called'; END$$")
+            for op in ("=", "<>", "<", ">", "<=", ">="):
+                await admin.execute(f"CREATE OPERATOR public.{op} (LEFTARG = {t}, RIGHTARG = {t},"
+                                    f" FUNCTION = public.trap{i})")
+        await admin.execute("RESET ROLE")
+    try:
+        dsn = server.dsn + " options='-c search_path=public,pg_catalog'"
+        conn = await psycopg.AsyncConnection.connect(dsn, autocommit=True)
+        pgq = PgQueuer.from_psycopg_connection(conn)
+        done = []
+
+        @pgq.entrypoint(ep, concurrency_limit=1, lease_timeout=30)
+        async def handler(job: Job) -> None:
+            done.append(job.id)
+
+        ids = await Queries(conn).enqueue([ep, ep], [b"a", b"b"], dedupe_key=["k1", None], headers=[{"a": 1}, None])
+        await asyncio.wait_for(pgq.run(mode="drain"), 120)
+        assert sorted(done) == ids
+        assert [s for _, s in await Queries(conn).job_status(ids)] == ["successful", "successful"]
+        await conn.close()
+    finally:
+        async with await psycopg.AsyncConnection.connect(server.dsn, autocommit=True) as admin:
+            await admin.execute("DROP OWNED BY planter")
+            await admin.execute("DROP ROLE planter")
