@@ -37,6 +37,18 @@ DEQUEUE = (
     " FROM pgqueuer.dequeue(%s, %s::text[], %s::uuid, NULL)"
 )
 
+# complete() then dequeue() in one statement: the LATERAL call depends on
+# the count of completed jobs, so it runs after complete(), and (both being
+# volatile SPI functions under READ COMMITTED) sees what complete() freed.
+# One round trip and one commit per batch.
+COMPLETE_DEQUEUE = (
+    "SELECT d.id, d.priority, d.created, d.updated, d.heartbeat, d.execute_after, d.entrypoint,"
+    " d.payload, d.attempts, d.headers::text, d.dedupe_key"
+    " FROM (SELECT pg_catalog.count(*) AS n FROM pgqueuer.complete(%s::bigint[],"
+    " %s::text[]::pgqueuer.pgqueuer_status[], %s::jsonb[], %s::uuid)) c,"
+    " LATERAL pgqueuer.dequeue(CASE WHEN c.n IS NOT NULL THEN %s::integer END, %s::text[], %s::uuid, NULL) d"
+)
+
 COMPLETE = (
     "SELECT pg_catalog.count(*) FROM pgqueuer.complete(%s::bigint[],"
     " %s::text[]::pgqueuer.pgqueuer_status[], %s::jsonb[], %s::uuid)"

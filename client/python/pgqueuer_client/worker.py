@@ -8,10 +8,10 @@ One connection, one asyncio task for the loop, one task per running job
    cancelled; a notification is only a hint, anyone may send one);
 2. heartbeats the running jobs when one of them reached half its lease
    (``pgqueuer.heartbeat``, one call for all);
-3. reports finished jobs (``pgqueuer.complete`` for all of them, one
-   ``pgqueuer.retry`` per retry request) and claims up to as many jobs as
-   it has free slots (``pgqueuer.dequeue``), in ONE pipeline: one round
-   trip and one transaction;
+3. reports finished jobs (one ``pgqueuer.retry`` per retry request, then
+   ``pgqueuer.complete`` for all the others) and claims up to as many jobs
+   as it has free slots (``pgqueuer.dequeue``), complete and dequeue in
+   ONE statement: one round trip and one transaction;
 4. otherwise sleeps until a notification, a finished job, a heartbeat, the
    poll timer (``dequeue_timeout``) or a stop request.
 
@@ -439,8 +439,10 @@ class WorkerRun:
 
     async def _flush_and_dequeue(self, want: int) -> int:
         """Report pending outcomes and retries and claim up to ``want``
-        jobs, in one pipeline (one round trip, one transaction).  Outcomes
-        stay pending when the pipeline fails.  Returns the jobs claimed."""
+        jobs (complete and dequeue in one round trip and transaction).
+        Outcomes stay pending when the statement fails (a retry already
+        made is not repeated: retry() of a job no longer picked changes
+        nothing).  Returns the jobs claimed."""
         # handlers finishing during the awaits below add to fresh lists
         outcomes, retries = self.outcomes, self.retries
         self.outcomes, self.retries = [], []
@@ -457,27 +459,28 @@ class WorkerRun:
         return len(rows)
 
     async def _pipeline(self, outcomes: list, retries: list, want: int) -> list:
-        """The statements of _flush_and_dequeue; returns the claimed rows."""
+        """The statements of _flush_and_dequeue; returns the claimed rows.
+        Retries (rare) go first, one call each; then complete() and
+        dequeue() in one statement when there is something of both."""
         conn = self.conn
-        cur = None
         async with self.lock:
-            async with conn.pipeline():
-                if outcomes:
-                    await conn.execute(sql.COMPLETE, (
-                        [o[0] for o in outcomes], [o[1] for o in outcomes],
-                        [o[2] for o in outcomes],
-                        self.qm_id))
-                retry_curs = []
-                for job_id, delay, tb in retries:
-                    retry_curs.append(await conn.execute(sql.RETRY, (job_id, delay, tb, self.qm_id)))
-                if want:
-                    cur = conn.cursor(binary=True)
-                    await cur.execute(sql.DEQUEUE, (want, self.names, self.qm_id))
-            rows = await cur.fetchall() if cur is not None else []
-            for rc, (job_id, _, _) in zip(retry_curs, retries):
-                if not (await rc.fetchone())[0]:
+            for job_id, delay, tb in retries:
+                cur = await conn.execute(sql.RETRY, (job_id, delay, tb, self.qm_id))
+                if not (await cur.fetchone())[0]:
                     log.debug("retry of job %d changed nothing (no longer held by this worker)", job_id)
-        return rows
+            if outcomes:
+                args = ([o[0] for o in outcomes], [o[1] for o in outcomes], [o[2] for o in outcomes], self.qm_id)
+                if not want:
+                    await conn.execute(sql.COMPLETE, args)
+                    return []
+                cur = conn.cursor(binary=True)
+                await cur.execute(sql.COMPLETE_DEQUEUE, args + (want, self.names, self.qm_id))
+                return await cur.fetchall()
+            if not want:
+                return []
+            cur = conn.cursor(binary=True)
+            await cur.execute(sql.DEQUEUE, (want, self.names, self.qm_id))
+            return await cur.fetchall()
 
     def _start(self, row: tuple) -> None:
         """Turn a claimed row into a Job and start its handler; a row that
