@@ -17,6 +17,9 @@
 #
 # pgqueuer's workers are `pgq run` processes with the example factory's
 # no-op entrypoint (LISTEN, batched dequeue and complete, PgQueuer's log);
+# end to end is also measured with BENCH_WORKERS Python workers
+# (`python3 -m pgqueuer_client run py_noop:main`, Debian's python3-psycopg,
+# a no-op async handler, same batch size) -- skipped with BENCH_PYTHON=0;
 # the baseline's workers are pgbench clients running bare_work.pgbench
 # (claim by UPDATE ... RETURNING, then DELETE), polling without pause.
 # Prints one line per figure with the ratio pgqueuer / baseline, and last
@@ -47,7 +50,7 @@ else
 fi
 
 dir=$(mktemp -d /tmp/pgqueuer-bench.XXXXXX)
-cp build/pgq build/examples/libmyjobs.so test/bench/*.pgbench test/bench/*.sql "$dir/"
+cp build/pgq build/examples/libmyjobs.so test/bench/*.pgbench test/bench/*.sql test/bench/py_noop.py "$dir/"
 [ "$(id -u)" = 0 ] && chown -R postgres "$dir"
 port=$((20000 + RANDOM % 20000))
 pid=""
@@ -125,6 +128,24 @@ wait_listening() {
 	done
 }
 
+# start_py_workers: WORKERS Python workers in the background
+start_py_workers() {
+	local i
+	for ((i = 0; i < WORKERS; i++)); do
+		(cd "$dir" && PYTHONPATH="$top/client/python:$dir" exec /usr/bin/python3 -m pgqueuer_client \
+			--pg-dsn "$dsn" run py_noop:main --batch-size "$BATCH" --log-level WARNING) &
+		workers+=($!)
+	done
+	local deadline=$((SECONDS + 30))
+	until [ "$(sql -c "SELECT count(*) >= $WORKERS FROM pg_stat_activity WHERE application_name = 'pgqueuer_client listener'")" = t ]; do
+		if [ $SECONDS -ge $deadline ]; then
+			echo "bench: Python workers did not start" >&2
+			exit 1
+		fi
+		sleep 0.1
+	done
+}
+
 now() { date +%s.%N; }
 calc() { awk "BEGIN { printf \"%.2f\", $1 }"; }
 
@@ -140,6 +161,18 @@ pgq_enq=$(sql -c "SELECT count(*) FROM pgqueuer.pgqueuer_log WHERE status = 'que
 echo "   pgqueuer: enqueued $pgq_enq, completed $pgq_done in ${SECONDS_E2E}s ($(grep -o 'tps = [0-9.]*' "$dir/e2e.out" | head -1) producer transactions)"
 stop_workers
 pgq_e2e=$(calc "$pgq_done / $SECONDS_E2E")
+
+py_e2e=""
+if [ "${BENCH_PYTHON:-1}" != 0 ]; then
+	reset_all
+	start_py_workers
+	bench -c "$PRODUCERS" -j "$PRODUCERS" -T "$SECONDS_E2E" -f "$dir/pgq_enqueue.pgbench" >"$dir/e2e.out"
+	py_done=$(sql -c "SELECT count(*) FROM pgqueuer.pgqueuer_log WHERE status = 'successful'")
+	py_enq=$(sql -c "SELECT count(*) FROM pgqueuer.pgqueuer_log WHERE status = 'queued'")
+	echo "   pgqueuer, Python workers: enqueued $py_enq, completed $py_done in ${SECONDS_E2E}s ($(grep -o 'tps = [0-9.]*' "$dir/e2e.out" | head -1) producer transactions)"
+	stop_workers
+	py_e2e=$(calc "$py_done / $SECONDS_E2E")
+fi
 
 reset_all
 bench -c "$WORKERS" -j "$WORKERS" -T "$SECONDS_E2E" -f "$dir/bare_work.pgbench" >/dev/null &
@@ -205,8 +238,10 @@ read -r bare_p50 bare_p99 < <(sql -F ' ' -c "
 # --- report ----------------------------------------------------------------------
 printf '%-28s %12s %12s %8s\n' figure pgqueuer baseline ratio
 printf '%-28s %12s %12s %8s\n' "end-to-end (jobs/s)" "$pgq_e2e" "$bare_e2e" "$(calc "$pgq_e2e / $bare_e2e")"
+[ -n "$py_e2e" ] && printf '%-28s %12s %12s %8s\n' "end-to-end Python (jobs/s)" "$py_e2e" "$bare_e2e" "$(calc "$py_e2e / $bare_e2e")"
 printf '%-28s %12s %12s %8s\n' "drain $DRAIN_JOBS jobs (s)" "$pgq_drain" "$bare_drain" "$(calc "$pgq_drain / $bare_drain")"
 printf '%-28s %12s %12s %8s\n' "latency p50 (ms)" "$pgq_p50" "$bare_p50" "$(calc "$pgq_p50 / ($bare_p50 + 0.000001)")"
 printf '%-28s %12s %12s %8s\n' "latency p99 (ms)" "$pgq_p99" "$bare_p99" "$(calc "$pgq_p99 / ($bare_p99 + 0.000001)")"
 echo "(drain and latency: lower is better, so a ratio above 1 means pgqueuer is slower)"
+[ -n "$py_e2e" ] && echo "Python workers / C workers end-to-end: $(calc "$py_e2e / $pgq_e2e")"
 echo "ratio end-to-end: $(calc "$pgq_e2e / $bare_e2e")"
