@@ -132,3 +132,31 @@ async def test_planted_operators_are_never_used(server, ep):
         async with await psycopg.AsyncConnection.connect(server.dsn, autocommit=True) as admin:
             await admin.execute("DROP OWNED BY planter")
             await admin.execute("DROP ROLE planter")
+
+
+async def test_ported_example_worker(server, db, monkeypatch, capsys):
+    """client/examples/python/consumer.py (the port shown in
+    docs/coming-from-pgqueuer-python.md) runs: a job, a retry request."""
+    import importlib.util
+
+    from conftest import TOP
+
+    for var, value in (("PGHOST", str(server.base)), ("PGPORT", str(server.port)), ("PGUSER", "postgres"),
+                       ("PGDATABASE", "pyq")):
+        monkeypatch.setenv(var, value)
+    spec = importlib.util.spec_from_file_location("consumer", TOP / "client" / "examples" / "python" / "consumer.py")
+    consumer = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(consumer)
+    q = Queries(db.conn)
+    (fetch,) = await q.enqueue("fetch", b"hello")
+    (flaky,) = await q.enqueue("flaky", b"good")
+    try:
+        async with consumer.main() as pgq:
+            await asyncio.wait_for(pgq.run(mode="drain"), 120)
+    finally:
+        await db.all("SELECT pgqueuer.unschedule('cleanup'::text)")
+    assert "Processed: b'hello'" in capsys.readouterr().out
+    assert dict(await q.job_status([fetch, flaky])) == {fetch: "successful", flaky: "successful"}
+    # the retry request ran the job a second time
+    assert await db.one("SELECT count(*) FROM pgqueuer.pgqueuer_log WHERE job_id = %s AND status = 'picked'",
+                        flaky) == 2
