@@ -153,6 +153,30 @@ async def test_sigterm_finishes_running_job(db, ep, spawn, tmp_path):
                         job_id) == "successful"
 
 
+async def test_exec_outcomes(db, ep, spawn, tmp_path):
+    out = tmp_path / "lines"
+    command = ('read p; case "$p" in '
+               f'ok) echo "ok $PGQ_JOB_ID $PGQ_ATTEMPTS $PGQ_ENTRYPOINT" >> {out};; '
+               'retry) if [ "$PGQ_ATTEMPTS" = 0 ]; then echo "try later" >&2; exit 75; fi; '
+               f'echo "retried $PGQ_JOB_ID" >> {out};; '
+               '*) echo "broken input" >&2; exit 3;; esac')
+    ok, retry, bad = await Queries(db.conn).enqueue([ep] * 3, [b"ok", b"retry", b"bad"])
+    p = spawn(["run", "--exec", f"{ep}={command}", "--exec-retry-delay", "0.2"])
+    await wait_until(lambda: db.one(
+        "SELECT count(*) = 3 FROM pgqueuer.pgqueuer_log WHERE entrypoint = %s"
+        " AND status IN ('successful', 'exception')", ep), "three outcomes")
+    assert await stop_all([p]) == [0], output(p)
+    assert dict(await Queries(db.conn).job_status([ok, retry, bad])) == {
+        ok: "successful", retry: "successful", bad: "exception"}
+    assert sorted(lines(out)) == sorted([["ok", str(ok), "0", ep], ["retried", str(retry)]])
+    tb = await db.one("SELECT traceback FROM pgqueuer.pgqueuer_log WHERE job_id = %s AND status = 'queued'"
+                      " AND traceback IS NOT NULL", retry)
+    assert tb["exception_type"] == "ExecRetry" and "try later" in tb["traceback"]
+    tb = await db.one("SELECT traceback FROM pgqueuer.pgqueuer_log WHERE job_id = %s AND status = 'exception'", bad)
+    assert tb["exception_type"] == "ExecError" and tb["exception_message"] == "command exited with status 3"
+    assert "broken input" in tb["traceback"]
+
+
 def test_command_line_exit_codes(dsn, tmp_path):
     env = dict(os.environ, PYTHONPATH=str(TOP / "client" / "python"), PGQUEUER_DSN=dsn)
 
@@ -168,6 +192,10 @@ def test_command_line_exit_codes(dsn, tmp_path):
     assert r.returncode == 2
     r = run("run", "x:y", "--mode", "sometimes")
     assert r.returncode == 2
+    r = run("run")
+    assert r.returncode == 2 and "FACTORY or --exec" in r.stderr
+    r = run("run", "--exec", "no-command")
+    assert r.returncode == 2 and "ENTRYPOINT=COMMAND" in r.stderr
     (tmp_path / "empty_factory.py").write_text(
         "from pgqueuer_client import PgQueuer\ndef main():\n    return PgQueuer.from_dsn()\n")
     r = run("run", "empty_factory:main")

@@ -25,6 +25,7 @@ import time
 from typing import Any, Optional
 
 from .connect import resolve_dsn
+from .execmode import exec_handler, parse_exec
 from .qm import PgQueuer, QueueManager
 
 log = logging.getLogger("pgqueuer_client")
@@ -84,8 +85,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run = sub.add_parser(
         "run", help="run a worker", description="Run a worker built by FACTORY (module:attribute), like pgq run.")
-    run.add_argument("factory", metavar="FACTORY",
+    run.add_argument("factory", metavar="FACTORY", nargs="?",
                      help="module:attribute of a function or context manager returning a PgQueuer or QueueManager")
+    run.add_argument("--exec", dest="exec_specs", action="append", default=[], metavar="ENTRYPOINT=COMMAND",
+                     help="serve ENTRYPOINT by running /bin/sh -c COMMAND per job (repeatable)")
+    run.add_argument("--exec-retry-delay", type=_seconds, default=0.0, metavar="SECONDS",
+                     help="delay of a retry requested by exit status 75 (default 0)")
     run.add_argument("--dequeue-timeout", type=_seconds, default=30.0, metavar="SECONDS",
                      help="longest wait for work without a notification (default 30.0)")
     run.add_argument("--batch-size", type=_positive_int, default=10, metavar="N",
@@ -156,6 +161,7 @@ class _Supervisor:
         self.signal_name: Optional[str] = None
         self.manager: Optional[QueueManager] = None
         self.interrupts = 0
+        self.execs = [parse_exec(s) for s in args.exec_specs]
 
     def on_signal(self, signum: int) -> None:
         """First SIGINT/SIGTERM: graceful stop; a second SIGINT: exit 130."""
@@ -189,6 +195,11 @@ class _Supervisor:
                   f" | retried {s['retried']} | held {s['held']} | cancelled {s['cancelled']} | running {running}"
                   f" | {rate:.1f} jobs/s", file=sys.stderr, flush=True)
 
+    def _add_exec(self, manager: QueueManager) -> None:
+        """Add the --exec entrypoints to a fresh manager."""
+        for name, command in self.execs:
+            manager.entrypoint(name, accepts_context=True)(exec_handler(command, self.args.exec_retry_delay))
+
     async def run(self, factory: Any) -> int:
         """The supervisor loop: a fresh manager from the factory per cycle;
         exit status as documented in the module comment."""
@@ -201,6 +212,7 @@ class _Supervisor:
             while True:
                 try:
                     async with _enter_factory(factory) as manager:
+                        self._add_exec(manager)
                         if manager.connection is None and not manager.dsn:
                             manager.dsn = resolve_dsn(a.pg_dsn)
                         self.manager = manager
@@ -236,7 +248,15 @@ class _Supervisor:
 def main(argv: Optional[list[str]] = None) -> int:
     """Entry point of ``python3 -m pgqueuer_client``; returns the exit
     status."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.factory is None and not args.exec_specs:
+        parser.error("run needs FACTORY or --exec ENTRYPOINT=COMMAND")
+    for spec in args.exec_specs:
+        try:
+            parse_exec(spec)
+        except ValueError as exc:
+            parser.error(str(exc))
     for flag, var in (("pg_host", "PGHOST"), ("pg_port", "PGPORT"), ("pg_user", "PGUSER"),
                       ("pg_database", "PGDATABASE"), ("pg_password", "PGPASSWORD")):
         if getattr(args, flag):
@@ -250,7 +270,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     log.setLevel(args.log_level)
     log.propagate = False
     try:
-        factory = load_factory(args.factory)
+        factory = load_factory(args.factory) if args.factory else PgQueuer.from_dsn
     except (ValueError, ImportError, AttributeError) as exc:
         print(f"python3 -m pgqueuer_client run: error: cannot load factory {args.factory!r}: {exc}", file=sys.stderr)
         return 1

@@ -523,6 +523,7 @@ class WorkerRun:
             tb = TracebackRecord.from_exception(exc, job.id, {
                 "entrypoint": entry.name, "queue_manager_id": self.qm_id_text,
                 "attempt": job.attempts, "retry_delay": str(exc.delay), "reason": exc.reason})
+            tb.traceback = getattr(exc, "traceback_text", tb.traceback)
             self._finish(r, None, None)
             if not r.cancelled:
                 self.retries.append((job.id, exc.delay, Jsonb(tb.as_dict())))
@@ -535,6 +536,7 @@ class WorkerRun:
         except Exception as exc:
             status = "failed" if (entry.on_failure == "hold" and not entry.register) else "exception"
             tb = TracebackRecord.from_exception(exc, job.id, {"entrypoint": entry.name, "queue_manager_id": self.qm_id_text})
+            tb.traceback = getattr(exc, "traceback_text", tb.traceback)
             log.warning("job %d (%s) failed: %s: %s", job.id, entry.name, type(exc).__name__, exc)
         except BaseException:
             # SystemExit and the like: left picked; the lease returns it
