@@ -286,3 +286,27 @@ async def test_lost_connection_reconnects_and_reports(dsn, db, ep):
         "both jobs to succeed")
     await stop(pgq, task)
     assert sorted(done) == [first, second]
+
+
+async def test_requests_per_second_polls_for_capacity(dsn, db, ep):
+    """A rate-limited entrypoint frees capacity without a notification:
+    the worker polls at the rate's interval (not dequeue_timeout) and the
+    server hands out at most that many jobs per second."""
+    pgq = PgQueuer.from_dsn(dsn)
+    started: list[float] = []
+
+    @pgq.entrypoint(ep, requests_per_second=5)
+    async def handler(job: Job) -> None:
+        started.append(time.monotonic())
+
+    await Queries(db.conn).enqueue([ep] * 12)
+    task = await start(pgq, dequeue_timeout=600)
+    await wait_until(lambda: len(started) == 12, "twelve rate-limited jobs")
+    await stop(pgq, task)
+    picks = [r[0] for r in await db.all(
+        "SELECT extract(epoch FROM created)::float8 FROM pgqueuer.pgqueuer_log"
+        " WHERE entrypoint = %s AND status = 'picked' ORDER BY created", ep)]
+    assert len(picks) == 12
+    for i, t in enumerate(picks):
+        assert sum(1 for u in picks[i:] if u < t + 1.0) <= 5, "more than 5 picks within one second"
+    assert started[-1] - started[0] < 60, "served by polling at the rate, not by the 600 s dequeue timeout"
