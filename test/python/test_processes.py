@@ -11,7 +11,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
 from conftest import TOP, wait_until
 from pgqueuer_client import Queries

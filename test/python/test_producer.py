@@ -9,7 +9,7 @@ from datetime import timedelta
 import psycopg
 import pytest
 
-from conftest import wait_until
+
 from pgqueuer_client import DuplicateJobError, Job, PgQueuer, Queries, SyncQueries
 
 

@@ -40,6 +40,7 @@ class _Formatter(logging.Formatter):
     """``<local time> [pgqueuer] LEVEL: message``, as ``pgq run`` logs."""
 
     def format(self, record: logging.LogRecord) -> str:
+        """One log line, with the traceback when there is one."""
         t = time.localtime(record.created)
         stamp = time.strftime("%Y-%m-%d %H:%M:%S", t) + ".%03d" % int(record.msecs) + time.strftime("%z", t)
         text = f"{stamp} [pgqueuer] {record.levelname}: {record.getMessage()}"
@@ -57,6 +58,7 @@ def _level(text: str) -> int:
 
 
 def _positive_int(text: str) -> int:
+    """An argument that must be an integer >= 1."""
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
@@ -64,6 +66,7 @@ def _positive_int(text: str) -> int:
 
 
 def _seconds(text: str) -> float:
+    """An argument that must be a number of seconds >= 0."""
     value = float(text)
     if not value >= 0:
         raise argparse.ArgumentTypeError("must be a number of seconds >= 0")

@@ -58,6 +58,7 @@ def parse_exec(spec: str) -> tuple[str, str]:
 
 
 def _environment(job: Job) -> dict[str, str]:
+    """The command's environment: ours plus the job's PGQ_* variables."""
     env = dict(os.environ)
     env.update(PGQ_JOB_ID=str(job.id), PGQ_ENTRYPOINT=job.entrypoint, PGQ_ATTEMPTS=str(job.attempts),
                PGQ_PRIORITY=str(job.priority), PGQ_QUEUE_MANAGER_ID=str(job.queue_manager_id))
@@ -69,6 +70,7 @@ def _environment(job: Job) -> dict[str, str]:
 
 
 def _killpg(pid: int, sig: int) -> None:
+    """Signal the command's process group (gone already: nothing)."""
     try:
         os.killpg(pid, sig)
     except ProcessLookupError:
@@ -82,6 +84,7 @@ def exec_handler(command: str, retry_delay: float) -> Callable[[Job, Context], A
     delay = timedelta(seconds=retry_delay)
 
     async def run_command(job: Job, context: Context) -> None:
+        """Run the command for one job; see exec_handler."""
         try:
             proc = await asyncio.create_subprocess_exec(
                 "/bin/sh", "-c", command, stdin=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,

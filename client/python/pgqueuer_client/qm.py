@@ -36,6 +36,7 @@ Handler = Callable[..., Any]
 
 
 def _timeout_seconds(value: Union[timedelta, float, int], name: str) -> float:
+    """A timedelta or seconds in seconds; ValueError when negative."""
     s = value.total_seconds() if isinstance(value, timedelta) else float(value)
     if s < 0:
         raise ValueError(f"{name} must not be negative")
@@ -137,6 +138,7 @@ class QueueManager:
             raise RuntimeError(f"{name!r} is already registered")
 
         def build(func: Handler) -> Entrypoint:
+            """The Entrypoint of func with the decorator's settings."""
             return make_entrypoint(
                 name, func, concurrency_limit=concurrency_limit, requests_per_second=requests_per_second,
                 lease_timeout=lease_timeout, max_attempts=max_attempts, retry_backoff_base=retry_backoff_base,
@@ -146,6 +148,7 @@ class QueueManager:
         build(lambda job: None)  # the settings are checked now, as in PgQueuer
 
         def register_handler(func: Handler) -> Handler:
+            """Register func under name; returns it unchanged."""
             if name in self.entrypoint_registry:
                 raise RuntimeError(f"{name!r} is already registered")
             entry = build(func)
@@ -171,6 +174,7 @@ class QueueManager:
         expression) is registered twice or the name is a plain entrypoint.
         """
         def register_schedule(func: Handler) -> Handler:
+            """Register func for (entrypoint, expression); returns it unchanged."""
             for s in self.schedule_registry:
                 if s.entrypoint == entrypoint and s.expression == expression:
                     raise RuntimeError(f"schedule {expression!r} of {entrypoint!r} is already registered")
@@ -194,6 +198,7 @@ class QueueManager:
         schedule by the expression the job carries as payload and calls its
         function with a Schedule."""
         async def dispatch(job: Job, context: Context) -> None:
+            """Run the schedule function the fired job belongs to."""
             expression = (job.payload or b"").decode("utf-8", "replace")
             entries = [s for s in self.schedule_registry if s.entrypoint == entrypoint]
             entry = next((s for s in entries if s.expression == expression), entries[0])

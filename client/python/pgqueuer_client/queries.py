@@ -96,6 +96,7 @@ def enqueue_args(entrypoint, payload, priority, execute_after, dedupe_key, heade
 
 
 def _dedupe_keys(dedupe_key) -> list:
+    """The dedupe keys of an enqueue call, as a list."""
     if isinstance(dedupe_key, (list, tuple)):
         return list(dedupe_key)
     return [dedupe_key]
@@ -115,6 +116,7 @@ class Queries:
         self.lock = lock or asyncio.Lock()
 
     async def _fetch(self, query: str, params: Sequence[Any] = ()) -> list[tuple]:
+        """Run one statement under the lock; all its rows."""
         async with self.lock:
             cur = await self.connection.execute(query, params)
             return await cur.fetchall()
