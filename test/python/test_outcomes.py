@@ -310,3 +310,23 @@ async def test_requests_per_second_polls_for_capacity(dsn, db, ep):
     for i, t in enumerate(picks):
         assert sum(1 for u in picks[i:] if u < t + 1.0) <= 5, "more than 5 picks within one second"
     assert started[-1] - started[0] < 60, "served by polling at the rate, not by the 600 s dequeue timeout"
+
+
+async def test_entrypoint_names_with_quotes_commas_and_backslashes(dsn, db, ep):
+    pgq = PgQueuer.from_dsn(dsn)
+    odd = ep + ' "we,ird" \\ {x}'
+    seen = []
+
+    @pgq.entrypoint(odd)
+    async def handler(job: Job) -> None:
+        seen.append(job.entrypoint)
+
+    @pgq.entrypoint(ep)
+    async def plain(job: Job) -> None:
+        seen.append(job.entrypoint)
+
+    await Queries(db.conn).enqueue([odd, ep])
+    task = await start(pgq)
+    await wait_until(lambda: len(seen) == 2, "both jobs")
+    await stop(pgq, task)
+    assert sorted(seen) == sorted([odd, ep])

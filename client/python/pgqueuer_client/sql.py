@@ -30,21 +30,26 @@ ENQUEUE_BATCH = (
     " %s::text[], %s::jsonb[], %s)"
 )
 
-# status is always 'picked' in a claimed row; it is not sent back
-DEQUEUE = (
-    "SELECT id, priority, created, updated, heartbeat, execute_after, entrypoint,"
-    " payload, attempts, headers::text, dedupe_key"
-    " FROM pgqueuer.dequeue(%s, %s::text[], %s::uuid, NULL)"
+# A claimed batch comes back as ONE text value, a JSON array of rows
+# [id, priority, created, updated, heartbeat, execute_after, entrypoint,
+#  payload (hex), attempts, headers, dedupe_key], in dequeue's order: one
+# value to fetch and one json.loads (in C) per batch instead of eleven
+# values per job through psycopg's loaders.  status is always 'picked'.
+_BATCH_JSON = (
+    "SELECT pg_catalog.json_agg(pg_catalog.json_build_array(d.id, d.priority, d.created, d.updated,"
+    " d.heartbeat, d.execute_after, d.entrypoint, pg_catalog.encode(d.payload, 'hex'), d.attempts,"
+    " d.headers, d.dedupe_key))::text"
 )
+
+DEQUEUE = _BATCH_JSON + " FROM pgqueuer.dequeue(%s, %s::text[], %s::uuid, NULL) d"
 
 # complete() then dequeue() in one statement: the LATERAL call depends on
 # the count of completed jobs, so it runs after complete(), and (both being
 # volatile SPI functions under READ COMMITTED) sees what complete() freed.
 # One round trip and one commit per batch.
 COMPLETE_DEQUEUE = (
-    "SELECT d.id, d.priority, d.created, d.updated, d.heartbeat, d.execute_after, d.entrypoint,"
-    " d.payload, d.attempts, d.headers::text, d.dedupe_key"
-    " FROM (SELECT pg_catalog.count(*) AS n FROM pgqueuer.complete(%s::bigint[],"
+    _BATCH_JSON
+    + " FROM (SELECT pg_catalog.count(*) AS n FROM pgqueuer.complete(%s::bigint[],"
     " %s::text[]::pgqueuer.pgqueuer_status[], %s::jsonb[], %s::uuid)) c,"
     " LATERAL pgqueuer.dequeue(CASE WHEN c.n IS NOT NULL THEN %s::integer END, %s::text[], %s::uuid, NULL) d"
 )

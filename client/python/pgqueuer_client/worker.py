@@ -11,7 +11,8 @@ One connection, one asyncio task for the loop, one task per running job
 3. reports finished jobs (one ``pgqueuer.retry`` per retry request, then
    ``pgqueuer.complete`` for all the others) and claims up to as many jobs
    as it has free slots (``pgqueuer.dequeue``), complete and dequeue in
-   ONE statement: one round trip and one transaction;
+   ONE statement: one round trip and one transaction; the claimed batch
+   arrives as one JSON value;
 4. otherwise sleeps until a notification, a finished job, a heartbeat, the
    poll timer (``dequeue_timeout``) or a stop request.
 
@@ -35,7 +36,7 @@ import json
 import logging
 import time
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Optional
 
 import psycopg
@@ -58,6 +59,9 @@ def _transient(exc: BaseException) -> bool:
     timeout)."""
     state = getattr(getattr(exc, "diag", None), "sqlstate", None) or ""
     return state[:2] in ("40", "53") or state in ("55P03", "57014")
+
+
+_when = datetime.fromisoformat
 
 
 class _Running:
@@ -91,6 +95,8 @@ class WorkerRun(WorkerSession):
         self.entries: dict[str, Entrypoint] = dict(qm.entrypoint_registry)
         self.names = list(self.entries)
         self.name_set = frozenset(self.names)
+        self.names_literal = "{" + ",".join(
+            '"' + n.replace("\\", "\\\\").replace('"', '\\"') + '"' for n in self.names) + "}"
         self.qm_id: uuid.UUID = qm.queue_manager_id
         self.qm_id_text = str(self.qm_id)
         self.conn: Optional[psycopg.AsyncConnection] = None
@@ -285,32 +291,39 @@ class WorkerRun(WorkerSession):
                 if not (await cur.fetchone())[0]:
                     log.debug("retry of job %d changed nothing (no longer held by this worker)", job_id)
             if outcomes:
-                args = ([o[0] for o in outcomes], [o[1] for o in outcomes], [o[2] for o in outcomes], self.qm_id)
+                # array literals are much cheaper to send than lists
+                # through psycopg's array dumpers; tracebacks only when any
+                tracebacks = [o[2] for o in outcomes]
+                args = ("{" + ",".join([str(o[0]) for o in outcomes]) + "}",
+                        "{" + ",".join([o[1] for o in outcomes]) + "}",
+                        tracebacks if any(t is not None for t in tracebacks) else None,
+                        self.qm_id_text)
                 if not want:
                     await conn.execute(sql.COMPLETE, args)
                     return []
-                cur = conn.cursor(binary=True)
-                await cur.execute(sql.COMPLETE_DEQUEUE, args + (want, self.names, self.qm_id))
-                return await cur.fetchall()
-            if not want:
+                cur = await conn.execute(sql.COMPLETE_DEQUEUE, args + (want, self.names_literal, self.qm_id_text))
+            elif want:
+                cur = await conn.execute(sql.DEQUEUE, (want, self.names_literal, self.qm_id_text))
+            else:
                 return []
-            cur = conn.cursor(binary=True)
-            await cur.execute(sql.DEQUEUE, (want, self.names, self.qm_id))
-            return await cur.fetchall()
+            batch = (await cur.fetchone())[0]
+        return [] if batch is None else json.loads(batch)
 
-    def _start(self, row: tuple) -> None:
-        """Turn a claimed row into a Job and start its handler; a row that
-        cannot be decoded is reported as an exception against the job."""
+    def _start(self, row: list) -> None:
+        """Turn a claimed row (a JSON array, see sql.DEQUEUE) into a Job and
+        start its handler; a row that cannot be decoded is reported as an
+        exception against the job."""
         self.stats["dequeued"] += 1
         job_id = row[0]
         try:
             entry = self.entries[row[6]]
-            headers = None if row[9] is None else json.loads(row[9])
+            headers = row[9]
             if headers is not None and not isinstance(headers, dict):
-                raise JobDecodeError(f"headers of job {job_id} are not a JSON object: {_safe(row[9], 100)}")
-            job = Job(id=job_id, priority=row[1], created=row[2], updated=row[3], heartbeat=row[4],
-                      execute_after=row[5], status="picked", entrypoint=row[6], payload=row[7],
-                      attempts=row[8], queue_manager_id=self.qm_id, headers=headers, dedupe_key=row[10])
+                raise JobDecodeError(f"headers of job {job_id} are not a JSON object: {_safe(headers, 100)}")
+            job = Job(id=job_id, priority=row[1], created=_when(row[2]), updated=_when(row[3]),
+                      heartbeat=_when(row[4]), execute_after=_when(row[5]), status="picked", entrypoint=row[6],
+                      payload=None if row[7] is None else bytes.fromhex(row[7]), attempts=row[8],
+                      queue_manager_id=self.qm_id, headers=headers, dedupe_key=row[10])
         except Exception as exc:
             if not isinstance(exc, JobDecodeError):
                 exc = JobDecodeError(f"could not decode job {job_id}: {exc!r}")
