@@ -160,3 +160,18 @@ async def test_ported_example_worker(server, db, monkeypatch, capsys):
     # the retry request ran the job a second time
     assert await db.one("SELECT count(*) FROM pgqueuer.pgqueuer_log WHERE job_id = %s AND status = 'picked'",
                         flaky) == 2
+
+
+def test_client_names_no_table():
+    """The client only calls pgqueuer.* functions: no file of the package
+    names one of the extension's tables."""
+    import re
+
+    from conftest import TOP
+
+    table = re.compile(r"pgqueuer\.(pgqueuer|pgqueuer_log|pgqueuer_statistics|pgqueuer_schedules"
+                       r"|pgqueuer_entrypoints|pgqueuer_settings|pgqueuer_rate_grants)\b")
+    files = sorted((TOP / "client" / "python" / "pgqueuer_client").glob("*.py"))
+    assert len(files) > 5
+    for f in files:
+        assert not table.search(f.read_text()), f"{f.name} names a pgqueuer table"
