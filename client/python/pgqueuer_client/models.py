@@ -21,7 +21,7 @@ from typing import Any, Optional
 
 @dataclasses.dataclass(slots=True)
 class Job:
-    """One job handed to a handler: a claimed row of ``pgqueuer.pgqueuer``.
+    """One job handed to a handler, as ``pgqueuer.dequeue()`` claimed it.
 
     Fields (PgQueuer's ``Job``): ``id`` (int), ``priority`` (int, higher runs
     first), ``created``, ``updated``, ``heartbeat``, ``execute_after``
