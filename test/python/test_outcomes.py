@@ -218,7 +218,7 @@ async def test_heartbeats_keep_a_job_past_its_lease(dsn, db, ep):
     release = asyncio.Event()
     runs = []
 
-    @pgq.entrypoint(ep, lease_timeout=2.0)
+    @pgq.entrypoint(ep, lease_timeout=3.0)
     async def handler(job: Job) -> None:
         runs.append(job.attempts)
         await release.wait()
@@ -227,7 +227,7 @@ async def test_heartbeats_keep_a_job_past_its_lease(dsn, db, ep):
     task = await start(pgq)
     # still picked, and heartbeated, more than two lease lengths after the claim
     await wait_until(lambda: db.one(
-        "SELECT heartbeat - updated > interval '4.5 seconds' FROM pgqueuer.pgqueuer WHERE id = %s AND status = 'picked'",
+        "SELECT heartbeat - updated > interval '6.5 seconds' FROM pgqueuer.pgqueuer WHERE id = %s AND status = 'picked'",
         job_id), "heartbeats past the lease")
     release.set()
     await wait_until(lambda: db.one("SELECT true FROM pgqueuer.pgqueuer_log WHERE job_id = %s AND status = 'successful'",

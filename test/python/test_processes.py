@@ -99,16 +99,21 @@ async def test_concurrency_limit_three_processes(db, ep, spawn, tmp_path):
 async def test_python_and_pgq_run_share_the_limit(db, ep, spawn, tmp_path):
     pgq_bin = os.environ.get("PGQ_BIN") or str(TOP / "build" / "pgq")
     assert os.access(pgq_bin, os.X_OK), f"pgq not built: {pgq_bin}"
+    # each worker runs at most two jobs at once: together they could run
+    # four, the limit is three, and neither can take all three slots
     out = tmp_path / "lines"
-    limit = 2
+    limit = 3
     await db.all("SELECT pgqueuer.register_entrypoint(%s, %s)", ep, limit)
-    await Queries(db.conn).enqueue([ep] * 30)
     env = {"PGQ_TEST_EP": ep, "PGQ_TEST_OUT": str(out), "PGQ_TEST_LIMIT": str(limit), "PGQ_TEST_TAG": "py"}
-    py = spawn(["run", "workers:limited", "--max-concurrent-tasks", "4"], env)
+    py = spawn(["run", "workers:limited", "--max-concurrent-tasks", "2"], env)
     command = (f'echo "S $PGQ_JOB_ID c $(date +%s.%N)" >> {out}; sleep 0.2; '
                f'echo "E $PGQ_JOB_ID c $(date +%s.%N)" >> {out}')
     c = spawn([pgq_bin, "--pg-dsn", db.conn.info.dsn, "run", "--exec", f"{ep}={command}",
-               "--max-concurrent-tasks", "4"], python=False)
+               "--max-concurrent-tasks", "2"], python=False)
+    await wait_until(lambda: db.one(
+        "SELECT count(*) >= 1 FROM pg_stat_activity WHERE application_name = 'pgqueuer_client listener'"),
+        "the Python worker to listen")
+    await Queries(db.conn).enqueue([ep] * 30)
     await wait_until(lambda: db.one(
         "SELECT count(*) = 30 FROM pgqueuer.pgqueuer_log WHERE entrypoint = %s AND status = 'successful'", ep),
         "30 jobs to succeed")
