@@ -255,7 +255,12 @@ class WorkerRun(WorkerSession):
                 r.next_beat = now + self.leases[r.entry.name] / 2
         async with self.lock:
             n = (await (await self.conn.execute(sql.HEARTBEAT, (ids, self.qm_id))).fetchone())[0]
-        log.debug("heartbeat: %d of %d jobs still held", n, len(ids))
+        if n < len(ids):
+            log.warning("heartbeat: %d of %d running jobs are no longer held by this worker (cancelled, or"
+                        " their lease expired: if another worker registered a shorter lease_timeout for"
+                        " the entrypoint, register the same here)", len(ids) - n, len(ids))
+        else:
+            log.debug("heartbeat: %d jobs", n)
 
     # -------------------------------------------------- report and dequeue
 
