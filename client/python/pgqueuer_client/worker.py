@@ -132,10 +132,7 @@ class WorkerRun(WorkerSession):
         try:
             await self.setup()
         except BaseException:
-            await self._close()
-            if self.own_conn and self.conn is not None:
-                await self.conn.close()
-                self.qm.connection = None
+            await self._close_all()
             raise
         any_sync = any(not e.is_async for e in self.entries.values())
         if any_sync:
@@ -177,16 +174,21 @@ class WorkerRun(WorkerSession):
         finally:
             if self.pool is not None:
                 self.pool.shutdown(wait=False)
-            await self._close()
-            if self.own_conn and self.conn is not None:
-                await self.conn.close()
-                self.qm.connection = None
+            await self._close_all()
         s = self.stats
         log.info("worker %s finished (%s): dequeued %d, successful %d, exception %d, retried %d, held %d, cancelled %d",
                  self.qm_id_text, "error" if self.error else ("drained" if self.qm.drained else "stopped"),
                  s["dequeued"], s["successful"], s["exception"], s["retried"], s["held"], s["cancelled"])
         if self.error is not None:
             raise self.error
+
+    async def _close_all(self) -> None:
+        """Close the listener and, when this run opened it, the statement
+        connection (a connection the caller handed in stays open)."""
+        await self._close()
+        if self.own_conn and self.conn is not None:
+            await self.conn.close()
+            self.qm.connection = None
 
     async def turn(self, stopping: bool) -> None:
         """One turn of the loop (see the module comment)."""
