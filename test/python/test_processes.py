@@ -181,6 +181,29 @@ async def test_exec_outcomes(db, ep, spawn, tmp_path):
     assert "broken input" in tb["traceback"]
 
 
+async def test_exec_cancellation_terminates_the_command(db, ep, spawn, tmp_path):
+    pidfile = tmp_path / "pid"
+    (job_id,) = await Queries(db.conn).enqueue(ep)
+    p = spawn(["run", "--exec", f"{ep}=echo $$ > {pidfile}.tmp; mv {pidfile}.tmp {pidfile}; exec sleep 600"])
+    await wait_until(pidfile.exists, "the command to start")
+    pid = int(pidfile.read_text())
+    await db.all("SELECT pgqueuer.cancel(%s)", [job_id])
+
+    def gone() -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        return False
+
+    await wait_until(gone, "the cancelled command to be terminated")
+    await wait_until(lambda: "cancelled" in output(p), "the worker to log the cancellation")
+    assert await stop_all([p]) == [0], output(p)
+    statuses = [r[0] for r in await db.all(
+        "SELECT status::text FROM pgqueuer.pgqueuer_log WHERE job_id = %s ORDER BY id", job_id)]
+    assert statuses == ["queued", "picked", "canceled"]
+
+
 def test_command_line_exit_codes(dsn, tmp_path):
     env = dict(os.environ, PYTHONPATH=str(TOP / "client" / "python"), PGQUEUER_DSN=dsn)
 
