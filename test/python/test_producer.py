@@ -10,7 +10,7 @@ import psycopg
 import pytest
 
 
-from pgqueuer_client import DuplicateJobError, Job, PgQueuer, Queries, SyncQueries
+from pgqueuer_client import DuplicateJobError, Job, PgQueuer, Queries, RetryRequested, SyncQueries
 
 
 async def test_enqueue_batch_dedupe_and_deferral(db, ep):
@@ -175,3 +175,31 @@ def test_client_names_no_table():
     assert len(files) > 5
     for f in files:
         assert not table.search(f.read_text()), f"{f.name} names a pgqueuer table"
+
+
+async def test_worker_role_needs_no_table_privilege(server, db, ep):
+    """A login role with only pgqueuer_worker produces, registers, runs,
+    retries and completes jobs: the client uses the functions only."""
+    await db.conn.execute("DROP ROLE IF EXISTS py_worker_role")
+    await db.conn.execute("CREATE ROLE py_worker_role LOGIN IN ROLE pgqueuer_worker")
+    try:
+        dsn = server.dsn.replace("user=postgres", "user=py_worker_role")
+        pgq = PgQueuer.from_dsn(dsn)
+        runs = []
+
+        @pgq.entrypoint(ep, concurrency_limit=2, max_attempts=1, retry_backoff_base=0.1, lease_timeout=10)
+        async def handler(job: Job) -> None:
+            runs.append((job.payload, job.attempts))
+            if job.payload == b"retry" and job.attempts == 0:
+                raise RetryRequested(0.1)
+            if job.payload == b"fail":
+                raise ValueError("always")
+
+        async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
+            ids = await Queries(conn).enqueue([ep] * 3, [b"ok", b"retry", b"fail"])
+            await asyncio.wait_for(pgq.run(mode="drain"), 120)
+            assert dict(await Queries(conn).job_status(ids)) == dict(zip(ids, ["successful", "successful",
+                                                                               "exception"]))
+        assert sorted(runs) == sorted([(b"ok", 0), (b"retry", 0), (b"retry", 1), (b"fail", 0), (b"fail", 1)])
+    finally:
+        await db.conn.execute("DROP ROLE py_worker_role")
