@@ -204,6 +204,22 @@ async def test_exec_cancellation_terminates_the_command(db, ep, spawn, tmp_path)
     assert statuses == ["queued", "picked", "canceled"]
 
 
+async def test_restart_on_failure_calls_the_factory_again(db, ep, spawn, tmp_path):
+    marker = tmp_path / "ready"
+    env = {"PGQ_TEST_EP": ep, "PGQ_TEST_OUT": str(marker)}
+    once = spawn(["run", "workers:needs_file"], env)
+    await wait_until(lambda: once.poll() is not None, "the worker without restarts to exit")
+    assert once.returncode == 1 and "the resource is not there yet" in output(once)
+    p = spawn(["run", "workers:needs_file", "--restart-on-failure", "--restart-delay", "0.2"], env)
+    await wait_until(lambda: output(p).count("restarting in 0.2 s") >= 2, "two restarts")
+    marker.touch()
+    (job_id,) = await Queries(db.conn).enqueue(ep)
+    await wait_until(lambda: db.one(
+        "SELECT true FROM pgqueuer.pgqueuer_log WHERE job_id = %s AND status = 'successful'", job_id),
+        "the restarted worker to run the job")
+    assert await stop_all([p]) == [0], output(p)
+
+
 def test_command_line_exit_codes(dsn, tmp_path):
     env = dict(os.environ, PYTHONPATH=str(TOP / "client" / "python"), PGQUEUER_DSN=dsn)
 

@@ -79,3 +79,17 @@ def scheduled() -> PgQueuer:
         _line(f"fired {schedule.job.id} {schedule.expression} {schedule.id}")
 
     return pgq
+
+
+def needs_file() -> PgQueuer:
+    """Fails (as a factory whose setup fails) until $PGQ_TEST_OUT exists;
+    then serves EP with a no-op handler."""
+    if not os.path.exists(os.environ["PGQ_TEST_OUT"]):
+        raise RuntimeError("setup failed: the resource is not there yet")
+    pgq = PgQueuer.from_dsn()
+
+    @pgq.entrypoint(os.environ["PGQ_TEST_EP"])
+    async def work(job: Job) -> None:
+        pass
+
+    return pgq
