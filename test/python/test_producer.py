@@ -10,7 +10,7 @@ import psycopg
 import pytest
 
 
-from pgqueuer_client import DuplicateJobError, Job, PgQueuer, Queries, RetryRequested, SyncQueries
+from pgqueuer_client import DuplicateJobError, Job, PgQueuer, Queries, QueueExecutionMode, RetryRequested, SyncQueries
 
 
 async def test_enqueue_batch_dedupe_and_deferral(db, ep):
@@ -57,7 +57,7 @@ async def test_drain_mode_returns_when_done(dsn, db, ep):
     q = Queries(db.conn)
     await q.enqueue([ep] * 25)
     await q.enqueue(ep, execute_after=0.5)
-    await asyncio.wait_for(pgq.run(mode="drain", batch_size=4), 120)
+    await asyncio.wait_for(pgq.run(mode=QueueExecutionMode.drain, batch_size=4), 120)
     assert len(done) == 26 and pgq.qm.drained
     assert await db.one("SELECT count(*) FROM pgqueuer.pgqueuer WHERE entrypoint = %s", ep) == 0
 

@@ -15,7 +15,16 @@ from .errors import (
     RetryRequested,
     SetupError,
 )
-from .models import CancelScope, Context, Job, LogStatistics, QueueStatistics, Schedule, TracebackRecord
+from .models import (
+    CancelScope,
+    Context,
+    Job,
+    LogStatistics,
+    QueueExecutionMode,
+    QueueStatistics,
+    Schedule,
+    TracebackRecord,
+)
 from .qm import PgQueuer, QueueManager
 from .queries import Queries, SyncQueries
 from .connect import connect
@@ -31,6 +40,7 @@ __all__ = [
     "PgQueuer",
     "PgqError",
     "Queries",
+    "QueueExecutionMode",
     "QueueManager",
     "QueueStatistics",
     "RetryRequested",

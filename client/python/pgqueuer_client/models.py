@@ -11,12 +11,22 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import enum
 import threading
 import traceback as _traceback
 import uuid
 from collections.abc import MutableMapping
 from datetime import datetime, timezone
 from typing import Any, Optional
+
+
+class QueueExecutionMode(str, enum.Enum):
+    """PgQueuer's ``QueueExecutionMode`` for ``run(mode=...)``:
+    ``continuous`` (until stopped) or ``drain`` (until no job is left).
+    The plain strings are accepted too."""
+
+    continuous = "continuous"
+    drain = "drain"
 
 
 @dataclasses.dataclass(slots=True)

@@ -21,6 +21,7 @@ and runs with ``python3 -m pgqueuer_client run myapp:main``.
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from datetime import timedelta
 from typing import Any, Callable, MutableMapping, Optional, Union
@@ -28,7 +29,7 @@ from typing import Any, Callable, MutableMapping, Optional, Union
 import psycopg
 
 from .entrypoints import Entrypoint, ScheduleEntry, Seconds, is_async_callable, make_entrypoint, wants_context
-from .models import Context, Job, Schedule
+from .models import Context, Job, QueueExecutionMode, Schedule
 from .queries import Queries
 from .worker import WorkerRun
 
@@ -222,9 +223,10 @@ class QueueManager:
         self,
         dequeue_timeout: Union[timedelta, float] = timedelta(seconds=30),
         batch_size: int = 10,
-        mode: str = "continuous",
+        mode: Union[str, QueueExecutionMode] = "continuous",
         max_concurrent_tasks: Optional[int] = None,
         shutdown_on_listener_failure: bool = False,
+        heartbeat_timeout: Optional[Union[timedelta, float]] = None,
     ) -> None:
         """Serve the registered entrypoints until stopped (PgQueuer's
         ``QueueManager.run``).
@@ -233,13 +235,17 @@ class QueueManager:
         polling (timedelta or seconds; wake-ups normally come by LISTEN).
         ``batch_size``: most jobs claimed per ``pgqueuer.dequeue`` (>= 1).
         ``mode``: ``"continuous"``, or ``"drain"`` to return once no job of
-        these entrypoints is queued (deferred ones included) or running.
+        these entrypoints is queued (deferred ones included) or running
+        (a :class:`QueueExecutionMode` is accepted too).
         ``max_concurrent_tasks``: most jobs this worker runs at once, also
         the thread pool size of sync handlers (None = ``batch_size``; unlike
         PgQueuer it need not be twice the batch: the worker claims only as
         many jobs as it has free slots).  ``shutdown_on_listener_failure``:
         every 10 s check that a notification sent through ``ch_pgqueuer``
         comes back within 10 s, else stop with FailingListenerError.
+        ``heartbeat_timeout``: accepted for PgQueuer's signature and
+        ignored with a warning: leases are the server's (the entrypoint's
+        ``lease_timeout``, else ``pgqueuer.lease_timeout``).
 
         Returns after a graceful stop (``stop()``, ``shutdown.set()``) or a
         drain: no new jobs, running ones finish, are heartbeated and
@@ -251,6 +257,11 @@ class QueueManager:
         from .errors import SetupError
 
         timeout = _timeout_seconds(dequeue_timeout, "dequeue_timeout")
+        if isinstance(mode, QueueExecutionMode):
+            mode = mode.value
+        if heartbeat_timeout is not None:
+            logging.getLogger("pgqueuer_client").warning(
+                "heartbeat_timeout is ignored: leases are the server's (lease_timeout of the entrypoint)")
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError("batch_size must be an integer >= 1")
         if mode not in ("continuous", "drain"):
