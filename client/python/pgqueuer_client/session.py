@@ -54,7 +54,8 @@ class WorkerSession:
             if self.conn is None and qm.connection is not None and not qm.connection.closed:
                 self.conn = qm.connection
             if self.conn is None:
-                self.conn = await connect(qm.dsn, "pgqueuer_client worker")
+                # pgqueuer.workers() finds the worker by this name
+                self.conn = await connect(qm.dsn, "pgqueuer worker " + self.qm_id_text)
                 qm.connection = self.conn
                 self.own_conn = True
             if not self.conn.autocommit:
@@ -241,7 +242,7 @@ class WorkerSession:
                               len(self.outcomes) + len(self.retries))
                 return False
             try:
-                self.conn = await connect(dsn, "pgqueuer_client worker")
+                self.conn = await connect(dsn, "pgqueuer worker " + self.qm_id_text)
                 self.qm.connection = self.conn
                 self.own_conn = True
                 await self.setup()
