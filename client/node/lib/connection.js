@@ -66,7 +66,8 @@ function backoffMs(attempt, initial, max) {
  * Open a pg client.
  * @param {string|object|undefined} connection a connection string, a
  *   pg.ClientConfig, or undefined for libpq's PG* environment variables.
- * @param {string} applicationName shown in pg_stat_activity.
+ * @param {string} applicationName shown in pg_stat_activity, unless the
+ *   connection names another.
  * @returns {Promise<pg.Client>} a connected client.
  * @throws {Error} pg's connection error.
  */

@@ -27,7 +27,8 @@ async function connect(w, first) {
 	for (let attempt = 0; ; attempt++) {
 		let client = null;
 		try {
-			client = await openClient(w.options.connection, 'pgqueuer node worker');
+			/* the name pgqueuer.workers() looks for (as libpgqueuer's) */
+			client = await openClient(w.options.connection, `pgqueuer worker ${w.queueManagerId}`);
 			await setup(w, client);
 			w._client = client;
 			w._log.info(attempt > 0 || !first ? `connected after ${attempt + 1} attempt(s)` : 'connected');

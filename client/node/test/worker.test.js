@@ -75,7 +75,7 @@ function gate() {
 
 test('core cycle: enqueue, the handler runs, successful in the log', async () => {
 	const seen = [];
-	startWorker([['core', {}, async (job, ctx) => {
+	const { worker } = startWorker([['core', {}, async (job, ctx) => {
 		assert.ok(ctx.signal instanceof AbortSignal);
 		seen.push(job);
 	}]]);
@@ -92,6 +92,10 @@ test('core cycle: enqueue, the handler runs, successful in the log', async () =>
 	assert.strictEqual(job.attempts, 0);
 	assert.deepStrictEqual((await logOf(id)).map((r) => r.status), ['queued', 'picked', 'successful']);
 	assert.strictEqual((await srv.query('SELECT count(*)::int AS n FROM pgqueuer.pgqueuer WHERE id = $1', [id])).rows[0].n, 0);
+	/* the worker's connection is named so that pgqueuer.workers() finds it */
+	const row = (await srv.query('SELECT picked, pid FROM pgqueuer.workers() WHERE queue_manager_id = $1',
+		[worker.queueManagerId])).rows[0];
+	assert.ok(row && row.pid !== null, 'pgqueuer.workers() lists the connected worker');
 });
 
 test('batch enqueue: priority order, dedupe keys, headers, execute_after', async () => {
