@@ -162,6 +162,19 @@ TO pgqueuer_admin;
 -- PgQueuer compatibility
 ------------------------------------------------------------------------
 
+-- PgQueuer's own workers find the next deferred job of their entrypoints
+-- with "status = 'queued' AND execute_after > now() AND entrypoint =
+-- ANY(...) ORDER BY execute_after LIMIT 1", and PgQueuer's schema has this
+-- index (same name, columns and predicate) for it; its planner test and its
+-- upgrade check look for it by name.  pgqueuer's own claim keeps reading
+-- pgqueuer_ep_prio_id_idx (priority order), guarded by the plans test; a
+-- claimed row leaves the predicate, so the claim adds no entry here.
+CREATE INDEX pgqueuer_ep_ea_idx ON pgqueuer.pgqueuer
+	USING btree (entrypoint, execute_after)
+	WHERE status OPERATOR(pg_catalog.=) 'queued'::pgqueuer.pgqueuer_status;
+COMMENT ON INDEX pgqueuer.pgqueuer_ep_ea_idx IS
+	'PgQueuer''s index for its workers'' next-deferred-job query: queued jobs by entrypoint and execute_after.';
+
 
 
 
