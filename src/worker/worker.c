@@ -79,6 +79,9 @@ static TimestampTz next_deferred = DT_NOEND;
 static char *guard_logged = NULL;
 static bool guard_blocked = false;
 
+/* the drift lines already logged, each followed by a newline */
+static char *drift_logged = NULL;
+
 /*
  * lock_extension
  *		True if the extension is installed; then it stays so until the end
@@ -254,8 +257,41 @@ log_guard(List *lines, bool blocking)
 }
 
 /*
+ * log_drift
+ *		Log, once each, the extension's objects that differ from what its
+ *		scripts created (catalog_drift.c): a WARNING for every problem not
+ *		logged in the previous pass, with the way to restore it.  A problem
+ *		that goes away and comes back is logged again.
+ */
+static void
+log_drift(List *lines)
+{
+	StringInfoData all;
+	ListCell   *lc;
+
+	initStringInfo(&all);
+	foreach(lc, lines)
+	{
+		const char *line = (const char *) lfirst(lc);
+		char	   *key = psprintf("%s\n", line);
+
+		appendStringInfoString(&all, key);
+		if (drift_logged == NULL || strstr(drift_logged, key) == NULL)
+			ereport(WARNING,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("pgqueuer worker: %s", printable(line)),
+					 errdetail("The object differs from what the extension's install and update scripts created."),
+					 errhint("Run SELECT * FROM pgqueuer.repair() (or pgq verify --repair) to restore it; pgqueuer.repair(dry_run => true) lists the statements.")));
+	}
+	if (drift_logged != NULL)
+		pfree(drift_logged);
+	drift_logged = MemoryContextStrdup(TopMemoryContext, all.data);
+}
+
+/*
  * check_schema
- *		Look for foreign objects and grants in schema pgqueuer in a short
+ *		Look for foreign objects and grants in schema pgqueuer, and for
+ *		objects of the extension changed behind its back, in a short
  *		transaction of its own; log what changed.  Returns false if the
  *		extension is not installed.  An error here is raised: the launcher
  *		restarts the worker with its back-off.
@@ -275,10 +311,15 @@ check_schema(void)
 	present = lock_extension();
 	if (present)
 	{
+		bool		repairable;
+		List	   *drift;
+
 		pgq_connect();
 		lines = pgq_schema_guard(TopTransactionContext, &blocking);
+		drift = pgq_catalog_drift(TopTransactionContext, &repairable);
 		pgq_finish();
 		log_guard(lines, blocking);
+		log_drift(drift);
 	}
 
 	PopActiveSnapshot();
