@@ -348,6 +348,11 @@ SELECT has_function_privilege('pgqueuer_admin', 'pgqueuer.resume(text)', 'EXECUT
 ALTER TYPE pgqueuer.pgqueuer_status ADD VALUE 'archived';
 SELECT * FROM pgqueuer.repair(dry_run => true);
 ROLLBACK;
+-- a damaged snapshot is reported, not raised
+BEGIN;
+ALTER TABLE pgqueuer.pgqueuer_catalog DROP COLUMN definition;
+SELECT * FROM pgqueuer.verify();
+ROLLBACK;
 -- bad arguments, a role that is not an admin
 SELECT * FROM pgqueuer.repair(NULL);
 SET ROLE pgq_worker_user;

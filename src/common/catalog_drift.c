@@ -11,7 +11,10 @@
  * function compares the live catalog with it.  The knowledge of what the
  * schema looks like thus lives in the scripts only; this file merely asks.
  * A database still at version 1.0 has neither the table nor the function,
- * which is reported as one line asking for ALTER EXTENSION ... UPDATE.
+ * which is reported as one line asking for ALTER EXTENSION ... UPDATE.  The
+ * comparison runs in a subtransaction: a damaged snapshot table or function
+ * becomes a problem line, so that neither verify() nor the background
+ * worker's maintenance fails because of it.
  *
  * IDENTIFICATION
  *		src/common/catalog_drift.c
@@ -20,6 +23,7 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "executor/spi.h"
 #include "utils/builtins.h"
@@ -37,6 +41,61 @@ static const char *const drift_sql =
 static SPIPlanPtr drift_plan = NULL;
 
 /*
+ * compare
+ *		Run catalog_drift() in a subtransaction; its lines in resultcxt, or
+ *		one line with the error that stopped it.
+ */
+static List *
+compare(MemoryContext resultcxt, bool *repairable)
+{
+	MemoryContext oldctx = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	List	   *volatile lines = NIL;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldctx);
+	PG_TRY();
+	{
+		int			n = pgq_execute(pgq_plan(&drift_plan, drift_sql, 0, NULL),
+									NULL, NULL, SPI_OK_SELECT);
+
+		for (int i = 0; i < n; i++)
+		{
+			bool		isnull;
+			char	   *line = TextDatumGetCString(pgq_getdatum(i, 1, &isnull));
+
+			if (DatumGetBool(pgq_getdatum(i, 2, &isnull)))
+				*repairable = true;
+			MemoryContextSwitchTo(resultcxt);
+			lines = lappend(lines, pstrdup(line));
+			MemoryContextSwitchTo(oldctx);
+		}
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldctx);
+		CurrentResourceOwner = oldowner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldctx);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldctx);
+		CurrentResourceOwner = oldowner;
+		*repairable = false;
+		MemoryContextSwitchTo(resultcxt);
+		lines = list_make1(psprintf("the extension's objects could not be compared with pgqueuer.pgqueuer_catalog: %s",
+									edata->message));
+		MemoryContextSwitchTo(oldctx);
+		FreeErrorData(edata);
+	}
+	PG_END_TRY();
+	return lines;
+}
+
+/*
  * pgq_catalog_drift
  *		The drift problems, one line each: a List of C strings allocated in
  *		resultcxt (which must outlive SPI_finish), NIL when the extension's
@@ -50,7 +109,6 @@ pgq_catalog_drift(MemoryContext resultcxt, bool *repairable)
 	Oid			nspid = get_namespace_oid(PGQ_SCHEMA, false);
 	List	   *lines = NIL;
 	MemoryContext oldctx;
-	int			n;
 
 	*repairable = false;
 	if (get_relname_relid("pgqueuer_catalog", nspid) == InvalidOid ||
@@ -65,18 +123,5 @@ pgq_catalog_drift(MemoryContext resultcxt, bool *repairable)
 		return lines;
 	}
 
-	n = pgq_execute(pgq_plan(&drift_plan, drift_sql, 0, NULL), NULL, NULL,
-					SPI_OK_SELECT);
-	for (int i = 0; i < n; i++)
-	{
-		bool		isnull;
-		char	   *line = TextDatumGetCString(pgq_getdatum(i, 1, &isnull));
-
-		if (DatumGetBool(pgq_getdatum(i, 2, &isnull)))
-			*repairable = true;
-		oldctx = MemoryContextSwitchTo(resultcxt);
-		lines = lappend(lines, pstrdup(line));
-		MemoryContextSwitchTo(oldctx);
-	}
-	return lines;
+	return compare(resultcxt, repairable);
 }

@@ -83,6 +83,13 @@ static bool guard_blocked = false;
 static char *drift_logged = NULL;
 
 /*
+ * The drift check compares every object of the extension with its recorded
+ * definition (some milliseconds of catalog reads): at most this often.
+ */
+#define DRIFT_CHECK_INTERVAL_MS 10000
+static TimestampTz drift_checked_at = 0;
+
+/*
  * lock_extension
  *		True if the extension is installed; then it stays so until the end
  *		of the transaction.
@@ -290,8 +297,9 @@ log_drift(List *lines)
 
 /*
  * check_schema
- *		Look for foreign objects and grants in schema pgqueuer, and for
- *		objects of the extension changed behind its back, in a short
+ *		Look for foreign objects and grants in schema pgqueuer, and (every
+ *		DRIFT_CHECK_INTERVAL_MS at most) for objects of the extension
+ *		changed behind its back, in a short
  *		transaction of its own; log what changed.  Returns false if the
  *		extension is not installed.  An error here is raised: the launcher
  *		restarts the worker with its back-off.
@@ -312,14 +320,23 @@ check_schema(void)
 	if (present)
 	{
 		bool		repairable;
-		List	   *drift;
+		bool		check_drift;
+		List	   *drift = NIL;
+		TimestampTz now = GetCurrentTimestamp();
 
+		check_drift = drift_checked_at == 0 ||
+			TimestampDifferenceExceeds(drift_checked_at, now, DRIFT_CHECK_INTERVAL_MS);
 		pgq_connect();
 		lines = pgq_schema_guard(TopTransactionContext, &blocking);
-		drift = pgq_catalog_drift(TopTransactionContext, &repairable);
+		if (check_drift)
+			drift = pgq_catalog_drift(TopTransactionContext, &repairable);
 		pgq_finish();
 		log_guard(lines, blocking);
-		log_drift(drift);
+		if (check_drift)
+		{
+			log_drift(drift);
+			drift_checked_at = now;
+		}
 	}
 
 	PopActiveSnapshot();
