@@ -206,6 +206,10 @@ COMMENT ON INDEX pgqueuer.pgqueuer_ep_ea_idx IS
 -- differs (NULL: not automatically; a table's rows cannot be re-created).
 -- Not a configuration table, so pg_dump leaves its rows out and the CREATE
 -- EXTENSION of a restore records them anew; pg_upgrade carries them over.
+-- A later update script (1.1--1.2) ends the same way, after its changes:
+--   DELETE FROM pgqueuer.pgqueuer_catalog;
+--   INSERT INTO pgqueuer.pgqueuer_catalog SELECT * FROM pgqueuer.catalog_definitions();
+-- (it may first run pgqueuer.repair(), so that drift is not recorded).
 CREATE TABLE pgqueuer.pgqueuer_catalog (
 	object_type text NOT NULL,
 	identity text NOT NULL,
@@ -364,7 +368,7 @@ JOIN pg_catalog.pg_type ty ON ty.oid OPERATOR(pg_catalog.=) m.objid
 WHERE m.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_type'::pg_catalog.regclass
 $$;
 COMMENT ON FUNCTION pgqueuer.catalog_definitions() IS
-$$The live definition of every object of the extension, in the shape of pgqueuer_catalog: members (tables, sequences, types, functions) found through pg_depend, and the columns, constraints, indexes and triggers of its tables. definition: one key per compared property (an index's pg_get_indexdef and validity, a function's language, security, settings, volatility, body...); create_sql and replace_sql: the statements that re-create or restore the object as it is now.$$;
+$$The live definition of every object of the extension, in the shape of pgqueuer_catalog: members (tables, sequences, types, functions) found through pg_depend, and the columns, constraints, indexes and triggers of its tables (relation: their table). definition: one key per compared property (an index's pg_get_indexdef and validity, a function's language, security, settings, volatility, body...); create_sql and replace_sql: the statements that re-create or restore the object as it is now.$$;
 
 CREATE FUNCTION pgqueuer.catalog_drift()
 RETURNS TABLE (object_type text, identity text, problem text, repair text[])

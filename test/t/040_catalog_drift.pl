@@ -160,5 +160,21 @@ SKIP:
 	is($err, '', 'pgq verify --repair: no error');
 }
 
+# --- 1.0 upgraded to 1.1: the same recorded definitions as a fresh 1.1 ---
+$node->safe_psql('postgres', 'CREATE DATABASE old');
+$node->safe_psql('old', "CREATE EXTENSION pgqueuer VERSION '1.0'");
+is($node->safe_psql('old', 'SELECT * FROM pgqueuer.verify()'),
+	"the extension's catalog snapshot pgqueuer.pgqueuer_catalog is missing: run ALTER EXTENSION pgqueuer UPDATE",
+	'1.0 with the 1.1 library: verify() asks for the update');
+$node->safe_psql('old', 'ALTER EXTENSION pgqueuer UPDATE');
+is($node->safe_psql('old', 'SELECT count(*) FROM pgqueuer.verify()'), '0',
+	'1.0 updated to 1.1: verify() is clean');
+$node->safe_psql('postgres', 'CREATE DATABASE fresh');
+$node->safe_psql('fresh', 'CREATE EXTENSION pgqueuer');
+my $snapshot = q{SELECT string_agg(object_type || ' ' || identity || ' ' || definition::text, E'\n'
+	ORDER BY object_type, identity) FROM pgqueuer.pgqueuer_catalog};
+is($node->safe_psql('old', $snapshot), $node->safe_psql('fresh', $snapshot),
+	'1.0 updated to 1.1 records the same definitions as a fresh 1.1');
+
 $node->stop;
 done_testing();
