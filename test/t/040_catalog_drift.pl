@@ -142,7 +142,7 @@ like($plan, qr/"Node Type": "Limit"/, 'upstream eta query keeps its Limit');
 # --- pgq verify --repair ---
 SKIP:
 {
-	skip 'PGQ_BIN is not set', 6 unless defined $pgq && $pgq ne '';
+	skip 'PGQ_BIN is not set', 10 unless defined $pgq && $pgq ne '';
 	sql(q{DROP INDEX pgqueuer_deferred_idx;
 		ALTER TABLE pgqueuer_log ALTER COLUMN aggregated SET NOT NULL;});
 	my ($out, $err) = ('', '');
@@ -158,6 +158,16 @@ SKIP:
 		'pgq verify --repair: the column statement');
 	like($out, qr/^All required PgQueuer database objects are present\.$/m, 'pgq verify --repair: healthy');
 	is($err, '', 'pgq verify --repair: no error');
+
+	# bad combinations
+	for my $case ([ [ '--dry-run' ], qr/--dry-run needs --repair/ ],
+		[ [ '--repair', '--expect', 'absent' ], qr/--repair cannot be combined with --expect absent/ ])
+	{
+		($out, $err) = ('', '');
+		IPC::Run::run([ @cmd, @{ $case->[0] } ], '<', \undef, '>', \$out, '2>', \$err);
+		is($? >> 8, 2, "pgq verify @{ $case->[0] }: exit 2");
+		like($err, $case->[1], "pgq verify @{ $case->[0] }: says why");
+	}
 }
 
 # --- 1.0 upgraded to 1.1: the same recorded definitions as a fresh 1.1 ---
