@@ -200,10 +200,10 @@ COMMENT ON INDEX pgqueuer.pgqueuer_ep_ea_idx IS
 -- One row per object the scripts define: each member of the extension
 -- (tables, sequences, types, functions) and each part of a member table
 -- (columns, constraints, indexes, triggers; relation names their table).
--- definition holds the
--- properties that verify() compares, one key each; create_sql re-creates
--- the object when it is missing and replace_sql restores it when it
--- differs (NULL: not automatically; a table's rows cannot be re-created).
+-- definition holds the properties that verify() compares, one key each;
+-- create_sql re-creates the object when it is missing and replace_sql
+-- restores it when it differs (NULL: not automatically; a table's rows
+-- cannot be re-created).
 -- Not a configuration table, so pg_dump leaves its rows out and the CREATE
 -- EXTENSION of a restore records them anew; pg_upgrade carries them over.
 -- A later update script (1.1--1.2) ends the same way, after its changes:
@@ -211,20 +211,21 @@ COMMENT ON INDEX pgqueuer.pgqueuer_ep_ea_idx IS
 --   INSERT INTO pgqueuer.pgqueuer_catalog SELECT * FROM pgqueuer.catalog_definitions();
 -- (it may first run pgqueuer.repair(), so that drift is not recorded).
 CREATE TABLE pgqueuer.pgqueuer_catalog (
-	object_type text NOT NULL,
-	identity text NOT NULL,
-	relation text,
-	definition jsonb NOT NULL,
-	create_sql text[],
-	replace_sql text[],
+	object_type pg_catalog.text NOT NULL,
+	identity pg_catalog.text NOT NULL,
+	relation pg_catalog.text,
+	definition pg_catalog.jsonb NOT NULL,
+	create_sql pg_catalog.text[],
+	replace_sql pg_catalog.text[],
 	PRIMARY KEY (object_type, identity)
 );
 COMMENT ON TABLE pgqueuer.pgqueuer_catalog IS
 	'The definition of every object of the extension as the install and update scripts left it (recorded as their last statement); verify() compares the live catalog with it and repair() restores from it. Written only by the scripts.';
 
 CREATE FUNCTION pgqueuer.catalog_definitions()
-RETURNS TABLE (object_type text, identity text, relation text, definition jsonb,
-			   create_sql text[], replace_sql text[])
+RETURNS TABLE (object_type pg_catalog.text, identity pg_catalog.text,
+			   relation pg_catalog.text, definition pg_catalog.jsonb,
+			   create_sql pg_catalog.text[], replace_sql pg_catalog.text[])
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -371,7 +372,8 @@ COMMENT ON FUNCTION pgqueuer.catalog_definitions() IS
 $$The live definition of every object of the extension, in the shape of pgqueuer_catalog: members (tables, sequences, types, functions) found through pg_depend, and the columns, constraints, indexes and triggers of its tables (relation: their table). definition: one key per compared property (an index's pg_get_indexdef and validity, a function's language, security, settings, volatility, body...); create_sql and replace_sql: the statements that re-create or restore the object as it is now.$$;
 
 CREATE FUNCTION pgqueuer.catalog_drift()
-RETURNS TABLE (object_type text, identity text, problem text, repair text[])
+RETURNS TABLE (object_type pg_catalog.text, identity pg_catalog.text,
+			   problem pg_catalog.text, repair pg_catalog.text[])
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -420,8 +422,8 @@ $$;
 COMMENT ON FUNCTION pgqueuer.catalog_drift() IS
 $$Objects of the extension whose live definition differs from pgqueuer_catalog (what the install and update scripts created): one row per problem, in repair order (tables, sequences, types, columns, constraints, indexes, functions, triggers). problem: "missing <type> <identity>", "<type> <identity> has <property> <live value>, expected <value>", or "<type> <identity> is not defined by the extension"; repair: the statements that restore the object (NULL: cannot be restored automatically; empty: left alone). verify() prints the problems; repair() runs the statements.$$;
 
-CREATE FUNCTION pgqueuer.repair(dry_run boolean DEFAULT false)
-RETURNS SETOF text
+CREATE FUNCTION pgqueuer.repair(dry_run pg_catalog.bool DEFAULT false)
+RETURNS SETOF pg_catalog.text
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
