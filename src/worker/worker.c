@@ -288,7 +288,7 @@ log_drift(List *lines)
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 					 errmsg("pgqueuer worker: %s", printable(line)),
 					 errdetail("The object differs from what the extension's install and update scripts created."),
-					 errhint("Run SELECT * FROM pgqueuer.repair() (or pgq verify --repair) to restore it; pgqueuer.repair(dry_run => true) lists the statements.")));
+					 errhint("Run SELECT * FROM pgqueuer.repair() (or pgq verify --repair) to restore the extension's objects; pgqueuer.repair(dry_run => true) lists the statements.  Objects the extension does not define are left alone.")));
 	}
 	if (drift_logged != NULL)
 		pfree(drift_logged);
