@@ -5,11 +5,13 @@
 #	Objects of the extension changed behind its back (issue 20, item 2),
 #	the way upstream PgQueuer's own tools change them, and PgQueuer's own
 #	index checks (item 1):
-#	- upstream's "pgq upgrade" replaces the C trigger function
+#	- upstream's "pgq upgrade" (its statements in upstream's shape: ADD
+#	  COLUMN / CREATE INDEX IF NOT EXISTS, ADD VALUE IF NOT EXISTS, the
+#	  id-widening DO block) replaces the C trigger function
 #	  fn_pgqueuer_changed with a plpgsql one (CREATE OR REPLACE FUNCTION)
 #	  and drops and re-creates pgqueuer_log_not_aggregated; verify() names
-#	  the function, the background worker logs one WARNING per drift, and
-#	  pgqueuer.repair() puts the C function back;
+#	  only the function, the background worker logs one WARNING per drift,
+#	  and pgqueuer.repair() puts the C function back;
 #	- upstream's test_upgrade_recreates_dropped_dequeue_indexes: drop
 #	  pgqueuer_ep_prio_id_idx and pgqueuer_ep_ea_idx, run upstream's
 #	  CREATE INDEX IF NOT EXISTS statements, and the indexes exist again
@@ -66,6 +68,35 @@ CREATE INDEX IF NOT EXISTS pgqueuer_log_not_aggregated ON pgqueuer_log ((1)) WHE
 CREATE INDEX IF NOT EXISTS pgqueuer_ep_prio_id_idx ON pgqueuer (entrypoint, priority DESC, id ASC) WHERE status = 'queued';
 CREATE INDEX IF NOT EXISTS pgqueuer_ep_ea_idx ON pgqueuer (entrypoint, execute_after) WHERE status = 'queued';
 ALTER TABLE pgqueuer_statistics ALTER COLUMN status TYPE pgqueuer_status USING status::TEXT::pgqueuer_status;
+ALTER TABLE pgqueuer ADD COLUMN IF NOT EXISTS updated TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT NOW();
+ALTER TABLE pgqueuer ADD COLUMN IF NOT EXISTS heartbeat TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT NOW();
+ALTER TABLE pgqueuer ADD COLUMN IF NOT EXISTS queue_manager_id UUID;
+ALTER TABLE pgqueuer ADD COLUMN IF NOT EXISTS execute_after TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT NOW();
+ALTER TABLE pgqueuer ADD COLUMN IF NOT EXISTS dedupe_key TEXT DEFAULT NULL;
+ALTER TABLE pgqueuer ADD COLUMN IF NOT EXISTS headers JSONB;
+ALTER TABLE pgqueuer ADD COLUMN IF NOT EXISTS attempts INT NOT NULL DEFAULT 0;
+ALTER TABLE pgqueuer_log ADD COLUMN IF NOT EXISTS traceback JSONB DEFAULT NULL;
+CREATE INDEX IF NOT EXISTS pgqueuer_updated_id_id1_idx ON pgqueuer (updated ASC, id DESC) INCLUDE (id) WHERE status = 'picked';
+CREATE INDEX IF NOT EXISTS pgqueuer_heartbeat_id_id1_idx ON pgqueuer (heartbeat ASC, id DESC) INCLUDE (id) WHERE status = 'picked';
+CREATE INDEX IF NOT EXISTS pgqueuer_queue_manager_id_idx ON pgqueuer (queue_manager_id) WHERE queue_manager_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS pgqueuer_log_created ON pgqueuer_log (created);
+CREATE INDEX IF NOT EXISTS pgqueuer_log_status ON pgqueuer_log (status);
+CREATE INDEX IF NOT EXISTS pgqueuer_log_job_id_status ON pgqueuer_log (job_id, created DESC);
+CREATE UNIQUE INDEX IF NOT EXISTS pgqueuer_unique_dedupe_key ON pgqueuer (dedupe_key) WHERE ((status IN ('queued', 'picked') AND dedupe_key IS NOT NULL));
+ALTER TYPE pgqueuer_status ADD VALUE IF NOT EXISTS 'successful';
+ALTER TYPE pgqueuer_status ADD VALUE IF NOT EXISTS 'failed';
+DO $$
+DECLARE
+	seq TEXT := pg_get_serial_sequence('pgqueuer', 'id');
+BEGIN
+	IF (SELECT data_type FROM information_schema.columns WHERE table_schema = 'pgqueuer'
+		AND table_name = 'pgqueuer' AND column_name = 'id') = 'integer' THEN
+		ALTER TABLE pgqueuer ALTER COLUMN id TYPE BIGINT;
+	END IF;
+	IF seq IS NOT NULL THEN
+		EXECUTE format('ALTER SEQUENCE %s AS BIGINT', seq);
+	END IF;
+END $$;
 });
 my $verify = sql('SELECT * FROM pgqueuer.verify()');
 like($verify,
