@@ -38,6 +38,7 @@
 #include "compat.h"
 #include "durability.h"
 #include "pgqueuer.h"
+#include "row_checks.h"
 
 PG_FUNCTION_INFO_V1(pgqueuer_verify);
 
@@ -273,18 +274,21 @@ check_settings(FunctionCallInfo fcinfo)
 /*
  * check_catalog
  *		The extension's objects against the definitions its scripts
- *		recorded, and how to restore them.
+ *		recorded, and how to restore them.  Returns whether every table
+ *		and column is as recorded.
  */
-static void
+static bool
 check_catalog(FunctionCallInfo fcinfo)
 {
 	bool		repairable;
+	bool		intact;
 	ListCell   *lc;
 
-	foreach(lc, pgq_catalog_drift(CurrentMemoryContext, &repairable))
+	foreach(lc, pgq_catalog_drift(CurrentMemoryContext, &repairable, &intact))
 		add_line(fcinfo, (const char *) lfirst(lc));
 	if (repairable)
 		add_line(fcinfo, PGQ_REPAIR_HINT);
+	return intact;
 }
 
 /*
@@ -319,13 +323,18 @@ check_schema(FunctionCallInfo fcinfo)
 Datum
 pgqueuer_verify(PG_FUNCTION_ARGS)
 {
+	bool		intact;
+
 	pgq_init_materialized_srf(fcinfo);
 
 	pgq_connect();
-	check_catalog(fcinfo);
+	intact = check_catalog(fcinfo);
 	check_settings(fcinfo);
 	check_notify_queue(fcinfo);
 	check_schema(fcinfo);
+	/* rows the sweeps skip; their query needs every table and column */
+	if (intact)
+		pgq_verify_bad_rows(fcinfo);
 	pgq_finish();
 
 	return (Datum) 0;

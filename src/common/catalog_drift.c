@@ -32,10 +32,14 @@
 
 #include "pgqueuer.h"
 
-/* the problems, and whether repair() restores each one */
+/*
+ * The problems, whether repair() restores each one, and whether it
+ * concerns a table or a column.
+ */
 static const char *const drift_sql =
 "SELECT d.problem, d.repair IS NOT NULL"
-"        AND pg_catalog.cardinality(d.repair) OPERATOR(pg_catalog.>) 0"
+"        AND pg_catalog.cardinality(d.repair) OPERATOR(pg_catalog.>) 0,"
+"       d.object_type OPERATOR(pg_catalog.=) ANY (ARRAY['table', 'column']::pg_catalog.text[])"
 " FROM pgqueuer.catalog_drift() d";
 
 static SPIPlanPtr drift_plan = NULL;
@@ -46,7 +50,7 @@ static SPIPlanPtr drift_plan = NULL;
  *		one line with the error that stopped it.
  */
 static List *
-compare(MemoryContext resultcxt, bool *repairable)
+compare(MemoryContext resultcxt, bool *repairable, bool *tables_intact)
 {
 	MemoryContext oldctx = CurrentMemoryContext;
 	ResourceOwner oldowner = CurrentResourceOwner;
@@ -66,6 +70,8 @@ compare(MemoryContext resultcxt, bool *repairable)
 
 			if (DatumGetBool(pgq_getdatum(i, 2, &isnull)))
 				*repairable = true;
+			if (DatumGetBool(pgq_getdatum(i, 3, &isnull)))
+				*tables_intact = false;
 			MemoryContextSwitchTo(resultcxt);
 			lines = lappend(lines, pstrdup(line));
 			MemoryContextSwitchTo(oldctx);
@@ -85,6 +91,7 @@ compare(MemoryContext resultcxt, bool *repairable)
 		MemoryContextSwitchTo(oldctx);
 		CurrentResourceOwner = oldowner;
 		*repairable = false;
+		*tables_intact = false;
 		MemoryContextSwitchTo(resultcxt);
 		lines = list_make1(psprintf("the extension's objects could not be compared with pgqueuer.pgqueuer_catalog: %s",
 									edata->message));
@@ -100,17 +107,21 @@ compare(MemoryContext resultcxt, bool *repairable)
  *		The drift problems, one line each: a List of C strings allocated in
  *		resultcxt (which must outlive SPI_finish), NIL when the extension's
  *		objects are as its scripts left them.  *repairable is set when
- *		pgqueuer.repair() would restore at least one of them.  Must run
- *		inside SPI, with the extension installed.
+ *		pgqueuer.repair() would restore at least one of them;
+ *		*tables_intact when no table or column differs (and the comparison
+ *		could be made), so that queries naming every column can run.  Must
+ *		run inside SPI, with the extension installed.
  */
 List *
-pgq_catalog_drift(MemoryContext resultcxt, bool *repairable)
+pgq_catalog_drift(MemoryContext resultcxt, bool *repairable,
+				  bool *tables_intact)
 {
 	Oid			nspid = get_namespace_oid(PGQ_SCHEMA, false);
 	List	   *lines = NIL;
 	MemoryContext oldctx;
 
 	*repairable = false;
+	*tables_intact = false;
 	if (get_relname_relid("pgqueuer_catalog", nspid) == InvalidOid ||
 		!SearchSysCacheExists3(PROCNAMEARGSNSP,
 							   CStringGetDatum("catalog_drift"),
@@ -123,5 +134,6 @@ pgq_catalog_drift(MemoryContext resultcxt, bool *repairable)
 		return lines;
 	}
 
-	return compare(resultcxt, repairable);
+	*tables_intact = true;
+	return compare(resultcxt, repairable, tables_intact);
 }

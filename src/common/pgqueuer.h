@@ -57,7 +57,8 @@ extern void pgq_store_spi_rows(FunctionCallInfo fcinfo, int ncols);
 extern List *pgq_schema_guard(MemoryContext resultcxt, bool *blocking);
 
 /* catalog_drift.c */
-extern List *pgq_catalog_drift(MemoryContext resultcxt, bool *repairable);
+extern List *pgq_catalog_drift(MemoryContext resultcxt, bool *repairable,
+							   bool *tables_intact);
 
 /* the hint of every drift report */
 #define PGQ_REPAIR_HINT \
@@ -73,6 +74,8 @@ extern int	pgq_array_elements(ArrayType *array, const char *argname,
 							   bool allow_nulls, Datum **values, bool **nulls);
 extern int	pgq_array_length(ArrayType *array, const char *argname,
 							 bool allow_nulls);
+#define PGQ_CLIP_BYTES 100
+extern const char *pgq_clip(const char *s);
 extern void pgq_check_same_length(int expected, int actual,
 								  const char *argname, const char *refname);
 extern void pgq_require_arg(FunctionCallInfo fcinfo, int argno,

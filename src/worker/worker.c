@@ -320,6 +320,7 @@ check_schema(void)
 	if (present)
 	{
 		bool		repairable;
+		bool		intact;
 		bool		check_drift;
 		List	   *drift = NIL;
 		TimestampTz now = GetCurrentTimestamp();
@@ -329,7 +330,7 @@ check_schema(void)
 		pgq_connect();
 		lines = pgq_schema_guard(TopTransactionContext, &blocking);
 		if (check_drift)
-			drift = pgq_catalog_drift(TopTransactionContext, &repairable);
+			drift = pgq_catalog_drift(TopTransactionContext, &repairable, &intact);
 		pgq_finish();
 		log_guard(lines, blocking);
 		if (check_drift)
