@@ -344,6 +344,13 @@ SELECT has_function_privilege('pgqueuer_admin', 'pgqueuer.resume(text)', 'EXECUT
        obj_description('pgqueuer.resume(text)'::regprocedure) IS NOT NULL AS commented,
        EXISTS (SELECT FROM pg_depend WHERE objid = 'pgqueuer.resume(text)'::regprocedure
                AND deptype = 'e') AS member;
+-- an object that cannot be restored is named, the others are restored
+SAVEPOINT s;
+ALTER TABLE pgqueuer.pgqueuer DROP COLUMN priority;
+DROP INDEX pgqueuer.pgqueuer_log_status;
+SELECT * FROM pgqueuer.repair();
+SELECT * FROM pgqueuer.verify();
+ROLLBACK TO SAVEPOINT s;
 -- a changed enum cannot be repaired automatically
 ALTER TYPE pgqueuer.pgqueuer_status ADD VALUE 'archived';
 SELECT * FROM pgqueuer.repair(dry_run => true);

@@ -473,6 +473,8 @@ AS $$
 DECLARE
 	d record;
 	stmt pg_catalog.text;
+	msg pg_catalog.text;
+	state pg_catalog.text;
 	done pg_catalog.text[] := ARRAY[]::pg_catalog.text[];
 BEGIN
 	IF dry_run IS NULL THEN
@@ -495,17 +497,26 @@ BEGIN
 										  d.object_type, d.identity);
 			CONTINUE;
 		END IF;
-		FOREACH stmt IN ARRAY d.repair LOOP
-			IF NOT dry_run THEN
-				EXECUTE stmt;
-			END IF;
-			RETURN NEXT stmt;
-		END LOOP;
+		IF NOT dry_run THEN
+			-- an object that cannot be restored (a NOT NULL column added
+			-- back to a table with rows) is left as it was; the rest go on
+			BEGIN
+				FOREACH stmt IN ARRAY d.repair LOOP
+					EXECUTE stmt;
+				END LOOP;
+			EXCEPTION WHEN OTHERS THEN
+				GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, state = RETURNED_SQLSTATE;
+				RETURN NEXT pg_catalog.format('-- %s %s could not be restored (SQLSTATE %s): %s',
+											  d.object_type, d.identity, state, msg);
+				CONTINUE;
+			END;
+		END IF;
+		RETURN QUERY SELECT pg_catalog.unnest(d.repair);
 	END LOOP;
 END
 $$;
 COMMENT ON FUNCTION pgqueuer.repair(boolean) IS
-$$Restore every object of the extension that differs from what the install and update scripts created (see verify() and catalog_drift()): re-creates missing columns, constraints, indexes, triggers and functions from their recorded definitions, drops and re-creates changed indexes, constraints and triggers, and CREATE OR REPLACEs changed functions (language, body, settings, security). Returns the statements it ran, in order, and a comment line for each object it cannot restore (a missing table, changed enum labels) or leaves alone (one the extension does not define); dry_run returns them without running anything. Errors: 22004 for NULL; a statement's own error rolls back the whole repair.$$;
+$$Restore every object of the extension that differs from what the install and update scripts created (see verify() and catalog_drift()): re-creates missing columns, constraints, indexes, triggers and functions from their recorded definitions, drops and re-creates changed indexes, constraints and triggers, and CREATE OR REPLACEs changed functions (language, body, settings, security). Returns the statements it ran, in order, and a comment line for each object it cannot restore (a missing table, changed enum labels) or leaves alone (one the extension does not define); dry_run returns them without running anything. An object whose statements fail (a NOT NULL column added back to a table with rows) is left as it was, in a comment line with the SQLSTATE and the error, and the others are still restored. Errors: 22004 for NULL.$$;
 
 REVOKE ALL ON FUNCTION pgqueuer.catalog_definitions() FROM PUBLIC;
 REVOKE ALL ON FUNCTION pgqueuer.catalog_drift() FROM PUBLIC;
