@@ -3,7 +3,7 @@
 
 Usage: browser_check.py BASE_URL TOKEN SCREENSHOT_DIR EXPECTED_JSON
 
-Called by test/t/040_pgq_web.pl, which starts a server with jobs in every
+Called by test/t/050_pgq_web.pl, which starts a server with jobs in every
 state and `pgq web`, and passes what the pages must show in the JSON file EXPECTED_JSON:
   {"totals": {"queued": N, "deferred": N, "picked": N, "failed": N},
    "failed_entrypoint": NAME, "failed_ids": [ID, ...],
