@@ -337,6 +337,7 @@ parse_args(PgqCli *cli, int argc, char **argv, RunArgs *args)
 	};
 	int			c;
 	long		n;
+	const char *hook;
 
 	pgq_worker_options_init(&args->opts);
 	args->opts.conninfo = cli->dsn;
@@ -438,8 +439,15 @@ parse_args(PgqCli *cli, int argc, char **argv, RunArgs *args)
 				return pgq_cli_usage(cli, "unknown option \"%s\"", argv[optind - 1]);
 		}
 	}
+	hook = getenv("PGQ_EXEC_TEST_HOOK");
 	for (int i = 0; i < args->nexecs; i++)
+	{
 		args->execs[i].retry_delay_s = args->exec_retry_delay;
+		if (hook && strcmp(hook, "stop-worker-after-fork") == 0)
+			args->execs[i].test_hook = PGQ_EXEC_HOOK_STOP_WORKER;
+		else if (hook && strcmp(hook, "stop-keeper-before-prctl") == 0)
+			args->execs[i].test_hook = PGQ_EXEC_HOOK_STOP_KEEPER;
+	}
 
 	if (optind < argc)
 		args->factory = argv[optind++];

@@ -194,6 +194,14 @@ extern void *pgq_ctx_resources(const PgqContext *ctx);
 extern void *pgq_ctx_handler_arg(const PgqContext *ctx);
 
 /*
+ * The lease of the job's entrypoint in seconds, as the worker learnt it at
+ * its start (the registry's lease_timeout, else pgqueuer.lease_timeout):
+ * the worker heartbeats the job every half lease, and a job not
+ * heartbeated for a whole lease may be handed to another worker.
+ */
+extern double pgq_ctx_lease_timeout(const PgqContext *ctx);
+
+/*
  * Describe an exception for PGQ_EXCEPTION: exception_type (e.g.
  * "ValueError"), message and an optional traceback text; stored in the
  * log row's traceback column as PgQueuer's JSON object (keys
