@@ -283,6 +283,14 @@ typedef struct PgqWorkerOptions
 	PgqLogLevel log_level;		/* default PGQ_LOG_INFO */
 	PgqLogFunc	log_func;		/* NULL: stderr */
 	void	   *log_arg;
+	double		reconnect_max_delay_s;	/* > 0: when the connection is lost,
+										 * keep the handlers running and
+										 * reconnect with the same
+										 * queue_manager_id, waiting 0.1 s
+										 * before the first attempt and
+										 * doubling up to this many seconds
+										 * between attempts; 0 (default):
+										 * return PGQ_RUN_CONNECTION_LOST */
 } PgqWorkerOptions;
 
 /* Fill *opts with the defaults above. */
@@ -348,10 +356,13 @@ typedef enum PgqRunResult
 {
 	PGQ_RUN_STOPPED = 0,		/* pgq_worker_stop(), in-flight jobs finished */
 	PGQ_RUN_DRAINED,			/* drain mode: nothing left to do */
-	PGQ_RUN_CONNECTION_LOST,	/* the connection failed; in-flight handlers
-								 * were told (cancelled flag) and waited for;
-								 * their jobs return to the queue when their
-								 * lease expires */
+	PGQ_RUN_CONNECTION_LOST,	/* the connection failed (and, with
+								 * reconnect_max_delay_s, a stop was
+								 * requested and reconnecting kept failing
+								 * after the last handler returned);
+								 * in-flight handlers were told (cancelled
+								 * flag) and waited for; their jobs return
+								 * to the queue when their lease expires */
 	PGQ_RUN_ERROR				/* setup failed: connection refused, no
 								 * extension, no entrypoints, registry error */
 } PgqRunResult;
