@@ -273,8 +273,14 @@ keeper_main(const char *command, int stdin_fd, int stderr_fd, char **env,
 	if (prctl(PR_SET_PDEATHSIG, KEEPER_DEATHSIG) != 0 || getppid() != parent)
 		_exit(KEEPER_ORPHANED);	/* pgq is gone: its job must not start */
 	setpgid(0, 0);
+	/* stderr_fd first: with pgq's fd 0 closed, it may be 0 itself */
+	if (stderr_fd == STDIN_FILENO && (stderr_fd = dup(stderr_fd)) < 0)
+		_exit(KEEPER_NO_COMMAND);
 	if (dup2(stdin_fd, STDIN_FILENO) < 0 || dup2(stderr_fd, STDERR_FILENO) < 0)
 		_exit(KEEPER_NO_COMMAND);
+	/* dup2() onto itself keeps close-on-exec: clear it */
+	fcntl(STDIN_FILENO, F_SETFD, 0);
+	fcntl(STDERR_FILENO, F_SETFD, 0);
 	close_from_3();
 	memset(&dfl, 0, sizeof(dfl));
 	dfl.sa_handler = SIG_DFL;

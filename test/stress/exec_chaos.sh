@@ -62,10 +62,12 @@ pids=()
 postmaster=""
 
 cleanup() {
-	local p
-	for p in "${pids[@]}"; do
-		[ -n "$p" ] && kill -KILL "$p" 2>/dev/null || true
+	local f
+	touch "$work/stop" 2>/dev/null || true
+	for f in "$work"/slot*.pid; do
+		[ -f "$f" ] && kill -KILL "$(cat "$f")" 2>/dev/null || true
 	done
+	wait 2>/dev/null || true
 	run_as "$bindir/pg_ctl" -D "$work/data" -m immediate -w stop >/dev/null 2>&1 || true
 	if [ -z "${CHAOS_KEEP:-}" ]; then rm -rf "$work"; else echo "kept $work"; fi
 }
@@ -112,54 +114,78 @@ chmod 755 "$work/cmd.sh"
 : >"$work/runs.txt"
 [ "$(id -u)" = 0 ] && chown postgres "$work/runs.txt"
 
-start_worker() {
-	local i=$1
-	CHAOS_RUNS=$work/runs.txt "$pgq" --pg-dsn "$dsn" run --exec "chaos=$work/cmd.sh" \
-		--restart-on-failure --restart-delay 1 --max-concurrent-tasks "$CONCURRENCY" \
-		>>"$work/worker$i.log" 2>&1 &
-	pids[$i]=$!
+# a worker slot: pgq run again and again (each pid in slotI.pid) until
+# $work/stop exists
+slot() {
+	local i=$1 p
+	while [ ! -e "$work/stop" ]; do
+		CHAOS_RUNS=$work/runs.txt "$pgq" --pg-dsn "$dsn" run --exec "chaos=$work/cmd.sh" \
+			--restart-on-failure --restart-delay 1 --max-concurrent-tasks "$CONCURRENCY" \
+			>>"$work/worker$i.log" 2>&1 &
+		p=$!
+		echo "$p" >"$work/slot$i.pid"
+		wait "$p" || true
+	done
 }
-for ((i = 0; i < WORKERS; i++)); do start_worker "$i"; done
+for ((i = 0; i < WORKERS; i++)); do
+	slot "$i" &
+	pids[$i]=$!
+done
 
-t0=$(date +%s)
+# progress, in the background so that kills keep their schedule
+progress() {
+	while [ ! -e "$work/stop" ]; do
+		psql_q "SELECT (SELECT count(*) FROM pgqueuer.pgqueuer_log WHERE status = 'successful') || ' ' || (SELECT count(*) FROM pgqueuer.pgqueuer)" >"$work/progress.tmp" &&
+			[ -s "$work/progress.tmp" ] && mv "$work/progress.tmp" "$work/progress"
+		sleep 1
+	done
+}
+echo "0 $JOBS" >"$work/progress"
+progress &
+progress_pid=$!
+
+now_ms() { date +%s%3N; }
+t0=$(now_ms)
+next=$t0
 kills=0
 crashes=0
 victim=0
 while :; do
-	sleep "$KILL_EVERY"
-	now=$(date +%s)
-	if [ $((now - t0)) -gt "$TIME_LIMIT" ]; then
+	# the next tick of the kill schedule
+	next=$((next + KILL_EVERY * 1000))
+	wait_ms=$((next - $(now_ms)))
+	[ "$wait_ms" -gt 0 ] && sleep "$(printf '%d.%03d' $((wait_ms / 1000)) $((wait_ms % 1000)))"
+	secs=$((($(now_ms) - t0) / 1000))
+	if [ "$secs" -gt "$TIME_LIMIT" ]; then
 		echo "chaos: time limit of ${TIME_LIMIT}s reached"
 		break
 	fi
-	done_n=$(psql_q "SELECT count(*) FROM pgqueuer.pgqueuer_log WHERE status = 'successful'" || echo "?")
-	left=$(psql_q "SELECT count(*) FROM pgqueuer.pgqueuer" || echo "?")
-	echo "chaos: $((now - t0))s successful $done_n, left $left, kills $kills, crashes $crashes"
+	read -r done_n left <"$work/progress"
+	echo "chaos: ${secs}s successful $done_n, left $left, kills $kills, crashes $crashes"
 	[ "$left" = 0 ] && break
 
-	kill -KILL "${pids[$victim]}" 2>/dev/null || true
-	wait "${pids[$victim]}" 2>/dev/null || true
+	kill -KILL "$(cat "$work/slot$victim.pid")" 2>/dev/null || true
 	kills=$((kills + 1))
-	start_worker "$victim"
 	victim=$(((victim + 1) % WORKERS))
 
-	if [ "$done_n" != "?" ]; then
-		if [ "$crashes" = 0 ] && [ "$done_n" -ge $((JOBS / 3)) ]; then
-			b=$(psql_q "SELECT pid FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() LIMIT 1")
+	if [ "$crashes" = 0 ] && [ "$done_n" -ge $((JOBS / 3)) ]; then
+		b=$(psql_q "SELECT pid FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() LIMIT 1" || true)
+		if [ -n "$b" ]; then
 			echo "chaos: crash 1: SIGKILL of backend $b (crash restart)"
 			kill -KILL "$b"
 			crashes=1
-		elif [ "$crashes" = 1 ] && [ "$done_n" -ge $((2 * JOBS / 3)) ]; then
-			echo "chaos: crash 2: immediate shutdown, then start (crash recovery)"
-			run_as "$bindir/pg_ctl" -D "$work/data" -m immediate -w stop >/dev/null
-			start_server
-			crashes=2
 		fi
+	elif [ "$crashes" = 1 ] && [ "$done_n" -ge $((2 * JOBS / 3)) ]; then
+		echo "chaos: crash 2: immediate shutdown, then start (crash recovery)"
+		run_as "$bindir/pg_ctl" -D "$work/data" -m immediate -w stop >/dev/null
+		start_server &		# in the background: the kills go on meanwhile
+		crashes=2
 	fi
 done
-elapsed=$(($(date +%s) - t0))
-
-for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+elapsed=$((($(now_ms) - t0) / 1000))
+touch "$work/stop"
+wait "$progress_pid" 2>/dev/null || true
+for ((i = 0; i < WORKERS; i++)); do kill -TERM "$(cat "$work/slot$i.pid")" 2>/dev/null || true; done
 for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
 pids=()
 # the workers are gone: no command of theirs may still run

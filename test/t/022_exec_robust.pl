@@ -17,7 +17,10 @@
 #	  exactly once;
 #	- a lease that expires during the outage: the outcome that finished
 #	  meanwhile is refused by the server and logged, a command still
-#	  running is told to stop, and the requeued jobs then run once more.
+#	  running is told to stop, and the requeued jobs then run once more;
+#	- a small chaos drain: 300 jobs, four SIGKILLs of workers and a server
+#	  crash; every job successful exactly once, no truncated payload, no
+#	  command left behind.
 #
 # Every wait polls for an effect (a file, a log line, a row, a process
 # state) with a deadline.
@@ -302,5 +305,78 @@ is(statuses($jb), 'queued picked queued picked successful', 'job B: the same');
 ok(-e "$out.$ja.1.done" && -e "$out.$jb.1.done", 'the second runs have PGQ_ATTEMPTS 1');
 kill 'TERM', $pid;
 is(wait_exit($pid), 0, 'the worker stops with exit 0');
+
+# --- a small chaos drain -------------------------------------------------------
+#
+# test/stress/exec_chaos.sh in miniature: 300 jobs through two workers, a
+# worker killed with SIGKILL four times while its commands run, and one
+# server crash (a backend killed: the postmaster's crash restart).  Every
+# job ends successful exactly once, no command read a truncated payload,
+# and no command is left once the workers are gone.
+
+my $chaos = "$tmp/chaos.sh";
+my $runs = "$tmp/chaos.runs";
+open($fh, '>', $chaos) or die;
+print $fh <<'EOS';
+#!/bin/sh
+IFS= read -r p
+case "$p" in
+	*-end) [ "${#p}" = "$PGQ_PAYLOAD_SIZE" ] && r=ok || r=TRUNC ;;
+	*) r=TRUNC ;;
+esac
+echo "$PGQ_JOB_ID $r" >> "$CHAOS_RUNS"
+exit 0
+EOS
+close($fh);
+chmod 0755, $chaos;
+open($fh, '>', $runs) or die;
+close($fh);
+
+my $n = 300;
+sql("SELECT pgqueuer.register_entrypoint('chaos', lease_timeout => '2 seconds', max_attempts => 1000)");
+sql("SELECT count(*) FROM pgqueuer.enqueue_batch(ARRAY(SELECT 'chaos' FROM generate_series(1, $n)), ARRAY(SELECT convert_to('job-' || i || '-' || repeat('x', i * 37 % 5000) || '-end', 'UTF8') FROM generate_series(1, $n) i))"
+);
+my $first = sql("SELECT min(id) FROM pgqueuer.pgqueuer WHERE entrypoint = 'chaos'");
+my $succ_sql = "SELECT count(*) FROM pgqueuer.pgqueuer_log WHERE status = 'successful' AND job_id >= $first";
+my @w;
+my @wargs = ('--exec', "chaos=$chaos", '--restart-on-failure', '--restart-delay', '0.3',
+	'--max-concurrent-tasks', '4');
+$w[$_] = (spawn({ CHAOS_RUNS => $runs }, @wargs))[0] for 0 .. 1;
+for my $round (1 .. 4)
+{
+	my $goal = int($round * $n / 6);
+	ok($node->poll_query_until('postgres', "$succ_sql >= $goal"), "chaos: $goal jobs done");
+	kill 'KILL', $w[ $round % 2 ];
+	waitpid($w[ $round % 2 ], 0);
+	$w[ $round % 2 ] = (spawn({ CHAOS_RUNS => $runs }, @wargs))[0];
+	if ($round == 2)
+	{
+		my $victim = sql(
+			"SELECT pid FROM pg_stat_activity WHERE application_name = 'pgq-under-test' LIMIT 1");
+		ok(kill('KILL', $victim), "chaos: backend $victim killed, the server restarts");
+	}
+}
+ok($node->poll_query_until('postgres', "$succ_sql = $n"), 'chaos: all jobs done');
+kill 'TERM', @w;
+is(wait_exit($w[0]) // -1, 0, 'chaos: worker 1 stops with exit 0');
+is(wait_exit($w[1]) // -1, 0, 'chaos: worker 2 stops with exit 0');
+is( sql("SELECT count(DISTINCT job_id) || ' ' || count(*) FROM pgqueuer.pgqueuer_log WHERE status = 'successful' AND job_id >= $first"),
+	"$n $n", 'chaos: every job logged successful exactly once');
+is(sql("SELECT count(*) FROM pgqueuer.pgqueuer WHERE entrypoint = 'chaos'"), '0', 'chaos: the queue is empty');
+my @lines = split /\n/, slurp_file($runs);
+cmp_ok(scalar(@lines), '>=', $n, 'chaos: ' . scalar(@lines) . " command runs for $n jobs");
+is(scalar(grep { !/ ok$/ } @lines), 0, 'chaos: no command read a truncated payload');
+ok( poll(
+		sub {
+			opendir(my $dh, '/proc') or return 0;
+			for my $p (grep { /^\d+$/ } readdir($dh))
+			{
+				open(my $c, '<', "/proc/$p/cmdline") or next;
+				my $cmdline = <$c> // '';
+				return 0 if index($cmdline, $chaos) >= 0 && alive($p);
+			}
+			return 1;
+		}),
+	'chaos: no command outlived its worker');
 
 done_testing();
