@@ -12,7 +12,8 @@
 #
 # Every job's payload is "job-N-<N mod 4096 x's>-end"; the command checks
 # that it read exactly PGQ_PAYLOAD_SIZE bytes ending in "-end" and appends
-# one line per run to runs.txt ("ok" or "TRUNC").  At the end it prints the
+# one line per run to runs.txt ("ok" or "TRUNC"; a pgq without
+# PGQ_PAYLOAD_SIZE is judged by the "-end" alone).  At the end it prints the
 # figures and exits non-zero unless: every job is logged successful exactly
 # once, the queue is empty, no command ran on a truncated payload, and no
 # command outlived its worker (none left running after the workers
@@ -33,7 +34,7 @@ TIME_LIMIT=${CHAOS_TIME_LIMIT:-1800}
 PG_CONFIG=${PG_CONFIG:-pg_config}
 command -v "$PG_CONFIG" >/dev/null 2>&1 || PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
 PG_CONFIG=$(command -v "$PG_CONFIG")
-top=$(cd "$(dirname "$0")/../.." && pwd)
+top=${CHAOS_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 cd "$top"
 make -s PG_CONFIG="$PG_CONFIG" >/dev/null
 
@@ -104,7 +105,7 @@ cat >"$work/cmd.sh" <<'EOS'
 # the chaos command: check the payload, note the run
 IFS= read -r p
 case "$p" in
-	*-end) [ "${#p}" = "$PGQ_PAYLOAD_SIZE" ] && r=ok || r=TRUNC ;;
+	*-end) [ "${#p}" = "${PGQ_PAYLOAD_SIZE:-${#p}}" ] && r=ok || r=TRUNC ;;
 	*) r=TRUNC ;;
 esac
 echo "$PGQ_JOB_ID $PGQ_ATTEMPTS $r ${#p}" >> "$CHAOS_RUNS"
