@@ -43,6 +43,8 @@ $node->init;
 $node->append_conf('postgresql.conf', "shared_preload_libraries = 'pgqueuer'");
 # the background worker expires leases within 100 ms
 $node->append_conf('postgresql.conf', "pgqueuer.naptime = '100ms'");
+# the chaos drain crashes the server (the test framework turns this off)
+$node->append_conf('postgresql.conf', "restart_after_crash = on");
 $node->start;
 $node->safe_psql('postgres', 'CREATE EXTENSION pgqueuer');
 
@@ -345,7 +347,7 @@ $w[$_] = (spawn({ CHAOS_RUNS => $runs }, @wargs))[0] for 0 .. 1;
 for my $round (1 .. 4)
 {
 	my $goal = int($round * $n / 6);
-	ok($node->poll_query_until('postgres', "$succ_sql >= $goal"), "chaos: $goal jobs done");
+	ok($node->poll_query_until('postgres', "SELECT ($succ_sql) >= $goal"), "chaos: $goal jobs done");
 	kill 'KILL', $w[ $round % 2 ];
 	waitpid($w[ $round % 2 ], 0);
 	$w[ $round % 2 ] = (spawn({ CHAOS_RUNS => $runs }, @wargs))[0];
@@ -356,7 +358,7 @@ for my $round (1 .. 4)
 		ok(kill('KILL', $victim), "chaos: backend $victim killed, the server restarts");
 	}
 }
-ok($node->poll_query_until('postgres', "$succ_sql = $n"), 'chaos: all jobs done');
+ok($node->poll_query_until('postgres', "SELECT ($succ_sql) = $n"), 'chaos: all jobs done');
 kill 'TERM', @w;
 is(wait_exit($w[0]) // -1, 0, 'chaos: worker 1 stops with exit 0');
 is(wait_exit($w[1]) // -1, 0, 'chaos: worker 2 stops with exit 0');
