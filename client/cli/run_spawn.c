@@ -286,6 +286,8 @@ keeper_main(const char *command, int stdin_fd, int stderr_fd, char **env,
 	dfl.sa_handler = SIG_DFL;
 	sigaction(SIGCHLD, &dfl, NULL); /* an inherited SIG_IGN would reap it */
 
+	if (getppid() != parent)
+		_exit(KEEPER_ORPHANED);	/* gone meanwhile: still nothing started */
 	cmd = plain_fork();
 	if (cmd < 0)
 	{
