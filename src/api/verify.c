@@ -39,6 +39,7 @@
 #include "compat.h"
 #include "durability.h"
 #include "pgqueuer.h"
+#include "row_checks.h"
 
 PG_FUNCTION_INFO_V1(pgqueuer_verify);
 
@@ -128,6 +129,7 @@ static const ExpectedColumn expected_columns[] = {
 	{"pgqueuer_schedules", "payload", "bytea", false},
 	{"pgqueuer_schedules", "priority", "integer", true},
 	{"pgqueuer_schedules", "server_fired", "boolean", true},
+	{"pgqueuer_schedules", "enabled", "boolean", true},
 
 	{"pgqueuer_entrypoints", "entrypoint", "text", true},
 	{"pgqueuer_entrypoints", "concurrency_limit", "integer", true},
@@ -178,6 +180,7 @@ static const ExpectedIndex expected_indexes[] = {
 	{"pgqueuer_log_created", "pgqueuer_log", false},
 	{"pgqueuer_log_status", "pgqueuer_log", false},
 	{"pgqueuer_log_job_id_status", "pgqueuer_log", false},
+	{"pgqueuer_log_traceback_idx", "pgqueuer_log", false},
 	{"pgqueuer_statistics_pkey", "pgqueuer_statistics", true},
 	{"pgqueuer_statistics_unique_count", "pgqueuer_statistics", true},
 	{"pgqueuer_schedules_pkey", "pgqueuer_schedules", true},
@@ -241,6 +244,14 @@ static const ExpectedFunction expected_functions[] = {
 	/* 1.1 */
 	{"grant_pgqueuer_client_access", "regrole"},
 	{"revoke_pgqueuer_client_access", "regrole"},
+	{"entrypoint_summary", ""},
+	{"list_jobs", "text[], " STATUS "[], bigint[], text[], integer"},
+	{"job_detail", "bigint, integer"},
+	{"job_history", "bigint"},
+	{"workers", ""},
+	{"list_schedules", ""},
+	{"set_schedule_enabled", "bigint, boolean"},
+	{"metrics", ""},
 };
 
 /*
@@ -775,10 +786,13 @@ check_schema(FunctionCallInfo fcinfo)
 Datum
 pgqueuer_verify(PG_FUNCTION_ARGS)
 {
+	bool		intact;
+
 	pgq_init_materialized_srf(fcinfo);
 
 	pgq_connect();
 	check_tables(fcinfo);
+	intact = tuplestore_tuple_count(((ReturnSetInfo *) fcinfo->resultinfo)->setResult) == 0;
 	check_enum(fcinfo);
 	check_indexes(fcinfo);
 	check_triggers(fcinfo);
@@ -786,6 +800,9 @@ pgqueuer_verify(PG_FUNCTION_ARGS)
 	check_settings(fcinfo);
 	check_notify_queue(fcinfo);
 	check_schema(fcinfo);
+	/* rows the sweeps skip; their query needs every table and column */
+	if (intact)
+		pgq_verify_bad_rows(fcinfo);
 	pgq_finish();
 
 	return (Datum) 0;
