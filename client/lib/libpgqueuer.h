@@ -374,7 +374,8 @@ typedef enum PgqRunResult
  *		connection is lost.  A handler returning PGQ_EXCEPTION, or an
  *		executor doing so, never stops the run.  May be called again on the
  *		same worker after it returned (the supervisor's restart); each run
- *		uses a new queue_manager_id.  Details of a PGQ_RUN_ERROR or
+ *		uses a new queue_manager_id (a reconnection within a run, see
+ *		reconnect_max_delay_s, keeps it).  Details of a PGQ_RUN_ERROR or
  *		PGQ_RUN_CONNECTION_LOST: pgq_worker_error().
  */
 extern PgqRunResult pgq_worker_run(PgqWorker *worker);
