@@ -71,8 +71,10 @@ not_a_function(void *sym)
 	const ElfW(Sym) *esym = NULL;
 	ExecSearch	search = {(uintptr_t) sym, false};
 
-	if (dladdr1(sym, &info, (void **) &esym, RTLD_DL_SYMENT) != 0 &&
-		esym != NULL && info.dli_saddr == sym)
+	/* a thread-local variable's address is in this thread's TLS block */
+	if (dladdr1(sym, &info, (void **) &esym, RTLD_DL_SYMENT) == 0)
+		return "a thread-local variable or other data outside the library's segments, not a function";
+	if (esym != NULL && info.dli_saddr == sym)
 	{
 		switch (ELF64_ST_TYPE(esym->st_info))
 		{

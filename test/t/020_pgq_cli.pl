@@ -547,7 +547,7 @@ command_is([ 'jobs', '--limit', '-1' ], 2, '', qr/invalid value "-1" for --limit
 	'jobs --limit -1');
 command_is([ 'jobs', 'extra' ], 2, '', qr/unexpected argument "extra"/, 'jobs with an argument');
 ($out) = command_is([ 'workers', '--table-format', 'plain' ], 0,
-	qr/^ +Worker +Jobs +Entrypoints +Oldest heartbeat +Last heartbeat\n/, '', 'workers');
+	qr/^Worker +Jobs +Entrypoints +Oldest heartbeat +Last heartbeat\n/, '', 'workers');
 @rows = data_lines($out);
 like($rows[0], qr/^\Q$qm\E +1  pf_ep +\d{4}-/, 'workers: the worker holding the picked job');
 is(scalar @rows, 1, 'workers: one worker');

@@ -180,7 +180,7 @@ SKIP:
 	skip "no C compiler ($cc) to build a library with a data symbol", 6
 	  unless system($cc, '-shared', '-fPIC', '-o', "$tmp/libdatasym.so", $src) == 0;
 	for my $case ([ 'setup_data', qr/a variable \(a data object\), not a function/ ],
-		[ 'setup_tls', qr/a thread-local variable, not a function/ ])
+		[ 'setup_tls', qr/a thread-local variable or other data outside the library's segments, not a function/ ])
 	{
 		($status, $out) = run_pgq({}, "$tmp/libdatasym.so:$case->[0]");
 		is($status, 1, "a factory symbol that is a variable ($case->[0]): exit 1, no crash");
