@@ -2,15 +2,20 @@
  *
  * cmd_jobs.c
  *		pgq queue, failed, requeue and schedules: the commands that work on
- *		jobs and cron schedules.
+ *		jobs and cron schedules (the listings jobs and workers are in
+ *		cmd_list.c).
  *
  * queue calls pgqueuer.enqueue() (always with on_conflict 'skip', as
  * PgQueuer's CLI does: a NULL id is exactly the duplicate case, and
- * --on-conflict only decides the message and exit status).  failed lists
- * the jobs held with status 'failed', requeue puts them back with
- * pgqueuer.requeue(), and schedules lists pgqueuer_schedules after
- * removing the ones named by --remove with pgqueuer.unschedule().  Results
- * go to stdout with PgQueuer's wording; tables use table.c.
+ * --on-conflict only decides the message and exit status); its payload is
+ * the PAYLOAD argument or the bytes of --payload-file (standard input for
+ * "-"), sent as a binary parameter.  failed lists the jobs held with status
+ * 'failed' (pgqueuer.list_jobs()), requeue puts them back with
+ * pgqueuer.requeue(), and schedules lists pgqueuer.list_schedules() after
+ * removing the ones named by --remove with pgqueuer.unschedule().  Every
+ * statement is a call of a pgqueuer function with qualified names and no
+ * operator (see pgq.h).  Results go to stdout with PgQueuer's wording;
+ * tables use table.c.
  *
  * IDENTIFICATION
  *		client/cli/cmd_jobs.c
