@@ -117,16 +117,18 @@ pgq_json_string(PgqBuf *buf, const char *s)
  *		\u00NN and bytes that are not valid UTF-8 as \xNN, so that it can
  *		neither start a new log line nor reach a terminal as an escape
  *		sequence.  At most max bytes of s are shown; a longer s ends with
- *		'..." (N bytes)'.
+ *		'..." (N bytes)'.  Without quoted, the quotes are left out (and a
+ *		quote inside is not escaped): for text that is already a message.
  */
 void
-pgq_buf_escaped(PgqBuf *buf, const char *s, size_t max)
+pgq_buf_escaped(PgqBuf *buf, const char *s, size_t max, bool quoted)
 {
 	const unsigned char *p = (const unsigned char *) s;
 	size_t		total = strlen(s);
 	size_t		left = total < max ? total : max;
 
-	pgq_buf_putc(buf, '"');
+	if (quoted)
+		pgq_buf_putc(buf, '"');
 	while (left > 0)
 	{
 		int			n = utf8_sequence_length(p, left);
@@ -140,7 +142,7 @@ pgq_buf_escaped(PgqBuf *buf, const char *s, size_t max)
 			pgq_buf_printf(buf, "\\u%04x", p[1]);
 		else if (n > 1)
 			pgq_buf_append(buf, (const char *) p, (size_t) n);
-		else if (*p == '"' || *p == '\\')
+		else if ((*p == '"' && quoted) || *p == '\\')
 		{
 			pgq_buf_putc(buf, '\\');
 			pgq_buf_putc(buf, (char) *p);
@@ -159,8 +161,8 @@ pgq_buf_escaped(PgqBuf *buf, const char *s, size_t max)
 		left -= (size_t) n;
 	}
 	if (total > max)
-		pgq_buf_printf(buf, "...\" (%zu bytes)", total);
-	else
+		pgq_buf_printf(buf, "...%s (%zu bytes)", quoted ? "\"" : "", total);
+	else if (quoted)
 		pgq_buf_putc(buf, '"');
 }
 

@@ -115,10 +115,10 @@ extern void pgq_json_string(PgqBuf *buf, const char *s);
 #define PGQ_LOG_TEXT_MAX 512
 
 /*
- * Append s quoted and escaped for a log line (no control characters, no
- * invalid UTF-8), at most max bytes of it.
+ * Append s escaped for a log line (no control characters, no invalid
+ * UTF-8), in double quotes when quoted, at most max bytes of it.
  */
-extern void pgq_buf_escaped(PgqBuf *buf, const char *s, size_t max);
+extern void pgq_buf_escaped(PgqBuf *buf, const char *s, size_t max, bool quoted);
 
 /*
  * A parsed notification payload of channel ch_pgqueuer: only what the

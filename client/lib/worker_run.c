@@ -181,7 +181,7 @@ log_unparseable(PgqWorker *worker, const char *payload)
 	PgqBuf		text;
 
 	pgq_buf_init(&text);
-	pgq_buf_escaped(&text, payload, PGQ_LOG_TEXT_MAX);
+	pgq_buf_escaped(&text, payload, PGQ_LOG_TEXT_MAX, true);
 	pgq_log(worker, PGQ_LOG_WARNING, "unparseable notification on %s: %s",
 			PGQ_CHANNEL, text.oom ? "(out of memory)" : text.data);
 	pgq_buf_free(&text);

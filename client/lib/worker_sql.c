@@ -139,21 +139,26 @@ pgq_run_check_result(PgqRun *run, PGresult *res, const char *what)
 	return false;
 }
 
-/* notice_receiver: server notices go to the worker's log */
+/* notice_receiver: server notices go to the worker's log, escaped */
 static void
 notice_receiver(void *arg, const PGresult *res)
 {
 	PgqWorker  *worker = arg;
 	const char *severity = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
 	const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-
 	bool		serious = severity && (strcmp(severity, "WARNING") == 0 ||
 									   strcmp(severity, "ERROR") == 0 ||
 									   strcmp(severity, "FATAL") == 0 ||
 									   strcmp(severity, "PANIC") == 0);
+	PgqBuf		text;
 
+	/* a notice may quote data other roles wrote (entrypoint names, keys) */
+	pgq_buf_init(&text);
+	pgq_buf_escaped(&text, primary ? primary : "", PGQ_ERRMSG_LEN, false);
 	pgq_log(worker, serious ? PGQ_LOG_WARNING : PGQ_LOG_INFO,
-			"server %s: %s", severity ? severity : "NOTICE", primary ? primary : "");
+			"server %s: %s", severity ? severity : "NOTICE",
+			text.oom ? "(out of memory)" : text.data);
+	pgq_buf_free(&text);
 }
 
 /*
