@@ -25,13 +25,17 @@ volatile int pgq_cli_interrupted = 0;
 
 /*
  * notice_processor
- *		Print server notices as "pgq COMMAND: notice: ...".
+ *		Print server notices as "pgq COMMAND: notice: ...", control
+ *		characters escaped: a notice may quote what other roles wrote (a
+ *		dedupe key, an entrypoint name).
  */
 static void
 notice_processor(void *arg, const char *message)
 {
 	PgqCli	   *cli = arg;
 	size_t		len = strlen(message);
+	PgqBuf		text;
+	char	   *copy;
 
 	/* libpq's text starts with "NOTICE:  " and ends with a newline */
 	if (strncmp(message, "NOTICE:  ", 9) == 0)
@@ -41,7 +45,14 @@ notice_processor(void *arg, const char *message)
 	}
 	while (len > 0 && message[len - 1] == '\n')
 		len--;
-	fprintf(stderr, "pgq %s: notice: %.*s\n", cli->command, (int) len, message);
+	copy = strndup(message, len);
+	pgq_buf_init(&text);
+	if (copy)
+		pgq_buf_escaped(&text, copy, PGQ_ERRMSG_LEN, false);
+	fprintf(stderr, "pgq %s: notice: %s\n", cli->command,
+			copy == NULL || text.oom ? "(out of memory)" : text.data);
+	pgq_buf_free(&text);
+	free(copy);
 }
 
 /* interrupted: pgq_open_conn's stop test, SIGINT or SIGTERM was caught */
