@@ -291,6 +291,18 @@ like(ok_pgq('jobs', '--status', 'queued', '--status', 'failed', '--entrypoint', 
 		'--entrypoint', 'held', '-n', '10'), qr/\bheld\b.*\bfailed\b/, 'jobs with filters');
 ok_pgq('workers');
 like(ok_pgq('requeue', $held), qr/Re-queued 1 job\(s\)\./, 'requeue');
+# a server notice quoting mallory's dedupe key reaches alice's terminal escaped
+{
+	my $k1 = sql(q{SELECT pgqueuer.enqueue('held2', dedupe_key => E'key\x1b[2J\nforged')}, 'mallory');
+	sql(qq{SELECT pgqueuer.dequeue(1, ARRAY['held2'], gen_random_uuid());
+		   SELECT pgqueuer.complete(ARRAY[$k1]::bigint[], '{failed}')});
+	sql(q{SELECT pgqueuer.enqueue('held2', dedupe_key => E'key\x1b[2J\nforged')}, 'mallory');
+	my ($krc, $kout, $kerr) = pgq_as_alice(undef, 'requeue', $k1);
+	is($krc, 0, 'requeue of a job whose key is in use: exit 0');
+	like($kerr, qr/^pgq requeue: notice: job $k1 was not requeued: its dedupe_key "key\\x1b\[2J\\nforged" is in use/m,
+		'... the server\'s notice quoting mallory\'s key is printed with its control characters escaped');
+	unlike($kerr, qr/\x1b|^forged/m, '... no escape character, no forged line');
+}
 sql(q{SELECT pgqueuer.schedule('nightly', '0 3 * * *'), pgqueuer.schedule('hourly', '@hourly'),
 			 pgqueuer.schedule('hourly', '30 * * * *')});
 my $sched = sql(q{SELECT min(id) FROM pgqueuer.list_schedules()});
