@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "libpgqueuer.h"
 #include "pgq.h"
 #include "pgq_internal.h"
 
@@ -107,6 +108,10 @@ pgq_cli_exec_params(PgqCli *cli, PGconn *conn, const char *sql, int nparams,
 		const char *sqlstate = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 		const char *hint = PQresultErrorField(res, PG_DIAG_MESSAGE_HINT);
 
+		/* a function of 1.1 missing: the extension was not upgraded */
+		if (hint == NULL && sqlstate && strcmp(sqlstate, "42883") == 0 &&
+			primary && strstr(primary, "pgqueuer.") != NULL)
+			hint = "The pgqueuer extension in this database may be older than pgq " PGQ_CLIENT_VERSION ": run \"pgq upgrade\" (ALTER EXTENSION pgqueuer UPDATE).";
 		if (primary)
 			pgq_cli_error(cli, "%s (SQLSTATE %s)%s%s", primary,
 						  sqlstate ? sqlstate : "?????",

@@ -63,7 +63,8 @@ extern "C"
 {
 #endif
 
-#define PGQ_CLIENT_VERSION "1.0"
+/* the client's version: it calls the functions of extension version 1.1 */
+#define PGQ_CLIENT_VERSION "1.1"
 
 /* ------------------------------------------------------------------------
  * Producer

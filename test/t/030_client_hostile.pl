@@ -399,4 +399,27 @@ ok_pgq('install', '--durability', 'volatile');
 ok_pgq('verify');
 is(traps_fired(), '', 'uninstall, install and verify trip no trap');
 
+# --- against an extension that was not upgraded (1.0) -----------------------
+
+# the 1.1 clients call functions 1.0 does not have: they say what to do
+sql('CREATE DATABASE old10');
+$node->safe_psql('old10', q{CREATE EXTENSION pgqueuer VERSION '1.0'});
+{
+	my $old_dsn = $node->connstr('old10');
+	my ($o, $e) = ('', '');
+	IPC::Run::run([ $pgq, '--pg-dsn', $old_dsn, 'run', '--mode', 'drain', '--exec', 'x=true' ],
+		'<', \undef, '>', \$o, '2>', \$e);
+	is($? >> 8, 1, 'a worker against extension 1.0: exit 1');
+	like($e, qr/the pgqueuer extension in database "old10" is version 1\.0, this worker needs 1\.1 or later \(run ALTER EXTENSION pgqueuer UPDATE, or pgq upgrade\)/,
+		'... saying what to do');
+	IPC::Run::run([ $pgq, '--pg-dsn', $old_dsn, 'failed' ], '<', \undef, '>', \$o, '2>', \$e);
+	is($? >> 8, 1, 'pgq failed against extension 1.0: exit 1');
+	like($e, qr/\(SQLSTATE 42883\)\nHint: The pgqueuer extension in this database may be older than pgq 1\.1: run "pgq upgrade"/,
+		'... with a hint to upgrade');
+	IPC::Run::run([ $pgq, '--pg-dsn', $old_dsn, 'upgrade' ], '<', \undef, '>', \$o, '2>', \$e);
+	is($? >> 8, 0, 'pgq upgrade brings it to 1.1');
+	IPC::Run::run([ $pgq, '--pg-dsn', $old_dsn, 'failed' ], '<', \undef, '>', \$o, '2>', \$e);
+	is($o, "No failed jobs.\n", '... after which pgq failed works');
+}
+
 done_testing();
