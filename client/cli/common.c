@@ -109,7 +109,7 @@ pgq_cli_exec_params(PgqCli *cli, PGconn *conn, const char *sql, int nparams,
 		const char *hint = PQresultErrorField(res, PG_DIAG_MESSAGE_HINT);
 
 		/* a function of 1.1 missing: the extension was not upgraded */
-		if (hint == NULL && sqlstate && strcmp(sqlstate, "42883") == 0 &&
+		if (sqlstate && strcmp(sqlstate, "42883") == 0 &&
 			primary && strstr(primary, "pgqueuer.") != NULL)
 			hint = "The pgqueuer extension in this database may be older than pgq " PGQ_CLIENT_VERSION ": run \"pgq upgrade\" (ALTER EXTENSION pgqueuer UPDATE).";
 		if (primary)
