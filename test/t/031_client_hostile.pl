@@ -1,7 +1,7 @@
 
 # Copyright (c) pgqueuer contributors
 #
-# 030_client_hostile.pl
+# 031_client_hostile.pl
 #	The clients under attack by an unprivileged role (issue 12, items 2 and
 #	4), run as that role would:
 #
