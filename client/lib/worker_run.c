@@ -72,6 +72,7 @@ drain_wake_pipe(PgqWorker *worker)
 typedef struct CancelList
 {
 	int64_t    *ids;
+	int		   *senders;		/* backend PID of the notifying session */
 	int			n;
 	int			cap;
 } CancelList;
@@ -79,11 +80,13 @@ typedef struct CancelList
 /*
  * note_cancellation
  *		Remember the ids of a cancellation_event that name jobs this worker
- *		holds and has not cancelled yet.  Ids we do not hold are someone
- *		else's.  False when out of memory.
+ *		holds and has not cancelled yet, with the backend PID of the session
+ *		that sent it (for the warning about a forged one).  Ids we do not
+ *		hold are someone else's.  False when out of memory.
  */
 static bool
-note_cancellation(PgqRun *run, CancelList *list, const int64_t *ids, int nids)
+note_cancellation(PgqRun *run, CancelList *list, const int64_t *ids, int nids,
+				  int sender)
 {
 	for (int i = 0; i < nids; i++)
 	{
@@ -99,12 +102,18 @@ note_cancellation(PgqRun *run, CancelList *list, const int64_t *ids, int nids)
 		{
 			int			cap = list->cap ? list->cap * 2 : 16;
 			int64_t    *grown = realloc(list->ids, sizeof(int64_t) * (size_t) cap);
+			int		   *grown_senders;
 
 			if (grown == NULL)
 				return false;
 			list->ids = grown;
+			grown_senders = realloc(list->senders, sizeof(int) * (size_t) cap);
+			if (grown_senders == NULL)
+				return false;
+			list->senders = grown_senders;
 			list->cap = cap;
 		}
+		list->senders[list->n] = sender;
 		list->ids[list->n++] = ids[i];
 	}
 	return true;
@@ -145,8 +154,8 @@ cancel_jobs(PgqRun *run, const CancelList *list)
 			if (!gone[i])
 			{
 				pgq_log(worker, PGQ_LOG_WARNING,
-						"ignored a cancellation_event for job %lld (%s): the server says this worker still holds it",
-						(long long) c->job.id, c->entry->name);
+						"ignored a cancellation_event for job %lld (%s) sent by backend PID %d: the server says this worker still holds it",
+						(long long) c->job.id, c->entry->name, list->senders[i]);
 				break;
 			}
 			pthread_mutex_lock(&worker->lock);
@@ -228,7 +237,7 @@ handle_notifications(PgqRun *run, bool *want_dequeue)
 		}
 		else if (strcmp(event.type, "cancellation_event") == 0)
 		{
-			if (!note_cancellation(run, &cancels, event.ids, event.nids))
+			if (!note_cancellation(run, &cancels, event.ids, event.nids, n->be_pid))
 				pgq_log(worker, PGQ_LOG_ERROR, "out of memory: a cancellation_event was not handled");
 		}
 		else if (strcmp(event.type, "health_check_event") == 0)
@@ -247,6 +256,7 @@ handle_notifications(PgqRun *run, bool *want_dequeue)
 	}
 	cancel_jobs(run, &cancels);
 	free(cancels.ids);
+	free(cancels.senders);
 	return run->broken ? -1 : count;
 }
 
