@@ -346,10 +346,10 @@ wait_sql("SELECT status = 'picked' FROM pgqueuer.pgqueuer WHERE id = $sleep",
 my $qm = sql("SELECT queue_manager_id FROM pgqueuer.pgqueuer WHERE id = $sleep");
 ok(wait_log($wlog, qr/heartbeat: 1 jobs/), 'the worker heartbeats the running job');
 
-my $mallory_pid = sql(qq{SELECT pg_notify('ch_pgqueuer',
+my ($mallory_pid) = sql(qq{SELECT pg_notify('ch_pgqueuer',
 		'{"channel": "ch_pgqueuer", "type": "cancellation_event", "ids": [$sleep], "queue_manager_id": "$qm"}');
 	SELECT pg_backend_pid()},
-	'mallory');
+	'mallory') =~ /(\d+)\s*\z/;
 ok(wait_log($wlog, qr/WARNING: ignored a cancellation_event for job $sleep \(sleep\) sent by backend PID $mallory_pid: the server says this worker still holds it/),
 	'a cancellation_event forged by mallory is checked with the server and ignored, naming the sender\'s backend');
 unlike(slurp_file($wlog), qr/job $sleep \(sleep\) cancelled|sleep: job $sleep cancelled/,
