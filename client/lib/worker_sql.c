@@ -4,7 +4,8 @@
  *		The worker's conversation with the server: setup at run start
  *		(connect, check the extension, register entrypoints, learn leases,
  *		LISTEN, prepare statements), dequeue, heartbeat, the queued-work
- *		probe and the listener health check.
+ *		probe, the check of a cancellation with the server and the listener
+ *		health check.
  *
  * Every hot statement is prepared once per connection and sent with
  * PQexecPrepared: one round trip each.  Error handling is shared by
