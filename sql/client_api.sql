@@ -77,6 +77,18 @@ SELECT expression, entrypoint, status, priority, payload_bytes, server_fired, la
 SELECT count(*) > 0 AS switched FROM pgqueuer.set_durability('balanced');
 SELECT pgqueuer.current_durability();
 
+-- hostile arguments: NULLs, extreme numbers, million-element arrays
+SELECT count(*) FROM pgqueuer.list_jobs(NULL, NULL, NULL);
+SELECT count(*) FROM pgqueuer.list_jobs(max_rows => 2147483647);
+SELECT count(*) FROM pgqueuer.list_jobs(entrypoints => ARRAY[NULL, '']::text[]);
+SELECT count(*) FROM pgqueuer.list_jobs(entrypoints => ARRAY(SELECT 'e' || g FROM generate_series(1, 1000000) g));
+SELECT count(*) FROM pgqueuer.entrypoint_leases(NULL);
+SELECT count(*) FROM pgqueuer.entrypoint_leases(ARRAY(SELECT 'e' || g FROM generate_series(1, 1000000) g));
+SELECT pgqueuer.next_due(ARRAY(SELECT 'e' || g FROM generate_series(1, 1000000) g)) IS NULL AS none;
+SELECT * FROM pgqueuer.jobs_not_held(ARRAY[-1, 0, 9223372036854775807], '00000000-0000-0000-0000-000000000000');
+SELECT count(*) FROM pgqueuer.jobs_not_held(ARRAY(SELECT g FROM generate_series(1, 1000000) g), gen_random_uuid());
+SELECT count(*) FROM pgqueuer.jobs_not_held(ARRAY[1]::bigint[], NULL);
+
 -- privileges: worker and admin may call them, producer and PUBLIC not
 CREATE ROLE pgq_capi_producer IN ROLE pgqueuer_producer;
 CREATE ROLE pgq_capi_worker IN ROLE pgqueuer_worker;

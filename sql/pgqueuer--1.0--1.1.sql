@@ -270,7 +270,7 @@ $$Seconds until the first queued job of these entrypoints that is not paused bec
 
 CREATE FUNCTION pgqueuer.jobs_not_held(job_ids bigint[], queue_manager_id uuid)
 RETURNS TABLE (job_id bigint, status pgqueuer.pgqueuer_status)
-LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
+LANGUAGE sql STABLE STRICT PARALLEL SAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 SELECT DISTINCT i.id, q.status
@@ -284,7 +284,7 @@ WHERE i.id IS NOT NULL
 ORDER BY i.id
 $$;
 COMMENT ON FUNCTION pgqueuer.jobs_not_held(bigint[], uuid) IS
-$$Of the given job ids, those that worker queue_manager_id no longer holds as picked, with the job's status now (NULL: the job is gone -- canceled, completed or deleted; queued or picked: its lease expired and it went back to the queue or to another worker). A notification on ch_pgqueuer is only a hint (any role that can connect may send one): workers call this to confirm a cancellation_event before they stop a running job. NULL elements are skipped; NULL arguments return no rows.$$;
+$$Of the given job ids, those that worker queue_manager_id no longer holds as picked, with the job's status now (NULL: the job is gone -- canceled, completed or deleted; queued or picked: its lease expired and it went back to the queue or to another worker). A notification on ch_pgqueuer is only a hint (any role that can connect may send one): workers call this to confirm a cancellation_event before they stop a running job. NULL elements are skipped; a NULL argument returns no rows (STRICT).$$;
 
 CREATE FUNCTION pgqueuer.current_durability()
 RETURNS text
