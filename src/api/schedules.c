@@ -26,6 +26,7 @@
 
 #include "cron.h"
 #include "pgqueuer.h"
+#include "row_checks.h"
 #include "validate.h"
 
 PG_FUNCTION_INFO_V1(pgqueuer_cron_next);
@@ -97,24 +98,29 @@ report_cron_error(const char *expression, const CronError *err)
 	if (err->field > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid cron expression \"%s\"", expression),
+				 errmsg("invalid cron expression \"%s\"", pgq_clip(expression)),
 				 errdetail("Field %d (%s) at position %d: %s.",
 						   err->field, err->field_name, err->position,
 						   err->message),
 				 errhint("Use 5 fields (minute hour day-of-month month day-of-week), 6 with trailing seconds, or a macro such as @hourly.")));
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("invalid cron expression \"%s\"", expression),
+			 errmsg("invalid cron expression \"%s\"", pgq_clip(expression)),
 			 errdetail("At position %d: %s.", err->position, err->message),
 			 errhint("Use 5 fields (minute hour day-of-month month day-of-week), 6 with trailing seconds, or a macro such as @hourly.")));
 }
 
+/* results of next_fire() */
+#define NEXT_FIRE_NONE			0	/* nothing within the search horizon */
+#define NEXT_FIRE_OK			1
+#define NEXT_FIRE_OUT_OF_RANGE	2	/* later than timestamptz can hold */
+
 /*
  * next_fire
- *		Next fire time of a parsed schedule strictly after "after".  Returns
- *		false when nothing matches within the search horizon.
+ *		Next fire time of a parsed schedule strictly after "after" (a
+ *		finite timestamp), as NEXT_FIRE_*.
  */
-static bool
+static int
 next_fire(const CronSchedule *sched, TimestampTz after, TimestampTz *next)
 {
 	int64		secs = after / USECS_PER_SEC;
@@ -124,9 +130,12 @@ next_fire(const CronSchedule *sched, TimestampTz after, TimestampTz *next)
 	if (after < 0 && after % USECS_PER_SEC != 0)
 		secs--;
 	if (!cron_next(sched, secs + PG_EPOCH_OFFSET_S, &unix_next))
-		return false;
+		return NEXT_FIRE_NONE;
+	/* compare in seconds: the product could overflow */
+	if (unix_next - PG_EPOCH_OFFSET_S >= END_TIMESTAMP / USECS_PER_SEC)
+		return NEXT_FIRE_OUT_OF_RANGE;
 	*next = (TimestampTz) (unix_next - PG_EPOCH_OFFSET_S) * USECS_PER_SEC;
-	return true;
+	return NEXT_FIRE_OK;
 }
 
 /*
@@ -140,13 +149,21 @@ pgq_cron_next_or_error(const char *expression, TimestampTz after)
 	CronSchedule sched;
 	CronError	err;
 	TimestampTz next;
+	int			result;
 
 	if (!cron_parse(expression, &sched, &err))
 		report_cron_error(expression, &err);
-	if (!next_fire(&sched, after, &next))
+	result = next_fire(&sched, after, &next);
+	if (result == NEXT_FIRE_OUT_OF_RANGE)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("next fire time of cron expression \"%s\" is out of range", pgq_clip(expression)),
+				 errdetail("The first match after %s is later than the largest timestamp.",
+						   timestamptz_to_str(after))));
+	if (result == NEXT_FIRE_NONE)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("cron expression \"%s\" never fires", expression),
+				 errmsg("cron expression \"%s\" never fires", pgq_clip(expression)),
 				 errdetail("No time within %d years after %s matches it.",
 						   CRON_SEARCH_YEARS, timestamptz_to_str(after)),
 				 errhint("Check the day of month against the months, e.g. February has no 30th.")));
@@ -300,11 +317,12 @@ pgq_fire_schedules(void)
 			oks[i] = BoolGetDatum(false);
 			continue;
 		}
-		ok = cron_parse(expression, &sched, &err) && next_fire(&sched, now, &next);
+		ok = cron_parse(expression, &sched, &err) &&
+			next_fire(&sched, now, &next) == NEXT_FIRE_OK;
 		if (!ok)
 			ereport(WARNING,
-					(errmsg("schedule " INT64_FORMAT " has an unusable cron expression \"%s\"; it will not fire",
-							DatumGetInt64(ids[i]), expression),
+					(errmsg("schedule " INT64_FORMAT " has an unusable cron expression %s; it will not fire",
+							DatumGetInt64(ids[i]), pgq_quote_for_log(expression)),
 					 errhint("Delete it with pgqueuer.unschedule() and register it again with pgqueuer.schedule().")));
 		nexts[i] = TimestampTzGetDatum(next);
 		oks[i] = BoolGetDatum(ok);
