@@ -201,7 +201,29 @@ INSERT INTO cases (q) VALUES
 ($$SELECT pgqueuer.settings_apply()$$),
 -- maintenance and verify after all that
 ($$SELECT * FROM pgqueuer.run_maintenance() WHERE duty = 'schedules'$$),
-($$SELECT * FROM pgqueuer.verify()$$);
+($$SELECT * FROM pgqueuer.verify()$$),
+-- the clients' listings and lookups (1.1)
+($$SELECT count(*) >= 0 FROM pgqueuer.list_jobs(NULL, NULL, NULL)$$),
+($$SELECT * FROM pgqueuer.list_jobs(max_rows => -1)$$),
+($$SELECT * FROM pgqueuer.list_jobs(max_rows => -2147483648)$$),
+($$SELECT count(*) >= 0 FROM pgqueuer.list_jobs(max_rows => 2147483647)$$),
+($$SELECT * FROM pgqueuer.list_jobs(ARRAY[]::pgqueuer.pgqueuer_status[])$$),
+($$SELECT * FROM pgqueuer.list_jobs(ARRAY[NULL]::pgqueuer.pgqueuer_status[])$$),
+($$SELECT * FROM pgqueuer.list_jobs(entrypoints => ARRAY[NULL, '']::text[])$$),
+($$SELECT count(*) >= 0 FROM pgqueuer.list_jobs(entrypoints => (SELECT eps_last_empty FROM big))$$),
+($$SELECT count(*) >= 0 FROM pgqueuer.list_schedules()$$),
+($$SELECT count(*) >= 0 FROM pgqueuer.list_workers()$$),
+($$SELECT * FROM pgqueuer.entrypoint_leases(NULL)$$),
+($$SELECT count(*) FROM pgqueuer.entrypoint_leases(ARRAY[NULL, '']::text[])$$),
+($$SELECT count(*) FROM pgqueuer.entrypoint_leases((SELECT eps_dup FROM big))$$),
+($$SELECT pgqueuer.next_due(NULL)$$),
+($$SELECT pgqueuer.next_due(ARRAY[]::text[])$$),
+($$SELECT true FROM (SELECT pgqueuer.next_due((SELECT eps_last_empty FROM big))) AS x$$),
+($$SELECT * FROM pgqueuer.jobs_not_held(NULL, NULL)$$),
+($$SELECT * FROM pgqueuer.jobs_not_held(ARRAY[]::bigint[], '00000000-0000-0000-0000-000000000000')$$),
+($$SELECT * FROM pgqueuer.jobs_not_held(ARRAY[-9223372036854775808, NULL]::bigint[], '00000000-0000-0000-0000-000000000000')$$),
+($$SELECT count(*) FROM pgqueuer.jobs_not_held((SELECT ids FROM big), '00000000-0000-0000-0000-000000000000')$$),
+($$SELECT pgqueuer.current_durability() IN ('volatile', 'balanced', 'durable')$$);
 
 -- every function of the extension is among the cases (a function added
 -- later without a case here shows up in this list)
