@@ -1,12 +1,9 @@
--- The functions the clients read through (1.1): list_jobs(), list_schedules(),
--- list_workers(), entrypoint_leases(), next_due(), jobs_not_held(),
--- current_durability(); and who may call them.
+-- The lookups of the clients (1.1): entrypoint_leases(), next_due(),
+-- jobs_not_held(), current_durability(); and who may call them.  (The
+-- listings list_jobs(), list_schedules() and workers() are the dashboard's.)
 CREATE EXTENSION pgqueuer;
 
 -- an empty queue
-SELECT * FROM pgqueuer.list_jobs();
-SELECT * FROM pgqueuer.list_workers();
-SELECT * FROM pgqueuer.list_schedules();
 SELECT pgqueuer.next_due(ARRAY['a']) IS NULL AS nothing_due;
 SELECT pgqueuer.current_durability();
 
@@ -19,26 +16,6 @@ SELECT pgqueuer.enqueue('c') AS c1 \gset
 SELECT count(*) AS picked FROM pgqueuer.dequeue(2, ARRAY['b'], '00000000-0000-0000-0000-00000000000b');
 SELECT count(*) AS picked FROM pgqueuer.dequeue(1, ARRAY['c'], '00000000-0000-0000-0000-00000000000c');
 SELECT * FROM pgqueuer.complete(ARRAY[:c1]::bigint[], '{failed}') AS held;
-
-SELECT id = :a1 AS is_a1, entrypoint, status, priority, attempts, queue_manager_id,
-       dedupe_key, payload_bytes, execute_after > now() AS deferred
-  FROM pgqueuer.list_jobs() ORDER BY id;
--- filters: statuses, entrypoints, both, max_rows
-SELECT entrypoint, status FROM pgqueuer.list_jobs(ARRAY['failed']::pgqueuer.pgqueuer_status[]);
-SELECT entrypoint, status FROM pgqueuer.list_jobs(entrypoints => ARRAY['a']);
-SELECT entrypoint, status FROM pgqueuer.list_jobs(ARRAY['queued']::pgqueuer.pgqueuer_status[], ARRAY['a', 'b']);
-SELECT count(*) FROM pgqueuer.list_jobs(max_rows => 2);
-SELECT count(*) FROM pgqueuer.list_jobs(max_rows => 0);
--- an empty filter matches nothing
-SELECT count(*) FROM pgqueuer.list_jobs(ARRAY[]::pgqueuer.pgqueuer_status[]);
-SELECT count(*) FROM pgqueuer.list_jobs(entrypoints => ARRAY[]::text[]);
-\set VERBOSITY sqlstate
-SELECT * FROM pgqueuer.list_jobs(max_rows => -1);
-\set VERBOSITY default
-
--- workers: one row per queue_manager_id of picked jobs
-SELECT queue_manager_id, jobs, entrypoints, oldest_heartbeat <= last_heartbeat AS ordered
-  FROM pgqueuer.list_workers();
 
 -- leases: registry, else the GUC (30 s here); input order; NULLs skipped
 SHOW pgqueuer.lease_timeout;
@@ -68,20 +45,11 @@ SELECT job_id = :c1 AS is_c1, status
   FROM pgqueuer.jobs_not_held(ARRAY[:c1]::bigint[], '00000000-0000-0000-0000-00000000000c');
 SELECT count(*) FROM pgqueuer.jobs_not_held(NULL, NULL);
 
--- schedules
-SELECT pgqueuer.schedule('nightly', '0 3 * * *', 'p'::bytea, 5) IS NOT NULL AS scheduled;
-SELECT expression, entrypoint, status, priority, payload_bytes, server_fired, last_run
-  FROM pgqueuer.list_schedules();
-
 -- durability
 SELECT count(*) > 0 AS switched FROM pgqueuer.set_durability('balanced');
 SELECT pgqueuer.current_durability();
 
 -- hostile arguments: NULLs, extreme numbers, million-element arrays
-SELECT count(*) FROM pgqueuer.list_jobs(NULL, NULL, NULL);
-SELECT count(*) FROM pgqueuer.list_jobs(max_rows => 2147483647);
-SELECT count(*) FROM pgqueuer.list_jobs(entrypoints => ARRAY[NULL, '']::text[]);
-SELECT count(*) FROM pgqueuer.list_jobs(entrypoints => ARRAY(SELECT 'e' || g FROM generate_series(1, 1000000) g));
 SELECT count(*) FROM pgqueuer.entrypoint_leases(NULL);
 SELECT count(*) FROM pgqueuer.entrypoint_leases(ARRAY(SELECT 'e' || g FROM generate_series(1, 1000000) g));
 SELECT pgqueuer.next_due(ARRAY(SELECT 'e' || g FROM generate_series(1, 1000000) g)) IS NULL AS none;
@@ -100,14 +68,13 @@ SELECT p.proname,
        p.prosecdef, p.proconfig
   FROM pg_proc p
  WHERE p.pronamespace = 'pgqueuer'::regnamespace
-   AND p.proname IN ('list_jobs', 'list_schedules', 'list_workers', 'entrypoint_leases',
-                     'next_due', 'jobs_not_held', 'current_durability')
+   AND p.proname IN ('entrypoint_leases', 'next_due', 'jobs_not_held', 'current_durability')
  ORDER BY 1;
 SET ROLE pgq_capi_worker;
-SELECT count(*) FROM pgqueuer.list_jobs();
+SELECT count(*) FROM pgqueuer.entrypoint_leases(ARRAY['a']);
 SET ROLE pgq_capi_producer;
 \set VERBOSITY sqlstate
-SELECT count(*) FROM pgqueuer.list_jobs();
+SELECT count(*) FROM pgqueuer.entrypoint_leases(ARRAY['a']);
 \set VERBOSITY default
 RESET ROLE;
 

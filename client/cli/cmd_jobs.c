@@ -319,14 +319,14 @@ failed_help(void)
 		   "Usage:\n"
 		   "  pgq failed [-n N] [--table-format FORMAT]\n"
 		   "\n"
-		   "Calls pgqueuer.list_jobs(ARRAY['failed']) and prints a table with the\n"
-		   "columns ID, Entrypoint, Attempts, Created\n"
+		   "Calls pgqueuer.list_jobs(statuses => ARRAY['failed']) and prints the N\n"
+		   "most recent as a table with the columns ID, Entrypoint, Attempts, Created\n"
 		   "(YYYY-MM-DD HH:MM:SS in the session's time zone) and Payload bytes,\n"
 		   "oldest job first, or \"No failed jobs.\".  Put them back in the queue\n"
 		   "with \"pgq requeue ID...\".\n"
 		   "\n"
 		   "Options:\n"
-		   "  -n, --limit N            show at most N jobs (default: 25)\n"
+		   "  -n, --limit N            show at most N jobs, 1 to 10000 (default: 25)\n"
 		   PGQ_TABLE_FORMAT_HELP
 		   "  -h, --help               show this help and exit\n"
 		   EXIT_STATUS_HELP, pgq_table_format_names());
@@ -363,7 +363,7 @@ cmd_failed(PgqCli *cli, int argc, char **argv)
 		switch (c)
 		{
 			case 'n':
-				if (!pgq_cli_parse_int(cli, "--limit", optarg, 0, INT_MAX, &lval))
+				if (!pgq_cli_parse_int(cli, "--limit", optarg, 1, PGQ_MAX_LIST_ROWS, &lval))
 					return PGQ_EXIT_USAGE;
 				limit = optarg;
 				break;
@@ -388,9 +388,10 @@ cmd_failed(PgqCli *cli, int argc, char **argv)
 	res = pgq_cli_exec(cli, conn,
 					   "SELECT id, entrypoint, attempts,"
 					   " pg_catalog.to_char(created, 'YYYY-MM-DD HH24:MI:SS'),"
-					   " payload_bytes"
-					   " FROM pgqueuer.list_jobs('{failed}'::pgqueuer.pgqueuer_status[],"
-					   " NULL, $1::pg_catalog.int4)",
+					   " COALESCE(payload_size, 0)"
+					   " FROM pgqueuer.list_jobs(statuses => '{failed}'::pgqueuer.pgqueuer_status[],"
+					   " max_rows => $1::pg_catalog.int4)"
+					   " ORDER BY id",
 					   1, &limit);
 	PQfinish(conn);
 	if (res == NULL)

@@ -4,10 +4,11 @@
  *		pgq jobs and workers: list the queue with filters, and the workers
  *		that hold jobs now.
  *
- * jobs prints pgqueuer.list_jobs(statuses, entrypoints, max_rows): every
- * job in the queue table (queued, picked, held failed), oldest id first,
- * filtered by --status and --entrypoint.  workers prints
- * pgqueuer.list_workers(): one row per queue_manager_id of picked jobs.
+ * jobs prints pgqueuer.list_jobs(entrypoints, statuses, ..., max_rows): the
+ * most recent jobs in the queue table (queued, picked, held failed),
+ * filtered by --status and --entrypoint, shown oldest id first.  workers
+ * prints pgqueuer.workers(): one row per worker that holds picked jobs or
+ * is connected under libpgqueuer's application name.
  * Like every pgq statement, both are calls of pgqueuer functions with
  * qualified names and no operator.
  *
@@ -17,7 +18,6 @@
  *-------------------------------------------------------------------------
  */
 #include <getopt.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,16 +36,16 @@ static const char *const job_statuses[] = {
 static void
 jobs_help(void)
 {
-	printf("List the jobs in the queue.\n"
+	printf("List the most recent jobs in the queue.\n"
 		   "\n"
 		   "Usage:\n"
 		   "  pgq jobs [-s STATUS]... [-e ENTRYPOINT]... [-n N] [--table-format FORMAT]\n"
 		   "\n"
-		   "Calls pgqueuer.list_jobs() and prints a table with the columns ID,\n"
-		   "Entrypoint, Status, Priority, Attempts, Execute after, Heartbeat (times\n"
-		   "YYYY-MM-DD HH:MM:SS+TZ in the session's time zone), Worker (the\n"
-		   "queue_manager_id of a picked job) and Payload bytes, oldest job first,\n"
-		   "or \"No jobs.\".  The queue holds queued, picked and held (failed) jobs;\n"
+		   "Calls pgqueuer.list_jobs() and prints the N most recent jobs as a table\n"
+		   "with the columns ID, Entrypoint, Status, Priority, Attempts, Execute\n"
+		   "after, Heartbeat (times YYYY-MM-DD HH:MM:SS+TZ in the session's time\n"
+		   "zone), Worker (the queue_manager_id of a picked job) and Payload bytes,\n"
+		   "oldest job first, or \"No jobs.\".  The queue holds queued, picked and held (failed) jobs;\n"
 		   "finished jobs are in the log (pgq dashboard).\n"
 		   "\n"
 		   "Options:\n"
@@ -53,7 +53,7 @@ jobs_help(void)
 		   "                           failed); may be repeated (default: all)\n"
 		   "  -e, --entrypoint NAME    only jobs of this entrypoint; may be repeated\n"
 		   "                           (default: all)\n"
-		   "  -n, --limit N            show at most N jobs (default: 100)\n"
+		   "  -n, --limit N            show at most N jobs, 1 to 10000 (default: 100)\n"
 		   PGQ_TABLE_FORMAT_HELP
 		   "  -h, --help               show this help and exit\n"
 		   EXIT_STATUS_HELP, pgq_table_format_names());
@@ -98,7 +98,7 @@ cmd_jobs(PgqCli *cli, int argc, char **argv)
 	const char **entrypoints;
 	int			nstatuses = 0;
 	int			nentrypoints = 0;
-	const char *params[3] = {NULL, NULL, "100"};
+	const char *params[3] = {NULL, NULL, "100"};	/* entrypoints, statuses */
 	const char *format_name = NULL;
 	PgqTableFormat format;
 	PGconn	   *conn;
@@ -131,7 +131,7 @@ cmd_jobs(PgqCli *cli, int argc, char **argv)
 				entrypoints[nentrypoints++] = optarg;
 				break;
 			case 'n':
-				if (!pgq_cli_parse_int(cli, "--limit", optarg, 0, INT_MAX, &lval))
+				if (!pgq_cli_parse_int(cli, "--limit", optarg, 1, PGQ_MAX_LIST_ROWS, &lval))
 					goto done;
 				params[2] = optarg;
 				break;
@@ -156,8 +156,8 @@ cmd_jobs(PgqCli *cli, int argc, char **argv)
 		goto done;
 
 	rc = PGQ_EXIT_FAIL;
-	if ((nstatuses > 0 && (params[0] = pgq_cli_text_array(statuses, nstatuses)) == NULL) ||
-		(nentrypoints > 0 && (params[1] = pgq_cli_text_array(entrypoints, nentrypoints)) == NULL))
+	if ((nentrypoints > 0 && (params[0] = pgq_cli_text_array(entrypoints, nentrypoints)) == NULL) ||
+		(nstatuses > 0 && (params[1] = pgq_cli_text_array(statuses, nstatuses)) == NULL))
 	{
 		pgq_cli_error(cli, "out of memory");
 		goto done;
@@ -168,9 +168,11 @@ cmd_jobs(PgqCli *cli, int argc, char **argv)
 	res = pgq_cli_exec(cli, conn,
 					   "SELECT id, entrypoint, status, priority, attempts,"
 					   " " PGQ_SQL_TS("execute_after") ", " PGQ_SQL_TS("heartbeat") ","
-					   " COALESCE(queue_manager_id::pg_catalog.text, ''), payload_bytes"
-					   " FROM pgqueuer.list_jobs($1::pgqueuer.pgqueuer_status[],"
-					   " $2::pg_catalog.text[], $3::pg_catalog.int4)",
+					   " COALESCE(queue_manager_id::pg_catalog.text, ''),"
+					   " COALESCE(payload_size, 0)"
+					   " FROM pgqueuer.list_jobs($1::pg_catalog.text[],"
+					   " $2::pgqueuer.pgqueuer_status[], NULL, NULL, $3::pg_catalog.int4)"
+					   " ORDER BY id",
 					   3, params);
 	PQfinish(conn);
 	if (res == NULL)
@@ -193,15 +195,16 @@ done:
 static void
 workers_help(void)
 {
-	printf("List the workers that hold jobs now.\n"
+	printf("List the workers: those that hold jobs and those connected.\n"
 		   "\n"
 		   "Usage:\n"
 		   "  pgq workers [--table-format FORMAT]\n"
 		   "\n"
-		   "Calls pgqueuer.list_workers() and prints a table with the columns Worker\n"
-		   "(the queue_manager_id), Jobs (picked jobs it holds), Entrypoints, Oldest\n"
-		   "heartbeat and Last heartbeat (session time zone), or \"No worker holds a\n"
-		   "job.\".  A worker that holds no job is not seen by the server.\n"
+		   "Calls pgqueuer.workers() and prints a table with the columns Worker (the\n"
+		   "queue_manager_id), Jobs (picked jobs it holds), Entrypoints, Oldest\n"
+		   "heartbeat, Last heartbeat (session time zone), PID and Client (of its\n"
+		   "connection, when it is connected under libpgqueuer's application name\n"
+		   "\"pgqueuer worker ID\"), or \"No workers.\".\n"
 		   "\n"
 		   "Options:\n"
 		   PGQ_TABLE_FORMAT_HELP
@@ -211,7 +214,7 @@ workers_help(void)
 
 /*
  * cmd_workers
- *		pgq workers: one row per worker holding picked jobs.
+ *		pgq workers: one row per worker holding picked jobs or connected.
  */
 int
 cmd_workers(PgqCli *cli, int argc, char **argv)
@@ -222,7 +225,8 @@ cmd_workers(PgqCli *cli, int argc, char **argv)
 		{NULL, 0, NULL, 0}
 	};
 	static const char *const headers[] = {
-		"Worker", "Jobs", "Entrypoints", "Oldest heartbeat", "Last heartbeat"
+		"Worker", "Jobs", "Entrypoints", "Oldest heartbeat", "Last heartbeat",
+		"PID", "Client"
 	};
 	const char *format_name = NULL;
 	PgqTableFormat format;
@@ -255,16 +259,18 @@ cmd_workers(PgqCli *cli, int argc, char **argv)
 	if (conn == NULL)
 		return PGQ_EXIT_FAIL;
 	res = pgq_cli_exec(cli, conn,
-					   "SELECT queue_manager_id, jobs,"
+					   "SELECT queue_manager_id, picked,"
 					   " pg_catalog.array_to_string(entrypoints, ', '),"
-					   " " PGQ_SQL_TS("oldest_heartbeat") ", " PGQ_SQL_TS("last_heartbeat")
-					   " FROM pgqueuer.list_workers()",
+					   " " PGQ_SQL_TS("oldest_heartbeat") ", " PGQ_SQL_TS("last_heartbeat") ","
+					   " COALESCE(pid::pg_catalog.text, ''),"
+					   " COALESCE(COALESCE(client_hostname, pg_catalog.host(client_addr)), '')"
+					   " FROM pgqueuer.workers()",
 					   0, NULL);
 	PQfinish(conn);
 	if (res == NULL)
 		return PGQ_EXIT_FAIL;
 	if (PQntuples(res) == 0)
-		printf("No worker holds a job.\n");
+		printf("No workers.\n");
 	else
 		pgq_table_print_result(stdout, format, headers, res);
 	PQclear(res);

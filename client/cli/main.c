@@ -47,10 +47,11 @@ static const PgqCommand commands[] = {
 	{"requeue", cmd_requeue, "Put held (failed) jobs back in the queue."},
 	{"schedules", cmd_schedules, "List cron schedules, or remove them by id or entrypoint."},
 	{"jobs", cmd_jobs, "List the jobs in the queue, by status and entrypoint."},
-	{"workers", cmd_workers, "List the workers that hold jobs now."},
+	{"workers", cmd_workers, "List the workers: those holding jobs and those connected."},
 	{"dashboard", cmd_dashboard, "Show job statistics, once or refreshed every --interval."},
 	{"listen", cmd_listen, "Print the notifications of channel ch_pgqueuer as they arrive."},
 	{"run", cmd_run, "Run a worker: a factory LIB.so:SYMBOL and/or --exec ENTRYPOINT=COMMAND."},
+	{"web", cmd_web, "Serve a live web dashboard and Prometheus metrics (/metrics)."},
 };
 
 static void

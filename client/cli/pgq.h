@@ -70,6 +70,9 @@ extern int	cmd_listen(PgqCli *cli, int argc, char **argv);
 /* cmd_run.c */
 extern int	cmd_run(PgqCli *cli, int argc, char **argv);
 
+/* client/web/cmd_web.c */
+extern int	cmd_web(PgqCli *cli, int argc, char **argv);
+
 /* common.c */
 
 /*
@@ -83,6 +86,9 @@ extern int	cmd_run(PgqCli *cli, int argc, char **argv);
  */
 #define PGQ_SQL_TS(col) \
 	"COALESCE(pg_catalog.to_char(" col ", 'YYYY-MM-DD HH24:MI:SSOF'), '')"
+
+/* most rows pgqueuer.list_jobs() returns (its max_rows range is 1 to this) */
+#define PGQ_MAX_LIST_ROWS 10000
 
 /* seconds pgq waits for a connection unless told (PGCONNECT_TIMEOUT) */
 #define PGQ_DEFAULT_CONNECT_TIMEOUT "10"

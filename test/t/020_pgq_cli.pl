@@ -521,7 +521,7 @@ command_is([ 'listen', 'extra' ], 2, '', qr/unexpected argument "extra"/,
 
 # --- jobs and workers ----------------------------------------------------------
 
-command_is([ 'workers' ], 0, "No worker holds a job.\n", '', 'workers with none');
+command_is([ 'workers' ], 0, "No workers.\n", '', 'workers with none');
 my $qm = '00000000-0000-0000-0000-0000000000aa';
 my $picked = sql("SELECT id FROM pgqueuer.dequeue(1, ARRAY['pf_ep'], '$qm')");
 ($out) = command_is([ 'jobs', '--table-format', 'plain', '--entrypoint', 'pf_ep' ], 0,
@@ -543,11 +543,13 @@ command_is([ 'jobs', '--status', 'failed', '--entrypoint', 'nobody' ], 0, "No jo
 command_is([ 'jobs', '--status', 'sleeping' ], 2, '',
 	qr/invalid value "sleeping" for --status: choose queued, picked, failed/,
 	'jobs --status of an unknown status');
-command_is([ 'jobs', '--limit', '-1' ], 2, '', qr/invalid value "-1" for --limit/,
-	'jobs --limit -1');
+command_is([ 'jobs', '--limit', '0' ], 2, '', qr/invalid value "0" for --limit: an integer from 1 to 10000/,
+	'jobs --limit 0');
+command_is([ 'failed', '--limit', '10001' ], 2, '', qr/invalid value "10001" for --limit: an integer from 1 to 10000/,
+	'failed --limit 10001');
 command_is([ 'jobs', 'extra' ], 2, '', qr/unexpected argument "extra"/, 'jobs with an argument');
 ($out) = command_is([ 'workers', '--table-format', 'plain' ], 0,
-	qr/^Worker +Jobs +Entrypoints +Oldest heartbeat +Last heartbeat\n/, '', 'workers');
+	qr/^Worker +Jobs +Entrypoints +Oldest heartbeat +Last heartbeat +PID +Client\n/, '', 'workers');
 @rows = data_lines($out);
 like($rows[0], qr/^\Q$qm\E +1  pf_ep +\d{4}-/, 'workers: the worker holding the picked job');
 is(scalar @rows, 1, 'workers: one worker');
