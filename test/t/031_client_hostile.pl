@@ -11,7 +11,8 @@
 #	  the original does.  The victim, superuser alice, has search_path =
 #	  public, pg_catalog, so any unqualified name or operator in what pgq
 #	  and libpgqueuer send would run mallory's code with alice's rights.
-#	  A control query shows the traps work; then every pgq command and a
+#	  A control query shows the traps work; then every pgq command (pgq web
+#	  included) and a
 #	  pgq run worker (registration, leases, dequeue, heartbeats, outcomes,
 #	  retries, cancellation, the queued-work probe, the listener health
 #	  check, drain mode) run as alice, and the trap table stays empty.
@@ -27,6 +28,7 @@
 use strict;
 use warnings;
 
+use HTTP::Tiny;
 use IPC::Run;
 use POSIX ':sys_wait_h';
 use PostgreSQL::Test::Cluster;
@@ -324,6 +326,36 @@ is(traps_fired(), '', 'job commands trip no trap');
 	is(wait_exit($pid), 0, 'listen stops on SIGTERM with exit 0');
 }
 is(traps_fired(), '', 'listen trips no trap');
+
+# pgq web: every read endpoint and the actions, as alice
+{
+	my $tdir = PostgreSQL::Test::Utils::tempdir();
+	my $token = 'hostile-test-token-0123456789abcdef';
+	open(my $tf, '>', "$tdir/token") or die;
+	print $tf "$token\n";
+	close($tf);
+	chmod 0600, "$tdir/token";
+	my $port = PostgreSQL::Test::Cluster::get_free_port();
+	my ($pid, $log) = spawn({}, 'web', '--bind', "127.0.0.1:$port", '--token-file', "$tdir/token");
+	ok(wait_log($log, qr/serving http/), 'pgq web as alice is serving');
+	my $http = HTTP::Tiny->new(timeout => 30);
+	my $base = "http://127.0.0.1:$port";
+	my $auth = { headers => { Authorization => "Bearer $token" } };
+	my $one = sql(q{SELECT min(id) FROM pgqueuer.list_jobs(max_rows => 10000)});
+	my $sid = sql(q{SELECT pgqueuer.schedule('web_cron', '@daily')});
+	for my $path ('/api/overview', '/api/entrypoints', '/api/schedules',
+		'/api/jobs?entrypoint=noop&status=queued&limit=5', "/api/jobs?id=$one",
+		"/api/job?id=$one", '/metrics')
+	{
+		is($http->get("$base$path")->{status}, 200, "pgq web GET $path");
+	}
+	is($http->post("$base/api/pause?entrypoint=noop", $auth)->{status}, 200, 'pgq web pause');
+	is($http->post("$base/api/resume?entrypoint=noop", $auth)->{status}, 200, 'pgq web resume');
+	kill 'TERM', $pid;
+	wait_exit($pid);
+	sql(qq{SELECT pgqueuer.unschedule(${sid}::bigint)});
+}
+is(traps_fired(), '', 'pgq web trips no trap');
 
 # --- a worker as alice ------------------------------------------------------
 
