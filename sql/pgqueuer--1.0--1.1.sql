@@ -45,6 +45,18 @@
 -- New SQL functions
 ------------------------------------------------------------------------
 
+-- wait_for(): sleep on the server until jobs reached their outcome
+CREATE FUNCTION pgqueuer.wait_for(job_ids bigint[], timeout interval)
+RETURNS TABLE (job_id bigint, status pgqueuer.pgqueuer_status)
+LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'pgqueuer_wait_for';
+COMMENT ON FUNCTION pgqueuer.wait_for(bigint[], interval) IS
+$$Wait until every job has an outcome or timeout (>= 0; 0 reads once) has passed, sleeping on the server: woken by the commit of every transaction that ends jobs (with pgqueuer in shared_preload_libraries; otherwise it re-reads every 100 ms). Returns one row per known job in input order: its status in the queue (queued, picked, or failed = held) or else its last logged outcome (successful, exception, canceled, deleted); queued or picked rows mean the timeout passed first. Unknown ids are left out and not waited for. Like PgQueuer's CompletionWatcher, plus failed (held) counted as an outcome. Requires READ COMMITTED (0A000). Errors: 22004 for NULL arguments or elements, 22023 for a negative timeout, a duplicate id or more than 10000 ids, 2202E for a multi-dimensional array.$$;
+REVOKE ALL ON FUNCTION pgqueuer.wait_for(bigint[], interval) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgqueuer.wait_for(bigint[], interval)
+TO pgqueuer_producer, pgqueuer_worker, pgqueuer_admin;
+
 
 
 

@@ -59,7 +59,8 @@ check_databases(char **newval, void **extra, GucSource source)
  *		statements (plan_shape.c).  Loaded either by shared_preload_libraries or on the
  *		first call of one of the extension's functions; the SQL functions do
  *		not require preloading.  When preloaded (and not in a binary
- *		upgrade), also set up the background worker: shared memory, the
+ *		upgrade), also set up the shared memory that wakes wait_for() and
+ *		the background worker: shared memory, the
  *		utility hook that stops a database's worker before DROP DATABASE and
  *		friends, and the launcher.
  */
@@ -130,6 +131,7 @@ _PG_init(void)
 		return;
 
 	pgq_shmem_install_hooks();
+	pgq_wait_install_hooks();
 	pgq_install_utility_hook();
 	pgq_register_launcher();
 }

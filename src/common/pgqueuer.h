@@ -82,6 +82,17 @@ extern void pgq_notify_cancellation(const char *queue_manager_id,
 extern void pgq_notify_entrypoints(const char *operation, char **entrypoints,
 								   int n);
 extern int	pgq_distinct_strings(char **items, int n);
+extern void pgq_notify_outcomes(const char *operation, char **entrypoints,
+								int n, int64 *final_ids, int nfinal);
+
+/* wait_signal.c: waking wait_for() when jobs reach an outcome */
+extern void pgq_wait_install_hooks(void);
+extern void pgq_wait_signal_outcome(void);
+extern bool pgq_wait_available(void);
+extern void pgq_wait_begin(void);
+extern void pgq_wait_end(void);
+extern void pgq_wait_prepare(void);
+extern void pgq_wait_sleep(long timeout_ms);
 
 /* leases.c */
 extern int64 pgq_expire_leases(ArrayType *entrypoints, int limit,
