@@ -72,8 +72,14 @@ PGresult *
 pgq_cli_exec(PgqCli *cli, PGconn *conn, const char *sql,
 			 int nparams, const char *const *params)
 {
-	PGresult   *res = PQexecParams(conn, sql, nparams, NULL, params,
-								   NULL, NULL, 0);
+	return pgq_cli_check_result(cli, conn,
+								PQexecParams(conn, sql, nparams, NULL, params,
+											 NULL, NULL, 0));
+}
+
+PGresult *
+pgq_cli_check_result(PgqCli *cli, PGconn *conn, PGresult *res)
+{
 	ExecStatusType st = PQresultStatus(res);
 
 	if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)

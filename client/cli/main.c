@@ -40,6 +40,7 @@ static const PgqCommand commands[] = {
 	{"queue", cmd_queue, "Enqueue one job."},
 	{"failed", cmd_failed, "List jobs held as failed."},
 	{"requeue", cmd_requeue, "Put held (failed) jobs back in the queue."},
+	{"wait", cmd_wait, "Wait until jobs have finished; print their outcomes."},
 	{"schedules", cmd_schedules, "List cron schedules, or remove them by id or entrypoint."},
 	{"dashboard", cmd_dashboard, "Show job statistics, once or refreshed every --interval."},
 	{"listen", cmd_listen, "Print the notifications of channel ch_pgqueuer as they arrive."},

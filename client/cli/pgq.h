@@ -59,6 +59,9 @@ extern int	cmd_failed(PgqCli *cli, int argc, char **argv);
 extern int	cmd_requeue(PgqCli *cli, int argc, char **argv);
 extern int	cmd_schedules(PgqCli *cli, int argc, char **argv);
 
+/* cmd_wait.c */
+extern int	cmd_wait(PgqCli *cli, int argc, char **argv);
+
 /* cmd_monitor.c */
 extern int	cmd_dashboard(PgqCli *cli, int argc, char **argv);
 extern int	cmd_listen(PgqCli *cli, int argc, char **argv);
@@ -83,6 +86,13 @@ extern PGconn *pgq_cli_connect(PgqCli *cli);
  */
 extern PGresult *pgq_cli_exec(PgqCli *cli, PGconn *conn, const char *sql,
 							  int nparams, const char *const *params);
+
+/*
+ * The error handling of pgq_cli_exec for a result obtained otherwise (res
+ * may be NULL): returns res if it succeeded, else prints the error, clears
+ * res and returns NULL.
+ */
+extern PGresult *pgq_cli_check_result(PgqCli *cli, PGconn *conn, PGresult *res);
 
 /* "pgq COMMAND: error: ..." on stderr. */
 extern void pgq_cli_error(PgqCli *cli, const char *fmt,...)
