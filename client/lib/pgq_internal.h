@@ -113,6 +113,9 @@ typedef struct PgqEvent
 	char		id[64];			/* health_check_event: the probe's uuid */
 	int64_t    *ids;			/* cancellation_event: malloc'd job ids */
 	int			nids;
+	int64_t		jobs;			/* table_changed_event of the extension: jobs
+								 * with new work (0: only outcomes); -1 if
+								 * absent */
 } PgqEvent;
 
 /* Parse payload; false if it is not a JSON object. Free with pgq_event_free. */

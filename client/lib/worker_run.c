@@ -6,8 +6,9 @@
  * The calling thread owns the worker's libpq connection and runs an event
  * loop; handlers run on the pool threads (worker_pool.c).  Each turn:
  *
- *	1. read notifications: a table_changed_event means "there may be work",
- *	   a cancellation_event sets the cancelled flag of the jobs it names, a
+ *	1. read notifications: a table_changed_event means "there may be work"
+ *	   (unless it says "jobs": 0, an announcement of outcomes for
+ *	   completion watchers), a cancellation_event sets the cancelled flag of the jobs it names, a
  *	   health_check_event answers our listener probe;
  *	2. collect the jobs the pool finished; their outcomes are pending;
  *	3. heartbeat all running jobs when the first of them reaches half its
@@ -150,8 +151,9 @@ handle_notifications(PgqRun *run, bool *want_dequeue)
 				run->health_sent = 0;
 			}
 		}
-		else
+		else if (event.jobs != 0)
 			*want_dequeue = true;	/* table_changed_event and the like */
+		/* "jobs": 0 announces only outcomes (complete, cancel): no work */
 		pgq_event_free(&event);
 		PQfreemem(n);
 	}
