@@ -224,6 +224,7 @@ static const ExpectedFunction expected_functions[] = {
 	{"autovac", "boolean, boolean"},
 	{"verify", ""},
 	{"run_maintenance", ""},
+	{"wait_for", "bigint[], interval"},
 };
 
 /*
