@@ -64,3 +64,45 @@ TO pgqueuer_producer, pgqueuer_worker, pgqueuer_admin;
 -- Python and Node.js clients
 ------------------------------------------------------------------------
 
+
+------------------------------------------------------------------------
+-- Schedules in time zones
+------------------------------------------------------------------------
+
+-- PgQueuer's rows keep UTC, the zone its scheduler computes in.
+ALTER TABLE pgqueuer.pgqueuer_schedules
+	ADD COLUMN timezone text NOT NULL DEFAULT 'UTC';
+COMMENT ON COLUMN pgqueuer.pgqueuer_schedules.timezone IS
+	'Time zone (IANA name) on whose wall clock the cron expression is read; UTC for PgQueuer''s own rows.';
+
+DROP FUNCTION pgqueuer.cron_next(text, timestamptz);
+CREATE FUNCTION pgqueuer.cron_next(
+	expression text,
+	after timestamptz DEFAULT pg_catalog.now(),
+	timezone text DEFAULT 'UTC')
+RETURNS timestamptz
+LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'pgqueuer_cron_next';
+COMMENT ON FUNCTION pgqueuer.cron_next(text, timestamptz, text) IS
+$$First instant strictly after "after" matching the cron expression read on the wall clock of timezone (an IANA name such as Europe/Oslo; default UTC): 5 fields (minute hour day-of-month month day-of-week) or 6 with trailing seconds (PgQueuer's dialect), lists, ranges, steps, month and weekday names, @yearly @annually @monthly @weekly @daily @midnight @hourly; a restricted day-of-month and day-of-week match either. Daylight saving: with fixed hours a skipped wall time fires once at the end of the gap and a repeated one once, at its first occurrence; schedules matching every hour follow real time (both passes of a repeated hour, nothing in a skipped one). Errors: 22023 naming the field and position of a mistake, for an unknown time zone, or when nothing matches within 8 years.$$;
+REVOKE ALL ON FUNCTION pgqueuer.cron_next(text, timestamptz, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgqueuer.cron_next(text, timestamptz, text)
+TO pgqueuer_producer, pgqueuer_worker, pgqueuer_admin;
+
+DROP FUNCTION pgqueuer.schedule(text, text, bytea, integer);
+CREATE FUNCTION pgqueuer.schedule(
+	entrypoint text,
+	expression text,
+	payload bytea DEFAULT NULL,
+	priority integer DEFAULT 0,
+	timezone text DEFAULT NULL)
+RETURNS bigint
+LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'pgqueuer_schedule';
+COMMENT ON FUNCTION pgqueuer.schedule(text, text, bytea, integer, text) IS
+$$Register a cron schedule whose firing enqueues one job for entrypoint (with payload and priority), read on the wall clock of timezone (an IANA name; NULL = the setting pgqueuer.schedule_timezone, default UTC; stored as the tz database spells it). The expression is stored normalised. Re-registering the same (expression, entrypoint) updates payload, priority and time zone and keeps next_run unless the time zone changed. Returns the schedule id. Errors: 22023 for an invalid expression (field and position in the detail), an unknown time zone or an empty entrypoint, 22004 for NULL entrypoint, expression or priority.$$;
+REVOKE ALL ON FUNCTION pgqueuer.schedule(text, text, bytea, integer, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgqueuer.schedule(text, text, bytea, integer, text)
+TO pgqueuer_admin;

@@ -114,6 +114,7 @@ static const ExpectedColumn expected_columns[] = {
 	{"pgqueuer_schedules", "payload", "bytea", false},
 	{"pgqueuer_schedules", "priority", "integer", true},
 	{"pgqueuer_schedules", "server_fired", "boolean", true},
+	{"pgqueuer_schedules", "timezone", "text", true},
 
 	{"pgqueuer_entrypoints", "entrypoint", "text", true},
 	{"pgqueuer_entrypoints", "concurrency_limit", "integer", true},
@@ -216,8 +217,8 @@ static const ExpectedFunction expected_functions[] = {
 	{"queue_size", ""},
 	{"job_status", "bigint[]"},
 	{"log_statistics", "integer, interval"},
-	{"cron_next", "text, timestamp with time zone"},
-	{"schedule", "text, text, bytea, integer"},
+	{"cron_next", "text, timestamp with time zone, text"},
+	{"schedule", "text, text, bytea, integer, text"},
 	{"unschedule", "bigint"},
 	{"unschedule", "text"},
 	{"set_durability", "text, boolean"},

@@ -27,6 +27,7 @@ int			pgq_stats_chunk = 10000;
 int			pgq_naptime_ms = 1000;
 bool		pgq_enabled = true;
 char	   *pgq_databases = NULL;
+char	   *pgq_schedule_timezone = NULL;
 
 void		_PG_init(void);
 
@@ -122,6 +123,14 @@ _PG_init(void)
 							   "",
 							   PGC_SIGHUP, 0,
 							   check_databases, NULL, NULL);
+
+	DefineCustomStringVariable("pgqueuer.schedule_timezone",
+							   "Time zone of cron schedules registered without one.",
+							   "An IANA name such as Europe/Oslo; schedule() stores it with the schedule.",
+							   &pgq_schedule_timezone,
+							   "UTC",
+							   PGC_USERSET, 0,
+							   pgq_check_timezone_guc, NULL, NULL);
 
 	MarkGUCPrefixReserved("pgqueuer");
 
