@@ -305,18 +305,23 @@ pgq_fire_schedules(void)
 		char	   *expression = TextDatumGetCString(pgq_getdatum(i, 2, &isnull));
 		char	   *zone = TextDatumGetCString(pgq_getdatum(i, 3, &isnull));
 		pg_tz	   *tz = pg_tzset(zone);
+		bool		zone_ok = tz != NULL && pg_tz_acceptable(tz);
 		CronSchedule sched;
 		CronError	err;
 		TimestampTz next = DT_NOEND;
-		bool		ok = tz != NULL && pg_tz_acceptable(tz) &&
-			cron_parse(expression, &sched, &err) &&
+		bool		ok = zone_ok && cron_parse(expression, &sched, &err) &&
 			next_fire(&sched, tz, now, &next);
 
 		ids[i] = pgq_getdatum(i, 1, &isnull);
-		if (!ok)
+		if (!zone_ok)
 			ereport(WARNING,
-					(errmsg("schedule " INT64_FORMAT " has an unusable cron expression \"%s\" or time zone \"%s\"; it will not fire",
-							DatumGetInt64(ids[i]), expression, zone),
+					(errmsg("schedule " INT64_FORMAT " has an unknown time zone \"%s\"; it will not fire",
+							DatumGetInt64(ids[i]), zone),
+					 errhint("Delete it with pgqueuer.unschedule() and register it again with pgqueuer.schedule().")));
+		else if (!ok)
+			ereport(WARNING,
+					(errmsg("schedule " INT64_FORMAT " has an unusable cron expression \"%s\"; it will not fire",
+							DatumGetInt64(ids[i]), expression),
 					 errhint("Delete it with pgqueuer.unschedule() and register it again with pgqueuer.schedule().")));
 		nexts[i] = TimestampTzGetDatum(next);
 		oks[i] = BoolGetDatum(ok);
