@@ -106,3 +106,21 @@ $$Register a cron schedule whose firing enqueues one job for entrypoint (with pa
 REVOKE ALL ON FUNCTION pgqueuer.schedule(text, text, bytea, integer, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgqueuer.schedule(text, text, bytea, integer, text)
 TO pgqueuer_admin;
+
+------------------------------------------------------------------------
+-- Migration from an existing PgQueuer installation
+------------------------------------------------------------------------
+
+CREATE FUNCTION pgqueuer.migrate(
+	source_schema text DEFAULT 'public',
+	dry_run boolean DEFAULT true,
+	drop_old boolean DEFAULT false,
+	requeue_picked boolean DEFAULT false)
+RETURNS TABLE (step text, rows bigint)
+LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'pgqueuer_migrate';
+COMMENT ON FUNCTION pgqueuer.migrate(text, boolean, boolean, boolean) IS
+$$Adopt the PgQueuer installation (0.x or 1.x table layout) in source_schema: in the calling transaction, lock its tables, move every job (queued, deferred, held as failed; picked ones back to queued) with ids, priority, execute_after, attempts, dedupe keys, headers and payload unchanged, the schedules (with last_run; still PgQueuer's, not server-fired), the log and the statistics into the extension's empty tables, compare the counts, and rename the old tables to <name>_migrated (drop_old: drop them, PgQueuer's trigger function and status types). Returns one row per step with its row count. dry_run (the default) only counts. Refuses (55006) while picked jobs belong to running workers (heartbeat within pgqueuer.lease_timeout), naming them, unless requeue_picked. Errors: 22023 for the schema pgqueuer, 3F000 for a missing schema, 42P01 without a queue table, 55000 when the extension's tables are not empty, 22004 for NULL arguments.$$;
+REVOKE ALL ON FUNCTION pgqueuer.migrate(text, boolean, boolean, boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgqueuer.migrate(text, boolean, boolean, boolean) TO pgqueuer_admin;

@@ -34,6 +34,7 @@ static const PgqCommand commands[] = {
 	{"install", cmd_install, "Install the pgqueuer extension (CREATE EXTENSION) and set durability."},
 	{"uninstall", cmd_uninstall, "Remove the pgqueuer extension and its tables (DROP EXTENSION)."},
 	{"upgrade", cmd_upgrade, "Upgrade the extension to the installed version (ALTER EXTENSION UPDATE)."},
+	{"migrate", cmd_migrate, "Move an existing PgQueuer installation into the extension."},
 	{"verify", cmd_verify, "Check that every pgqueuer object is present (or absent)."},
 	{"durability", cmd_durability, "Change the durability level of the tables without data loss."},
 	{"autovac", cmd_autovac, "Apply (or roll back) the recommended autovacuum settings."},

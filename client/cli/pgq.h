@@ -59,6 +59,9 @@ extern int	cmd_failed(PgqCli *cli, int argc, char **argv);
 extern int	cmd_requeue(PgqCli *cli, int argc, char **argv);
 extern int	cmd_schedules(PgqCli *cli, int argc, char **argv);
 
+/* cmd_migrate.c */
+extern int	cmd_migrate(PgqCli *cli, int argc, char **argv);
+
 /* cmd_wait.c */
 extern int	cmd_wait(PgqCli *cli, int argc, char **argv);
 

@@ -226,6 +226,7 @@ static const ExpectedFunction expected_functions[] = {
 	{"verify", ""},
 	{"run_maintenance", ""},
 	{"wait_for", "bigint[], interval"},
+	{"migrate", "text, boolean, boolean, boolean"},
 };
 
 /*
