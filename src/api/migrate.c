@@ -177,7 +177,7 @@ live_picked_where(const Migration *m)
 							col_or(m, T_QUEUE, "updated", "o.created"));
 
 	return psprintf("o.status::text OPERATOR(pg_catalog.=) 'picked' AND %s OPERATOR(pg_catalog.>)"
-					" pg_catalog.now() OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => %d)",
+					" (pg_catalog.now() OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => %d))",
 					hb, pgq_lease_timeout_s);
 }
 
@@ -212,9 +212,9 @@ check_running_workers(Migration *m, bool requeue_picked, bool dry_run)
 		appendStringInfo(&names, " and " INT64_FORMAT " more", n - MAX_NAMED);
 	ereport(dry_run ? NOTICE : ERROR,
 			(errcode(ERRCODE_OBJECT_IN_USE),
-			 errmsg(INT64_FORMAT " picked jobs in %s.pgqueuer belong to running workers",
-					n, m->schema),
-			 errdetail("Jobs %s: their heartbeat is younger than pgqueuer.lease_timeout.", names.data),
+			 errmsg("picked jobs in %s.pgqueuer belong to running workers: %s",
+					m->schema, names.data),
+			 errdetail(INT64_FORMAT " jobs have a heartbeat younger than pgqueuer.lease_timeout.", n),
 			 errhint("Stop the PgQueuer workers and let them finish, or pass requeue_picked => true (pgq migrate --requeue-picked) to put these jobs back in the queue.")));
 	return n;
 }
@@ -225,7 +225,7 @@ check_running_workers(Migration *m, bool requeue_picked, bool dry_run)
  *		Returns the total.
  */
 static int64
-plan_jobs(Migration *m, int64 live)
+plan_jobs(Migration *m, int64 live, bool requeue_picked)
 {
 	const char *ea = col_or(m, T_QUEUE, "execute_after", "o.created");
 	int64		total;
@@ -245,7 +245,8 @@ plan_jobs(Migration *m, int64 live)
 	emit(m, "jobs deferred", pgq_getint64(0, 2));
 	emit(m, "jobs held as failed", pgq_getint64(0, 3));
 	emit(m, "jobs picked by stopped workers, requeued", pgq_getint64(0, 4) - live);
-	emit(m, "jobs picked by running workers, requeued", live);
+	emit(m, requeue_picked ? "jobs picked by running workers, requeued" :
+		 "jobs picked by running workers, refused (requeue_picked requeues them)", live);
 	return total;
 }
 
@@ -311,7 +312,7 @@ move_table(Migration *m, int t, bool dry_run)
 	if (!m->present[t])
 		return 0;
 	counted = scalar_int64(psprintf("SELECT %s FROM %s.%s",
-									t == T_STATS ? "pg_catalog.sum(count)" : "pg_catalog.count(*)",
+									t == T_STATS ? "pg_catalog.sum(count)::pg_catalog.int8" : "pg_catalog.count(*)",
 									m->schema, table_names[t]));
 	if (dry_run)
 		return counted;
@@ -340,7 +341,7 @@ move_table(Migration *m, int t, bool dry_run)
 						  " GROUP BY o.priority, pg_catalog.date_trunc('sec', pg_catalog.timezone('UTC', o.created)),"
 						  "  o.status::text, o.entrypoint", m->schema);
 		run_sql(insert, SPI_OK_INSERT);
-		moved = scalar_int64("SELECT pg_catalog.sum(count) FROM pgqueuer.pgqueuer_statistics");
+		moved = scalar_int64("SELECT pg_catalog.sum(count)::pg_catalog.int8 FROM pgqueuer.pgqueuer_statistics");
 		if (moved != counted)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),
@@ -458,7 +459,7 @@ pgqueuer_migrate(PG_FUNCTION_ARGS)
 					  has_column(&m, T_QUEUE, "attempts") ? "1.x" : "0.x", m.schema), -1);
 
 	live = check_running_workers(&m, requeue_picked, dry_run);
-	jobs = plan_jobs(&m, live);
+	jobs = plan_jobs(&m, live, requeue_picked);
 	if (!dry_run)
 	{
 		int64		moved;
