@@ -115,7 +115,7 @@ sub wait_for
 }
 
 my @commands = qw(install uninstall upgrade verify durability autovac
-  queue failed requeue wait schedules dashboard listen);
+  queue failed requeue wait migrate schedules dashboard listen);
 
 # --- every command: --help, -h, unknown option, connection failure -----------
 
