@@ -258,7 +258,7 @@ plan_jobs(Migration *m, int64 live, bool requeue_picked)
 static int64
 move_jobs(Migration *m)
 {
-	const char *created = "o.created";
+	const char *created = "COALESCE(o.created, pg_catalog.now())";
 	int64		n;
 
 	n = run_sql(psprintf("INSERT INTO pgqueuer.pgqueuer (id, priority, queue_manager_id, created,"
@@ -444,6 +444,9 @@ pgqueuer_migrate(PG_FUNCTION_ARGS)
 				 errmsg("schema \"%s\" does not exist", m.schema_raw)));
 	for (int t = 0; t < NTABLES; t++)
 		m.present[t] = table_present(&m, t);
+	/* PgQueuer 0.1-0.3 had a log of durations without job ids: not ours */
+	if (m.present[T_LOG] && !has_column(&m, T_LOG, "job_id"))
+		m.present[T_LOG] = false;
 	if (!m.present[T_QUEUE])
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
