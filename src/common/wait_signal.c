@@ -166,22 +166,52 @@ pgq_wait_available(void)
 	return pgq_wait_shared != NULL;
 }
 
+/* this backend is counted in nwaiters */
+static bool counted = false;
+static bool exit_callback_registered = false;
+
+/*
+ * wait_exit_callback
+ *		A backend that exits while waiting (FATAL, terminate) skips
+ *		pgq_wait_end(): uncount it here.
+ */
+static void
+wait_exit_callback(int code, Datum arg)
+{
+	if (counted)
+	{
+		pg_atomic_fetch_sub_u32(&pgq_wait_shared->nwaiters, 1);
+		counted = false;
+	}
+}
+
 /*
  * pgq_wait_begin / pgq_wait_end
  *		Register this backend as a waiter, so that commits broadcast; every
- *		pgq_wait_begin() needs a pgq_wait_end(), also on error.
+ *		pgq_wait_begin() needs a pgq_wait_end(), also on error (an exit is
+ *		covered by wait_exit_callback).
  */
 void
 pgq_wait_begin(void)
 {
+	if (!exit_callback_registered)
+	{
+		before_shmem_exit(wait_exit_callback, (Datum) 0);
+		exit_callback_registered = true;
+	}
 	pg_atomic_fetch_add_u32(&pgq_wait_shared->nwaiters, 1);
+	counted = true;
 }
 
 void
 pgq_wait_end(void)
 {
 	ConditionVariableCancelSleep();
-	pg_atomic_fetch_sub_u32(&pgq_wait_shared->nwaiters, 1);
+	if (counted)
+	{
+		pg_atomic_fetch_sub_u32(&pgq_wait_shared->nwaiters, 1);
+		counted = false;
+	}
 }
 
 /*
