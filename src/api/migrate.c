@@ -422,9 +422,10 @@ pgqueuer_migrate(PG_FUNCTION_ARGS)
 	static const char *const what[NTABLES] = {"jobs", "log rows", "statistics count", "schedules"};
 
 	pgq_init_materialized_srf(fcinfo);
-	for (int i = 0; i < 4; i++)
-		pgq_require_arg(fcinfo, i, i == 0 ? "source_schema" : i == 1 ? "dry_run" :
-						i == 2 ? "drop_old" : "requeue_picked");
+	pgq_require_arg(fcinfo, 0, "source_schema");
+	pgq_require_arg(fcinfo, 1, "dry_run");
+	pgq_require_arg(fcinfo, 2, "drop_old");
+	pgq_require_arg(fcinfo, 3, "requeue_picked");
 	memset(&m, 0, sizeof(m));
 	m.fcinfo = fcinfo;
 	m.schema_raw = text_to_cstring(PG_GETARG_TEXT_PP(0));
