@@ -131,6 +131,9 @@ wait_xact_callback(XactEvent event, void *arg)
 			break;
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
+		case XACT_EVENT_PREPARE:
+			/* a prepared transaction commits elsewhere: waiters see it on
+			 * their next wake-up or at their timeout */
 			outcome_pending = false;
 			break;
 		default:
