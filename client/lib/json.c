@@ -316,6 +316,11 @@ pgq_event_parse(const char *payload, PgqEvent *event)
 			event->jobs = strtoll(p, &end, 10);
 			p = end;
 		}
+		else if (strcmp(key, "entrypoints") == 0 && *p == '[')
+		{
+			event->no_entrypoints = (*skip_ws(p + 1) == ']');
+			p = skip_value(p);
+		}
 		else
 			p = skip_value(p);
 		if (p == NULL)

@@ -7,8 +7,8 @@
  * loop; handlers run on the pool threads (worker_pool.c).  Each turn:
  *
  *	1. read notifications: a table_changed_event means "there may be work"
- *	   (unless it says "jobs": 0, an announcement of outcomes for
- *	   completion watchers), a cancellation_event sets the cancelled flag of the jobs it names, a
+ *	   (unless it says "jobs": 0 and "entrypoints": [], an announcement
+ *	   of outcomes for completion watchers), a cancellation_event sets the cancelled flag of the jobs it names, a
  *	   health_check_event answers our listener probe;
  *	2. collect the jobs the pool finished; their outcomes are pending;
  *	3. heartbeat all running jobs when the first of them reaches half its
@@ -151,9 +151,9 @@ handle_notifications(PgqRun *run, bool *want_dequeue)
 				run->health_sent = 0;
 			}
 		}
-		else if (event.jobs != 0)
+		else if (event.jobs != 0 || !event.no_entrypoints)
 			*want_dequeue = true;	/* table_changed_event and the like */
-		/* "jobs": 0 announces only outcomes (complete, cancel): no work */
+		/* "jobs": 0 with "entrypoints": [] announces only outcomes */
 		pgq_event_free(&event);
 		PQfreemem(n);
 	}
