@@ -196,7 +196,8 @@ append_id_list(StringInfo buf, const char *key, int64 *ids, int n, int limit)
  *		"entrypoints" with their number of jobs under "jobs".  "jobs": 0
  *		with an empty list tells our workers there is no new work.  Lists
  *		that do not fit are left out ("completed" first).  Nothing when both
- *		are empty.
+ *		are empty.  With pgqueuer.notify_outcomes off, only freed capacity
+ *		is announced.
  */
 void
 pgq_notify_outcomes(const char *operation, char **entrypoints, int n,
@@ -206,6 +207,8 @@ pgq_notify_outcomes(const char *operation, char **entrypoints, int n,
 	StringInfoData eps;
 	int			neps;
 
+	if (!pgq_announce_outcomes)
+		nfinal = 0;
 	if ((n == 0 && nfinal == 0) || !pgq_notify_allowed())
 		return;
 

@@ -28,6 +28,7 @@ int			pgq_naptime_ms = 1000;
 bool		pgq_enabled = true;
 char	   *pgq_databases = NULL;
 char	   *pgq_schedule_timezone = NULL;
+bool		pgq_announce_outcomes = false;
 
 void		_PG_init(void);
 
@@ -123,6 +124,14 @@ _PG_init(void)
 							   "",
 							   PGC_SIGHUP, 0,
 							   check_databases, NULL, NULL);
+
+	DefineCustomBoolVariable("pgqueuer.notify_outcomes",
+							 "Announce the jobs that complete() and cancel() ended on ch_pgqueuer.",
+							 "For PgQueuer's CompletionWatcher: one notification per call, which serialises the commits of every notifying transaction; wait_for() does not need them.",
+							 &pgq_announce_outcomes,
+							 false,
+							 PGC_SIGHUP, 0,
+							 NULL, NULL, NULL);
 
 	DefineCustomStringVariable("pgqueuer.schedule_timezone",
 							   "Time zone of cron schedules registered without one.",

@@ -45,6 +45,7 @@ extern int	pgq_naptime_ms;		/* background worker pause between passes, ms */
 extern bool pgq_enabled;		/* background worker on/off */
 extern char *pgq_databases;		/* databases served, comma-separated; "" = all */
 extern char *pgq_schedule_timezone;	/* zone of schedules made without one */
+extern bool pgq_announce_outcomes;	/* complete()/cancel() announce outcomes */
 
 /* spi_util.c */
 extern int	pgq_own_statement_depth;	/* > 0 while our SPI statements run */

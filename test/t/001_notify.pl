@@ -30,6 +30,9 @@ $node->append_conf('postgresql.conf', "pgqueuer.enabled = off");
 # Leases far longer than this test: no job picked here may expire and be
 # announced by a dequeue() or run_maintenance() under test.
 $node->append_conf('postgresql.conf', "pgqueuer.lease_timeout = '7d'");
+# complete() and cancel() announce their outcomes (off by default; the end of
+# this test checks the default)
+$node->append_conf('postgresql.conf', "pgqueuer.notify_outcomes = on");
 $node->start;
 $node->safe_psql('postgres', 'CREATE EXTENSION pgqueuer');
 
@@ -347,6 +350,34 @@ ok((grep { $_ eq 'deferred_wakeups|1' } @last_output),
 
 @n = notifications("SELECT duty, rows FROM pgqueuer.run_maintenance();");
 is(scalar(@n), 0, 'maintenance: the job is announced only once');
+
+# ---------------------------------------------------------------------------
+# pgqueuer.notify_outcomes off (the default): complete() and cancel() of an
+# unlimited entrypoint announce nothing, a limited one only its capacity
+is( $node->safe_psql('postgres',
+		"SELECT boot_val FROM pg_settings WHERE name = 'pgqueuer.notify_outcomes'"),
+	'off', 'notify_outcomes is off by default');
+$node->safe_psql('postgres', "ALTER SYSTEM SET pgqueuer.notify_outcomes = off");
+$node->safe_psql('postgres', "SELECT pg_reload_conf()");
+$node->poll_query_until('postgres', "SELECT current_setting('pgqueuer.notify_outcomes') = 'off'")
+  or die "the setting was not reloaded";
+my ($off1, $off2) = split /\n/,
+  $node->safe_psql('postgres', "SELECT pgqueuer.enqueue_batch(ARRAY['unl', 'unl'])");
+$node->safe_psql('postgres', "SELECT id FROM pgqueuer.dequeue(10, ARRAY['unl'], '$qm1')");
+@n = notifications(
+	"SELECT pgqueuer.complete(ARRAY[$off1]::bigint[], ARRAY['successful']::pgqueuer.pgqueuer_status[]);"
+);
+is(scalar(@n), 0, 'notify_outcomes off: complete (unlimited) announces nothing');
+@n = notifications("SELECT pgqueuer.cancel(ARRAY[$off2]::bigint[]);");
+is(scalar(grep { $_->{type} eq 'table_changed_event' } @n),
+	0, 'notify_outcomes off: cancel announces no outcome');
+$lid = $node->safe_psql('postgres', "SELECT pgqueuer.enqueue('lim')");
+$node->safe_psql('postgres', "SELECT id FROM pgqueuer.dequeue(10, ARRAY['lim'], '$qm1')");
+@n = notifications(
+	"SELECT pgqueuer.complete(ARRAY[$lid]::bigint[], ARRAY['successful']::pgqueuer.pgqueuer_status[]);"
+);
+is(scalar(@n), 1, 'notify_outcomes off: freed capacity is still announced');
+ok(!exists $n[0]{completed}, 'notify_outcomes off: without the completed ids');
 
 $node->stop;
 done_testing();
