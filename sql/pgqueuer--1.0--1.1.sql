@@ -24,7 +24,131 @@
 -- Security hardening
 ------------------------------------------------------------------------
 
+-- Objects planted in schema "pgqueuer" (SECURITY.md, section 1).  Operator
+-- and function resolution picks the most exact signature anywhere on
+-- search_path, so "pgqueuer" must not be on it: an operator planted there
+-- with a more exact signature than pg_catalog's would run as superuser.
+-- Every function runs with pg_catalog and pg_temp only (pg_temp is never
+-- searched for functions and operators); the C code qualifies every name.
+ALTER FUNCTION pgqueuer.fn_pgqueuer_changed() SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION pgqueuer.settings_apply() SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION pgqueuer.enqueue(text, bytea, integer, interval, text, jsonb, text)
+	SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION pgqueuer.enqueue_batch(text[], bytea[], integer[], interval[], text[], jsonb[], text)
+	SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION pgqueuer.dequeue(integer, text[], uuid, integer)
+	SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION pgqueuer.complete(bigint[], pgqueuer.pgqueuer_status[], jsonb[], uuid)
+	SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION pgqueuer.retry(bigint, interval, jsonb, uuid)
+	SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION pgqueuer.heartbeat(bigint[], uuid) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION pgqueuer.requeue(bigint[]) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION pgqueuer.cancel(bigint[]) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION pgqueuer.register_entrypoint(text, integer, interval, integer, double precision, interval, interval, text)
+	SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION pgqueuer.pause(text) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION pgqueuer.resume(text) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION pgqueuer.queue_size() SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION pgqueuer.job_status(bigint[]) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION pgqueuer.log_statistics(integer, interval) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION pgqueuer.cron_next(text, timestamptz) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION pgqueuer.schedule(text, text, bytea, integer) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION pgqueuer.unschedule(bigint) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION pgqueuer.unschedule(text) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION pgqueuer.set_durability(text, boolean) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION pgqueuer.autovac(boolean, boolean) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION pgqueuer.verify() SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION pgqueuer.run_maintenance() SET search_path = pg_catalog, pg_temp;
 
+COMMENT ON FUNCTION pgqueuer.verify() IS
+$$Check the installation: every table, column (type, nullability), enum label and order, index, trigger and function, the stored durability and autovacuum choices against the tables, the notification queue usage, and the schema itself: objects in schema pgqueuer that are not members of the extension (with their owner), CREATE granted on it to a role that is not a superuser, an owner that is not a superuser (SECURITY.md, section 1). One line per problem; no rows means healthy.$$;
+
+-- Table privileges (SECURITY.md, section 3).  Every write goes through a
+-- function that checks it; the roles keep reading what their clients read.
+-- pgqueuer_worker and pgqueuer_admin: SELECT on PgQueuer's four tables, the
+-- registry and the settings (as in 1.0), no INSERT, UPDATE, DELETE or
+-- sequence.  pgqueuer_producer had and has no table privilege.
+REVOKE INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON
+	pgqueuer.pgqueuer, pgqueuer.pgqueuer_log, pgqueuer.pgqueuer_statistics,
+	pgqueuer.pgqueuer_schedules, pgqueuer.pgqueuer_entrypoints,
+	pgqueuer.pgqueuer_settings, pgqueuer.pgqueuer_rate_grants
+FROM pgqueuer_producer, pgqueuer_worker, pgqueuer_admin;
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA pgqueuer
+FROM pgqueuer_producer, pgqueuer_worker, pgqueuer_admin;
+
+-- The opt-in for unmodified PgQueuer clients, which write the tables with
+-- their own SQL: an admin grants exactly those writes to a named role.
+CREATE FUNCTION pgqueuer.grant_pgqueuer_client_access(role pg_catalog.regrole)
+RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF role IS NULL THEN
+		RAISE EXCEPTION 'argument "role" must not be NULL'
+			USING ERRCODE = '22004';
+	END IF;
+	IF role::pg_catalog.oid OPERATOR(pg_catalog.=) 0::pg_catalog.oid THEN
+		RAISE EXCEPTION 'PgQueuer client access cannot be granted to PUBLIC'
+			USING ERRCODE = '22023',
+				  HINT = 'Name a role, for example one that your PgQueuer workers log in as.';
+	END IF;
+	EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA pgqueuer TO %s', role);
+	-- the queue: enqueue, dequeue, heartbeat, retry, complete (log_jobs), requeue
+	EXECUTE pg_catalog.format('GRANT SELECT, INSERT, DELETE, UPDATE ON pgqueuer.pgqueuer TO %s', role);
+	EXECUTE pg_catalog.format('GRANT USAGE ON SEQUENCE pgqueuer.pgqueuer_id_seq TO %s', role);
+	-- the log: one row per transition; aggregate_logs marks rows aggregated
+	EXECUTE pg_catalog.format('GRANT SELECT, INSERT, UPDATE (aggregated) ON pgqueuer.pgqueuer_log TO %s', role);
+	-- the statistics: aggregate_logs upserts counts
+	EXECUTE pg_catalog.format('GRANT SELECT, INSERT, UPDATE (count) ON pgqueuer.pgqueuer_statistics TO %s', role);
+	EXECUTE pg_catalog.format('GRANT USAGE ON SEQUENCE pgqueuer.pgqueuer_statistics_id_seq TO %s', role);
+	-- the schedules: PgQueuer's columns only, so a client can neither make
+	-- a schedule that the server fires nor change what one enqueues
+	EXECUTE pg_catalog.format('GRANT SELECT, DELETE, INSERT (expression, entrypoint, heartbeat, created, updated, next_run, last_run, status), UPDATE (heartbeat, updated, next_run, last_run, status) ON pgqueuer.pgqueuer_schedules TO %s', role);
+	EXECUTE pg_catalog.format('GRANT USAGE ON SEQUENCE pgqueuer.pgqueuer_schedules_id_seq TO %s', role);
+END
+$$;
+COMMENT ON FUNCTION pgqueuer.grant_pgqueuer_client_access(pg_catalog.regrole) IS
+$$Opt-in for unmodified PgQueuer (Python) clients, which write the tables with their own SQL instead of calling pgqueuer's functions: grants role exactly those writes, and USAGE on the schema. pgqueuer.pgqueuer: SELECT, INSERT, UPDATE, DELETE; pgqueuer_log: SELECT, INSERT, UPDATE (aggregated); pgqueuer_statistics: SELECT, INSERT, UPDATE (count); pgqueuer_schedules: SELECT, DELETE, INSERT and UPDATE of PgQueuer's columns (not payload, priority, server_fired; not entrypoint or expression on UPDATE); USAGE on their sequences. Such a role can change and delete any job; the background worker validates what it wrote before acting on it. Undo with revoke_pgqueuer_client_access(). Errors: 22004 for NULL, 22023 for PUBLIC. See SECURITY.md.$$;
+
+CREATE FUNCTION pgqueuer.revoke_pgqueuer_client_access(role pg_catalog.regrole)
+RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	reader boolean;
+BEGIN
+	IF role IS NULL THEN
+		RAISE EXCEPTION 'argument "role" must not be NULL'
+			USING ERRCODE = '22004';
+	END IF;
+	IF role::pg_catalog.oid OPERATOR(pg_catalog.=) 0::pg_catalog.oid THEN
+		RAISE EXCEPTION 'PgQueuer client access cannot be revoked from PUBLIC'
+			USING ERRCODE = '22023',
+				  HINT = 'Name the role that grant_pgqueuer_client_access() was given.';
+	END IF;
+	-- pgqueuer's own roles keep the schema and the SELECT they have anyway
+	reader := role::pg_catalog.text OPERATOR(pg_catalog.=)
+		ANY (ARRAY['pgqueuer_producer', 'pgqueuer_worker', 'pgqueuer_admin']);
+	EXECUTE pg_catalog.format('REVOKE INSERT, UPDATE, DELETE ON pgqueuer.pgqueuer, pgqueuer.pgqueuer_log, pgqueuer.pgqueuer_statistics, pgqueuer.pgqueuer_schedules FROM %s', role);
+	EXECUTE pg_catalog.format('REVOKE ALL ON SEQUENCE pgqueuer.pgqueuer_id_seq, pgqueuer.pgqueuer_statistics_id_seq, pgqueuer.pgqueuer_schedules_id_seq FROM %s', role);
+	IF NOT reader THEN
+		EXECUTE pg_catalog.format('REVOKE SELECT ON pgqueuer.pgqueuer, pgqueuer.pgqueuer_log, pgqueuer.pgqueuer_statistics, pgqueuer.pgqueuer_schedules FROM %s', role);
+		EXECUTE pg_catalog.format('REVOKE USAGE ON SCHEMA pgqueuer FROM %s', role);
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION pgqueuer.revoke_pgqueuer_client_access(pg_catalog.regrole) IS
+$$Undo grant_pgqueuer_client_access(role): revokes its table writes, sequence usage and (except from pgqueuer_producer, pgqueuer_worker and pgqueuer_admin, which keep what they had) its SELECT and schema USAGE. Errors: 22004 for NULL, 22023 for PUBLIC. See SECURITY.md.$$;
+
+REVOKE ALL ON FUNCTION pgqueuer.grant_pgqueuer_client_access(pg_catalog.regrole) FROM PUBLIC;
+REVOKE ALL ON FUNCTION pgqueuer.revoke_pgqueuer_client_access(pg_catalog.regrole) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION
+	pgqueuer.grant_pgqueuer_client_access(pg_catalog.regrole),
+	pgqueuer.revoke_pgqueuer_client_access(pg_catalog.regrole)
+TO pgqueuer_admin;
 
 
 ------------------------------------------------------------------------

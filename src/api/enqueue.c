@@ -34,23 +34,25 @@ PG_FUNCTION_INFO_V1(pgqueuer_enqueue_batch);
 #define ENQUEUE_SQL_HEAD \
 	"WITH input AS MATERIALIZED (" \
 	" SELECT pg_catalog.nextval('pgqueuer.pgqueuer_id_seq'::pg_catalog.regclass) AS id, t.*" \
-	" FROM unnest($1::text[], $2::bytea[], $3::int4[], $4::interval[], $5::text[], $6::jsonb[])" \
+	" FROM unnest($1::pg_catalog.text[], $2::pg_catalog.bytea[], $3::pg_catalog.int4[]," \
+	"   $4::interval[], $5::pg_catalog.text[], $6::pg_catalog.jsonb[])" \
 	"   WITH ORDINALITY AS t(ep, pl, pr, ea, dk, hd, ord)" \
 	"), ins AS (" \
 	" INSERT INTO pgqueuer.pgqueuer AS q (id, priority, status, entrypoint, execute_after, dedupe_key, payload, headers)" \
-	" SELECT id, COALESCE(pr, 0), 'queued', ep, pg_catalog.now() + COALESCE(ea, '0'::interval), dk, pl, hd" \
+	" SELECT id, COALESCE(pr, 0), 'queued'::pgqueuer.pgqueuer_status, ep," \
+	"   pg_catalog.now() OPERATOR(pg_catalog.+) COALESCE(ea, '0'::interval), dk, pl, hd" \
 	" FROM input ORDER BY ord"
 
 #define ENQUEUE_SQL_SKIP \
-	" ON CONFLICT (dedupe_key) WHERE ((status = ANY (ARRAY['queued'::pgqueuer.pgqueuer_status, 'picked'::pgqueuer.pgqueuer_status])) AND dedupe_key IS NOT NULL) DO NOTHING"
+	" ON CONFLICT (dedupe_key) WHERE ((status OPERATOR(pg_catalog.=) ANY (ARRAY['queued'::pgqueuer.pgqueuer_status, 'picked'::pgqueuer.pgqueuer_status])) AND dedupe_key IS NOT NULL) DO NOTHING"
 
 #define ENQUEUE_SQL_TAIL \
 	" RETURNING q.id, q.priority, q.entrypoint, q.execute_after" \
 	"), lg AS (" \
 	" INSERT INTO pgqueuer.pgqueuer_log (job_id, status, priority, entrypoint)" \
-	" SELECT id, 'queued', priority, entrypoint FROM ins" \
-	") SELECT ins.id, ins.execute_after <= pg_catalog.now() AS due" \
-	" FROM input LEFT JOIN ins ON ins.id = input.id ORDER BY input.ord"
+	" SELECT id, 'queued'::pgqueuer.pgqueuer_status, priority, entrypoint FROM ins" \
+	") SELECT ins.id, ins.execute_after OPERATOR(pg_catalog.<=) pg_catalog.now() AS due" \
+	" FROM input LEFT JOIN ins ON ins.id OPERATOR(pg_catalog.=) input.id ORDER BY input.ord"
 
 static SPIPlanPtr plan_raise = NULL;
 static SPIPlanPtr plan_skip = NULL;

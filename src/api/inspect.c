@@ -28,12 +28,13 @@ static const char *const queue_size_sql =
 
 static const char *const job_status_sql =
 "SELECT DISTINCT ON (l.job_id) l.job_id, l.status FROM pgqueuer.pgqueuer_log l"
-" WHERE l.job_id = ANY ($1)"
+" WHERE l.job_id OPERATOR(pg_catalog.=) ANY ($1)"
 " ORDER BY l.job_id, l.created DESC, l.id DESC";
 
 static const char *const statistics_sql =
 "SELECT count, created, entrypoint, priority, status FROM pgqueuer.pgqueuer_statistics"
-" WHERE $2::interval IS NULL OR created > pg_catalog.now() - $2"
+" WHERE $2::interval IS NULL"
+"    OR created OPERATOR(pg_catalog.>) (pg_catalog.now() OPERATOR(pg_catalog.-) $2)"
 " ORDER BY id DESC LIMIT $1";
 
 static SPIPlanPtr queue_size_plan = NULL;

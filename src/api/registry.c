@@ -44,7 +44,7 @@ static const char *const pause_sql =
 
 static const char *const resume_sql =
 "UPDATE pgqueuer.pgqueuer_entrypoints SET paused = false, updated = pg_catalog.now()"
-" WHERE entrypoint = $1 AND paused";
+" WHERE entrypoint OPERATOR(pg_catalog.=) $1 AND paused";
 
 static SPIPlanPtr register_plan = NULL;
 static SPIPlanPtr pause_plan = NULL;

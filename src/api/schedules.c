@@ -28,6 +28,7 @@
 
 #include "cron.h"
 #include "pgqueuer.h"
+#include "validate.h"
 
 PG_FUNCTION_INFO_V1(pgqueuer_cron_next);
 PG_FUNCTION_INFO_V1(pgqueuer_schedule);
@@ -54,33 +55,37 @@ static const char *const schedule_sql =
 " RETURNING s.id";
 
 static const char *const unschedule_id_sql =
-"DELETE FROM pgqueuer.pgqueuer_schedules WHERE id = $1";
+"DELETE FROM pgqueuer.pgqueuer_schedules WHERE id OPERATOR(pg_catalog.=) $1";
 
 static const char *const unschedule_ep_sql =
-"DELETE FROM pgqueuer.pgqueuer_schedules WHERE entrypoint = $1";
+"DELETE FROM pgqueuer.pgqueuer_schedules WHERE entrypoint OPERATOR(pg_catalog.=) $1";
 
 static const char *const due_sql =
-"SELECT id, expression, timezone FROM pgqueuer.pgqueuer_schedules"
-" WHERE server_fired AND status = 'queued' AND next_run <= pg_catalog.now()"
+"SELECT id, expression, entrypoint, pg_catalog.octet_length(entrypoint)::pg_catalog.int8,"
+"   timezone"
+" FROM pgqueuer.pgqueuer_schedules"
+" WHERE server_fired AND status OPERATOR(pg_catalog.=) 'queued'::pgqueuer.pgqueuer_status"
+"   AND next_run OPERATOR(pg_catalog.<=) pg_catalog.now()"
 " ORDER BY next_run, id LIMIT $1"
 " FOR UPDATE SKIP LOCKED";
 
 static const char *const fire_sql =
 "WITH nx AS ("
-" SELECT * FROM unnest($1::int8[], $2::timestamptz[], $3::bool[]) AS t(id, next_run, ok)"
+" SELECT * FROM unnest($1::pg_catalog.int8[], $2::pg_catalog.timestamptz[], $3::pg_catalog.bool[])"
+"   AS t(id, next_run, ok)"
 "), s AS ("
 " UPDATE pgqueuer.pgqueuer_schedules s SET next_run = nx.next_run,"
 "   last_run = CASE WHEN nx.ok THEN pg_catalog.now() ELSE s.last_run END,"
 "   updated = pg_catalog.now(), heartbeat = pg_catalog.now()"
-" FROM nx WHERE s.id = nx.id"
+" FROM nx WHERE s.id OPERATOR(pg_catalog.=) nx.id"
 " RETURNING s.entrypoint, s.payload, s.priority, nx.ok"
 "), ins AS ("
 " INSERT INTO pgqueuer.pgqueuer (priority, status, entrypoint, payload)"
-" SELECT priority, 'queued', entrypoint, payload FROM s WHERE ok"
+" SELECT priority, 'queued'::pgqueuer.pgqueuer_status, entrypoint, payload FROM s WHERE ok"
 " RETURNING id, priority, entrypoint"
 "), lg AS ("
 " INSERT INTO pgqueuer.pgqueuer_log (job_id, status, priority, entrypoint)"
-" SELECT id, 'queued', priority, entrypoint FROM ins"
+" SELECT id, 'queued'::pgqueuer.pgqueuer_status, priority, entrypoint FROM ins"
 ") SELECT entrypoint FROM ins";
 
 static SPIPlanPtr schedule_plan = NULL;
@@ -272,9 +277,10 @@ pgqueuer_unschedule_entrypoint(PG_FUNCTION_ARGS)
  * pgq_fire_schedules
  *		Enqueue one job for every due server-fired schedule and move its
  *		next_run to the first fire time after now in its time zone.  A row
- *		whose expression or zone is unusable (written behind our back) is
- *		parked at 'infinity'
- *		with one WARNING instead of failing every pass.  Must run inside
+ *		whose expression does not parse, whose zone PostgreSQL does not know
+ *		or whose entrypoint the extension would refuse (written behind our
+ *		back, validate.c) is parked at 'infinity' with one WARNING instead of
+ *		failing every pass or being fired.  Must run inside
  *		SPI.  Returns the number of jobs enqueued.
  */
 int64
@@ -303,22 +309,36 @@ pgq_fire_schedules(void)
 	{
 		bool		isnull;
 		char	   *expression = TextDatumGetCString(pgq_getdatum(i, 2, &isnull));
-		char	   *zone = TextDatumGetCString(pgq_getdatum(i, 3, &isnull));
+		char	   *zone = TextDatumGetCString(pgq_getdatum(i, 5, &isnull));
 		pg_tz	   *tz = pg_tzset(zone);
-		bool		zone_ok = tz != NULL && pg_tz_acceptable(tz);
+		const char *problem =
+			pgq_entrypoint_problem(TextDatumGetCString(pgq_getdatum(i, 3, &isnull)),
+								   pgq_getint64(i, 4));
 		CronSchedule sched;
 		CronError	err;
 		TimestampTz next = DT_NOEND;
-		bool		ok = zone_ok && cron_parse(expression, &sched, &err) &&
-			next_fire(&sched, tz, now, &next);
+		bool		ok;
 
 		ids[i] = pgq_getdatum(i, 1, &isnull);
-		if (!zone_ok)
+		if (problem != NULL)
+		{
+			pgq_report_skipped_row("pgqueuer_schedules", DatumGetInt64(ids[i]), problem);
+			nexts[i] = TimestampTzGetDatum(DT_NOEND);
+			oks[i] = BoolGetDatum(false);
+			continue;
+		}
+		if (tz == NULL || !pg_tz_acceptable(tz))
+		{
 			ereport(WARNING,
 					(errmsg("schedule " INT64_FORMAT " has an unknown time zone \"%s\"; it will not fire",
 							DatumGetInt64(ids[i]), zone),
 					 errhint("Delete it with pgqueuer.unschedule() and register it again with pgqueuer.schedule().")));
-		else if (!ok)
+			nexts[i] = TimestampTzGetDatum(DT_NOEND);
+			oks[i] = BoolGetDatum(false);
+			continue;
+		}
+		ok = cron_parse(expression, &sched, &err) && next_fire(&sched, tz, now, &next);
+		if (!ok)
 			ereport(WARNING,
 					(errmsg("schedule " INT64_FORMAT " has an unusable cron expression \"%s\"; it will not fire",
 							DatumGetInt64(ids[i]), expression),

@@ -59,6 +59,9 @@ extern Datum pgq_getdatum(int row, int col, bool *isnull);
 extern int64 pgq_getint64(int row, int col);
 extern void pgq_store_spi_rows(FunctionCallInfo fcinfo, int ncols);
 
+/* schema_guard.c */
+extern List *pgq_schema_guard(MemoryContext resultcxt, bool *blocking);
+
 /* plan_shape.c */
 extern void pgq_install_plan_hook(void);
 extern int	pgq_execute_indexed(SPIPlanPtr plan, Datum *values,
