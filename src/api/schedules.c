@@ -274,6 +274,53 @@ pgqueuer_unschedule_entrypoint(PG_FUNCTION_ARGS)
 }
 
 /*
+ * due_row_next_run
+ *		For row "row" of due_sql's result (schedule id): the next fire time
+ *		after now in the schedule's zone.  False, with one WARNING, when the
+ *		row was written behind our back with an entrypoint the extension
+ *		refuses (validate.c), a zone PostgreSQL does not know, or an
+ *		expression that does not parse: the caller parks it at 'infinity'.
+ */
+static bool
+due_row_next_run(int row, int64 id, TimestampTz now, TimestampTz *next)
+{
+	bool		isnull;
+	char	   *expression = TextDatumGetCString(pgq_getdatum(row, 2, &isnull));
+	char	   *zone = TextDatumGetCString(pgq_getdatum(row, 5, &isnull));
+	const char *problem =
+		pgq_entrypoint_problem(TextDatumGetCString(pgq_getdatum(row, 3, &isnull)),
+							   pgq_getint64(row, 4));
+	pg_tz	   *tz;
+	CronSchedule sched;
+	CronError	err;
+
+	if (problem != NULL)
+	{
+		pgq_report_skipped_row("pgqueuer_schedules", id, problem);
+		return false;
+	}
+	tz = pg_tzset(zone);
+	if (tz == NULL || !pg_tz_acceptable(tz))
+	{
+		ereport(WARNING,
+				(errmsg("schedule " INT64_FORMAT " has an unknown time zone \"%s\"; it will not fire",
+						id, zone),
+				 errhint("Delete it with pgqueuer.unschedule() and register it again with pgqueuer.schedule().")));
+		return false;
+	}
+	if (!cron_parse(expression, &sched, &err) || !next_fire(&sched, tz, now, next))
+	{
+		ereport(WARNING,
+				(errmsg("schedule " INT64_FORMAT " has an unusable cron expression \"%s\"; it will not fire",
+						id, expression),
+				 errhint("Delete it with pgqueuer.unschedule() and register it again with pgqueuer.schedule().")));
+		*next = DT_NOEND;
+		return false;
+	}
+	return true;
+}
+
+/*
  * pgq_fire_schedules
  *		Enqueue one job for every due server-fired schedule and move its
  *		next_run to the first fire time after now in its time zone.  A row
@@ -308,43 +355,11 @@ pgq_fire_schedules(void)
 	for (int i = 0; i < n; i++)
 	{
 		bool		isnull;
-		char	   *expression = TextDatumGetCString(pgq_getdatum(i, 2, &isnull));
-		char	   *zone = TextDatumGetCString(pgq_getdatum(i, 5, &isnull));
-		pg_tz	   *tz = pg_tzset(zone);
-		const char *problem =
-			pgq_entrypoint_problem(TextDatumGetCString(pgq_getdatum(i, 3, &isnull)),
-								   pgq_getint64(i, 4));
-		CronSchedule sched;
-		CronError	err;
 		TimestampTz next = DT_NOEND;
-		bool		ok;
 
 		ids[i] = pgq_getdatum(i, 1, &isnull);
-		if (problem != NULL)
-		{
-			pgq_report_skipped_row("pgqueuer_schedules", DatumGetInt64(ids[i]), problem);
-			nexts[i] = TimestampTzGetDatum(DT_NOEND);
-			oks[i] = BoolGetDatum(false);
-			continue;
-		}
-		if (tz == NULL || !pg_tz_acceptable(tz))
-		{
-			ereport(WARNING,
-					(errmsg("schedule " INT64_FORMAT " has an unknown time zone \"%s\"; it will not fire",
-							DatumGetInt64(ids[i]), zone),
-					 errhint("Delete it with pgqueuer.unschedule() and register it again with pgqueuer.schedule().")));
-			nexts[i] = TimestampTzGetDatum(DT_NOEND);
-			oks[i] = BoolGetDatum(false);
-			continue;
-		}
-		ok = cron_parse(expression, &sched, &err) && next_fire(&sched, tz, now, &next);
-		if (!ok)
-			ereport(WARNING,
-					(errmsg("schedule " INT64_FORMAT " has an unusable cron expression \"%s\"; it will not fire",
-							DatumGetInt64(ids[i]), expression),
-					 errhint("Delete it with pgqueuer.unschedule() and register it again with pgqueuer.schedule().")));
+		oks[i] = BoolGetDatum(due_row_next_run(i, DatumGetInt64(ids[i]), now, &next));
 		nexts[i] = TimestampTzGetDatum(next);
-		oks[i] = BoolGetDatum(ok);
 	}
 
 	values[0] = PointerGetDatum(construct_array(ids, n, INT8OID, 8, true, TYPALIGN_DOUBLE));
