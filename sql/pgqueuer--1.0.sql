@@ -70,14 +70,41 @@ END
 $$;
 
 -- Roles for least privilege; cluster-wide, so created only when missing and
--- never dropped by the extension.
+-- never dropped by the extension.  A role that already exists is adopted
+-- with a WARNING naming whoever gets the queue through it: its members, and
+-- the role itself if it can log in or has other attributes (someone may
+-- have created it in advance to be granted the queue).  A WARNING, not a
+-- NOTICE: CREATE EXTENSION runs its script with client_min_messages at
+-- least WARNING, so a NOTICE would never be seen.
 DO $$
 DECLARE
-	r text;
+	r pg_catalog.text;
+	members pg_catalog.text;
+	attributes pg_catalog.text;
 BEGIN
 	FOREACH r IN ARRAY ARRAY['pgqueuer_producer', 'pgqueuer_worker', 'pgqueuer_admin'] LOOP
 		IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) r) THEN
 			EXECUTE pg_catalog.format('CREATE ROLE %I NOLOGIN', r);
+		ELSE
+			SELECT pg_catalog.string_agg(pg_catalog.quote_ident(m.rolname::pg_catalog.text), ', ' ORDER BY m.rolname)
+			  INTO members
+			  FROM pg_catalog.pg_auth_members a
+			  JOIN pg_catalog.pg_roles m ON m.oid OPERATOR(pg_catalog.=) a.member
+			  JOIN pg_catalog.pg_roles g ON g.oid OPERATOR(pg_catalog.=) a.roleid
+			 WHERE g.rolname OPERATOR(pg_catalog.=) r;
+			SELECT pg_catalog.concat_ws(' ',
+					CASE WHEN rolsuper THEN 'SUPERUSER' END, CASE WHEN rolcanlogin THEN 'LOGIN' END,
+					CASE WHEN rolcreaterole THEN 'CREATEROLE' END, CASE WHEN rolcreatedb THEN 'CREATEDB' END,
+					CASE WHEN rolreplication THEN 'REPLICATION' END, CASE WHEN rolbypassrls THEN 'BYPASSRLS' END)
+			  INTO attributes
+			  FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) r;
+			IF members IS NOT NULL OR attributes OPERATOR(pg_catalog.<>) '' THEN
+				RAISE WARNING 'existing role "%" is adopted: its members and its login get pgqueuer''s privileges', r
+					USING DETAIL = pg_catalog.format('Members: %s. Attributes: %s.',
+													 COALESCE(members, 'none'),
+													 CASE WHEN attributes OPERATOR(pg_catalog.=) '' THEN 'none' ELSE attributes END),
+						  HINT = pg_catalog.format('REVOKE %I FROM any member that should not use the queue, and ALTER ROLE %I NOLOGIN unless it should log in.', r, r);
+			END IF;
 		END IF;
 	END LOOP;
 END

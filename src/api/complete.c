@@ -27,6 +27,7 @@
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
 
+#include "bounds.h"
 #include "compat.h"
 #include "pgqueuer.h"
 
@@ -42,11 +43,26 @@ PG_FUNCTION_INFO_V1(pgqueuer_heartbeat);
 "   WITH ORDINALITY AS t(id, st, tb, ord)" \
 ")"
 
-/* only the holder's picked jobs, unless called without a queue_manager_id */
+/*
+ * only picked jobs (a queued or held job has no outcome to record), and
+ * only the holder's when called with a queue_manager_id
+ */
 #define COMPLETE_SQL_FENCE \
-"($4::pg_catalog.uuid IS NULL" \
-" OR (q.status OPERATOR(pg_catalog.=) 'picked'::pgqueuer.pgqueuer_status" \
-"     AND q.queue_manager_id OPERATOR(pg_catalog.=) $4))"
+"(q.status OPERATOR(pg_catalog.=) 'picked'::pgqueuer.pgqueuer_status" \
+" AND ($4::pg_catalog.uuid IS NULL OR q.queue_manager_id OPERATOR(pg_catalog.=) $4))"
+
+/*
+ * The backoff min(base * 2^attempts, max), computed in seconds as float8
+ * with the exponent capped, then capped at the 365 days that
+ * register_entrypoint() allows, so no registry row (even one written behind
+ * its back) can make the interval arithmetic overflow and fail the batch.
+ */
+#define COMPLETE_SQL_BACKOFF \
+"pg_catalog.interval_mul('1 second'::pg_catalog.interval, GREATEST(0::pg_catalog.float8," \
+" LEAST(pg_catalog.date_part('epoch'::pg_catalog.text, e.retry_backoff_base)" \
+"   OPERATOR(pg_catalog.*) pg_catalog.power(2::pg_catalog.float8," \
+"     LEAST(GREATEST(q.attempts, 0), 60)::pg_catalog.float8)," \
+"  pg_catalog.date_part('epoch'::pg_catalog.text, e.retry_backoff_max), " PGQ_BACKOFF_MAX_SECS_SQL "::pg_catalog.float8)))"
 
 static const char *const complete_sql =
 COMPLETE_SQL_INPUT
@@ -58,9 +74,7 @@ COMPLETE_SQL_INPUT
 "        WHEN i.st OPERATOR(pg_catalog.=) 'exception'::pgqueuer.pgqueuer_status"
 "             AND e.on_failure OPERATOR(pg_catalog.=) 'hold'::pg_catalog.text THEN 'hold'"
 "        ELSE 'delete' END::pg_catalog.text AS action,"
-"   LEAST(e.retry_backoff_base OPERATOR(pg_catalog.*)"
-"           pg_catalog.power(2::pg_catalog.float8, LEAST(q.attempts, 40)::pg_catalog.float8),"
-"         e.retry_backoff_max) AS backoff,"
+"   " COMPLETE_SQL_BACKOFF " AS backoff,"
 "   COALESCE(e.concurrency_limit, 0) OPERATOR(pg_catalog.>) 0 AS limited"
 " FROM input i JOIN pgqueuer.pgqueuer q ON q.id OPERATOR(pg_catalog.=) i.id"
 " LEFT JOIN pgqueuer.pgqueuer_entrypoints e ON e.entrypoint OPERATOR(pg_catalog.=) q.entrypoint"
@@ -275,7 +289,7 @@ pgqueuer_retry(PG_FUNCTION_ARGS)
 	pgq_require_arg(fcinfo, 0, "job_id");
 	pgq_require_arg(fcinfo, 1, "delay");
 	delay = PG_GETARG_INTERVAL_P(1);
-	pgq_check_nonnegative_interval(delay, "delay");
+	pgq_check_delay(delay, "delay", false);
 
 	for (int i = 0; i < 4; i++)
 	{

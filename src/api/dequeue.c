@@ -36,8 +36,10 @@
 #include "utils/builtins.h"
 #include "utils/uuid.h"
 
+#include "bounds.h"
 #include "compat.h"
 #include "pgqueuer.h"
+#include "row_checks.h"
 
 PG_FUNCTION_INFO_V1(pgqueuer_dequeue);
 
@@ -273,6 +275,15 @@ lock_gates(ArrayType *entrypoints, int batch_size, int *ngates,
 			g->cap = 0;
 			continue;
 		}
+		if (!pgq_rate_in_bounds(g->rate))
+		{
+			/* written behind register_entrypoint's back: skip, say so once */
+			pgq_report_once(psprintf("entrypoint %s: requests_per_second %g is outside 0 and 0.000001 .. 1000000000; lease expiry skips its jobs and dequeue hands out none of them",
+									 pgq_quote_for_log(g->name), g->rate));
+			g->paused = true;
+			g->cap = 0;
+			continue;
+		}
 		if (g->rate > 0)
 			rate_window(g->rate, win, &allowed);
 		else
@@ -314,6 +325,31 @@ lock_gates(ArrayType *entrypoints, int batch_size, int *ngates,
 }
 
 /*
+ * distinct_entrypoints
+ *		The requested entrypoints as C strings, each once (sorted).  A name
+ *		given twice would have its jobs claimed twice over and the merged
+ *		list cut to the batch size, returning fewer jobs than are due; when
+ *		there are repeats, *entrypoints is replaced by the distinct names
+ *		and *n by their count.
+ */
+static char **
+distinct_entrypoints(ArrayType **entrypoints, Datum *epvals, int *n)
+{
+	char	  **names = palloc(sizeof(char *) * *n);
+	int			ndistinct;
+
+	for (int i = 0; i < *n; i++)
+		names[i] = TextDatumGetCString(epvals[i]);
+	ndistinct = pgq_distinct_strings(names, *n);
+	if (ndistinct < *n)
+	{
+		*n = ndistinct;
+		*entrypoints = pgq_make_text_array(names, ndistinct);
+	}
+	return names;
+}
+
+/*
  * pgqueuer_dequeue
  *		dequeue(batch_size, entrypoints[], queue_manager_id, max_concurrent)
  *		-> SETOF pgqueuer.pgqueuer
@@ -332,6 +368,7 @@ pgqueuer_dequeue(PG_FUNCTION_ARGS)
 	int			ngates;
 	EntrypointGate *gates;
 	TimestampTz now;
+	char	  **requested;
 	char	  **names;
 	Datum	   *caps;
 	char	  **rated;
@@ -373,6 +410,8 @@ pgqueuer_dequeue(PG_FUNCTION_ARGS)
 	if (n == 0)
 		return (Datum) 0;
 
+	requested = distinct_entrypoints(&entrypoints, epvals, &n);
+
 	pgq_connect();
 
 	expired = pgq_expire_leases(entrypoints, DEQUEUE_RESCUE_LIMIT, &woken, &nwoken);
@@ -398,7 +437,7 @@ pgqueuer_dequeue(PG_FUNCTION_ARGS)
 	windows = palloc(sizeof(Datum) * n);
 	for (int i = 0; i < n && batch_size > 0; i++)
 	{
-		char	   *name = TextDatumGetCString(epvals[i]);
+		char	   *name = requested[i];
 		EntrypointGate *g = find_gate(gates, ngates, name);
 		int			cap = batch_size;
 

@@ -25,6 +25,7 @@
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 
+#include "bounds.h"
 #include "compat.h"
 #include "pgqueuer.h"
 
@@ -74,9 +75,36 @@ parse_on_conflict(FunctionCallInfo fcinfo, int argno)
 		return true;
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("invalid on_conflict value \"%s\"", mode),
+			 errmsg("invalid on_conflict value \"%s\"", pgq_clip(mode)),
 			 errhint("Use 'raise' or 'skip'.")));
 	return false;				/* keep compiler quiet */
+}
+
+/*
+ * check_headers
+ *		Headers are a JSON object (PgQueuer's dict) or SQL NULL; element is
+ *		the 1-based position in enqueue_batch's array, 0 for enqueue().
+ */
+static void
+check_headers(Datum headers, int element)
+{
+	Jsonb	   *jb = DatumGetJsonbP(headers);
+	const char *kind;
+
+	if (JB_ROOT_IS_OBJECT(jb))
+		return;
+	kind = JB_ROOT_IS_SCALAR(jb) ? "scalar" : "array";
+	if (element > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("headers must be JSON objects"),
+				 errdetail("Element %d of argument \"headers\" is a JSON %s.", element, kind),
+				 errhint("Pass objects such as {\"trace_id\": \"abc\"}, or NULL for no headers.")));
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("headers must be a JSON object"),
+			 errdetail("The value given is a JSON %s.", kind),
+			 errhint("Pass an object such as {\"trace_id\": \"abc\"}, or NULL for no headers.")));
 }
 
 /*
@@ -181,6 +209,10 @@ pgqueuer_enqueue(PG_FUNCTION_ARGS)
 	skip = parse_on_conflict(fcinfo, 6);
 	ep = PG_GETARG_DATUM(0);
 	pgq_check_entrypoint(TextDatumGetCString(ep));
+	if (!PG_ARGISNULL(3))
+		pgq_check_delay(PG_GETARG_INTERVAL_P(3), "execute_after", true);
+	if (!PG_ARGISNULL(5))
+		check_headers(PG_GETARG_DATUM(5), 0);
 
 	enqueue_rows(1,
 				 one_element_array(fcinfo, 0, TEXTOID),
@@ -213,6 +245,32 @@ optional_array(FunctionCallInfo fcinfo, int argno, const char *argname,
 	pgq_check_same_length(n, pgq_array_length(a, argname, allow_nulls),
 						  argname, "entrypoints");
 	return a;
+}
+
+/*
+ * check_batch_values
+ *		Every execute_after within bounds, every headers value an object.
+ */
+static void
+check_batch_values(ArrayType *delays, ArrayType *headers)
+{
+	Datum	   *values;
+	bool	   *nulls;
+	int			n;
+
+	if (delays != NULL)
+	{
+		n = pgq_array_elements(delays, "execute_after", false, &values, &nulls);
+		for (int i = 0; i < n; i++)
+			pgq_check_delay(DatumGetIntervalP(values[i]), "execute_after", true);
+	}
+	if (headers != NULL)
+	{
+		n = pgq_array_elements(headers, "headers", true, &values, &nulls);
+		for (int i = 0; i < n; i++)
+			if (!nulls[i])
+				check_headers(values[i], i + 1);
+	}
 }
 
 /*
@@ -250,6 +308,7 @@ pgqueuer_enqueue_batch(PG_FUNCTION_ARGS)
 	eas = optional_array(fcinfo, 3, "execute_after", false, n);
 	dks = optional_array(fcinfo, 4, "dedupe_keys", true, n);
 	hds = optional_array(fcinfo, 5, "headers", true, n);
+	check_batch_values(eas, hds);
 
 	if (n == 0)
 		return (Datum) 0;

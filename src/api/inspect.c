@@ -14,6 +14,7 @@
 #include "catalog/pg_type.h"
 #include "funcapi.h"
 
+#include "bounds.h"
 #include "compat.h"
 #include "pgqueuer.h"
 
@@ -100,7 +101,7 @@ pgqueuer_log_statistics(PG_FUNCTION_ARGS)
 				 errmsg("argument \"max_rows\" must not be negative"),
 				 errhint("Pass NULL for all rows.")));
 	if (!PG_ARGISNULL(1))
-		pgq_check_nonnegative_interval(PG_GETARG_INTERVAL_P(1), "last");
+		pgq_check_delay(PG_GETARG_INTERVAL_P(1), "last", false);
 
 	values[0] = PG_ARGISNULL(0) ? (Datum) 0 : Int64GetDatum((int64) PG_GETARG_INT32(0));
 	nulls[0] = PG_ARGISNULL(0) ? 'n' : ' ';

@@ -11,6 +11,12 @@
  * failed), with a traceback JSON that says the lease expired.  Both dequeue
  * (for its own entrypoints) and maintenance (for all) call this.
  *
+ * Jobs of an entrypoint whose registry row holds values outside the bounds
+ * of bounds.h (written behind register_entrypoint's back) are skipped, and
+ * reported by row_checks.c, instead of failing the statement for everyone;
+ * the arithmetic is capped as well, since SQL does not promise to test the
+ * row before computing with it.
+ *
  * IDENTIFICATION
  *		src/api/leases.c
  *
@@ -21,6 +27,7 @@
 #include "catalog/pg_type.h"
 #include "utils/builtins.h"
 
+#include "bounds.h"
 #include "pgqueuer.h"
 #include "validate.h"
 
@@ -41,8 +48,9 @@ static const char *const expire_sql =
 " LEFT JOIN pgqueuer.pgqueuer_entrypoints e ON e.entrypoint OPERATOR(pg_catalog.=) q.entrypoint"
 " WHERE" EXPIRE_SQL_CANDIDATES
 "   AND " PGQ_JOB_VALID_SQL
+"   AND (e.entrypoint IS NULL OR " PGQ_SQL_REGISTRY_ROW_OK("e") ")"
 "   AND q.heartbeat OPERATOR(pg_catalog.<)"
-"       (pg_catalog.now() OPERATOR(pg_catalog.-) COALESCE(e.lease_timeout, $2))"
+"       (pg_catalog.now() OPERATOR(pg_catalog.-) LEAST(COALESCE(e.lease_timeout, $2), " PGQ_LEASE_MAX_SQL "))"
 " ORDER BY q.heartbeat LIMIT $4"
 " FOR UPDATE OF q SKIP LOCKED"
 "), rq AS ("

@@ -23,6 +23,7 @@
 
 #include "compat.h"
 #include "pgqueuer.h"
+#include "row_checks.h"
 
 PG_FUNCTION_INFO_V1(pgqueuer_run_maintenance);
 
@@ -36,13 +37,16 @@ PG_FUNCTION_INFO_V1(pgqueuer_run_maintenance);
  * Jobs that were deferred (execute_after later than created: delayed
  * enqueues and retries with backoff; enqueue itself announces jobs due at
  * once) and became due since the last announcement: announce them and move
- * the watermark, kept in pgqueuer_settings as epoch seconds, to now.
+ * the watermark, kept in pgqueuer_settings as epoch seconds, to now.  A
+ * watermark that is not such a number (written directly) counts as never:
+ * the jobs are announced again, and the next announcement repairs it.
  */
 static const char *const deferred_sql =
 "WITH w AS ("
 " SELECT COALESCE((SELECT pg_catalog.to_timestamp(value::pg_catalog.float8)"
 "                  FROM pgqueuer.pgqueuer_settings"
-"                  WHERE name OPERATOR(pg_catalog.=) 'deferred_notified_until'::pg_catalog.text),"
+"                  WHERE name OPERATOR(pg_catalog.=) 'deferred_notified_until'::pg_catalog.text"
+"                    AND value OPERATOR(pg_catalog.~) '^[0-9]{1,12}(\\.[0-9]{1,9})?$'::pg_catalog.text),"
 "                 '-infinity'::pg_catalog.timestamptz) AS since"
 "), due AS ("
 " SELECT q.entrypoint, pg_catalog.count(*) AS n FROM pgqueuer.pgqueuer q, w"
@@ -113,6 +117,7 @@ pgq_maintenance_duty(int duty)
 				char	  **woken;
 				int			nwoken;
 
+				pgq_report_bad_rows();
 				rows = pgq_expire_leases(NULL, MAINTENANCE_LEASE_LIMIT, &woken, &nwoken);
 				if (nwoken > 0)
 					pgq_notify_table_changed("update", woken, nwoken, rows);

@@ -80,8 +80,8 @@ zone_span(const pg_tz *tz, pg_time_t t, ZoneSpan *span)
 	span->end = PG_INT64_MAX;
 	for (int i = 0; i < MAX_SEGMENTS; i++)
 	{
-		long		before;
-		long		after;
+		long		before = 0;
+		long		after = 0;
 		int			before_dst;
 		int			after_dst;
 		pg_time_t	boundary;

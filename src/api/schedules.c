@@ -28,6 +28,7 @@
 
 #include "cron.h"
 #include "pgqueuer.h"
+#include "row_checks.h"
 #include "validate.h"
 
 PG_FUNCTION_INFO_V1(pgqueuer_cron_next);
@@ -104,25 +105,29 @@ report_cron_error(const char *expression, const CronError *err)
 	if (err->field > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid cron expression \"%s\"", expression),
+				 errmsg("invalid cron expression \"%s\"", pgq_clip(expression)),
 				 errdetail("Field %d (%s) at position %d: %s.",
 						   err->field, err->field_name, err->position,
 						   err->message),
 				 errhint("Use 5 fields (minute hour day-of-month month day-of-week), 6 with trailing seconds, or a macro such as @hourly.")));
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("invalid cron expression \"%s\"", expression),
+			 errmsg("invalid cron expression \"%s\"", pgq_clip(expression)),
 			 errdetail("At position %d: %s.", err->position, err->message),
 			 errhint("Use 5 fields (minute hour day-of-month month day-of-week), 6 with trailing seconds, or a macro such as @hourly.")));
 }
 
+/* results of next_fire() */
+#define NEXT_FIRE_NONE			0	/* nothing within the search horizon */
+#define NEXT_FIRE_OK			1
+#define NEXT_FIRE_OUT_OF_RANGE	2	/* later than timestamptz can hold */
+
 /*
  * next_fire
- *		Next fire time of a parsed schedule strictly after "after", on the
- *		wall clock of tz.  Returns false when nothing matches within the
- *		search horizon.
+ *		Next fire time of a parsed schedule strictly after "after" (a
+ *		finite timestamp), on the wall clock of tz, as NEXT_FIRE_*.
  */
-static bool
+static int
 next_fire(const CronSchedule *sched, const pg_tz *tz, TimestampTz after,
 		  TimestampTz *next)
 {
@@ -133,9 +138,12 @@ next_fire(const CronSchedule *sched, const pg_tz *tz, TimestampTz after,
 	if (after < 0 && after % USECS_PER_SEC != 0)
 		secs--;
 	if (!pgq_cron_next_in_zone(sched, tz, secs + PG_EPOCH_OFFSET_S, &unix_next))
-		return false;
+		return NEXT_FIRE_NONE;
+	/* compare in seconds: the product could overflow */
+	if (unix_next - PG_EPOCH_OFFSET_S >= END_TIMESTAMP / USECS_PER_SEC)
+		return NEXT_FIRE_OUT_OF_RANGE;
 	*next = (TimestampTz) (unix_next - PG_EPOCH_OFFSET_S) * USECS_PER_SEC;
-	return true;
+	return NEXT_FIRE_OK;
 }
 
 /*
@@ -150,13 +158,21 @@ pgq_cron_next_or_error(const char *expression, TimestampTz after,
 	CronSchedule sched;
 	CronError	err;
 	TimestampTz next;
+	int			result;
 
 	if (!cron_parse(expression, &sched, &err))
 		report_cron_error(expression, &err);
-	if (!next_fire(&sched, tz, after, &next))
+	result = next_fire(&sched, tz, after, &next);
+	if (result == NEXT_FIRE_OUT_OF_RANGE)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("next fire time of cron expression \"%s\" is out of range", pgq_clip(expression)),
+				 errdetail("The first match after %s is later than the largest timestamp.",
+						   timestamptz_to_str(after))));
+	if (result == NEXT_FIRE_NONE)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("cron expression \"%s\" never fires", expression),
+				 errmsg("cron expression \"%s\" never fires", pgq_clip(expression)),
 				 errdetail("No time within %d years after %s matches it.",
 						   CRON_SEARCH_YEARS, timestamptz_to_str(after)),
 				 errhint("Check the day of month against the months, e.g. February has no 30th.")));
@@ -303,16 +319,17 @@ due_row_next_run(int row, int64 id, TimestampTz now, TimestampTz *next)
 	if (tz == NULL || !pg_tz_acceptable(tz))
 	{
 		ereport(WARNING,
-				(errmsg("schedule " INT64_FORMAT " has an unknown time zone \"%s\"; it will not fire",
-						id, zone),
+				(errmsg("schedule " INT64_FORMAT " has an unknown time zone %s; it will not fire",
+						id, pgq_quote_for_log(zone)),
 				 errhint("Delete it with pgqueuer.unschedule() and register it again with pgqueuer.schedule().")));
 		return false;
 	}
-	if (!cron_parse(expression, &sched, &err) || !next_fire(&sched, tz, now, next))
+	if (!cron_parse(expression, &sched, &err) ||
+		next_fire(&sched, tz, now, next) != NEXT_FIRE_OK)
 	{
 		ereport(WARNING,
-				(errmsg("schedule " INT64_FORMAT " has an unusable cron expression \"%s\"; it will not fire",
-						id, expression),
+				(errmsg("schedule " INT64_FORMAT " has an unusable cron expression %s; it will not fire",
+						id, pgq_quote_for_log(expression)),
 				 errhint("Delete it with pgqueuer.unschedule() and register it again with pgqueuer.schedule().")));
 		*next = DT_NOEND;
 		return false;

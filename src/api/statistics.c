@@ -11,6 +11,10 @@
  * holds), then flips exactly those rows and counts what the UPDATE returned:
  * a row is counted once.
  *
+ * A log row whose entrypoint could not be a statistics key (written
+ * directly into the log) is skipped with a WARNING rather than failing the
+ * fold of all others.
+ *
  * IDENTIFICATION
  *		src/api/statistics.c
  *
@@ -26,6 +30,15 @@
 
 /* Log rows and statistics rows deleted per retention statement. */
 #define RETENTION_CHUNK 10000
+
+/*
+ * Log rows whose entrypoint is longer than this (bytes) are not counted: a
+ * statistics row must fit in a btree entry of the unique index.  Only a
+ * row written directly into the log can be that long (enqueue's own index
+ * on the entrypoint refuses it), and one such row must not stop the fold
+ * of all others; it is marked folded and reported instead.
+ */
+#define FOLD_ENTRYPOINT_MAX 2000
 
 /* PgQueuer's advisory lock key: hashtext of the statistics table's name */
 static const char *const lock_sql =
@@ -56,7 +69,8 @@ static const char *const fold_sql =
 "), grp AS ("
 " SELECT pg_catalog.count(*) AS n, priority, status, entrypoint,"
 "   pg_catalog.date_trunc('sec'::pg_catalog.text, pg_catalog.timezone('UTC'::pg_catalog.text, created)) AS sec"
-" FROM upd GROUP BY priority, status, entrypoint, sec"
+" FROM upd WHERE pg_catalog.octet_length(entrypoint) OPERATOR(pg_catalog.<=) " CppAsString2(FOLD_ENTRYPOINT_MAX)
+" GROUP BY priority, status, entrypoint, sec"
 "), ins AS ("
 " INSERT INTO pgqueuer.pgqueuer_statistics AS s (created, count, priority, status, entrypoint)"
 " SELECT pg_catalog.timezone('UTC'::pg_catalog.text, sec), n, priority, status, entrypoint FROM grp"
@@ -71,7 +85,9 @@ static const char *const fold_sql =
 "  AND s.status OPERATOR(pg_catalog.=) grp.status"
 "  AND s.entrypoint OPERATOR(pg_catalog.=) grp.entrypoint"
 " WHERE NOT " STATS_COUNT_OK("s.count", "grp.n")
-") SELECT pg_catalog.count(*), ARRAY(SELECT id FROM bad ORDER BY id) FROM upd";
+") SELECT pg_catalog.count(*), ARRAY(SELECT id FROM bad ORDER BY id),"
+"   pg_catalog.count(*) FILTER (WHERE pg_catalog.octet_length(entrypoint)"
+"     OPERATOR(pg_catalog.>) " CppAsString2(FOLD_ENTRYPOINT_MAX) ") FROM upd";
 
 /*
  * Retention: the oldest chunk by created (through its index), deleted by id
@@ -123,6 +139,12 @@ pgq_fold_statistics(int chunk, bool single_writer)
 	pgq_execute_indexed(pgq_plan(&fold_plan, fold_sql, 1, argtypes), &value, NULL,
 						SPI_OK_SELECT);
 	folded = pgq_getint64(0, 1);
+	if (pgq_getint64(0, 3) > 0)
+		ereport(WARNING,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("pgqueuer: " INT64_FORMAT " log rows with an entrypoint longer than %d bytes were not counted in the statistics",
+						pgq_getint64(0, 3), FOLD_ENTRYPOINT_MAX),
+				 errdetail("Such rows can only have been written into pgqueuer.pgqueuer_log directly.")));
 	bad = pgq_getdatum(0, 2, &isnull);
 	if (!isnull)
 	{

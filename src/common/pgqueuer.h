@@ -72,6 +72,8 @@ extern int	pgq_array_elements(ArrayType *array, const char *argname,
 							   bool allow_nulls, Datum **values, bool **nulls);
 extern int	pgq_array_length(ArrayType *array, const char *argname,
 							 bool allow_nulls);
+#define PGQ_CLIP_BYTES 100
+extern const char *pgq_clip(const char *s);
 extern void pgq_check_same_length(int expected, int actual,
 								  const char *argname, const char *refname);
 extern void pgq_require_arg(FunctionCallInfo fcinfo, int argno,
