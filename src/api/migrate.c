@@ -442,7 +442,7 @@ pgqueuer_migrate(PG_FUNCTION_ARGS)
 	if (!OidIsValid(get_namespace_oid(m.schema_raw, true)))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_SCHEMA_NAME),
-				 errmsg("schema \"%s\" does not exist", m.schema_raw)));
+				 errmsg("schema \"%s\" does not exist", pgq_clip(m.schema_raw))));
 	for (int t = 0; t < NTABLES; t++)
 		m.present[t] = table_present(&m, t);
 	/* PgQueuer 0.1-0.3 had a log of durations without job ids: not ours */
@@ -451,7 +451,7 @@ pgqueuer_migrate(PG_FUNCTION_ARGS)
 	if (!m.present[T_QUEUE])
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("no PgQueuer queue table %s.pgqueuer", m.schema),
+				 errmsg("no PgQueuer queue table %s.pgqueuer", pgq_clip(m.schema)),
 				 errhint("Name the schema of the PgQueuer installation (PGQUEUER_SCHEMA, default public).")));
 
 	pgq_connect();

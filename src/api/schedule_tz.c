@@ -235,7 +235,7 @@ pgq_lookup_timezone(const char *name, const char *argname,
 	if (tz == NULL || !pg_tz_acceptable(tz))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid time zone \"%s\" in argument \"%s\"", name, argname),
+				 errmsg("invalid time zone \"%s\" in argument \"%s\"", pgq_clip(name), argname),
 				 errdetail("The time zone must be one PostgreSQL knows without leap seconds."),
 				 errhint("Use an IANA name such as \"Europe/Oslo\" or \"America/New_York\", or \"UTC\"; pg_timezone_names lists them.")));
 	if (canonical)
@@ -257,12 +257,12 @@ pgq_check_timezone_guc(char **newval, void **extra, GucSource source)
 	tz = pg_tzset(*newval);
 	if (tz == NULL)
 	{
-		GUC_check_errdetail("Time zone \"%s\" is not known.", *newval);
+		GUC_check_errdetail("Time zone \"%s\" is not known.", pgq_clip(*newval));
 		return false;
 	}
 	if (!pg_tz_acceptable(tz))
 	{
-		GUC_check_errdetail("Time zone \"%s\" uses leap seconds.", *newval);
+		GUC_check_errdetail("Time zone \"%s\" uses leap seconds.", pgq_clip(*newval));
 		return false;
 	}
 	return true;
