@@ -16,6 +16,8 @@
 # suite runs on throwaway servers (pg_regress --temp-instance, TAP clusters)
 # that listen only on a unix socket in a temporary directory.
 #
+# PGQ_KEEP=1 keeps the temporary directory (logs, results) for a look.
+#
 # The last line printed is "N passed, N failed"; the exit status is 0 only
 # when nothing failed.
 
@@ -33,7 +35,7 @@ cd "$top"
 make -s PG_CONFIG="$PG_CONFIG"
 
 work=$(mktemp -d /tmp/pgqueuer-test.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+if [ -z "${PGQ_KEEP:-}" ]; then trap 'rm -rf "$work"' EXIT; else echo "run_tests.sh: keeping $work"; fi
 inst=$work/install
 
 # The private installation: the server's own directories, then the extension.
