@@ -223,6 +223,11 @@ INSERT INTO cases (q) VALUES
 -- trigger functions called directly
 ($$SELECT pgqueuer.fn_pgqueuer_changed()$$),
 ($$SELECT pgqueuer.settings_apply()$$),
+-- the catalog snapshot: compare, list, repair
+($$SELECT count(*) > 0 FROM pgqueuer.catalog_definitions()$$),
+($$SELECT count(*) >= 0 FROM pgqueuer.catalog_drift()$$),
+($$SELECT * FROM pgqueuer.repair(NULL)$$),
+($$SELECT count(*) >= 0 FROM pgqueuer.repair(dry_run => true)$$),
 -- maintenance and verify after all that
 ($$SELECT * FROM pgqueuer.run_maintenance() WHERE duty = 'schedules'$$),
 ($$SELECT * FROM pgqueuer.verify()$$),

@@ -423,6 +423,7 @@ verify_help(void)
 		   "\n"
 		   "Usage:\n"
 		   "  pgq verify [--expect present|absent]\n"
+		   "  pgq verify --repair [--dry-run]\n"
 		   "\n"
 		   "present: when the extension is installed, prints every problem found by\n"
 		   "SELECT * FROM pgqueuer.verify() (missing or altered tables, columns,\n"
@@ -434,8 +435,18 @@ verify_help(void)
 		   "Without problems prints \"All required PgQueuer database objects are\n"
 		   "present.\" or \"No PgQueuer database objects found\".\n"
 		   "\n"
+		   "--repair first runs SELECT * FROM pgqueuer.repair(), which restores the\n"
+		   "extension's objects that differ from what its install and update\n"
+		   "scripts created (a replaced trigger function, a dropped index, an\n"
+		   "altered column or function setting), and prints each statement it ran;\n"
+		   "then checks as above.  With --dry-run the statements are printed and\n"
+		   "not run.  Needs the extension and a role allowed to run repair()\n"
+		   "(pgqueuer_admin).\n"
+		   "\n"
 		   "Options:\n"
 		   "  --expect STATE  present or absent (default: present)\n"
+		   "  --repair        restore the extension's objects first\n"
+		   "  -n, --dry-run   with --repair: print the statements only\n"
 		   "  -h, --help      show this help and exit\n"
 		   "\n"
 		   "Exit status: 0 as expected, 1 a mismatch (or a connection or server\n"
@@ -477,6 +488,30 @@ verify_objects(PgqCli *cli, PGconn *conn, bool expect_present,
 }
 
 /*
+ * run_repair
+ *		SELECT * FROM pgqueuer.repair(dry_run): print each statement it ran
+ *		(or would run).  Returns the number of lines, or -1 after an error
+ *		(reported; the server rolled the whole repair back).
+ */
+static int
+run_repair(PgqCli *cli, PGconn *conn, bool dry_run)
+{
+	const char *params[1] = {dry_run ? "true" : "false"};
+	PGresult   *res = pgq_cli_exec(cli, conn,
+								   "SELECT * FROM pgqueuer.repair(dry_run => $1::pg_catalog.bool)",
+								   1, params);
+	int			n;
+
+	if (res == NULL)
+		return -1;
+	n = PQntuples(res);
+	for (int i = 0; i < n; i++)
+		printf("%s\n", PQgetvalue(res, i, 0));
+	PQclear(res);
+	return n;
+}
+
+/*
  * cmd_verify
  *		pgq verify: report missing (or, with --expect absent, remaining)
  *		objects; exit 1 on any.
@@ -486,10 +521,14 @@ cmd_verify(PgqCli *cli, int argc, char **argv)
 {
 	static const struct option options[] = {
 		{"expect", required_argument, NULL, 'e'},
+		{"repair", no_argument, NULL, 'r'},
+		{"dry-run", no_argument, NULL, 'n'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}
 	};
 	bool		expect_present = true;
+	bool		repair = false;
+	bool		dry_run = false;
 	bool		extension_present;
 	int			problems;
 	PGconn	   *conn;
@@ -497,10 +536,16 @@ cmd_verify(PgqCli *cli, int argc, char **argv)
 
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1)
+	while ((c = getopt_long(argc, argv, ":hn", options, NULL)) != -1)
 	{
 		switch (c)
 		{
+			case 'r':
+				repair = true;
+				break;
+			case 'n':
+				dry_run = true;
+				break;
 			case 'e':
 				if (strcmp(optarg, "present") == 0)
 					expect_present = true;
@@ -519,10 +564,20 @@ cmd_verify(PgqCli *cli, int argc, char **argv)
 	}
 	if (optind < argc)
 		return pgq_cli_usage(cli, "unexpected argument \"%s\"", argv[optind]);
+	if (dry_run && !repair)
+		return pgq_cli_usage(cli, "--dry-run needs --repair");
+	if (repair && !expect_present)
+		return pgq_cli_usage(cli, "--repair cannot be combined with --expect absent");
 
 	conn = pgq_cli_connect(cli);
 	if (conn == NULL)
 		return PGQ_EXIT_FAIL;
+
+	if (repair && run_repair(cli, conn, dry_run) < 0)
+	{
+		PQfinish(conn);
+		return PGQ_EXIT_FAIL;
+	}
 
 	/* present and installed: the extension's own, thorough check */
 	problems = verify_objects(cli, conn, expect_present, &extension_present);

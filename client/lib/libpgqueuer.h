@@ -225,6 +225,14 @@ extern void *pgq_ctx_resources(const PgqContext *ctx);
 extern void *pgq_ctx_handler_arg(const PgqContext *ctx);
 
 /*
+ * The lease of the job's entrypoint in seconds, as the worker learnt it at
+ * its start (the registry's lease_timeout, else pgqueuer.lease_timeout):
+ * the worker heartbeats the job every half lease, and a job not
+ * heartbeated for a whole lease may be handed to another worker.
+ */
+extern double pgq_ctx_lease_timeout(const PgqContext *ctx);
+
+/*
  * Describe an exception for PGQ_EXCEPTION: exception_type (e.g.
  * "ValueError"), message and an optional traceback text; stored in the
  * log row's traceback column as PgQueuer's JSON object (keys
@@ -306,6 +314,14 @@ typedef struct PgqWorkerOptions
 	PgqLogLevel log_level;		/* default PGQ_LOG_INFO */
 	PgqLogFunc	log_func;		/* NULL: stderr */
 	void	   *log_arg;
+	double		reconnect_max_delay_s;	/* > 0: when the connection is lost,
+										 * keep the handlers running and
+										 * reconnect with the same
+										 * queue_manager_id, waiting 0.1 s
+										 * before the first attempt and
+										 * doubling up to this many seconds
+										 * between attempts; 0 (default):
+										 * return PGQ_RUN_CONNECTION_LOST */
 } PgqWorkerOptions;
 
 /* Fill *opts with the defaults above. */
@@ -371,10 +387,13 @@ typedef enum PgqRunResult
 {
 	PGQ_RUN_STOPPED = 0,		/* pgq_worker_stop(), in-flight jobs finished */
 	PGQ_RUN_DRAINED,			/* drain mode: nothing left to do */
-	PGQ_RUN_CONNECTION_LOST,	/* the connection failed; in-flight handlers
-								 * were told (cancelled flag) and waited for;
-								 * their jobs return to the queue when their
-								 * lease expires */
+	PGQ_RUN_CONNECTION_LOST,	/* the connection failed (and, with
+								 * reconnect_max_delay_s, a stop was
+								 * requested and reconnecting kept failing
+								 * after the last handler returned);
+								 * in-flight handlers were told (cancelled
+								 * flag) and waited for; their jobs return
+								 * to the queue when their lease expires */
 	PGQ_RUN_ERROR				/* setup failed: connection refused, no
 								 * extension, no entrypoints, registry error */
 } PgqRunResult;
@@ -386,7 +405,8 @@ typedef enum PgqRunResult
  *		connection is lost.  A handler returning PGQ_EXCEPTION, or an
  *		executor doing so, never stops the run.  May be called again on the
  *		same worker after it returned (the supervisor's restart); each run
- *		uses a new queue_manager_id.  Details of a PGQ_RUN_ERROR or
+ *		uses a new queue_manager_id (a reconnection within a run, see
+ *		reconnect_max_delay_s, keeps it).  Details of a PGQ_RUN_ERROR or
  *		PGQ_RUN_CONNECTION_LOST: pgq_worker_error().
  */
 extern PgqRunResult pgq_worker_run(PgqWorker *worker);

@@ -245,6 +245,7 @@ typedef struct PgqRun
 	int			flush_failures; /* consecutive failed flushes */
 
 	bool		broken;			/* the connection is lost */
+	bool		set_up;			/* pgq_run_setup() succeeded once */
 	bool		failed;			/* a non-transient SQL error */
 	bool		can_probe;		/* the queued-work probe works */
 	double		backoff_until;	/* after a transient error: no SQL before */

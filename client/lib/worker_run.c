@@ -27,9 +27,20 @@
  *
  * Stopping (pgq_worker_stop, or a fatal SQL error) ends dequeuing; the
  * loop keeps heartbeating, reporting and listening for cancellations until
- * the last running handler returned.  A lost connection instead tells every
- * running handler (cancelled flag), waits for them and returns; their jobs
- * come back when their leases expire.
+ * the last running handler returned.
+ *
+ * A lost connection, with reconnect_max_delay_s set, leaves the handlers
+ * running: the loop connects again with the same queue_manager_id (back-
+ * off from 0.1 s, doubling up to reconnect_max_delay_s), heartbeats every
+ * held job at once, and reports the outcomes that finished meanwhile; the
+ * server's fencing accepts those of jobs still held and refuses the others
+ * (logged).  Jobs found no longer held while their handlers run (lease
+ * expired during the outage, or cancelled while the cancellation_event
+ * could not reach us) get their cancelled flag.  Without it, or when a
+ * stop was requested and reconnecting keeps failing after the last
+ * handler returned, the loop tells every running handler (cancelled flag),
+ * waits for them and returns; their jobs come back when their leases
+ * expire.
  *
  * Drain mode ends the run when a dequeue comes back empty, nothing runs or
  * waits to be reported, and no queued job of ours remains (a job retried
@@ -53,6 +64,8 @@
 #define HEALTH_INTERVAL_S 10.0	/* PgQueuer's listener probe period */
 #define HEALTH_TIMEOUT_S 10.0	/* and how long the echo may take */
 #define BLOCKED_POLL_S 0.25		/* drain: work exists but is not handed out */
+#define RECONNECT_FIRST_DELAY_S 0.1 /* before the first reconnection attempt */
+#define RECONNECT_STOP_ATTEMPTS 5	/* failed attempts once stopping and idle */
 
 /* drain_wake_pipe: empty the self-pipe (its bytes only mean "wake up") */
 static void
@@ -266,6 +279,98 @@ min_dequeue(const PgqRun *run)
 }
 
 /*
+ * log_stopping
+ *		The INFO line of the start of a graceful stop.
+ */
+static void
+log_stopping(PgqRun *run)
+{
+	if (run->nheld > 0)
+		pgq_log(run->worker, PGQ_LOG_INFO, "stopping: waiting for %d job%s to finish",
+				run->nheld, run->nheld == 1 ? "" : "s");
+	else
+		pgq_log(run->worker, PGQ_LOG_INFO, "stopping");
+}
+
+/*
+ * reconnect
+ *		The connection is lost and reconnect_max_delay_s is set: keep the
+ *		handlers running, collect those that finish (their outcomes wait),
+ *		and connect again with the same queue_manager_id, waiting
+ *		RECONNECT_FIRST_DELAY_S before the first attempt and doubling the
+ *		wait up to reconnect_max_delay_s.  A stop request met meanwhile
+ *		sets *stopping.  Returns true once connected again, with every held
+ *		job due for a heartbeat; false when giving up: stopping, no handler
+ *		running, and RECONNECT_STOP_ATTEMPTS attempts failed since.
+ */
+static bool
+reconnect(PgqRun *run, bool *stopping)
+{
+	PgqWorker  *worker = run->worker;
+	double		cap = worker->opts.reconnect_max_delay_s;
+	double		delay = fmin(RECONNECT_FIRST_DELAY_S, cap);
+	double		since = pgq_now();
+	int			idle_failures = 0;
+
+	pgq_log(worker, PGQ_LOG_WARNING,
+			"%s; reconnecting as worker %s (%d job%s held: %d running, %d outcome%s to report)",
+			worker->error, worker->qm_id, run->nheld, run->nheld == 1 ? "" : "s",
+			running(run), run->npending, run->npending == 1 ? "" : "s");
+	PQfinish(run->conn);
+	run->conn = NULL;
+	for (;;)
+	{
+		double		until = pgq_now() + delay;
+		double		left;
+
+		/* wait out the delay; collect finished handlers meanwhile */
+		for (;;)
+		{
+			struct pollfd fd = {.fd = worker->wake_rd,.events = POLLIN};
+
+			drain_wake_pipe(worker);
+			pgq_run_collect_done(run);
+			if (!*stopping && atomic_load(&worker->stop_requested))
+			{
+				*stopping = true;
+				log_stopping(run);
+			}
+			left = until - pgq_now();
+			if (left <= 0)
+				break;
+			if (poll(&fd, 1, (int) ceil(left * 1000)) < 0 && errno != EINTR)
+				break;
+		}
+
+		if (pgq_run_setup(run))
+			break;
+		pgq_log(worker, PGQ_LOG_WARNING, "could not reconnect: %s", worker->error);
+		PQfinish(run->conn);
+		run->conn = NULL;
+		if (*stopping && running(run) == 0 && ++idle_failures >= RECONNECT_STOP_ATTEMPTS)
+		{
+			pgq_worker_set_error(worker, "connection to the server lost; stopping after %d failed reconnection attempts",
+								 idle_failures);
+			return false;
+		}
+		delay = fmin(delay * 2, cap);
+	}
+
+	run->broken = false;
+	run->backoff_until = 0;
+	run->flush_failures = 0;
+	run->health_sent = 0;
+	run->health_next = pgq_now() + HEALTH_INTERVAL_S;
+	for (PgqContext *c = run->held_head; c; c = c->run_next)
+		c->next_heartbeat = 0;
+	pgq_log(worker, PGQ_LOG_INFO,
+			"reconnected as worker %s after %.1f s (%d job%s held: %d running, %d outcome%s to report)",
+			worker->qm_id, pgq_now() - since, run->nheld, run->nheld == 1 ? "" : "s",
+			running(run), run->npending, run->npending == 1 ? "" : "s");
+	return true;
+}
+
+/*
  * next_deadline
  *		The earliest timer of the loop: the next dequeue poll (when not
  *		stopping), the next heartbeat, the health check, a back-off.
@@ -329,11 +434,7 @@ run_loop(PgqRun *run)
 			stopping = true;
 			if (run->failed)
 				result = PGQ_RUN_ERROR;
-			if (run->nheld > 0)
-				pgq_log(worker, PGQ_LOG_INFO, "stopping: waiting for %d job%s to finish",
-						run->nheld, run->nheld == 1 ? "" : "s");
-			else
-				pgq_log(worker, PGQ_LOG_INFO, "stopping");
+			log_stopping(run);
 		}
 
 		now = pgq_now();
@@ -430,15 +531,21 @@ run_loop(PgqRun *run)
 				goto lost;
 			continue;
 		}
-		if (!wait_for_events(run, next_deadline(run, stopping, want_dequeue,
-												next_poll, health)))
-			goto lost;
-	}
-	return result;
+		if (wait_for_events(run, next_deadline(run, stopping, want_dequeue,
+											   next_poll, health)))
+			continue;
 
 lost:
-	abandon(run);
-	return PGQ_RUN_CONNECTION_LOST;
+		if (o->reconnect_max_delay_s > 0 && reconnect(run, &stopping))
+		{
+			want_dequeue = !stopping;
+			next_poll = 0;
+			continue;
+		}
+		abandon(run);
+		return PGQ_RUN_CONNECTION_LOST;
+	}
+	return result;
 }
 
 /*

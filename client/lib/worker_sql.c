@@ -38,9 +38,10 @@ static const char *const dequeue_sql =
 " pg_catalog.to_char(execute_after AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 " FROM pgqueuer.dequeue($1::integer, $2::text[], $3::uuid, NULL)";
 
+/* one row per job whose outcome was recorded */
 static const char *const complete_sql =
-"SELECT pg_catalog.count(*) FROM pgqueuer.complete($1::bigint[],"
-" $2::pgqueuer.pgqueuer_status[], $3::jsonb[], $4::uuid)";
+"SELECT c.job_id FROM pgqueuer.complete($1::bigint[],"
+" $2::pgqueuer.pgqueuer_status[], $3::jsonb[], $4::uuid) AS c(job_id)";
 
 static const char *const retry_sql =
 "SELECT pgqueuer.retry($1::bigint, pg_catalog.make_interval(secs => $2::float8),"
@@ -328,7 +329,8 @@ pgq_run_setup(PgqRun *run)
 	}
 	PQclear(res);
 
-	if (!register_entrypoints(run) || !learn_leases(run))
+	/* a reconnection keeps the leases: handlers are reading them */
+	if (!register_entrypoints(run) || (!run->set_up && !learn_leases(run)))
 		return false;
 
 	res = PQexec(run->conn, "LISTEN " PGQ_CHANNEL);
@@ -355,6 +357,7 @@ pgq_run_setup(PgqRun *run)
 	}
 	if (min_rate > 0)
 		run->rate_poll_s = fmin(1.0, fmax(0.1, 1.0 / min_rate));
+	run->set_up = true;
 	return true;
 }
 
@@ -559,6 +562,54 @@ pgq_run_dequeue(PgqRun *run, int want)
 }
 
 /*
+ * stop_lost_jobs
+ *		A heartbeat extended fewer jobs than it named: find the running
+ *		jobs this worker no longer holds (lease expired, e.g. while the
+ *		connection was down, or cancelled while no cancellation_event could
+ *		reach us) with one heartbeat each, and set their cancelled flag: the
+ *		server may already have handed them to another worker.  Finished
+ *		jobs are left alone; complete() refuses their outcomes.
+ */
+static void
+stop_lost_jobs(PgqRun *run)
+{
+	PgqWorker  *worker = run->worker;
+
+	for (PgqContext *c = run->held_head; c && !run->broken; c = c->run_next)
+	{
+		char		id[32];
+		const char *values[2];
+		PGresult   *res;
+		bool		done;
+		bool		lost;
+
+		pthread_mutex_lock(&worker->lock);
+		done = c->state == PGQ_SLOT_DONE;
+		pthread_mutex_unlock(&worker->lock);
+		if (done || atomic_load(&c->cancelled))
+			continue;
+		snprintf(id, sizeof(id), "{%lld}", (long long) c->job.id);
+		values[0] = id;
+		values[1] = worker->qm_id;
+		res = PQexecPrepared(run->conn, "pgq_heartbeat", 2, values, NULL, NULL, 0);
+		if (!pgq_run_check_result(run, res, "heartbeat"))
+			return;
+		lost = strtol(PQgetvalue(res, 0, 0), NULL, 10) == 0;
+		PQclear(res);
+		if (!lost)
+			continue;
+		pthread_mutex_lock(&worker->lock);
+		atomic_store(&c->cancelled, true);
+		if (c->state != PGQ_SLOT_DONE)
+			worker->stats.cancelled++;
+		pthread_mutex_unlock(&worker->lock);
+		pgq_log(worker, PGQ_LOG_WARNING,
+				"job %lld (%s) is no longer held by this worker (its lease expired or it was cancelled): its handler is told to stop and its outcome will not be reported",
+				(long long) c->job.id, c->entry->name);
+	}
+}
+
+/*
  * pgq_run_heartbeat
  *		When any held job is due for a heartbeat, extend the leases of all
  *		running jobs in one call and schedule their next beats at half of
@@ -596,10 +647,14 @@ pgq_run_heartbeat(PgqRun *run, double now)
 	if (!pgq_run_check_result(run, res, "heartbeat"))
 		return;
 	if (strtol(PQgetvalue(res, 0, 0), NULL, 10) < n)
+	{
 		pgq_log(run->worker, PGQ_LOG_DEBUG, "heartbeat: %s of %d jobs still held",
 				PQgetvalue(res, 0, 0), n);
-	else
-		pgq_log(run->worker, PGQ_LOG_DEBUG, "heartbeat: %d jobs", n);
+		PQclear(res);
+		stop_lost_jobs(run);
+		return;
+	}
+	pgq_log(run->worker, PGQ_LOG_DEBUG, "heartbeat: %d jobs", n);
 	PQclear(res);
 }
 
