@@ -204,6 +204,91 @@ REVOKE ALL ON FUNCTION pgqueuer.wait_for(bigint[], interval) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgqueuer.wait_for(bigint[], interval)
 TO pgqueuer_producer, pgqueuer_worker, pgqueuer_admin;
 
+-- Lookups for the clients (libpgqueuer, pgq): with these and the listings of
+-- the dashboard section below (list_jobs, list_schedules, workers), the
+-- clients read and write nothing but pgqueuer.* functions.  SQL functions,
+-- SECURITY DEFINER because a role that holds only pgqueuer_worker need not
+-- be able to read the tables themselves; every name and operator
+-- qualified, as the rules above say.
+
+CREATE FUNCTION pgqueuer.entrypoint_leases(entrypoints text[])
+RETURNS TABLE (entrypoint text, lease_timeout interval)
+LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+SELECT n.name,
+	   COALESCE(e.lease_timeout,
+		   pg_catalog.current_setting('pgqueuer.lease_timeout', true)::pg_catalog.interval,
+		   '30 seconds'::pg_catalog.interval)
+FROM pg_catalog.unnest(entrypoints) WITH ORDINALITY AS n(name, ord)
+LEFT JOIN pgqueuer.pgqueuer_entrypoints AS e
+	   ON e.entrypoint OPERATOR(pg_catalog.=) n.name
+WHERE n.name IS NOT NULL
+ORDER BY n.ord
+$$;
+COMMENT ON FUNCTION pgqueuer.entrypoint_leases(text[]) IS
+$$The lease (heartbeat timeout) that applies to each named entrypoint, in input order: its registry lease_timeout, else the GUC pgqueuer.lease_timeout, else 30 seconds. Workers heartbeat at half of it. NULL elements are skipped; an unregistered name gets the default.$$;
+
+CREATE FUNCTION pgqueuer.next_due(entrypoints text[])
+RETURNS double precision
+LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+SELECT EXTRACT(EPOCH FROM pg_catalog.min(q.execute_after) OPERATOR(pg_catalog.-) pg_catalog.now())::pg_catalog.float8
+FROM pgqueuer.pgqueuer AS q
+WHERE q.status OPERATOR(pg_catalog.=) 'queued'::pgqueuer.pgqueuer_status
+  AND q.entrypoint OPERATOR(pg_catalog.=) ANY (entrypoints)
+  AND NOT EXISTS (SELECT 1 FROM pgqueuer.pgqueuer_entrypoints AS e
+				  WHERE e.entrypoint OPERATOR(pg_catalog.=) q.entrypoint AND e.paused)
+$$;
+COMMENT ON FUNCTION pgqueuer.next_due(text[]) IS
+$$Seconds until the first queued job of these entrypoints that is not paused becomes due (zero or negative: one is due now but dequeue did not hand it out, for example because of a concurrency or rate limit), or NULL when none is queued. Workers use it to sleep until deferred or retried work is due and to decide when drain mode is done.$$;
+
+CREATE FUNCTION pgqueuer.jobs_not_held(job_ids bigint[], queue_manager_id uuid)
+RETURNS TABLE (job_id bigint, status pgqueuer.pgqueuer_status)
+LANGUAGE sql STABLE STRICT PARALLEL SAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+SELECT DISTINCT i.id, q.status
+FROM pg_catalog.unnest(job_ids) AS i(id)
+LEFT JOIN pgqueuer.pgqueuer AS q ON q.id OPERATOR(pg_catalog.=) i.id
+WHERE i.id IS NOT NULL
+  AND (q.id IS NULL
+	   OR q.status OPERATOR(pg_catalog.<>) 'picked'::pgqueuer.pgqueuer_status
+	   OR q.queue_manager_id IS NULL
+	   OR q.queue_manager_id OPERATOR(pg_catalog.<>) jobs_not_held.queue_manager_id)
+ORDER BY i.id
+$$;
+COMMENT ON FUNCTION pgqueuer.jobs_not_held(bigint[], uuid) IS
+$$Of the given job ids, those that worker queue_manager_id no longer holds as picked, with the job's status now (NULL: the job is gone -- canceled, completed or deleted; queued or picked: its lease expired and it went back to the queue or to another worker). A notification on ch_pgqueuer is only a hint (any role that can connect may send one): workers call this to confirm a cancellation_event before they stop a running job. NULL elements are skipped; a NULL argument returns no rows (STRICT).$$;
+
+CREATE FUNCTION pgqueuer.current_durability()
+RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+SELECT COALESCE(
+	(SELECT s.value FROM pgqueuer.pgqueuer_settings AS s
+	 WHERE s.name OPERATOR(pg_catalog.=) 'durability'::pg_catalog.text),
+	'durable'::pg_catalog.text)
+$$;
+COMMENT ON FUNCTION pgqueuer.current_durability() IS
+$$The durability level stored by set_durability() (volatile, balanced or durable); durable when none was ever set.$$;
+
+REVOKE ALL ON FUNCTION
+	pgqueuer.entrypoint_leases(text[]),
+	pgqueuer.next_due(text[]),
+	pgqueuer.jobs_not_held(bigint[], uuid),
+	pgqueuer.current_durability()
+FROM PUBLIC;
+-- the worker's own lookups (it could read the tables in 1.0)
+GRANT EXECUTE ON FUNCTION
+	pgqueuer.entrypoint_leases(text[]),
+	pgqueuer.next_due(text[]),
+	pgqueuer.jobs_not_held(bigint[], uuid),
+	pgqueuer.current_durability()
+TO pgqueuer_worker, pgqueuer_admin;
+
 
 
 
@@ -427,17 +512,23 @@ RETURNS TABLE (
 	last_run timestamptz,
 	priority integer,
 	server_fired boolean,
-	enabled boolean)
+	enabled boolean,
+	heartbeat timestamptz,
+	created timestamptz,
+	updated timestamptz,
+	status pgqueuer.pgqueuer_status,
+	payload_size integer)
 LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 	SELECT s.id, s.expression, s.entrypoint, s.next_run, s.last_run, s.priority,
-		s.server_fired, s.enabled
+		s.server_fired, s.enabled, s.heartbeat, s.created, s.updated, s.status,
+		pg_catalog.octet_length(s.payload)
 	FROM pgqueuer.pgqueuer_schedules s
 	ORDER BY s.next_run, s.id
 $$;
 COMMENT ON FUNCTION pgqueuer.list_schedules() IS
-$$Every cron schedule, next to run first: expression, entrypoint, next and last run, the priority of the jobs it enqueues, server_fired (true: made by schedule() and fired by the server; false: PgQueuer's scheduler owns it) and enabled.$$;
+$$Every cron schedule, next to run first: expression, entrypoint, next and last run, the priority of the jobs it enqueues, server_fired (true: made by schedule() and fired by the server; false: PgQueuer's scheduler owns it) and enabled; then PgQueuer's heartbeat, created, updated and status (what pgq schedules shows) and payload_size in bytes (NULL payload: NULL).$$;
 
 CREATE FUNCTION pgqueuer.set_schedule_enabled(schedule_id bigint, enabled boolean)
 RETURNS boolean

@@ -231,6 +231,18 @@ INSERT INTO cases (q) VALUES
 -- maintenance and verify after all that
 ($$SELECT * FROM pgqueuer.run_maintenance() WHERE duty = 'schedules'$$),
 ($$SELECT * FROM pgqueuer.verify()$$),
+-- the clients' lookups (1.1)
+($$SELECT * FROM pgqueuer.entrypoint_leases(NULL)$$),
+($$SELECT count(*) FROM pgqueuer.entrypoint_leases(ARRAY[NULL, '']::text[])$$),
+($$SELECT count(*) FROM pgqueuer.entrypoint_leases((SELECT eps_dup FROM big))$$),
+($$SELECT pgqueuer.next_due(NULL)$$),
+($$SELECT pgqueuer.next_due(ARRAY[]::text[])$$),
+($$SELECT true FROM (SELECT pgqueuer.next_due((SELECT eps_last_empty FROM big))) AS x$$),
+($$SELECT * FROM pgqueuer.jobs_not_held(NULL, NULL)$$),
+($$SELECT * FROM pgqueuer.jobs_not_held(ARRAY[]::bigint[], '00000000-0000-0000-0000-000000000000')$$),
+($$SELECT * FROM pgqueuer.jobs_not_held(ARRAY[-9223372036854775808, NULL]::bigint[], '00000000-0000-0000-0000-000000000000')$$),
+($$SELECT count(*) FROM pgqueuer.jobs_not_held((SELECT ids FROM big), '00000000-0000-0000-0000-000000000000')$$),
+($$SELECT pgqueuer.current_durability() IN ('volatile', 'balanced', 'durable')$$),
 -- wait_for (ids no job has: nothing to wait for, whatever the timeout)
 ($$SELECT * FROM pgqueuer.wait_for(NULL, '0')$$),
 ($$SELECT * FROM pgqueuer.wait_for(ARRAY[1], NULL)$$),

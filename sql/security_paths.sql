@@ -158,6 +158,12 @@ SELECT count(*) = 1 AS detailed FROM pgqueuer.job_detail((SELECT min(id) FROM pg
 SELECT count(*) > 0 AS history FROM pgqueuer.job_history((SELECT min(job_id) FROM pgqueuer.pgqueuer_log));
 SELECT count(*) >= 0 AS workers FROM pgqueuer.workers();
 SELECT count(*) > 0 AS metrics FROM pgqueuer.metrics();
+-- the lookups of the clients (1.1)
+SELECT count(*) AS leases FROM pgqueuer.entrypoint_leases(ARRAY['tr_limited', 'tr_new']);
+SELECT pgqueuer.next_due(ARRAY['tr_limited', 'tr_free', 'tr_cron', 'tr_deferred']) IS NULL AS none_due;
+SELECT count(*) > 0 AS not_held FROM pgqueuer.jobs_not_held(ARRAY(SELECT id FROM pgqueuer.pgqueuer),
+	'00000000-0000-0000-0000-0000000000ff');
+SELECT pgqueuer.current_durability();
 SELECT count(*) > 0 AS canceled FROM pgqueuer.cancel(ARRAY(SELECT id FROM pgqueuer.pgqueuer));
 SELECT pgqueuer.pause('tr_free'), pgqueuer.pause('tr_new'), pgqueuer.resume('tr_free');
 SELECT pgqueuer.cron_next('*/5 * * * *', '2026-01-01 00:00:01+00');

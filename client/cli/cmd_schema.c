@@ -105,7 +105,8 @@ extension_script(const char *ext_stmt, const char *level, char *durability_stmt,
 
 /*
  * current_durability
- *		The stored durability level (durable when none is stored); NULL
+ *		The stored durability level (pgqueuer.current_durability(): durable
+ *		when none is stored); NULL
  *		after printing the error if it cannot be read.
  */
 static char *
@@ -114,9 +115,7 @@ current_durability(PgqCli *cli, PGconn *conn)
 	PGresult   *res;
 	char	   *level;
 
-	res = pgq_cli_exec(cli, conn,
-					   "SELECT coalesce((SELECT value FROM pgqueuer.pgqueuer_settings"
-					   " WHERE name = 'durability'), 'durable')", 0, NULL);
+	res = pgq_cli_exec(cli, conn, "SELECT pgqueuer.current_durability()", 0, NULL);
 	if (res == NULL)
 		return NULL;
 	level = strdup(PQgetvalue(res, 0, 0));
@@ -392,29 +391,40 @@ cmd_upgrade(PgqCli *cli, int argc, char **argv)
 
 /*
  * The objects PgQueuer's own verify looks for, plus the extension and its
- * schema: one row (kind, name, exists) each, in a fixed order.
+ * schema: one row (kind, name, exists) each, in a fixed order.  This is the
+ * one statement of pgq that reads the catalog instead of calling a
+ * pgqueuer function: it must also work (and say what is missing or left
+ * over) when the extension is not installed.  Catalog names, functions and
+ * operators are schema-qualified, like every statement pgq sends, because
+ * the session's search_path may list a schema where another role planted
+ * look-alikes.
  */
 static const char *const objects_sql =
-"SELECT kind, name, present FROM ("
-" SELECT 1 AS ord, 'extension' AS kind, 'pgqueuer' AS name,"
-"  EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pgqueuer') AS present"
+"SELECT o.kind, o.name, o.present FROM ("
+" SELECT 1 AS ord, 'extension'::pg_catalog.text AS kind,"
+"  'pgqueuer'::pg_catalog.text AS name,"
+"  EXISTS (SELECT 1 FROM pg_catalog.pg_extension AS e"
+"   WHERE e.extname OPERATOR(pg_catalog.=) 'pgqueuer'::pg_catalog.name) AS present"
 " UNION ALL"
 " SELECT 2, 'schema', 'pgqueuer',"
-"  EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = 'pgqueuer')"
+"  EXISTS (SELECT 1 FROM pg_catalog.pg_namespace AS n"
+"   WHERE n.nspname OPERATOR(pg_catalog.=) 'pgqueuer'::pg_catalog.name)"
 " UNION ALL"
-" SELECT 3 + t.n, 'table', 'pgqueuer.' || t.name,"
-"  pg_catalog.to_regclass('pgqueuer.' || t.name) IS NOT NULL"
-" FROM unnest(ARRAY['pgqueuer', 'pgqueuer_log', 'pgqueuer_statistics',"
-"  'pgqueuer_schedules']) WITH ORDINALITY AS t(name, n)"
+" SELECT 2 OPERATOR(pg_catalog.+) t.n::pg_catalog.int4, 'table', t.name,"
+"  pg_catalog.to_regclass(t.name) IS NOT NULL"
+" FROM pg_catalog.unnest('{pgqueuer.pgqueuer,pgqueuer.pgqueuer_log,"
+"pgqueuer.pgqueuer_statistics,pgqueuer.pgqueuer_schedules}'::pg_catalog.text[])"
+"  WITH ORDINALITY AS t(name, n)"
 " UNION ALL"
 " SELECT 10, 'function', 'pgqueuer.fn_pgqueuer_changed',"
-"  pg_catalog.to_regproc('pgqueuer.fn_pgqueuer_changed') IS NOT NULL"
+"  pg_catalog.to_regproc('pgqueuer.fn_pgqueuer_changed'::pg_catalog.text) IS NOT NULL"
 " UNION ALL"
 " SELECT 11, 'trigger', 'tg_pgqueuer_changed',"
-"  EXISTS (SELECT 1 FROM pg_catalog.pg_trigger"
-"   WHERE tgname = 'tg_pgqueuer_changed'"
-"   AND tgrelid = pg_catalog.to_regclass('pgqueuer.pgqueuer'))"
-") AS o ORDER BY ord";
+"  EXISTS (SELECT 1 FROM pg_catalog.pg_trigger AS g"
+"   WHERE g.tgname OPERATOR(pg_catalog.=) 'tg_pgqueuer_changed'::pg_catalog.name"
+"   AND g.tgrelid OPERATOR(pg_catalog.=)"
+"    pg_catalog.to_regclass('pgqueuer.pgqueuer'::pg_catalog.text)::pg_catalog.oid)"
+") AS o ORDER BY o.ord";
 
 static void
 verify_help(void)
@@ -650,9 +660,9 @@ durability_help(void)
 		   "Usage:\n"
 		   "  pgq durability LEVEL [--dry-run]\n"
 		   "\n"
-		   "LEVEL: volatile (all four tables unlogged), balanced (pgqueuer and\n"
-		   "pgqueuer_schedules logged, pgqueuer_log and pgqueuer_statistics\n"
-		   "unlogged) or durable (all logged).  Calls pgqueuer.set_durability(LEVEL)\n"
+		   "LEVEL: volatile (all four tables unlogged), balanced (the queue and the\n"
+		   "schedules logged, the log and the statistics unlogged) or durable\n"
+		   "(all logged).  Calls pgqueuer.set_durability(LEVEL)\n"
 		   "and prints \"Set PgQueuer durability to LEVEL.\" on stderr.\n"
 		   "\n"
 		   "Options:\n"
@@ -706,7 +716,7 @@ cmd_durability(PgqCli *cli, int argc, char **argv)
 
 	params[0] = level;
 	params[1] = dry_run ? "true" : "false";
-	if (server_statements(cli, "SELECT * FROM pgqueuer.set_durability($1, dry_run => $2::boolean)",
+	if (server_statements(cli, "SELECT * FROM pgqueuer.set_durability($1::pg_catalog.text, dry_run => $2::pg_catalog.bool)",
 						  2, params, dry_run) < 0)
 		return PGQ_EXIT_FAIL;
 	if (!dry_run)
@@ -722,9 +732,9 @@ autovac_help(void)
 		   "Usage:\n"
 		   "  pgq autovac [--rollback] [--dry-run]\n"
 		   "\n"
-		   "Calls pgqueuer.autovac(): pgqueuer and pgqueuer_schedules get aggressive\n"
-		   "autovacuum and fillfactor 70, pgqueuer_log and pgqueuer_statistics\n"
-		   "append-only tuning.  Prints \"Applied recommended autovacuum settings.\"\n"
+		   "Calls pgqueuer.autovac(): the queue and the schedules get aggressive\n"
+		   "autovacuum and fillfactor 70, the log and the statistics append-only\n"
+		   "tuning.  Prints \"Applied recommended autovacuum settings.\"\n"
 		   "(or \"Reset autovacuum settings to defaults.\") on stderr.\n"
 		   "\n"
 		   "Options:\n"
@@ -777,7 +787,7 @@ cmd_autovac(PgqCli *cli, int argc, char **argv)
 
 	params[0] = rollback ? "true" : "false";
 	params[1] = dry_run ? "true" : "false";
-	if (server_statements(cli, "SELECT * FROM pgqueuer.autovac($1::boolean, dry_run => $2::boolean)",
+	if (server_statements(cli, "SELECT * FROM pgqueuer.autovac($1::pg_catalog.bool, dry_run => $2::pg_catalog.bool)",
 						  2, params, dry_run) < 0)
 		return PGQ_EXIT_FAIL;
 	if (!dry_run)

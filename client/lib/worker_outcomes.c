@@ -37,23 +37,6 @@
 #define MAX_FLUSH_ATTEMPTS 5
 
 /*
- * pgq_run_release
- *		Forget a held job: unlink it from the run's list and free it.
- */
-void
-pgq_run_release(PgqRun *run, PgqContext *ctx)
-{
-	if (ctx->run_prev)
-		ctx->run_prev->run_next = ctx->run_next;
-	else
-		run->held_head = ctx->run_next;
-	if (ctx->run_next)
-		ctx->run_next->run_prev = ctx->run_prev;
-	run->nheld--;
-	pgq_context_free(ctx);
-}
-
-/*
  * pgq_run_collect_done
  *		Take the jobs the pool finished: cancelled ones are forgotten, the
  *		others wait in the pending list for the next flush.

@@ -8,7 +8,10 @@
  *
  *	1. read notifications: a table_changed_event means "there may be work"
  *	   (unless it says "jobs": 0 and "entrypoints": [], an announcement
- *	   of outcomes for completion watchers), a cancellation_event sets the cancelled flag of the jobs it names, a
+ *	   of outcomes for completion watchers),
+ *	   a cancellation_event sets the cancelled flag of the jobs it names
+ *	   once the server confirms that this worker no longer holds them (a
+ *	   notification is only a hint: anyone may send one), a
  *	   health_check_event answers our listener probe;
  *	2. collect the jobs the pool finished; their outcomes are pending;
  *	3. heartbeat all running jobs when the first of them reaches half its
@@ -78,23 +81,98 @@ drain_wake_pipe(PgqWorker *worker)
 }
 
 /*
+ * A turn's cancellation candidates: held jobs named by cancellation_event
+ * notifications, confirmed with the server before anything is cancelled.
+ */
+typedef struct CancelList
+{
+	int64_t    *ids;
+	int		   *senders;		/* backend PID of the notifying session */
+	int			n;
+	int			cap;
+} CancelList;
+
+/*
+ * note_cancellation
+ *		Remember the ids of a cancellation_event that name jobs this worker
+ *		holds and has not cancelled yet, with the backend PID of the session
+ *		that sent it (for the warning about a forged one).  Ids we do not
+ *		hold are someone else's.  False when out of memory.
+ */
+static bool
+note_cancellation(PgqRun *run, CancelList *list, const int64_t *ids, int nids,
+				  int sender)
+{
+	for (int i = 0; i < nids; i++)
+	{
+		bool		wanted = false;
+
+		for (PgqContext *c = run->held_head; c && !wanted; c = c->run_next)
+			wanted = c->job.id == ids[i] && !atomic_load(&c->cancelled);
+		for (int j = 0; j < list->n && wanted; j++)
+			wanted = list->ids[j] != ids[i];
+		if (!wanted)
+			continue;
+		if (list->n == list->cap)
+		{
+			int			cap = list->cap ? list->cap * 2 : 16;
+			int64_t    *grown = realloc(list->ids, sizeof(int64_t) * (size_t) cap);
+			int		   *grown_senders;
+
+			if (grown == NULL)
+				return false;
+			list->ids = grown;
+			grown_senders = realloc(list->senders, sizeof(int) * (size_t) cap);
+			if (grown_senders == NULL)
+				return false;
+			list->senders = grown_senders;
+			list->cap = cap;
+		}
+		list->senders[list->n] = sender;
+		list->ids[list->n++] = ids[i];
+	}
+	return true;
+}
+
+/*
  * cancel_jobs
- *		A cancellation_event: set the cancelled flag of the held jobs it
- *		names.  Ids we do not hold are someone else's.
+ *		Cancel the candidate jobs the server confirms: set their cancelled
+ *		flag so that their handlers can return early.  A notification is
+ *		only a hint -- any role that can connect may NOTIFY on the channel
+ *		-- so a job the server says this worker still holds keeps running,
+ *		with a warning.  When the check fails nothing is cancelled.
  */
 static void
-cancel_jobs(PgqRun *run, const int64_t *ids, int nids)
+cancel_jobs(PgqRun *run, const CancelList *list)
 {
 	PgqWorker  *worker = run->worker;
+	bool	   *gone;
 
-	for (int i = 0; i < nids; i++)
+	if (list->n == 0)
+		return;
+	gone = calloc((size_t) list->n, sizeof(bool));
+	if (gone == NULL)
+		return;
+	if (pgq_run_confirm_not_held(run, list->ids, list->n, gone) < 0)
+	{
+		free(gone);
+		return;
+	}
+	for (int i = 0; i < list->n; i++)
 	{
 		for (PgqContext *c = run->held_head; c; c = c->run_next)
 		{
 			bool		reached = false;
 
-			if (c->job.id != ids[i])
+			if (c->job.id != list->ids[i])
 				continue;
+			if (!gone[i])
+			{
+				pgq_log(worker, PGQ_LOG_WARNING,
+						"ignored a cancellation_event for job %lld (%s) sent by backend PID %d: the server says this worker still holds it",
+						(long long) c->job.id, c->entry->name, list->senders[i]);
+				break;
+			}
 			pthread_mutex_lock(&worker->lock);
 			if (!atomic_load(&c->cancelled))
 			{
@@ -112,6 +190,25 @@ cancel_jobs(PgqRun *run, const int64_t *ids, int nids)
 			break;
 		}
 	}
+	free(gone);
+}
+
+/*
+ * log_unparseable
+ *		Warn about a notification that is not a JSON object, its text
+ *		escaped and cut short: anyone may send one, and it must not forge
+ *		log lines or reach a terminal as control sequences.
+ */
+static void
+log_unparseable(PgqWorker *worker, const char *payload)
+{
+	PgqBuf		text;
+
+	pgq_buf_init(&text);
+	pgq_buf_escaped(&text, payload, PGQ_LOG_TEXT_MAX, true);
+	pgq_log(worker, PGQ_LOG_WARNING, "unparseable notification on %s: %s",
+			PGQ_CHANNEL, text.oom ? "(out of memory)" : text.data);
+	pgq_buf_free(&text);
 }
 
 /*
@@ -126,6 +223,7 @@ handle_notifications(PgqRun *run, bool *want_dequeue)
 	PgqWorker  *worker = run->worker;
 	PGnotify   *n;
 	int			count = 0;
+	CancelList	cancels = {0};
 
 	if (!PQconsumeInput(run->conn) || PQstatus(run->conn) == CONNECTION_BAD)
 	{
@@ -149,12 +247,14 @@ handle_notifications(PgqRun *run, bool *want_dequeue)
 		if (!pgq_event_parse(n->extra, &event))
 		{
 			/* unknown writers: treat as a wake-up, the dequeue decides */
-			pgq_log(worker, PGQ_LOG_WARNING, "unparseable notification on %s: %s",
-					PGQ_CHANNEL, n->extra);
+			log_unparseable(worker, n->extra);
 			*want_dequeue = true;
 		}
 		else if (strcmp(event.type, "cancellation_event") == 0)
-			cancel_jobs(run, event.ids, event.nids);
+		{
+			if (!note_cancellation(run, &cancels, event.ids, event.nids, n->be_pid))
+				pgq_log(worker, PGQ_LOG_ERROR, "out of memory: a cancellation_event was not handled");
+		}
 		else if (strcmp(event.type, "health_check_event") == 0)
 		{
 			if (run->health_sent > 0 && strcmp(event.id, run->health_id) == 0)
@@ -170,7 +270,10 @@ handle_notifications(PgqRun *run, bool *want_dequeue)
 		pgq_event_free(&event);
 		PQfreemem(n);
 	}
-	return count;
+	cancel_jobs(run, &cancels);
+	free(cancels.ids);
+	free(cancels.senders);
+	return run->broken ? -1 : count;
 }
 
 /*
@@ -636,7 +739,13 @@ pgq_worker_run(PgqWorker *worker)
 	drain_wake_pipe(worker);
 
 	if (!pgq_run_setup(&run))
-		pgq_log(worker, PGQ_LOG_ERROR, "%s", worker->error);
+	{
+		/* a stop while connecting is a stop, not a failure */
+		if (atomic_load(&worker->stop_requested))
+			result = PGQ_RUN_STOPPED;
+		pgq_log(worker, result == PGQ_RUN_STOPPED ? PGQ_LOG_INFO : PGQ_LOG_ERROR,
+				"%s", worker->error);
+	}
 	else if ((run.pool = pgq_pool_start(worker, run.capacity)) == NULL)
 	{
 		pgq_worker_set_error(worker, "out of memory");

@@ -167,6 +167,33 @@ like($out, qr/could not load factory library/, '... with the loader\'s message')
 is($status, 1, 'a missing symbol: exit 1');
 like($out, qr/factory symbol "no_such_symbol" not found/, '... named in the message');
 
+# a symbol that is a variable, not a function: dlsym() finds it, and calling
+# it would crash (or run the bytes it holds); pgq must refuse it by name
+SKIP:
+{
+	my $cc = $ENV{CC} // 'cc';
+	my $src = "$tmp/datasym.c";
+	open(my $fh, '>', $src) or die "$src: $!";
+	print $fh "int setup_data[4] = {1, 2, 3, 4};\n__thread int setup_tls = 1;\n"
+	  . "int setup_fn(void *w) { (void) w; return 0; }\n";
+	close($fh);
+	skip "no C compiler ($cc) to build a library with a data symbol", 6
+	  unless system($cc, '-shared', '-fPIC', '-o', "$tmp/libdatasym.so", $src) == 0;
+	for my $case ([ 'setup_data', qr/a variable \(a data object\), not a function/ ],
+		[ 'setup_tls', qr/a thread-local variable or other data outside the library's segments, not a function/ ])
+	{
+		($status, $out) = run_pgq({}, "$tmp/libdatasym.so:$case->[0]");
+		is($status, 1, "a factory symbol that is a variable ($case->[0]): exit 1, no crash");
+		like($out,
+			qr/factory symbol "\Q$case->[0]\E" in ".*libdatasym\.so" is $case->[1]: a factory is int \Q$case->[0]\E\(PgqWorker \*worker\)/,
+			'... with a clear message naming what it is');
+	}
+	# a function of the library is accepted (it returns 0 and adds nothing)
+	($status, $out) = run_pgq({}, "$tmp/libdatasym.so:setup_fn");
+	like($out, qr/no entrypoints/, 'a function symbol is called (this one adds no entrypoint)');
+	unlike($out, qr/not a function/, '... and not refused as a variable');
+}
+
 ($status, $out) = run_pgq({ MYJOBS_FAIL_SETUP => 1 }, $factory);
 is($status, 1, 'a factory returning non-zero: exit 1');
 like($out, qr/factory .* returned 1/, '... reported');
