@@ -242,7 +242,29 @@ INSERT INTO cases (q) VALUES
 ($$SELECT * FROM pgqueuer.jobs_not_held(ARRAY[]::bigint[], '00000000-0000-0000-0000-000000000000')$$),
 ($$SELECT * FROM pgqueuer.jobs_not_held(ARRAY[-9223372036854775808, NULL]::bigint[], '00000000-0000-0000-0000-000000000000')$$),
 ($$SELECT count(*) FROM pgqueuer.jobs_not_held((SELECT ids FROM big), '00000000-0000-0000-0000-000000000000')$$),
-($$SELECT pgqueuer.current_durability() IN ('volatile', 'balanced', 'durable')$$);
+($$SELECT pgqueuer.current_durability() IN ('volatile', 'balanced', 'durable')$$),
+-- wait_for (ids no job has: nothing to wait for, whatever the timeout)
+($$SELECT * FROM pgqueuer.wait_for(NULL, '0')$$),
+($$SELECT * FROM pgqueuer.wait_for(ARRAY[1], NULL)$$),
+($$SELECT * FROM pgqueuer.wait_for(ARRAY[NULL]::bigint[], '0')$$),
+($$SELECT * FROM pgqueuer.wait_for((SELECT ids FROM big), '0')$$),
+($$SELECT * FROM pgqueuer.wait_for(ARRAY[9223372036854775807, -9223372036854775808], '178000000 years')$$),
+($$SELECT * FROM pgqueuer.wait_for(ARRAY[1], '-178000000 years')$$),
+-- migrate
+($$SELECT * FROM pgqueuer.migrate(NULL)$$),
+($$SELECT * FROM pgqueuer.migrate('')$$),
+($$SELECT * FROM pgqueuer.migrate((SELECT long_1m FROM big))$$),
+($$SELECT * FROM pgqueuer.migrate('pgqueuer')$$),
+($$SELECT * FROM pgqueuer.migrate('pg_catalog')$$),
+($$SELECT * FROM pgqueuer.migrate('public', NULL)$$),
+-- time zones of cron_next and schedule
+($$SELECT pgqueuer.cron_next('* * * * *', '2026-01-01 00:00:00+00', (SELECT long_1m FROM big))$$),
+($$SELECT pgqueuer.cron_next('* * * * *', '2026-01-01 00:00:00+00', U&'\202E\FEFF odd')$$),
+($$SELECT pgqueuer.cron_next('* * * * *', '2026-01-01 00:00:00+00', '')$$),
+($$SELECT pgqueuer.cron_next('30 2 * * *', '294276-12-31 00:00:00+00', 'Europe/Oslo')$$),
+($$SELECT pgqueuer.cron_next('30 2 * * *', '4713-01-01 00:00:00+00 BC', 'America/New_York')$$),
+($$SELECT pgqueuer.schedule('s', '@daily', timezone => '')$$),
+($$SELECT pgqueuer.schedule('s', '@daily', timezone => (SELECT random_96k FROM big))$$);
 
 -- every function of the extension is among the cases (a function added
 -- later without a case here shows up in this list)

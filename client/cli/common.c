@@ -96,8 +96,14 @@ pgq_cli_exec_params(PgqCli *cli, PGconn *conn, const char *sql, int nparams,
 					const Oid *types, const char *const *params,
 					const int *lengths, const int *formats)
 {
-	PGresult   *res = PQexecParams(conn, sql, nparams, types, params,
-								   lengths, formats, 0);
+	return pgq_cli_check_result(cli, conn,
+								PQexecParams(conn, sql, nparams, types, params,
+											 lengths, formats, 0));
+}
+
+PGresult *
+pgq_cli_check_result(PgqCli *cli, PGconn *conn, PGresult *res)
+{
 	ExecStatusType st = PQresultStatus(res);
 
 	if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)

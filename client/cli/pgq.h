@@ -63,6 +63,12 @@ extern int	cmd_schedules(PgqCli *cli, int argc, char **argv);
 extern int	cmd_jobs(PgqCli *cli, int argc, char **argv);
 extern int	cmd_workers(PgqCli *cli, int argc, char **argv);
 
+/* cmd_migrate.c */
+extern int	cmd_migrate(PgqCli *cli, int argc, char **argv);
+
+/* cmd_wait.c */
+extern int	cmd_wait(PgqCli *cli, int argc, char **argv);
+
 /* cmd_monitor.c */
 extern int	cmd_dashboard(PgqCli *cli, int argc, char **argv);
 extern int	cmd_listen(PgqCli *cli, int argc, char **argv);
@@ -123,6 +129,13 @@ extern PGresult *pgq_cli_exec_params(PgqCli *cli, PGconn *conn, const char *sql,
  * malloc'd, NULL when out of memory.
  */
 extern char *pgq_cli_text_array(const char *const *items, int n);
+
+/*
+ * The error handling of pgq_cli_exec for a result obtained otherwise (res
+ * may be NULL): returns res if it succeeded, else prints the error, clears
+ * res and returns NULL.
+ */
+extern PGresult *pgq_cli_check_result(PgqCli *cli, PGconn *conn, PGresult *res);
 
 /* "pgq COMMAND: error: ..." on stderr. */
 extern void pgq_cli_error(PgqCli *cli, const char *fmt,...)

@@ -1,9 +1,10 @@
 /*-------------------------------------------------------------------------
  *
  * client.c
- *		PgqClient, the producer side of libpgqueuer: connect, and enqueue
- *		one job (pgqueuer.enqueue) or many in one round trip
- *		(pgqueuer.enqueue_batch).
+ *		PgqClient, the producer side of libpgqueuer: connect, enqueue one
+ *		job (pgqueuer.enqueue) or many in one round trip
+ *		(pgqueuer.enqueue_batch), and wait for jobs to finish
+ *		(pgqueuer.wait_for).
  *
  * Statements are sent with PQexecParams (unnamed), so they never clash
  * with prepared statements of the caller, who may use the same connection
@@ -71,6 +72,9 @@ connect_timeout_s(PGconn *conn)
 		return 0;
 	return timeout < 2 ? 2 : timeout;
 }
+
+static const char *const wait_for_sql =
+"SELECT job_id, status::text FROM pgqueuer.wait_for($1::bigint[], $2::interval)";
 
 /*
  * pgq_open_conn
@@ -384,4 +388,62 @@ done:
 	for (int a = 0; a < 6; a++)
 		pgq_buf_free(&arr[a]);
 	return rc;
+}
+
+/*
+ * pgq_wait_for
+ *		pgqueuer.wait_for() of n ids; see libpgqueuer.h.
+ */
+int
+pgq_wait_for(PgqClient *client, const int64_t *ids, int n, double timeout_s,
+			 PgqJobState *states, int *pending)
+{
+	PgqBuf		arr;
+	char		timeout[64];
+	const char *values[2];
+	PGresult   *res;
+	int			rows;
+
+	client->error[0] = '\0';
+	if (pending)
+		*pending = 0;
+	if (n < 0)
+		return set_error(client, "n must be >= 0");
+	if (n > 0 && (ids == NULL || states == NULL))
+		return set_error(client, "ids and states must not be NULL");
+	if (!isfinite(timeout_s) || timeout_s < 0)
+		return set_error(client, "timeout_s must be a finite number of seconds >= 0");
+	if (n == 0)
+		return 0;
+
+	pgq_buf_init(&arr);
+	pgq_buf_putc(&arr, '{');
+	for (int i = 0; i < n; i++)
+		pgq_buf_printf(&arr, "%s%lld", i > 0 ? "," : "", (long long) ids[i]);
+	pgq_buf_putc(&arr, '}');
+	if (arr.oom)
+	{
+		pgq_buf_free(&arr);
+		return set_error(client, "out of memory");
+	}
+	snprintf(timeout, sizeof(timeout), "%.6f seconds", timeout_s);
+	values[0] = arr.data;
+	values[1] = timeout;
+	res = PQexecParams(client->conn, wait_for_sql, 2, NULL, values, NULL, NULL, 0);
+	pgq_buf_free(&arr);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		return result_error(client, res);
+
+	rows = PQntuples(res);
+	for (int r = 0; r < rows && r < n; r++)
+	{
+		const char *status = PQgetvalue(res, r, 1);
+
+		states[r].id = strtoll(PQgetvalue(res, r, 0), NULL, 10);
+		snprintf(states[r].status, sizeof(states[r].status), "%s", status);
+		if (pending && (strcmp(status, "queued") == 0 || strcmp(status, "picked") == 0))
+			(*pending)++;
+	}
+	PQclear(res);
+	return rows;
 }

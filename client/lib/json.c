@@ -344,6 +344,7 @@ pgq_event_parse(const char *payload, PgqEvent *event)
 	const char *p = skip_ws(payload);
 
 	memset(event, 0, sizeof(*event));
+	event->jobs = -1;
 	if (*p != '{')
 		return false;
 	p = skip_ws(p + 1);
@@ -365,6 +366,18 @@ pgq_event_parse(const char *payload, PgqEvent *event)
 			p = scan_string(p, event->id, sizeof(event->id));
 		else if (strcmp(key, "ids") == 0)
 			p = scan_ids(p, event);
+		else if (strcmp(key, "jobs") == 0 && *p >= '0' && *p <= '9')
+		{
+			char	   *end;
+
+			event->jobs = strtoll(p, &end, 10);
+			p = end;
+		}
+		else if (strcmp(key, "entrypoints") == 0 && *p == '[')
+		{
+			event->no_entrypoints = (*skip_ws(p + 1) == ']');
+			p = skip_value(p);
+		}
 		else
 			p = skip_value(p);
 		if (p == NULL)

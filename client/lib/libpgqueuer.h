@@ -141,6 +141,37 @@ extern int	pgq_enqueue(PgqClient *client, const PgqJobSpec *job,
 extern int	pgq_enqueue_many(PgqClient *client, const PgqJobSpec *jobs, int n,
 							 PgqOnConflict on_conflict, int64_t *ids);
 
+/* One job's status as reported by pgq_wait_for(). */
+typedef struct PgqJobState
+{
+	int64_t		id;
+	char		status[16];		/* "queued", "picked", "failed" (held), or the
+								 * logged outcome: "successful", "exception",
+								 * "canceled", "deleted" */
+} PgqJobState;
+
+/*
+ * pgq_wait_for
+ *		Wait until each of the n jobs in ids has an outcome, or until
+ *		timeout_s seconds (finite, >= 0; 0 looks once) have passed
+ *		(pgqueuer.wait_for).  The server does the waiting: the call is one
+ *		statement that returns within milliseconds of the commit that ends
+ *		the last job (with pgqueuer in shared_preload_libraries; otherwise
+ *		within about 100 ms).  Held (failed) jobs count as finished, as do
+ *		ids the server does not know, which are left out of the result.
+ *
+ *		states has room for n entries and receives one per known job, in
+ *		the order of ids.  *pending (if not NULL) receives how many of them
+ *		are still queued or picked: 0 means every job finished, more means
+ *		the timeout passed first.  Returns the number of entries written,
+ *		or -1 on error (bad argument; a server error such as a duplicate id,
+ *		more than 10000 ids, or a transaction not in READ COMMITTED; a lost
+ *		connection), see pgq_client_error().  n = 0 returns 0 without a round
+ *		trip.  Blocks the calling thread; the connection is busy meanwhile.
+ */
+extern int	pgq_wait_for(PgqClient *client, const int64_t *ids, int n,
+						 double timeout_s, PgqJobState *states, int *pending);
+
 /* ------------------------------------------------------------------------
  * Jobs and handlers
  * ------------------------------------------------------------------------

@@ -130,6 +130,9 @@ typedef struct PgqEvent
 	char		id[64];			/* health_check_event: the probe's uuid */
 	int64_t    *ids;			/* cancellation_event: malloc'd job ids */
 	int			nids;
+	int64_t		jobs;			/* table_changed_event of the extension: jobs
+								 * with new work; -1 if absent */
+	bool		no_entrypoints; /* "entrypoints": [] (no entrypoint woken) */
 } PgqEvent;
 
 /* Parse payload; false if it is not a JSON object. Free with pgq_event_free. */

@@ -6,7 +6,9 @@
  * The calling thread owns the worker's libpq connection and runs an event
  * loop; handlers run on the pool threads (worker_pool.c).  Each turn:
  *
- *	1. read notifications: a table_changed_event means "there may be work",
+ *	1. read notifications: a table_changed_event means "there may be work"
+ *	   (unless it says "jobs": 0 and "entrypoints": [], an announcement
+ *	   of outcomes for completion watchers),
  *	   a cancellation_event sets the cancelled flag of the jobs it names
  *	   once the server confirms that this worker no longer holds them (a
  *	   notification is only a hint: anyone may send one), a
@@ -262,8 +264,9 @@ handle_notifications(PgqRun *run, bool *want_dequeue)
 				run->health_sent = 0;
 			}
 		}
-		else
+		else if (event.jobs != 0 || !event.no_entrypoints)
 			*want_dequeue = true;	/* table_changed_event and the like */
+		/* "jobs": 0 with "entrypoints": [] announces only outcomes */
 		pgq_event_free(&event);
 		PQfreemem(n);
 	}

@@ -115,6 +115,7 @@ pgqueuer_cancel(PG_FUNCTION_ARGS)
 	int64	   *running;
 	char	  **owners;
 	char	  **woken;
+	int64	   *final_ids;
 	int			nrunning = 0;
 	int			nwoken = 0;
 
@@ -126,12 +127,14 @@ pgqueuer_cancel(PG_FUNCTION_ARGS)
 	running = palloc(sizeof(int64) * Max(n, 1));
 	owners = palloc(sizeof(char *) * Max(n, 1));
 	woken = palloc(sizeof(char *) * Max(n, 1));
+	final_ids = palloc(sizeof(int64) * Max(n, 1));
 	for (int i = 0; i < n; i++)
 	{
 		bool		isnull;
 		Datum		id = pgq_getdatum(i, 1, &isnull);
 
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &id, &isnull);
+		final_ids[i] = DatumGetInt64(id);
 		if (DatumGetBool(pgq_getdatum(i, 3, &isnull)))
 		{
 			Datum		qm = pgq_getdatum(i, 4, &isnull);
@@ -158,8 +161,12 @@ pgqueuer_cancel(PG_FUNCTION_ARGS)
 		start = end;
 	}
 
-	/* removing picked jobs of a limited entrypoint frees capacity */
-	pgq_notify_entrypoints("delete", woken, nwoken);
+	/*
+	 * One table_changed_event with every canceled id (PgQueuer's
+	 * CompletionWatcher re-reads on it) and the limited entrypoints whose
+	 * capacity the removed picked jobs freed.
+	 */
+	pgq_notify_outcomes("delete", woken, nwoken, final_ids, n);
 	return (Datum) 0;
 }
 

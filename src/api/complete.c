@@ -9,7 +9,9 @@
  * attempts left, on_failure = 'hold' after the last attempt, and fencing:
  * given the worker's queue_manager_id, only rows that worker still holds
  * change, so a worker whose lease expired cannot complete, heartbeat or
- * retry a job that now belongs to somebody else.
+ * retry a job that now belongs to somebody else.  Each call sends one
+ * table_changed_event naming the jobs that reached a final outcome (for
+ * PgQueuer's CompletionWatcher) and the entrypoints whose capacity freed.
  *
  * IDENTIFICATION
  *		src/api/complete.c
@@ -102,7 +104,9 @@ COMPLETE_SQL_INPUT
 "), lg AS ("
 " INSERT INTO pgqueuer.pgqueuer_log (job_id, status, priority, entrypoint, traceback)"
 " SELECT id, logst, priority, entrypoint, tb FROM al"
-") SELECT id, entrypoint, wake, deferred FROM al ORDER BY ord";
+") SELECT id, entrypoint, wake, deferred,"
+"   logst OPERATOR(pg_catalog.<>) 'queued'::pgqueuer.pgqueuer_status"
+" FROM al ORDER BY ord";
 
 /*
  * complete() when no outcome is exception or failed: every job is deleted,
@@ -117,7 +121,7 @@ COMPLETE_SQL_INPUT
 "), lg AS ("
 " INSERT INTO pgqueuer.pgqueuer_log (job_id, status, priority, entrypoint, traceback)"
 " SELECT id, st, priority, entrypoint, tb FROM del"
-") SELECT d.id, d.entrypoint, COALESCE(e.concurrency_limit, 0) OPERATOR(pg_catalog.>) 0, false"
+") SELECT d.id, d.entrypoint, COALESCE(e.concurrency_limit, 0) OPERATOR(pg_catalog.>) 0, false, true"
 " FROM del d LEFT JOIN pgqueuer.pgqueuer_entrypoints e"
 "   ON e.entrypoint OPERATOR(pg_catalog.=) d.entrypoint"
 " ORDER BY d.ord";
@@ -202,6 +206,8 @@ pgqueuer_complete(PG_FUNCTION_ARGS)
 	MemoryContext oldctx;
 	char	  **woken;
 	int			nwoken = 0;
+	int64	   *final_ids;
+	int			nfinal = 0;
 	bool		all_deleted = true;
 	SPIPlanPtr	plan;
 	Datum		values[5];
@@ -241,6 +247,7 @@ pgqueuer_complete(PG_FUNCTION_ARGS)
 	done = pgq_execute_indexed(plan, values, nulls, SPI_OK_SELECT);
 	oldctx = MemoryContextSwitchTo(callerctx);
 	woken = palloc(sizeof(char *) * Max(done, 1));
+	final_ids = palloc(sizeof(int64) * Max(done, 1));
 	for (int i = 0; i < done; i++)
 	{
 		bool		isnull;
@@ -251,11 +258,16 @@ pgqueuer_complete(PG_FUNCTION_ARGS)
 			woken[nwoken++] = TextDatumGetCString(pgq_getdatum(i, 2, &isnull));
 		if (DatumGetBool(pgq_getdatum(i, 4, &isnull)))
 			pgq_deferred_changed();
+		if (DatumGetBool(pgq_getdatum(i, 5, &isnull)))
+			final_ids[nfinal++] = DatumGetInt64(id);
 	}
 	MemoryContextSwitchTo(oldctx);
 	pgq_finish();
 
-	pgq_notify_entrypoints("delete", woken, nwoken);
+	/* holds are final too: wake wait_for() (the trigger covers deletions) */
+	if (nfinal > 0)
+		pgq_wait_signal_outcome();
+	pgq_notify_outcomes("delete", woken, nwoken, final_ids, nfinal);
 	return (Datum) 0;
 }
 

@@ -200,6 +200,8 @@ pgq_expire_leases(ArrayType *entrypoints, int limit, char ***woken, int *nwoken)
 				(*woken)[*nwoken] = SPI_palloc(strlen(ep) + 1);
 				strcpy((*woken)[(*nwoken)++], ep);
 			}
+			else
+				pgq_wait_signal_outcome();	/* held or ended: wake wait_for() */
 		}
 		*nwoken = pgq_distinct_strings(*woken, *nwoken);
 	}

@@ -10,8 +10,10 @@
  * are fired, so rows that PgQueuer's own scheduler registered in the same
  * table are left to it.  A schedule fires at most once per due time: the
  * row is locked FOR UPDATE SKIP LOCKED and its next_run moved past now() in
- * the same transaction; after downtime a missed run fires once.  All cron
- * arithmetic is in UTC, as in PgQueuer.
+ * the same transaction; after downtime a missed run fires once.  Each
+ * schedule reads its fields on the wall clock of its time zone (column
+ * timezone, 'UTC' by default as in PgQueuer; schedule_tz.c defines the
+ * daylight-saving rules).
  *
  * IDENTIFICATION
  *		src/api/schedules.c
@@ -41,12 +43,16 @@ PG_FUNCTION_INFO_V1(pgqueuer_unschedule_entrypoint);
 #define PG_EPOCH_OFFSET_S \
 	((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY)
 
+/* a changed time zone moves next_run; otherwise re-registering keeps it */
 static const char *const schedule_sql =
 "INSERT INTO pgqueuer.pgqueuer_schedules AS s (expression, entrypoint, next_run,"
-"  payload, priority, server_fired)"
-" VALUES ($1, $2, $3, $4, $5, true)"
+"  payload, priority, server_fired, timezone)"
+" VALUES ($1, $2, $3, $4, $5, true, $6)"
 " ON CONFLICT (expression, entrypoint) DO UPDATE SET payload = EXCLUDED.payload,"
-"  priority = EXCLUDED.priority, server_fired = true, updated = pg_catalog.now()"
+"  priority = EXCLUDED.priority, server_fired = true, updated = pg_catalog.now(),"
+"  next_run = CASE WHEN s.timezone OPERATOR(pg_catalog.=) EXCLUDED.timezone"
+"    THEN s.next_run ELSE EXCLUDED.next_run END,"
+"  timezone = EXCLUDED.timezone"
 " RETURNING s.id";
 
 static const char *const unschedule_id_sql =
@@ -56,7 +62,8 @@ static const char *const unschedule_ep_sql =
 "DELETE FROM pgqueuer.pgqueuer_schedules WHERE entrypoint OPERATOR(pg_catalog.=) $1";
 
 static const char *const due_sql =
-"SELECT id, expression, entrypoint, pg_catalog.octet_length(entrypoint)::pg_catalog.int8"
+"SELECT id, expression, entrypoint, pg_catalog.octet_length(entrypoint)::pg_catalog.int8,"
+"   timezone"
 " FROM pgqueuer.pgqueuer_schedules"
 " WHERE server_fired AND enabled AND status OPERATOR(pg_catalog.=) 'queued'::pgqueuer.pgqueuer_status"
 "   AND next_run OPERATOR(pg_catalog.<=) pg_catalog.now()"
@@ -118,10 +125,11 @@ report_cron_error(const char *expression, const CronError *err)
 /*
  * next_fire
  *		Next fire time of a parsed schedule strictly after "after" (a
- *		finite timestamp), as NEXT_FIRE_*.
+ *		finite timestamp), on the wall clock of tz, as NEXT_FIRE_*.
  */
 static int
-next_fire(const CronSchedule *sched, TimestampTz after, TimestampTz *next)
+next_fire(const CronSchedule *sched, const pg_tz *tz, TimestampTz after,
+		  TimestampTz *next)
 {
 	int64		secs = after / USECS_PER_SEC;
 	int64		unix_next;
@@ -129,7 +137,7 @@ next_fire(const CronSchedule *sched, TimestampTz after, TimestampTz *next)
 	/* floor division: "after" may lie before 2000 */
 	if (after < 0 && after % USECS_PER_SEC != 0)
 		secs--;
-	if (!cron_next(sched, secs + PG_EPOCH_OFFSET_S, &unix_next))
+	if (!pgq_cron_next_in_zone(sched, tz, secs + PG_EPOCH_OFFSET_S, &unix_next))
 		return NEXT_FIRE_NONE;
 	/* compare in seconds: the product could overflow */
 	if (unix_next - PG_EPOCH_OFFSET_S >= END_TIMESTAMP / USECS_PER_SEC)
@@ -140,11 +148,12 @@ next_fire(const CronSchedule *sched, TimestampTz after, TimestampTz *next)
 
 /*
  * pgq_cron_next_or_error
- *		Next fire time of a cron expression strictly after "after", or an
- *		error naming the mistake or saying that it never fires.
+ *		Next fire time of a cron expression strictly after "after" in zone
+ *		tz, or an error naming the mistake or saying that it never fires.
  */
 TimestampTz
-pgq_cron_next_or_error(const char *expression, TimestampTz after)
+pgq_cron_next_or_error(const char *expression, TimestampTz after,
+					   const pg_tz *tz)
 {
 	CronSchedule sched;
 	CronError	err;
@@ -153,7 +162,7 @@ pgq_cron_next_or_error(const char *expression, TimestampTz after)
 
 	if (!cron_parse(expression, &sched, &err))
 		report_cron_error(expression, &err);
-	result = next_fire(&sched, after, &next);
+	result = next_fire(&sched, tz, after, &next);
 	if (result == NEXT_FIRE_OUT_OF_RANGE)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
@@ -172,31 +181,39 @@ pgq_cron_next_or_error(const char *expression, TimestampTz after)
 
 /*
  * pgqueuer_cron_next
- *		cron_next(expression, after) -> timestamptz
+ *		cron_next(expression, after, timezone) -> timestamptz
  */
 Datum
 pgqueuer_cron_next(PG_FUNCTION_ARGS)
 {
 	char	   *expression = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	TimestampTz after = PG_GETARG_TIMESTAMPTZ(1);
+	pg_tz	   *tz = pgq_lookup_timezone(text_to_cstring(PG_GETARG_TEXT_PP(2)),
+										 "timezone", NULL);
 
 	if (TIMESTAMP_NOT_FINITE(after))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("argument \"after\" must be a finite timestamp")));
-	PG_RETURN_TIMESTAMPTZ(pgq_cron_next_or_error(expression, after));
+	PG_RETURN_TIMESTAMPTZ(pgq_cron_next_or_error(expression, after, tz));
 }
 
 /*
  * pgqueuer_schedule
- *		schedule(entrypoint, expression, payload, priority) -> bigint
+ *		schedule(entrypoint, expression, payload, priority, timezone) -> bigint
+ *
+ * A NULL timezone means pgqueuer.schedule_timezone; the zone is stored
+ * under the tz database's spelling of its name.
  */
 Datum
 pgqueuer_schedule(PG_FUNCTION_ARGS)
 {
-	static const Oid argtypes[5] = {TEXTOID, TEXTOID, TIMESTAMPTZOID, BYTEAOID, INT4OID};
-	Datum		values[5];
-	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
+	static const Oid argtypes[6] = {TEXTOID, TEXTOID, TIMESTAMPTZOID, BYTEAOID,
+	INT4OID, TEXTOID};
+	Datum		values[6];
+	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
+	const char *zone_name;
+	pg_tz	   *tz;
 	char	   *expression;
 	char		normalized[256];
 	CronError	err;
@@ -209,17 +226,23 @@ pgqueuer_schedule(PG_FUNCTION_ARGS)
 	expression = TextDatumGetCString(PG_GETARG_DATUM(1));
 	if (!cron_normalize(expression, normalized, sizeof(normalized), &err))
 		report_cron_error(expression, &err);
+	tz = pgq_lookup_timezone(PG_ARGISNULL(4) ? pgq_schedule_timezone :
+							 TextDatumGetCString(PG_GETARG_DATUM(4)),
+							 PG_ARGISNULL(4) ? "pgqueuer.schedule_timezone" : "timezone",
+							 &zone_name);
 
 	values[0] = CStringGetTextDatum(normalized);
 	values[1] = PG_GETARG_DATUM(0);
 	values[2] = TimestampTzGetDatum(pgq_cron_next_or_error(normalized,
-														   GetCurrentTransactionStartTimestamp()));
+														   GetCurrentTransactionStartTimestamp(),
+														   tz));
 	values[3] = PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2);
 	nulls[3] = PG_ARGISNULL(2) ? 'n' : ' ';
 	values[4] = PG_GETARG_DATUM(3);
+	values[5] = CStringGetTextDatum(zone_name);
 
 	pgq_connect();
-	pgq_execute(pgq_plan(&schedule_plan, schedule_sql, 5, argtypes),
+	pgq_execute(pgq_plan(&schedule_plan, schedule_sql, 6, argtypes),
 				values, nulls, SPI_OK_INSERT_RETURNING);
 	id = pgq_getint64(0, 1);
 	pgq_finish();
@@ -267,12 +290,61 @@ pgqueuer_unschedule_entrypoint(PG_FUNCTION_ARGS)
 }
 
 /*
+ * due_row_next_run
+ *		For row "row" of due_sql's result (schedule id): the next fire time
+ *		after now in the schedule's zone.  False, with one WARNING, when the
+ *		row was written behind our back with an entrypoint the extension
+ *		refuses (validate.c), a zone PostgreSQL does not know, or an
+ *		expression that does not parse: the caller parks it at 'infinity'.
+ */
+static bool
+due_row_next_run(int row, int64 id, TimestampTz now, TimestampTz *next)
+{
+	bool		isnull;
+	char	   *expression = TextDatumGetCString(pgq_getdatum(row, 2, &isnull));
+	char	   *zone = TextDatumGetCString(pgq_getdatum(row, 5, &isnull));
+	const char *problem =
+		pgq_entrypoint_problem(TextDatumGetCString(pgq_getdatum(row, 3, &isnull)),
+							   pgq_getint64(row, 4));
+	pg_tz	   *tz;
+	CronSchedule sched;
+	CronError	err;
+
+	if (problem != NULL)
+	{
+		pgq_report_skipped_row("pgqueuer_schedules", id, problem);
+		return false;
+	}
+	tz = pg_tzset(zone);
+	if (tz == NULL || !pg_tz_acceptable(tz))
+	{
+		ereport(WARNING,
+				(errmsg("schedule " INT64_FORMAT " has an unknown time zone %s; it will not fire",
+						id, pgq_quote_for_log(zone)),
+				 errhint("Delete it with pgqueuer.unschedule() and register it again with pgqueuer.schedule().")));
+		return false;
+	}
+	if (!cron_parse(expression, &sched, &err) ||
+		next_fire(&sched, tz, now, next) != NEXT_FIRE_OK)
+	{
+		ereport(WARNING,
+				(errmsg("schedule " INT64_FORMAT " has an unusable cron expression %s; it will not fire",
+						id, pgq_quote_for_log(expression)),
+				 errhint("Delete it with pgqueuer.unschedule() and register it again with pgqueuer.schedule().")));
+		*next = DT_NOEND;
+		return false;
+	}
+	return true;
+}
+
+/*
  * pgq_fire_schedules
  *		Enqueue one job for every due server-fired schedule and move its
- *		next_run to the first fire time after now.  A row whose expression
- *		does not parse or whose entrypoint the extension would refuse
- *		(written behind our back, validate.c) is parked at 'infinity' with
- *		one WARNING instead of failing every pass or being fired.  Must run inside
+ *		next_run to the first fire time after now in its time zone.  A row
+ *		whose expression does not parse, whose zone PostgreSQL does not know
+ *		or whose entrypoint the extension would refuse (written behind our
+ *		back, validate.c) is parked at 'infinity' with one WARNING instead of
+ *		failing every pass or being fired.  Must run inside
  *		SPI.  Returns the number of jobs enqueued.
  */
 int64
@@ -300,32 +372,11 @@ pgq_fire_schedules(void)
 	for (int i = 0; i < n; i++)
 	{
 		bool		isnull;
-		char	   *expression = TextDatumGetCString(pgq_getdatum(i, 2, &isnull));
-		const char *problem =
-			pgq_entrypoint_problem(TextDatumGetCString(pgq_getdatum(i, 3, &isnull)),
-								   pgq_getint64(i, 4));
-		CronSchedule sched;
-		CronError	err;
 		TimestampTz next = DT_NOEND;
-		bool		ok;
 
 		ids[i] = pgq_getdatum(i, 1, &isnull);
-		if (problem != NULL)
-		{
-			pgq_report_skipped_row("pgqueuer_schedules", DatumGetInt64(ids[i]), problem);
-			nexts[i] = TimestampTzGetDatum(DT_NOEND);
-			oks[i] = BoolGetDatum(false);
-			continue;
-		}
-		ok = cron_parse(expression, &sched, &err) &&
-			next_fire(&sched, now, &next) == NEXT_FIRE_OK;
-		if (!ok)
-			ereport(WARNING,
-					(errmsg("schedule " INT64_FORMAT " has an unusable cron expression %s; it will not fire",
-							DatumGetInt64(ids[i]), pgq_quote_for_log(expression)),
-					 errhint("Delete it with pgqueuer.unschedule() and register it again with pgqueuer.schedule().")));
+		oks[i] = BoolGetDatum(due_row_next_run(i, DatumGetInt64(ids[i]), now, &next));
 		nexts[i] = TimestampTzGetDatum(next);
-		oks[i] = BoolGetDatum(ok);
 	}
 
 	values[0] = PointerGetDatum(construct_array(ids, n, INT8OID, 8, true, TYPALIGN_DOUBLE));

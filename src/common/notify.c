@@ -161,6 +161,84 @@ pgq_notify_cancellation(const char *queue_manager_id, int64 *ids, int nids)
 }
 
 /*
+ * append_id_list
+ *		Append ", \"key\": [id, ...]" to buf unless it would make the
+ *		payload longer than limit; returns whether it did.
+ */
+static bool
+append_id_list(StringInfo buf, const char *key, int64 *ids, int n, int limit)
+{
+	int			start = buf->len;
+
+	appendStringInfo(buf, ", \"%s\": [", key);
+	for (int i = 0; i < n; i++)
+	{
+		if (buf->len >= limit)
+			break;
+		appendStringInfo(buf, i > 0 ? ", " INT64_FORMAT : INT64_FORMAT, ids[i]);
+	}
+	appendStringInfoChar(buf, ']');
+	if (buf->len < limit)
+		return true;
+	buf->len = start;
+	buf->data[start] = '\0';
+	return false;
+}
+
+/*
+ * pgq_notify_outcomes
+ *		The one notification of a call that ended jobs (complete(),
+ *		cancel()): a table_changed_event (operation "delete", as PgQueuer's
+ *		trigger sends for its own completions, so that its
+ *		CompletionWatcher re-reads the job statuses) with the ids that
+ *		reached a final outcome under "completed", and the entrypoints
+ *		whose capacity was freed (one per woken job, sorted in place) under
+ *		"entrypoints" with their number of jobs under "jobs".  "jobs": 0
+ *		with an empty list tells our workers there is no new work.  Lists
+ *		that do not fit are left out ("completed" first).  Nothing when both
+ *		are empty.  With pgqueuer.notify_outcomes off, only freed capacity
+ *		is announced.
+ */
+void
+pgq_notify_outcomes(const char *operation, char **entrypoints, int n,
+					int64 *final_ids, int nfinal)
+{
+	StringInfoData buf;
+	StringInfoData eps;
+	int			neps;
+
+	if (!pgq_announce_outcomes)
+		nfinal = 0;
+	if ((n == 0 && nfinal == 0) || !pgq_notify_allowed())
+		return;
+
+	neps = pgq_distinct_strings(entrypoints, n);
+	initStringInfo(&eps);
+	appendStringInfoString(&eps, ", \"entrypoints\": [");
+	for (int i = 0; i < neps; i++)
+	{
+		if (i > 0)
+			appendStringInfoString(&eps, ", ");
+		escape_json(&eps, entrypoints[i]);
+	}
+	appendStringInfoChar(&eps, ']');
+
+	initStringInfo(&buf);
+	append_event_head(&buf, "table_changed_event", false);
+	appendStringInfo(&buf, ", \"operation\": \"%s\", \"table\": \"pgqueuer\", \"jobs\": %d",
+					 operation, n);
+	if (buf.len + eps.len + 1 < PGQ_NOTIFY_PAYLOAD_MAX)
+		appendBinaryStringInfo(&buf, eps.data, eps.len);
+	if (nfinal > 0)
+		(void) append_id_list(&buf, "completed", final_ids, nfinal,
+							  PGQ_NOTIFY_PAYLOAD_MAX - 1);
+	appendStringInfoChar(&buf, '}');
+	Async_Notify(PGQ_CHANNEL, buf.data);
+	pfree(buf.data);
+	pfree(eps.data);
+}
+
+/*
  * pgq_notify_entrypoints
  *		Send one table_changed_event for n jobs whose entrypoints are given
  *		one per job (duplicates allowed; the array is sorted in place).
@@ -205,7 +283,8 @@ pgq_distinct_strings(char **items, int n)
  *		Statement-level trigger on the queue table (PgQueuer's
  *		fn_pgqueuer_changed): INSERT, DELETE and TRUNCATE by anyone but our
  *		own functions send a table_changed_event.  As in PgQueuer, UPDATE
- *		statements send nothing.
+ *		statements send nothing.  Also tells wait_for() sleepers that jobs
+ *		may have reached an outcome (wait_signal.c).
  */
 Datum
 pgqueuer_fn_changed(PG_FUNCTION_ARGS)
@@ -218,6 +297,16 @@ pgqueuer_fn_changed(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("fn_pgqueuer_changed() must be called as a trigger")));
+
+	/*
+	 * Deleted rows are final outcomes, whoever deleted them; an UPDATE by
+	 * other writers may have held a job as failed (ours signal holds
+	 * themselves, and their many non-final UPDATEs stay quiet).
+	 */
+	if (TRIGGER_FIRED_BY_DELETE(trigdata->tg_event) ||
+		TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event) ||
+		(TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) && pgq_own_statement_depth == 0))
+		pgq_wait_signal_outcome();
 
 	if (pgq_own_statement_depth > 0)
 		return PointerGetDatum(NULL);

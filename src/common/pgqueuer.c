@@ -27,6 +27,8 @@ int			pgq_stats_chunk = 10000;
 int			pgq_naptime_ms = 1000;
 bool		pgq_enabled = true;
 char	   *pgq_databases = NULL;
+char	   *pgq_schedule_timezone = NULL;
+bool		pgq_announce_outcomes = false;
 
 void		_PG_init(void);
 
@@ -59,7 +61,8 @@ check_databases(char **newval, void **extra, GucSource source)
  *		statements (plan_shape.c).  Loaded either by shared_preload_libraries or on the
  *		first call of one of the extension's functions; the SQL functions do
  *		not require preloading.  When preloaded (and not in a binary
- *		upgrade), also set up the background worker: shared memory, the
+ *		upgrade), also set up the shared memory that wakes wait_for() and
+ *		the background worker: shared memory, the
  *		utility hook that stops a database's worker before DROP DATABASE and
  *		friends, and the launcher.
  */
@@ -122,6 +125,22 @@ _PG_init(void)
 							   PGC_SIGHUP, 0,
 							   check_databases, NULL, NULL);
 
+	DefineCustomBoolVariable("pgqueuer.notify_outcomes",
+							 "Announce the jobs that complete() and cancel() ended on ch_pgqueuer.",
+							 "For PgQueuer's CompletionWatcher: one notification per call, which serialises the commits of every notifying transaction; wait_for() does not need them.",
+							 &pgq_announce_outcomes,
+							 false,
+							 PGC_SIGHUP, 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomStringVariable("pgqueuer.schedule_timezone",
+							   "Time zone of cron schedules registered without one.",
+							   "An IANA name such as Europe/Oslo; schedule() stores it with the schedule.",
+							   &pgq_schedule_timezone,
+							   "UTC",
+							   PGC_USERSET, 0,
+							   pgq_check_timezone_guc, NULL, NULL);
+
 	MarkGUCPrefixReserved("pgqueuer");
 
 	pgq_install_plan_hook();
@@ -130,6 +149,7 @@ _PG_init(void)
 		return;
 
 	pgq_shmem_install_hooks();
+	pgq_wait_install_hooks();
 	pgq_install_utility_hook();
 	pgq_register_launcher();
 }

@@ -20,8 +20,12 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
+#include "pgtime.h"
 #include "utils/array.h"
+#include "utils/guc.h"
 #include "utils/timestamp.h"
+
+#include "cron.h"
 
 /* The NOTIFY channel, PgQueuer's default. */
 #define PGQ_CHANNEL "ch_pgqueuer"
@@ -40,6 +44,8 @@ extern int	pgq_stats_chunk;	/* log rows folded per statistics statement */
 extern int	pgq_naptime_ms;		/* background worker pause between passes, ms */
 extern bool pgq_enabled;		/* background worker on/off */
 extern char *pgq_databases;		/* databases served, comma-separated; "" = all */
+extern char *pgq_schedule_timezone;	/* zone of schedules made without one */
+extern bool pgq_announce_outcomes;	/* complete()/cancel() announce outcomes */
 
 /* spi_util.c */
 extern int	pgq_own_statement_depth;	/* > 0 while our SPI statements run */
@@ -95,6 +101,17 @@ extern void pgq_notify_cancellation(const char *queue_manager_id,
 extern void pgq_notify_entrypoints(const char *operation, char **entrypoints,
 								   int n);
 extern int	pgq_distinct_strings(char **items, int n);
+extern void pgq_notify_outcomes(const char *operation, char **entrypoints,
+								int n, int64 *final_ids, int nfinal);
+
+/* wait_signal.c: waking wait_for() when jobs reach an outcome */
+extern void pgq_wait_install_hooks(void);
+extern void pgq_wait_signal_outcome(void);
+extern bool pgq_wait_available(void);
+extern void pgq_wait_begin(void);
+extern void pgq_wait_end(void);
+extern void pgq_wait_prepare(void);
+extern void pgq_wait_sleep(long timeout_ms);
 
 /* leases.c */
 extern int64 pgq_expire_leases(ArrayType *entrypoints, int limit,
@@ -107,7 +124,15 @@ extern int64 pgq_prune_history(void);
 /* schedules.c */
 extern int64 pgq_fire_schedules(void);
 extern TimestampTz pgq_cron_next_or_error(const char *expression,
-										  TimestampTz after);
+										  TimestampTz after, const pg_tz *tz);
+
+/* schedule_tz.c: cron schedules on the wall clock of a time zone */
+extern bool pgq_cron_next_in_zone(const CronSchedule *sched, const pg_tz *tz,
+								  int64 after, int64 *next);
+extern pg_tz *pgq_lookup_timezone(const char *name, const char *argname,
+								  const char **canonical);
+extern bool pgq_check_timezone_guc(char **newval, void **extra,
+								   GucSource source);
 
 /* maintenance.c: the duties of the background worker and run_maintenance() */
 #define PGQ_DUTY_LEASE_EXPIRY		0

@@ -8,7 +8,7 @@
  *
  * Covers what pgq run does not: the producer (pgq_enqueue,
  * pgq_enqueue_many: payload bytes, priority, delay, headers, dedupe keys
- * under raise and skip, errors), argument checks of the worker API, a
+ * under raise and skip, errors), pgq_wait_for, argument checks of the worker API, a
  * worker driven directly (handler_arg, resources and their cleanup, an
  * executor, PGQ_HOLD, a custom log sink, statistics), pgq_worker_stop()
  * from another thread, and the PGQ_RUN_ERROR cases.  The database must
@@ -175,6 +175,51 @@ test_producer(const char *conninfo)
 	PQclear(PQexec(conn, "SELECT pgqueuer.cancel(array_agg(id)) FROM pgqueuer.pgqueuer WHERE entrypoint LIKE 't\\_%'"));
 	pgq_disconnect(client);
 	pgq_disconnect(NULL);
+}
+
+/*
+ * test_wait
+ *		pgq_wait_for: outcomes in input order, the pending count after a
+ *		timeout, unknown ids left out, argument and server errors.
+ */
+static void
+test_wait(const char *conninfo)
+{
+	PgqClient  *client = pgq_connect(conninfo, NULL);
+	PGconn	   *conn = pgq_client_conn(client);
+	PgqJobSpec	job = {.entrypoint = "t_wait"};
+	PgqJobState states[3];
+	int64_t		ids[3];
+	int			pending = -1;
+	char		sql[256];
+
+	check(pgq_enqueue(client, &job, PGQ_ON_CONFLICT_RAISE, &ids[0]) == 0 &&
+		  pgq_enqueue(client, &job, PGQ_ON_CONFLICT_RAISE, &ids[1]) == 0,
+		  "pgq_wait_for: two jobs enqueued");
+	ids[2] = 987654321;
+	check(pgq_wait_for(client, ids, 3, 0.05, states, &pending) == 2 && pending == 2 &&
+		  states[0].id == ids[0] && strcmp(states[0].status, "queued") == 0 &&
+		  states[1].id == ids[1],
+		  "pgq_wait_for: after the timeout, the known jobs still queued, pending 2");
+
+	snprintf(sql, sizeof(sql),
+			 "SELECT pgqueuer.cancel(ARRAY[%lld, %lld]::bigint[])",
+			 (long long) ids[1], (long long) ids[0]);
+	PQclear(PQexec(conn, sql));
+	check(pgq_wait_for(client, ids, 2, 10, states, &pending) == 2 && pending == 0 &&
+		  states[0].id == ids[0] && strcmp(states[0].status, "canceled") == 0 &&
+		  states[1].id == ids[1] && strcmp(states[1].status, "canceled") == 0,
+		  "pgq_wait_for: outcomes in input order, pending 0");
+	check(pgq_wait_for(client, ids, 0, 1, NULL, NULL) == 0,
+		  "pgq_wait_for: n = 0 returns 0");
+	check(pgq_wait_for(client, ids, 2, -1, states, NULL) == -1 &&
+		  strstr(pgq_client_error(client), "timeout_s") != NULL,
+		  "pgq_wait_for: a negative timeout is refused");
+	ids[1] = ids[0];
+	check(pgq_wait_for(client, ids, 2, 1, states, NULL) == -1 &&
+		  strstr(pgq_client_error(client), "more than once") != NULL,
+		  "pgq_wait_for: the server's error for a duplicate id");
+	pgq_disconnect(client);
 }
 
 /* ---- the worker --------------------------------------------------------- */
@@ -426,6 +471,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	test_producer(argv[1]);
+	test_wait(argv[1]);
 	test_worker(argv[1]);
 	printf("1..%d\n", ntests);
 	return nfailed == 0 ? 0 : 1;

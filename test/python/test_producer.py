@@ -46,6 +46,24 @@ def test_sync_queries(dsn, ep):
         assert q.job_status(ids[:1]) == [(ids[0], "queued")]
 
 
+async def test_wait_for(dsn, db, ep):
+    q = Queries(db.conn)
+    a, b = await q.enqueue([ep, ep])
+    assert await q.wait_for([b, 987654321, a], timeout=0) == [(b, "queued"), (a, "queued")]
+    await db.all("SELECT id FROM pgqueuer.dequeue(2, ARRAY[%s], gen_random_uuid())", ep)
+    async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as other:
+        waiter = asyncio.create_task(Queries(other).wait_for([a, b], timedelta(seconds=60)))
+        await db.all("SELECT pgqueuer.complete(ARRAY[%s, %s]::bigint[],"
+                     " ARRAY['successful', 'failed']::pgqueuer.pgqueuer_status[])", a, b)
+        assert await asyncio.wait_for(waiter, 30) == [(a, "successful"), (b, "failed")]
+    with pytest.raises(psycopg.errors.InvalidParameterValue):
+        await q.wait_for([a, a], 1)
+    with pytest.raises(TypeError):
+        await q.wait_for([a], "soon")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        assert SyncQueries(conn).wait_for([a], 0.5) == [(a, "successful")]
+
+
 async def test_drain_mode_returns_when_done(dsn, db, ep):
     pgq = PgQueuer.from_dsn(dsn)
     done = []

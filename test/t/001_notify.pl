@@ -5,8 +5,10 @@
 #	Notifications on channel ch_pgqueuer: what our functions send (one
 #	table_changed_event per call, naming the entrypoints and the number of
 #	jobs), what the statement trigger sends for other writers (PgQueuer's
-#	keys, INSERT/DELETE/TRUNCATE only), and the cancellation_event of
-#	cancel(), split below NOTIFY's 8000-byte payload limit.
+#	keys, INSERT/DELETE/TRUNCATE only), the cancellation_event of
+#	cancel(), split below NOTIFY's 8000-byte payload limit, and the one
+#	table_changed_event of complete() and cancel() naming the jobs that
+#	reached an outcome.
 #
 # Notifications are captured by one psql session per statement under test:
 # LISTEN, the statement, then SELECT 1 so that psql reports whatever arrived.
@@ -28,6 +30,9 @@ $node->append_conf('postgresql.conf', "pgqueuer.enabled = off");
 # Leases far longer than this test: no job picked here may expire and be
 # announced by a dequeue() or run_maintenance() under test.
 $node->append_conf('postgresql.conf', "pgqueuer.lease_timeout = '7d'");
+# complete() and cancel() announce their outcomes (off by default; the end of
+# this test checks the default)
+$node->append_conf('postgresql.conf', "pgqueuer.notify_outcomes = on");
 $node->start;
 $node->safe_psql('postgres', 'CREATE EXTENSION pgqueuer');
 
@@ -186,7 +191,9 @@ is(scalar(@n), 0, 'heartbeat: no notification');
 is_deeply(\@last_output, ['1'], 'heartbeat: extended one lease');
 
 # ---------------------------------------------------------------------------
-# complete(): a limited entrypoint frees capacity, an unlimited one does not
+# complete(): one table_changed_event naming the completed jobs (for
+# PgQueuer's CompletionWatcher); a limited entrypoint's freed capacity is
+# named in the same event, an unlimited one says "jobs": 0 (no new work)
 $node->safe_psql('postgres',
 	"SELECT pgqueuer.register_entrypoint('lim', concurrency_limit => 1)");
 my $lid = $node->safe_psql('postgres', "SELECT pgqueuer.enqueue('lim')");
@@ -201,6 +208,8 @@ is(scalar(@n), 1, 'complete (limited): one notification');
 is($n[0]{type}, 'table_changed_event', 'complete (limited): type');
 is_deeply($n[0]{entrypoints}, ['lim'], 'complete (limited): names lim');
 is($n[0]{jobs}, 1, 'complete (limited): jobs 1');
+is($n[0]{operation}, 'delete', 'complete (limited): operation delete');
+is_deeply($n[0]{completed}, [$lid + 0], 'complete (limited): names the completed job');
 is_deeply(\@last_output, [$lid], 'complete (limited): job completed');
 
 my $uid = $node->safe_psql('postgres', "SELECT pgqueuer.enqueue('unl')");
@@ -211,8 +220,30 @@ is( $node->safe_psql(
 @n = notifications(
 	"SELECT pgqueuer.complete(ARRAY[$uid]::bigint[], ARRAY['successful']::pgqueuer.pgqueuer_status[]);"
 );
-is(scalar(@n), 0, 'complete (unlimited): no notification');
+is(scalar(@n), 1, 'complete (unlimited): one notification');
+is($n[0]{type}, 'table_changed_event', 'complete (unlimited): type');
+is($n[0]{operation}, 'delete', 'complete (unlimited): operation delete');
+is($n[0]{jobs}, 0, 'complete (unlimited): jobs 0, no new work');
+is_deeply($n[0]{entrypoints}, [], 'complete (unlimited): no entrypoint woken');
+is_deeply($n[0]{completed}, [$uid + 0], 'complete (unlimited): names the completed job');
+is( keys_of($n[0]),
+	'channel,completed,entrypoints,jobs,operation,sent_at,table,type',
+	'complete: PgQueuer\'s keys plus ours');
 is_deeply(\@last_output, [$uid], 'complete (unlimited): job completed');
+
+# a retried exception is no outcome: nothing to announce
+$node->safe_psql('postgres',
+	"SELECT pgqueuer.register_entrypoint('rty', max_attempts => 3)");
+my $rid = $node->safe_psql('postgres', "SELECT pgqueuer.enqueue('rty')");
+$node->safe_psql('postgres',
+	"SELECT id FROM pgqueuer.dequeue(1, ARRAY['rty'], '$qm1')");
+@n = notifications(
+	"SELECT pgqueuer.complete(ARRAY[$rid]::bigint[], ARRAY['exception']::pgqueuer.pgqueuer_status[]);"
+);
+is(scalar(@n), 0, 'complete (retried with backoff): no notification');
+is_deeply(\@last_output, [$rid], 'complete (retried): the job changed');
+# out of the way of the deferred wake-ups tested below
+$node->safe_psql('postgres', "SELECT pgqueuer.cancel(ARRAY[$rid]::bigint[])");
 
 # ---------------------------------------------------------------------------
 # cancel() of picked jobs: one cancellation_event per owner
@@ -234,7 +265,12 @@ my $idlist = join(',', @cids);
 	"SELECT pgqueuer.cancel(ARRAY[$idlist]::bigint[]) ORDER BY 1;");
 my @cev = grep { $_->{type} eq 'cancellation_event' } @n;
 is(scalar(@cev), 2, 'cancel: one cancellation_event per worker');
-is(scalar(@n), 2, 'cancel: nothing else for an unlimited entrypoint');
+is(scalar(@n), 3, 'cancel: plus one table_changed_event');
+my @tev = grep { $_->{type} eq 'table_changed_event' } @n;
+is($tev[0]{jobs}, 0, 'cancel: no new work for an unlimited entrypoint');
+is_deeply([ sort { $a <=> $b } @{ $tev[0]{completed} // [] } ],
+	[ sort { $a <=> $b } @cids ],
+	'cancel: the table_changed_event names every canceled job');
 my %by_qm = map { (defined $_->{queue_manager_id} ? $_->{queue_manager_id} : 'null') => $_ } @cev;
 ok(exists $by_qm{$qm1} && exists $by_qm{$qm2},
 	'cancel: events name the two owners');
@@ -287,6 +323,11 @@ is(scalar(grep { ($_->{queue_manager_id} // '') ne $qm1 } @bev),
 my @got = sort { $a <=> $b } map { @{ $_->{ids} } } @bev;
 is(scalar(@got), 2000, 'big cancel: 2000 ids in all (no duplicates)');
 is_deeply(\@got, \@big, 'big cancel: the ids are exactly the canceled ones');
+my @btev = grep { $_->{type} eq 'table_changed_event' } @n;
+is(scalar(@btev), 1, 'big cancel: one table_changed_event');
+ok(!exists $btev[0]{completed},
+	'big cancel: the id list that does not fit is left out');
+is($btev[0]{jobs}, 0, 'big cancel: still says there is no new work');
 
 # ---------------------------------------------------------------------------
 # run_maintenance(): a deferred job that became due is announced once
@@ -309,6 +350,34 @@ ok((grep { $_ eq 'deferred_wakeups|1' } @last_output),
 
 @n = notifications("SELECT duty, rows FROM pgqueuer.run_maintenance();");
 is(scalar(@n), 0, 'maintenance: the job is announced only once');
+
+# ---------------------------------------------------------------------------
+# pgqueuer.notify_outcomes off (the default): complete() and cancel() of an
+# unlimited entrypoint announce nothing, a limited one only its capacity
+is( $node->safe_psql('postgres',
+		"SELECT boot_val FROM pg_settings WHERE name = 'pgqueuer.notify_outcomes'"),
+	'off', 'notify_outcomes is off by default');
+$node->safe_psql('postgres', "ALTER SYSTEM SET pgqueuer.notify_outcomes = off");
+$node->safe_psql('postgres', "SELECT pg_reload_conf()");
+$node->poll_query_until('postgres', "SELECT current_setting('pgqueuer.notify_outcomes') = 'off'")
+  or die "the setting was not reloaded";
+my ($off1, $off2) = split /\n/,
+  $node->safe_psql('postgres', "SELECT pgqueuer.enqueue_batch(ARRAY['unl', 'unl'])");
+$node->safe_psql('postgres', "SELECT id FROM pgqueuer.dequeue(10, ARRAY['unl'], '$qm1')");
+@n = notifications(
+	"SELECT pgqueuer.complete(ARRAY[$off1]::bigint[], ARRAY['successful']::pgqueuer.pgqueuer_status[]);"
+);
+is(scalar(@n), 0, 'notify_outcomes off: complete (unlimited) announces nothing');
+@n = notifications("SELECT pgqueuer.cancel(ARRAY[$off2]::bigint[]);");
+is(scalar(grep { $_->{type} eq 'table_changed_event' } @n),
+	0, 'notify_outcomes off: cancel announces no outcome');
+$lid = $node->safe_psql('postgres', "SELECT pgqueuer.enqueue('lim')");
+$node->safe_psql('postgres', "SELECT id FROM pgqueuer.dequeue(10, ARRAY['lim'], '$qm1')");
+@n = notifications(
+	"SELECT pgqueuer.complete(ARRAY[$lid]::bigint[], ARRAY['successful']::pgqueuer.pgqueuer_status[]);"
+);
+is(scalar(@n), 1, 'notify_outcomes off: freed capacity is still announced');
+ok(!exists $n[0]{completed}, 'notify_outcomes off: without the completed ids');
 
 $node->stop;
 done_testing();

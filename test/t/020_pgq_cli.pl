@@ -3,8 +3,8 @@
 #
 # 020_pgq_cli.pl
 #	The pgq commands other than run: install, uninstall, upgrade, verify,
-#	durability, autovac, queue, failed, requeue, schedules, jobs, workers,
-#	dashboard and listen.  For each: --help, option errors, connection
+#	durability, autovac, queue, failed, requeue, wait, migrate, schedules,
+#	jobs, workers, dashboard and listen.  For each: --help, option errors, connection
 #	failure, and the output, exit status and database effect of its uses.
 #	Connecting: the connect timeout (default 10 s, --connect-timeout,
 #	PGCONNECT_TIMEOUT, the DSN's connect_timeout) against a server that
@@ -122,7 +122,7 @@ sub wait_for
 }
 
 my @commands = qw(install uninstall upgrade verify durability autovac
-  queue failed requeue schedules jobs workers dashboard listen);
+  queue failed requeue wait migrate schedules jobs workers dashboard listen);
 
 # --- every command: --help, -h, unknown option, connection failure -----------
 
@@ -140,7 +140,8 @@ foreach my $cmd (@commands)
 	my %args = (
 		durability => ['durable'],
 		queue => ['ep'],
-		requeue => ['1']);
+		requeue => ['1'],
+		wait => ['1']);
 	my $bad_dsn = 'host=' . $node->host . ' port=1 dbname=postgres';
 
 	foreach my $cmd (@commands)
@@ -365,6 +366,65 @@ command_is([ 'failed' ], 0, "No failed jobs.\n", '', 'failed after requeue');
 command_is([ 'requeue' ], 2, '', qr/missing argument ID/, 'requeue without ids');
 command_is([ 'requeue', '12', 'x7' ], 2, '', qr/invalid value "x7" for ID/,
 	'requeue x7');
+
+# --- wait ---------------------------------------------------------------------
+
+{
+	my ($w1, $w2) = split /\n/, sql(
+		"SELECT pgqueuer.enqueue_batch(ARRAY['cli_wait', 'cli_wait'])");
+	sql("SELECT id FROM pgqueuer.dequeue(2, ARRAY['cli_wait'], gen_random_uuid())");
+	command_is([ 'wait', '--timeout', '0', $w1, '999999', $w2 ], 1,
+		"$w1 picked\n$w2 picked\n",
+		qr/^pgq wait: notice: job 999999 is unknown.*\npgq wait: error: timeout: 2 job\(s\) still queued or picked after 0 s\n\z/,
+		'wait --timeout 0: the jobs still running, exit 1');
+	sql("SELECT pgqueuer.complete(ARRAY[$w1, $w2]::bigint[],"
+		  . " ARRAY['successful', 'failed']::pgqueuer.pgqueuer_status[])");
+	command_is([ 'wait', $w2, $w1 ], 0, "$w2 failed\n$w1 successful\n", '',
+		'wait: outcomes in the order given, exit 0');
+
+	# a wait that is running when the job ends
+	my $w3 = sql("SELECT pgqueuer.enqueue('cli_wait')");
+	my ($out, $err) = ('', '');
+	my $timer = IPC::Run::timer($PostgreSQL::Test::Utils::timeout_default);
+	my $h = IPC::Run::start([ $pgq, '--pg-dsn', $dsn, 'wait', '--timeout', '600', $w3 ],
+		'<', \undef, '>', \$out, '2>', \$err, $timer);
+	$node->poll_query_until('postgres',
+		"SELECT count(*) = 1 FROM pg_stat_activity WHERE query LIKE '%pgqueuer.wait_for(%'"
+		  . " AND wait_event_type = 'Extension'")
+	  or die "pgq wait did not start waiting";
+	sql("SELECT pgqueuer.cancel(ARRAY[$w3]::bigint[])");
+	$h->finish;
+	is($? >> 8, 0, 'wait while the job runs: exit 0 once it ends');
+	is($out, "$w3 canceled\n", 'wait while the job runs: its outcome');
+
+	# Ctrl-C cancels the statement on the server
+	my $w4 = sql("SELECT pgqueuer.enqueue('cli_wait')");
+	($out, $err) = ('', '');
+	$h = IPC::Run::start([ $pgq, '--pg-dsn', $dsn, 'wait', '--timeout', '600', $w4 ],
+		'<', \undef, '>', \$out, '2>', \$err, $timer);
+	$node->poll_query_until('postgres',
+		"SELECT count(*) = 1 FROM pg_stat_activity WHERE query LIKE '%pgqueuer.wait_for(%'"
+		  . " AND wait_event_type = 'Extension'")
+	  or die "pgq wait did not start waiting";
+	$h->signal('INT');
+	$h->finish;
+	is($? >> 8, 1, 'wait interrupted: exit 1');
+	like($err, qr/canceling statement due to user request/,
+		'wait interrupted: the statement was cancelled');
+	$node->poll_query_until('postgres',
+		"SELECT count(*) = 0 FROM pg_stat_activity WHERE query LIKE '%pgqueuer.wait_for(%'"
+		  . " AND pid <> pg_backend_pid()")
+	  or die "the server still waits";
+	pass('wait interrupted: no backend keeps waiting');
+	sql("SELECT pgqueuer.cancel(ARRAY[$w4]::bigint[])");
+
+	command_is([ 'wait' ], 2, '', qr/missing argument ID/, 'wait without ids');
+	command_is([ 'wait', '7', 'x' ], 2, '', qr/invalid value "x" for ID/, 'wait x');
+	command_is([ 'wait', '--timeout', '-1', '7' ], 2, '',
+		qr/invalid value "-1" for --timeout/, 'wait --timeout -1');
+	command_is([ 'wait', $w1, $w1 ], 1, '',
+		qr/job id $w1 appears more than once .*SQLSTATE 22023/, 'wait with a duplicate id');
+}
 
 # --- schedules ----------------------------------------------------------------
 

@@ -280,6 +280,28 @@ kill 'TERM', $pid_b;
 is(wait_exit($pid_b), 0, 'worker B exits 0 on SIGTERM');
 like(slurp_file($log_b), qr/finished \(stopped\): dequeued 1, successful 1,/, '... having run the job');
 
+# --- wake-ups: resume() wakes an idle worker; outcome events do not ----------
+# With an hour of --dequeue-timeout the worker only dequeues on notifications.
+
+($pid, $log) = spawn({}, $factory, '--dequeue-timeout', '3600');
+$job = sql("SELECT pgqueuer.enqueue('noop')");
+wait_sql(
+	"SELECT count(*) = 1 FROM pgqueuer.pgqueuer_log WHERE job_id = $job AND status = 'successful'",
+	'the worker runs and listens');
+sql("SELECT pgqueuer.pause('noop')");
+$job = sql("SELECT pgqueuer.enqueue('noop')");
+# an outcome of another client's job: "jobs": 0, "entrypoints": []
+my $other = sql("SELECT pgqueuer.enqueue('not_served')");
+sql("SELECT pgqueuer.cancel(ARRAY[$other]::bigint[])");
+is(sql("SELECT status FROM pgqueuer.pgqueuer WHERE id = $job"), 'queued',
+	'a paused entrypoint\'s job waits');
+sql("SELECT pgqueuer.resume('noop')");
+wait_sql(
+	"SELECT count(*) = 1 FROM pgqueuer.pgqueuer_log WHERE job_id = $job AND status = 'successful'",
+	'resume() wakes the idle worker ("jobs": 0 naming the entrypoint)');
+kill 'TERM', $pid;
+is(wait_exit($pid), 0, 'the worker exits 0 on SIGTERM');
+
 # --- SIGTERM lets a running job finish ---------------------------------------
 
 $job = sql("SELECT pgqueuer.enqueue('sleep', '1500')");

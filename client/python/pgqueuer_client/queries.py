@@ -66,6 +66,16 @@ def _headers(value: Any) -> Optional[Jsonb]:
     return Jsonb(value)
 
 
+def _delay_arg(value: Union[timedelta, float]) -> timedelta:
+    """A timeout in seconds or as a timedelta, as a timedelta (the server
+    refuses negative ones)."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError("timeout must be a timedelta or a number of seconds")
+    return timedelta(seconds=value)
+
+
 def enqueue_args(entrypoint, payload, priority, execute_after, dedupe_key, headers, on_conflict):
     """The statement and parameters of an enqueue call (see
     ``Queries.enqueue``): ``pgqueuer.enqueue`` for a scalar entrypoint,
@@ -164,6 +174,18 @@ class Queries:
         each id that was ever logged."""
         return [(r[0], r[1]) for r in await self._fetch(sql.JOB_STATUS, (list(job_ids),))]
 
+    async def wait_for(self, job_ids: Sequence[int], timeout: Union[timedelta, float] = 60.0) -> list[tuple[int, str]]:
+        """``pgqueuer.wait_for(ids, timeout)``: wait on the server until every
+        job has an outcome (successful, exception, canceled, deleted, or
+        failed = held) or ``timeout`` (a timedelta or seconds, >= 0; 0 looks
+        once) has passed.  Returns (job_id, status) per known job in the
+        order of ``job_ids``; statuses still ``queued`` or ``picked`` mean the
+        timeout passed first; unknown ids are left out.  Holds the
+        connection (and the lock) while it waits.  Raises psycopg errors for
+        what the server refuses (22023: negative timeout, a duplicate id,
+        more than 10000 ids)."""
+        return [(r[0], r[1]) for r in await self._fetch(sql.WAIT_FOR, (list(job_ids), _delay_arg(timeout)))]
+
     async def log_statistics(self, tail: Optional[int] = None, last: Optional[timedelta] = None) -> list[LogStatistics]:
         """``pgqueuer.log_statistics(tail, last)``: per-second buckets of
         finished jobs, newest first, at most ``tail`` rows (None = all),
@@ -211,9 +233,9 @@ class Queries:
 
 class SyncQueries:
     """The producer half of :class:`Queries` on a blocking
-    ``psycopg.Connection`` (autocommit=True): ``enqueue``, ``queue_size``
-    and ``job_status`` with the same arguments, results and errors (as
-    PgQueuer's ``SyncQueries``)."""
+    ``psycopg.Connection`` (autocommit=True): ``enqueue``, ``queue_size``,
+    ``job_status`` and ``wait_for`` with the same arguments, results and
+    errors (as PgQueuer's ``SyncQueries``)."""
 
     def __init__(self, connection: psycopg.Connection) -> None:
         self.connection = connection
@@ -243,3 +265,8 @@ class SyncQueries:
     def job_status(self, job_ids: Sequence[int]) -> list[tuple[int, str]]:
         """See ``Queries.job_status``."""
         return [(r[0], r[1]) for r in self.connection.execute(sql.JOB_STATUS, (list(job_ids),)).fetchall()]
+
+    def wait_for(self, job_ids: Sequence[int], timeout: Union[timedelta, float] = 60.0) -> list[tuple[int, str]]:
+        """See ``Queries.wait_for``."""
+        return [(r[0], r[1]) for r in
+                self.connection.execute(sql.WAIT_FOR, (list(job_ids), _delay_arg(timeout))).fetchall()]

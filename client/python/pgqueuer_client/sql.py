@@ -65,6 +65,8 @@ HEARTBEAT = "SELECT pgqueuer.heartbeat(%s::bigint[], %s::uuid)"
 
 JOB_STATUS = "SELECT job_id, status::text FROM pgqueuer.job_status(%s::bigint[])"
 
+WAIT_FOR = "SELECT job_id, status::text FROM pgqueuer.wait_for(%s::bigint[], %s::interval)"
+
 REGISTER_ENTRYPOINT = (
     "SELECT pgqueuer.register_entrypoint(%s, %s, %s::interval, %s, %s::float8,"
     " %s::interval, %s::interval, %s)"
