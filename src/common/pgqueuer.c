@@ -27,6 +27,7 @@ int			pgq_stats_chunk = 10000;
 int			pgq_naptime_ms = 1000;
 bool		pgq_enabled = true;
 char	   *pgq_databases = NULL;
+bool		pgq_preloaded = false;
 
 void		_PG_init(void);
 
@@ -126,7 +127,10 @@ _PG_init(void)
 
 	pgq_install_plan_hook();
 
-	if (!process_shared_preload_libraries_in_progress || IsBinaryUpgrade)
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+	pgq_preloaded = true;
+	if (IsBinaryUpgrade)
 		return;
 
 	pgq_shmem_install_hooks();
