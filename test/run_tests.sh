@@ -33,7 +33,8 @@ cd "$top"
 make -s PG_CONFIG="$PG_CONFIG"
 
 work=$(mktemp -d /tmp/pgqueuer-test.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+# PGQ_KEEP=1 keeps the directory (logs under tree/test/output) for a look
+trap 'if [ -n "${PGQ_KEEP:-}" ]; then echo "kept $work"; else rm -rf "$work"; fi' EXIT
 inst=$work/install
 
 # private_install PG_CONFIG: copy that server's directories under $inst.  A
