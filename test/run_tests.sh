@@ -58,7 +58,7 @@ make -s install PG_CONFIG="$PG_CONFIG" DESTDIR="$inst" >/dev/null
 export PGQ_INSTALL_BINDIR=$inst$($PG_CONFIG --bindir)
 export PGQ_INSTALL_PGXS=$inst$($PG_CONFIG --pgxs)
 
-# The pg_upgrade test (test/t/050_pg_upgrade.pl) upgrades a cluster of the
+# The pg_upgrade test (test/t/041_pg_upgrade.pl) upgrades a cluster of the
 # older of two majors to the newer: this one and PGQ_UPGRADE_PG_CONFIG,
 # by default 18 (pg-server.sh's cache) when testing 15, else 15.  The
 # extension is built for the other one in a copy of the tree and installed
