@@ -51,6 +51,7 @@ static const char *const pending_versions[] = {"1.0"};
 
 static bool callbacks_registered = false;
 static bool cache_valid = false;
+static uint64 invalidations = 0;	/* callbacks seen, to spot one mid-read */
 static PgqSchemaState cached_state;
 static char cached_version[NAMEDATALEN];
 
@@ -62,12 +63,14 @@ static void
 invalidate_syscache(Datum arg, int cacheid, uint32 hashvalue)
 {
 	cache_valid = false;
+	invalidations++;
 }
 
 static void
 invalidate_relcache(Datum arg, Oid relid)
 {
 	cache_valid = false;
+	invalidations++;
 }
 
 /*
@@ -130,8 +133,8 @@ pgq_schema_state(const char **version)
 
 	if (!cache_valid)
 	{
-		/* an invalidation arriving while we read makes the next call re-read */
-		cache_valid = true;
+		uint64		seen = invalidations;
+
 		if (!read_extversion(cached_version, sizeof(cached_version)))
 		{
 			cached_version[0] = '\0';
@@ -146,6 +149,8 @@ pgq_schema_state(const char **version)
 				if (strcmp(cached_version, pending_versions[i]) == 0)
 					cached_state = PGQ_SCHEMA_PENDING_UPDATE;
 		}
+		/* valid unless an invalidation arrived while we read (or errored) */
+		cache_valid = (invalidations == seen);
 	}
 	if (version != NULL)
 		*version = cached_version;
