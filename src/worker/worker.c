@@ -356,10 +356,15 @@ pgq_worker_main(Datum main_arg)
 		recheck = pgq_slot_take_deferred_recheck();
 		if (now >= next_pass)
 		{
-			if (schema_ready(&present) && present)
+			if (schema_ready(&present))
 				present = run_pass(pass_cxt);
 			else
+			{
 				next_deferred = DT_NOEND;
+				/* alive and attached, waiting for the right schema */
+				if (present)
+					pgq_slot_mark_healthy();
+			}
 			last_pass = now;
 			next_pass = TimestampTzPlusMilliseconds(now, pgq_naptime_ms);
 		}
