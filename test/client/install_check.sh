@@ -41,8 +41,11 @@ export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
 # shellcheck disable=SC2046
 cc -o "$prefix/probe-shared" "$prefix/probe.c" $(pkg-config --cflags --libs libpgqueuer)
 LD_LIBRARY_PATH=$prefix/lib "$prefix/probe-shared"
-LD_LIBRARY_PATH=$prefix/lib ldd "$prefix/probe-shared" | grep -q "libpgqueuer.so.1 => $prefix/lib/" \
-	|| { echo "probe-shared does not load the installed libpgqueuer.so.1"; exit 1; }
+libs=$(LD_LIBRARY_PATH=$prefix/lib ldd "$prefix/probe-shared")
+case $libs in
+*"libpgqueuer.so.1 => $prefix/lib/libpgqueuer.so.1"*) ;;
+*) echo "probe-shared does not load the installed libpgqueuer.so.1:"; echo "$libs"; exit 1 ;;
+esac
 # libpgqueuer.a with the shared libpq (Debian ships no usable static libpq)
 # shellcheck disable=SC2046
 cc -o "$prefix/probe-static" "$prefix/probe.c" $(pkg-config --cflags libpgqueuer) \
