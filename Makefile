@@ -186,3 +186,10 @@ bench: client
 # The main job on a private, throwaway PostgreSQL (see scripts/demo.sh).
 demo:
 	PG_CONFIG=$(PG_CONFIG) bash scripts/demo.sh
+
+.PHONY: check-cycles
+# Call circles between the source files of each component (scripts/check_cycles.py).
+check-cycles: all
+	/usr/bin/python3 scripts/check_cycles.py $(OBJS)
+	/usr/bin/python3 scripts/check_cycles.py $(LIB_OBJS)
+	/usr/bin/python3 scripts/check_cycles.py $(CLI_OBJS)

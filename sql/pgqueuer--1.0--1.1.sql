@@ -24,7 +24,141 @@
 -- Security hardening
 ------------------------------------------------------------------------
 
+-- Objects planted in schema "pgqueuer" (SECURITY.md, section 1).  Operator
+-- and function resolution picks the most exact signature anywhere on
+-- search_path, so "pgqueuer" must not be on it: an operator planted there
+-- with a more exact signature than pg_catalog's would run as superuser.
+-- Every function runs with pg_catalog and pg_temp only (pg_temp is never
+-- searched for functions and operators); the C code qualifies every name.
+ALTER FUNCTION pgqueuer.fn_pgqueuer_changed() SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION pgqueuer.settings_apply() SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION pgqueuer.enqueue(text, bytea, integer, interval, text, jsonb, text)
+	SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION pgqueuer.enqueue_batch(text[], bytea[], integer[], interval[], text[], jsonb[], text)
+	SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION pgqueuer.dequeue(integer, text[], uuid, integer)
+	SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION pgqueuer.complete(bigint[], pgqueuer.pgqueuer_status[], jsonb[], uuid)
+	SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION pgqueuer.retry(bigint, interval, jsonb, uuid)
+	SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION pgqueuer.heartbeat(bigint[], uuid) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION pgqueuer.requeue(bigint[]) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION pgqueuer.cancel(bigint[]) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION pgqueuer.register_entrypoint(text, integer, interval, integer, double precision, interval, interval, text)
+	SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION pgqueuer.pause(text) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION pgqueuer.resume(text) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION pgqueuer.queue_size() SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION pgqueuer.job_status(bigint[]) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION pgqueuer.log_statistics(integer, interval) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION pgqueuer.cron_next(text, timestamptz) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION pgqueuer.schedule(text, text, bytea, integer) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION pgqueuer.unschedule(bigint) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION pgqueuer.unschedule(text) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION pgqueuer.set_durability(text, boolean) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION pgqueuer.autovac(boolean, boolean) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION pgqueuer.verify() SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION pgqueuer.run_maintenance() SET search_path = pg_catalog, pg_temp;
 
+COMMENT ON FUNCTION pgqueuer.verify() IS
+$$Check the installation: every table, column (type, nullability), enum label and order, index, trigger and function, the stored durability and autovacuum choices against the tables, the notification queue usage, and the schema itself: objects in schema pgqueuer that are not members of the extension (with their owner), CREATE granted on it to a role that is not a superuser, an owner that is not a superuser (SECURITY.md, section 1); and rows the maintenance sweeps skip (registry values out of range, an unusable deferred wake-up watermark, server-fired schedules whose expression does not parse or never fires; SECURITY.md, section 5). One line per problem; no rows means healthy.$$;
+
+-- Table privileges (SECURITY.md, section 3).  Every write goes through a
+-- function that checks it; the roles keep reading what their clients read.
+-- pgqueuer_worker and pgqueuer_admin: SELECT on PgQueuer's four tables, the
+-- registry and the settings (as in 1.0), no INSERT, UPDATE, DELETE or
+-- sequence.  pgqueuer_producer had and has no table privilege.
+REVOKE INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON
+	pgqueuer.pgqueuer, pgqueuer.pgqueuer_log, pgqueuer.pgqueuer_statistics,
+	pgqueuer.pgqueuer_schedules, pgqueuer.pgqueuer_entrypoints,
+	pgqueuer.pgqueuer_settings, pgqueuer.pgqueuer_rate_grants
+FROM pgqueuer_producer, pgqueuer_worker, pgqueuer_admin;
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA pgqueuer
+FROM pgqueuer_producer, pgqueuer_worker, pgqueuer_admin;
+
+-- The opt-in for unmodified PgQueuer clients, which write the tables with
+-- their own SQL: an admin grants exactly those writes to a named role.
+CREATE FUNCTION pgqueuer.grant_pgqueuer_client_access(role pg_catalog.regrole)
+RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF role IS NULL THEN
+		RAISE EXCEPTION 'argument "role" must not be NULL'
+			USING ERRCODE = '22004';
+	END IF;
+	IF role::pg_catalog.oid OPERATOR(pg_catalog.=) 0::pg_catalog.oid THEN
+		RAISE EXCEPTION 'PgQueuer client access cannot be granted to PUBLIC'
+			USING ERRCODE = '22023',
+				  HINT = 'Name a role, for example one that your PgQueuer workers log in as.';
+	END IF;
+	-- a regrole holding the OID of no role (a dropped one, or any number)
+	IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles r WHERE r.oid OPERATOR(pg_catalog.=) role::pg_catalog.oid) THEN
+		RAISE EXCEPTION 'role with OID % does not exist', role::pg_catalog.oid
+			USING ERRCODE = '42704';
+	END IF;
+	EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA pgqueuer TO %s', role);
+	-- the queue: enqueue, dequeue, heartbeat, retry, complete (log_jobs), requeue
+	EXECUTE pg_catalog.format('GRANT SELECT, INSERT, DELETE, UPDATE ON pgqueuer.pgqueuer TO %s', role);
+	EXECUTE pg_catalog.format('GRANT USAGE ON SEQUENCE pgqueuer.pgqueuer_id_seq TO %s', role);
+	-- the log: one row per transition; aggregate_logs marks rows aggregated
+	EXECUTE pg_catalog.format('GRANT SELECT, INSERT, UPDATE (aggregated) ON pgqueuer.pgqueuer_log TO %s', role);
+	-- the statistics: aggregate_logs upserts counts
+	EXECUTE pg_catalog.format('GRANT SELECT, INSERT, UPDATE (count) ON pgqueuer.pgqueuer_statistics TO %s', role);
+	EXECUTE pg_catalog.format('GRANT USAGE ON SEQUENCE pgqueuer.pgqueuer_statistics_id_seq TO %s', role);
+	-- the schedules: PgQueuer's columns only, so a client can neither make
+	-- a schedule that the server fires nor change what one enqueues
+	EXECUTE pg_catalog.format('GRANT SELECT, DELETE, INSERT (expression, entrypoint, heartbeat, created, updated, next_run, last_run, status), UPDATE (heartbeat, updated, next_run, last_run, status) ON pgqueuer.pgqueuer_schedules TO %s', role);
+	EXECUTE pg_catalog.format('GRANT USAGE ON SEQUENCE pgqueuer.pgqueuer_schedules_id_seq TO %s', role);
+END
+$$;
+COMMENT ON FUNCTION pgqueuer.grant_pgqueuer_client_access(pg_catalog.regrole) IS
+$$Opt-in for unmodified PgQueuer (Python) clients, which write the tables with their own SQL instead of calling pgqueuer's functions: grants role exactly those writes, and USAGE on the schema. pgqueuer.pgqueuer: SELECT, INSERT, UPDATE, DELETE; pgqueuer_log: SELECT, INSERT, UPDATE (aggregated); pgqueuer_statistics: SELECT, INSERT, UPDATE (count); pgqueuer_schedules: SELECT, DELETE, INSERT and UPDATE of PgQueuer's columns (not payload, priority, server_fired; not entrypoint or expression on UPDATE); USAGE on their sequences. Such a role can change and delete any job; the background worker validates what it wrote before acting on it. Undo with revoke_pgqueuer_client_access(). Errors: 22004 for NULL, 22023 for PUBLIC. See SECURITY.md.$$;
+
+CREATE FUNCTION pgqueuer.revoke_pgqueuer_client_access(role pg_catalog.regrole)
+RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	reader boolean;
+BEGIN
+	IF role IS NULL THEN
+		RAISE EXCEPTION 'argument "role" must not be NULL'
+			USING ERRCODE = '22004';
+	END IF;
+	IF role::pg_catalog.oid OPERATOR(pg_catalog.=) 0::pg_catalog.oid THEN
+		RAISE EXCEPTION 'PgQueuer client access cannot be revoked from PUBLIC'
+			USING ERRCODE = '22023',
+				  HINT = 'Name the role that grant_pgqueuer_client_access() was given.';
+	END IF;
+	-- a regrole holding the OID of no role (a dropped one, or any number)
+	IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles r WHERE r.oid OPERATOR(pg_catalog.=) role::pg_catalog.oid) THEN
+		RAISE EXCEPTION 'role with OID % does not exist', role::pg_catalog.oid
+			USING ERRCODE = '42704';
+	END IF;
+	-- pgqueuer's own roles keep the schema and the SELECT they have anyway
+	reader := role::pg_catalog.text OPERATOR(pg_catalog.=)
+		ANY (ARRAY['pgqueuer_producer', 'pgqueuer_worker', 'pgqueuer_admin']);
+	EXECUTE pg_catalog.format('REVOKE INSERT, UPDATE, DELETE ON pgqueuer.pgqueuer, pgqueuer.pgqueuer_log, pgqueuer.pgqueuer_statistics, pgqueuer.pgqueuer_schedules FROM %s', role);
+	EXECUTE pg_catalog.format('REVOKE ALL ON SEQUENCE pgqueuer.pgqueuer_id_seq, pgqueuer.pgqueuer_statistics_id_seq, pgqueuer.pgqueuer_schedules_id_seq FROM %s', role);
+	IF NOT reader THEN
+		EXECUTE pg_catalog.format('REVOKE SELECT ON pgqueuer.pgqueuer, pgqueuer.pgqueuer_log, pgqueuer.pgqueuer_statistics, pgqueuer.pgqueuer_schedules FROM %s', role);
+		EXECUTE pg_catalog.format('REVOKE USAGE ON SCHEMA pgqueuer FROM %s', role);
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION pgqueuer.revoke_pgqueuer_client_access(pg_catalog.regrole) IS
+$$Undo grant_pgqueuer_client_access(role): revokes its table writes, sequence usage and (except from pgqueuer_producer, pgqueuer_worker and pgqueuer_admin, which keep what they had) its SELECT and schema USAGE. Errors: 22004 for NULL, 22023 for PUBLIC. See SECURITY.md.$$;
+
+REVOKE ALL ON FUNCTION pgqueuer.grant_pgqueuer_client_access(pg_catalog.regrole) FROM PUBLIC;
+REVOKE ALL ON FUNCTION pgqueuer.revoke_pgqueuer_client_access(pg_catalog.regrole) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION
+	pgqueuer.grant_pgqueuer_client_access(pg_catalog.regrole),
+	pgqueuer.revoke_pgqueuer_client_access(pg_catalog.regrole)
+TO pgqueuer_admin;
 
 
 ------------------------------------------------------------------------
@@ -73,4 +207,37 @@ SELECT pgqueuer.check_background();
 ------------------------------------------------------------------------
 -- Python and Node.js clients
 ------------------------------------------------------------------------
+
+------------------------------------------------------------------------
+-- Values that break everyone; smaller holes (server side)
+------------------------------------------------------------------------
+
+-- Job ids stay unique across crashes at durability level volatile: the job
+-- id sequence stays LOGGED when the queue table is unlogged (an unlogged
+-- sequence starts over after a crash).  set_durability() keeps it so from
+-- now on; this repairs an installation made volatile before.  A no-op when
+-- the sequence is logged already.
+ALTER SEQUENCE pgqueuer.pgqueuer_id_seq SET LOGGED;
+
+-- The functions whose accepted values changed (src/common/bounds.h).
+COMMENT ON FUNCTION pgqueuer.enqueue(text, bytea, integer, interval, text, jsonb, text) IS
+$$Queue one job; returns its id. entrypoint: handler name (not NULL or empty). payload: opaque bytes. priority: higher runs first. execute_after: delay from now, -36500 to 36500 days (NULL or negative = due now). dedupe_key: at most one queued or picked job per key. headers: a JSON object or NULL. on_conflict: 'raise' (23505 unique_violation on an active duplicate key) or 'skip' (returns NULL). Errors: 22004 for a NULL entrypoint or priority, 22023 for an empty entrypoint, an execute_after out of range, headers that are not an object or an unknown on_conflict. Notifies ch_pgqueuer once when the job is due now.$$;
+
+COMMENT ON FUNCTION pgqueuer.enqueue_batch(text[], bytea[], integer[], interval[], text[], jsonb[], text) IS
+$$Queue many jobs in one statement; returns one row per input element, in input order: the new id, or NULL where on_conflict = 'skip' skipped a duplicate dedupe key (the first occurrence in the batch wins). Arrays other than entrypoints may be NULL (defaults: no payload, priority 0, due now, no key, no headers) and must otherwise have the same length as entrypoints (22023); NULL elements are refused in entrypoints, priorities and execute_after (22004). execute_after elements: -36500 to 36500 days; headers elements: JSON objects or NULL (22023 otherwise). Under 'raise' the batch is all-or-nothing (23505). One notification per call.$$;
+
+COMMENT ON FUNCTION pgqueuer.dequeue(integer, text[], uuid, integer) IS
+$$Claim up to batch_size due jobs of the given entrypoints (each counted once, however often it is named) for worker queue_manager_id; returns the claimed rows (status picked, heartbeat now) ordered by priority DESC, id ASC. Skips paused entrypoints, and entrypoints whose registry row holds values out of range (written directly; a WARNING says so once per session); honours each registered entrypoint's concurrency_limit and requests_per_second exactly across all concurrent workers, and max_concurrent (this worker's cap on picked jobs, all entrypoints together). First returns expired leases of these entrypoints to the queue (attempts + 1). Errors: 22023 for batch_size < 1 or max_concurrent < 0, 22004 for NULL arguments or elements, 0A000 under REPEATABLE READ or SERIALIZABLE. An empty entrypoints array returns nothing. Logs one picked row per job; notifies nobody.$$;
+
+COMMENT ON FUNCTION pgqueuer.complete(bigint[], pgqueuer.pgqueuer_status[], jsonb[], uuid) IS
+$$Record outcomes of picked jobs: successful, exception, canceled and deleted remove the job and log it; failed holds it (status failed). An exception on a registered entrypoint with attempts left (attempts < max_attempts) is retried instead: queued again after min(retry_backoff_base * 2^attempts, retry_backoff_max), attempts + 1; when attempts are exhausted on_failure = 'hold' holds it as failed. Only picked jobs change (a queued or held job is left alone and nothing is logged), and with queue_manager_id only those still picked by that worker (fencing). Returns the ids that changed, in input order; unknown, unpicked or fenced ids are left out. Errors: 22023 for arrays of different lengths, a duplicate id or a non-terminal status; 22004 for NULL elements.$$;
+
+COMMENT ON FUNCTION pgqueuer.retry(bigint, interval, jsonb, uuid) IS
+$$Put a picked job back to queued, due after delay (0 to 36500 days), attempts + 1, logging a queued row with the traceback (PgQueuer's RetryRequested). With queue_manager_id only if that worker still holds it. Returns false when no such picked job exists. Errors: 22004 for a NULL job_id or delay, 22023 for a delay out of range.$$;
+
+COMMENT ON FUNCTION pgqueuer.register_entrypoint(text, integer, interval, integer, double precision, interval, interval, text) IS
+$$Create or update an entrypoint's registry row (the paused flag is kept). concurrency_limit: most jobs picked at once across all workers (0 = no limit). lease_timeout: heartbeat timeout after which a picked job returns to the queue, 1 second to 365 days (NULL = pgqueuer.lease_timeout). max_attempts: retries of exceptions and lease expiries, 0 to 1000000 (NULL = pgqueuer.max_attempts). requests_per_second: most jobs handed out per second across all workers, 0 (no limit) or 0.000001 to 1000000000 (below 1, one job per 1/rate seconds). retry backoff: base * 2^attempts capped at max, each 0 to 365 days. on_failure: 'delete' or 'hold'. Errors: 22004 for NULL arguments, 22023 for values out of range (the message gives the range).$$;
+
+COMMENT ON FUNCTION pgqueuer.log_statistics(integer, interval) IS
+$$Fold new log rows into pgqueuer_statistics (each log row counted once, also under concurrency), then return the per-second buckets created within the last interval (NULL = all), newest first, at most max_rows (NULL = all) (PgQueuer's LogStatistics). Errors: 22023 for a negative max_rows or a last outside 0 to 36500 days.$$;
 

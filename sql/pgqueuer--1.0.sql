@@ -17,29 +17,94 @@
 -- complain if script is sourced in psql, rather than via CREATE EXTENSION
 \echo Use "CREATE EXTENSION pgqueuer" to load this file. \quit
 
--- Refuse a schema somebody else prepared for us.
+-- Refuse a schema somebody else prepared for us.  CREATE EXTENSION creates
+-- schema "pgqueuer" itself when it is missing (owned by the installing
+-- superuser, empty, no grants); a schema that existed before (made by hand,
+-- or by the CREATE SCHEMA of a dump being restored) is accepted only when it
+-- is just as harmless: empty, owned by a superuser, and granting CREATE to
+-- no other role.  Anything else could hold an operator, function or type
+-- planted to be picked by the extension's SQL.  Everything here is
+-- schema-qualified: while this script runs, "pgqueuer" is on search_path.
 DO $$
+DECLARE
+	nsp pg_catalog.oid;
+	ext pg_catalog.oid;
+	problem pg_catalog.text;
 BEGIN
+	SELECT n.oid INTO nsp FROM pg_catalog.pg_namespace n
+	 WHERE n.nspname OPERATOR(pg_catalog.=) 'pgqueuer';
+	SELECT e.oid INTO ext FROM pg_catalog.pg_extension e
+	 WHERE e.extname OPERATOR(pg_catalog.=) 'pgqueuer';
+
 	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace n
 				   JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) n.nspowner
-				   WHERE n.nspname OPERATOR(pg_catalog.=) 'pgqueuer'
-				   AND (r.rolsuper OR r.rolname OPERATOR(pg_catalog.=) CURRENT_USER)) THEN
-		RAISE EXCEPTION 'schema "pgqueuer" is owned by an untrusted role'
+				   WHERE n.oid OPERATOR(pg_catalog.=) nsp AND r.rolsuper) THEN
+		problem := 'It is owned by a role that is not a superuser.';
+	ELSIF EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+				  WHERE d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_namespace'::pg_catalog.regclass
+					AND d.refobjid OPERATOR(pg_catalog.=) nsp
+					AND (pg_catalog.pg_identify_object(d.classid, d.objid, d.objsubid)).schema
+						OPERATOR(pg_catalog.=) 'pgqueuer'
+					AND NOT (d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass
+							 AND d.objid OPERATOR(pg_catalog.=) ext))
+		  OR EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.relnamespace OPERATOR(pg_catalog.=) nsp)
+		  OR EXISTS (SELECT 1 FROM pg_catalog.pg_proc p WHERE p.pronamespace OPERATOR(pg_catalog.=) nsp)
+		  OR EXISTS (SELECT 1 FROM pg_catalog.pg_type t WHERE t.typnamespace OPERATOR(pg_catalog.=) nsp)
+		  OR EXISTS (SELECT 1 FROM pg_catalog.pg_operator o WHERE o.oprnamespace OPERATOR(pg_catalog.=) nsp) THEN
+		problem := 'It already contains objects.';
+	ELSIF EXISTS (SELECT 1 FROM pg_catalog.pg_namespace n
+				  CROSS JOIN LATERAL pg_catalog.aclexplode(n.nspacl) a
+				  WHERE n.oid OPERATOR(pg_catalog.=) nsp
+					AND a.privilege_type OPERATOR(pg_catalog.=) 'CREATE'
+					AND a.grantee OPERATOR(pg_catalog.<>) n.nspowner) THEN
+		problem := 'It grants CREATE to a role other than its owner.';
+	END IF;
+
+	IF problem IS NOT NULL THEN
+		RAISE EXCEPTION 'schema "pgqueuer" already exists and cannot be trusted'
 			USING ERRCODE = '42501',
-				  HINT = 'Drop the schema or make a superuser its owner, then run CREATE EXTENSION again.';
+				  DETAIL = problem,
+				  HINT = 'An existing schema "pgqueuer" is accepted only when it is empty, owned by a superuser and grants CREATE to no other role. Drop it (CREATE EXTENSION then creates it), or make it so, then run CREATE EXTENSION again.';
 	END IF;
 END
 $$;
 
 -- Roles for least privilege; cluster-wide, so created only when missing and
--- never dropped by the extension.
+-- never dropped by the extension.  A role that already exists is adopted
+-- with a WARNING naming whoever gets the queue through it: its members, and
+-- the role itself if it can log in or has other attributes (someone may
+-- have created it in advance to be granted the queue).  A WARNING, not a
+-- NOTICE: CREATE EXTENSION runs its script with client_min_messages at
+-- least WARNING, so a NOTICE would never be seen.
 DO $$
 DECLARE
-	r text;
+	r pg_catalog.text;
+	members pg_catalog.text;
+	attributes pg_catalog.text;
 BEGIN
 	FOREACH r IN ARRAY ARRAY['pgqueuer_producer', 'pgqueuer_worker', 'pgqueuer_admin'] LOOP
 		IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) r) THEN
 			EXECUTE pg_catalog.format('CREATE ROLE %I NOLOGIN', r);
+		ELSE
+			SELECT pg_catalog.string_agg(pg_catalog.quote_ident(m.rolname::pg_catalog.text), ', ' ORDER BY m.rolname)
+			  INTO members
+			  FROM pg_catalog.pg_auth_members a
+			  JOIN pg_catalog.pg_roles m ON m.oid OPERATOR(pg_catalog.=) a.member
+			  JOIN pg_catalog.pg_roles g ON g.oid OPERATOR(pg_catalog.=) a.roleid
+			 WHERE g.rolname OPERATOR(pg_catalog.=) r;
+			SELECT pg_catalog.concat_ws(' ',
+					CASE WHEN rolsuper THEN 'SUPERUSER' END, CASE WHEN rolcanlogin THEN 'LOGIN' END,
+					CASE WHEN rolcreaterole THEN 'CREATEROLE' END, CASE WHEN rolcreatedb THEN 'CREATEDB' END,
+					CASE WHEN rolreplication THEN 'REPLICATION' END, CASE WHEN rolbypassrls THEN 'BYPASSRLS' END)
+			  INTO attributes
+			  FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) r;
+			IF members IS NOT NULL OR attributes OPERATOR(pg_catalog.<>) '' THEN
+				RAISE WARNING 'existing role "%" is adopted: its members and its login get pgqueuer''s privileges', r
+					USING DETAIL = pg_catalog.format('Members: %s. Attributes: %s.',
+													 COALESCE(members, 'none'),
+													 CASE WHEN attributes OPERATOR(pg_catalog.=) '' THEN 'none' ELSE attributes END),
+						  HINT = pg_catalog.format('REVOKE %I FROM any member that should not use the queue, and ALTER ROLE %I NOLOGIN unless it should log in.', r, r);
+			END IF;
 		END IF;
 	END LOOP;
 END

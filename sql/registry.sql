@@ -52,7 +52,7 @@ SELECT count(*) AS no_x FROM pgqueuer.pgqueuer_entrypoints WHERE entrypoint = 'x
 -- queue_size: grouped by priority, entrypoint and status, held jobs included
 SELECT count(*) FROM pgqueuer.enqueue_batch(ARRAY['a', 'a', 'b', 'b', 'b'], priorities => ARRAY[1, 1, 0, 0, 2]);
 SELECT count(*) FROM pgqueuer.dequeue(1, ARRAY['b'], '00000000-0000-0000-0000-000000000001');
-SELECT count(*) FROM pgqueuer.complete(ARRAY[1], ARRAY['failed']::pgqueuer.pgqueuer_status[]);
+SELECT count(*) FROM pgqueuer.complete(ARRAY[5], ARRAY['failed']::pgqueuer.pgqueuer_status[]);
 SELECT * FROM pgqueuer.queue_size();
 
 -- job_status: the latest logged status; never-logged ids absent

@@ -25,6 +25,7 @@
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
 
+#include "bounds.h"
 #include "compat.h"
 #include "pgqueuer.h"
 
@@ -35,46 +36,68 @@ PG_FUNCTION_INFO_V1(pgqueuer_heartbeat);
 /* the outcomes in input order, shared by both forms of complete() */
 #define COMPLETE_SQL_INPUT \
 "WITH input AS (" \
-" SELECT * FROM unnest($1::int8[], $2::text[]::pgqueuer.pgqueuer_status[], $3::jsonb[])" \
+" SELECT * FROM unnest($1::pg_catalog.int8[]," \
+"   $2::pg_catalog.text[]::pgqueuer.pgqueuer_status[], $3::pg_catalog.jsonb[])" \
 "   WITH ORDINALITY AS t(id, st, tb, ord)" \
 ")"
 
-/* only the holder's picked jobs, unless called without a queue_manager_id */
+/*
+ * only picked jobs (a queued or held job has no outcome to record), and
+ * only the holder's when called with a queue_manager_id
+ */
 #define COMPLETE_SQL_FENCE \
-"($4::uuid IS NULL OR (q.status = 'picked' AND q.queue_manager_id = $4))"
+"(q.status OPERATOR(pg_catalog.=) 'picked'::pgqueuer.pgqueuer_status" \
+" AND ($4::pg_catalog.uuid IS NULL OR q.queue_manager_id OPERATOR(pg_catalog.=) $4))"
+
+/*
+ * The backoff min(base * 2^attempts, max), computed in seconds as float8
+ * with the exponent capped, then capped at the 365 days that
+ * register_entrypoint() allows, so no registry row (even one written behind
+ * its back) can make the interval arithmetic overflow and fail the batch.
+ */
+#define COMPLETE_SQL_BACKOFF \
+"pg_catalog.interval_mul('1 second'::pg_catalog.interval, GREATEST(0::pg_catalog.float8," \
+" LEAST(pg_catalog.date_part('epoch'::pg_catalog.text, e.retry_backoff_base)" \
+"   OPERATOR(pg_catalog.*) pg_catalog.power(2::pg_catalog.float8," \
+"     LEAST(GREATEST(q.attempts, 0), 60)::pg_catalog.float8)," \
+"  pg_catalog.date_part('epoch'::pg_catalog.text, e.retry_backoff_max), " PGQ_BACKOFF_MAX_SECS_SQL "::pg_catalog.float8)))"
 
 static const char *const complete_sql =
 COMPLETE_SQL_INPUT
 ", target AS ("
 " SELECT q.id, q.entrypoint, q.priority, i.st, i.tb, i.ord,"
-"   CASE WHEN i.st = 'failed' THEN 'hold'"
-"        WHEN i.st = 'exception' AND e.registered"
-"             AND q.attempts < COALESCE(e.max_attempts, $5) THEN 'retry'"
-"        WHEN i.st = 'exception' AND e.on_failure = 'hold' THEN 'hold'"
-"        ELSE 'delete' END AS action,"
-"   LEAST(e.retry_backoff_base * pg_catalog.power(2, LEAST(q.attempts, 40)),"
-"         e.retry_backoff_max) AS backoff,"
-"   COALESCE(e.concurrency_limit, 0) > 0 AS limited"
-" FROM input i JOIN pgqueuer.pgqueuer q ON q.id = i.id"
-" LEFT JOIN pgqueuer.pgqueuer_entrypoints e ON e.entrypoint = q.entrypoint"
+"   CASE WHEN i.st OPERATOR(pg_catalog.=) 'failed'::pgqueuer.pgqueuer_status THEN 'hold'"
+"        WHEN i.st OPERATOR(pg_catalog.=) 'exception'::pgqueuer.pgqueuer_status AND e.registered"
+"             AND q.attempts OPERATOR(pg_catalog.<) COALESCE(e.max_attempts, $5) THEN 'retry'"
+"        WHEN i.st OPERATOR(pg_catalog.=) 'exception'::pgqueuer.pgqueuer_status"
+"             AND e.on_failure OPERATOR(pg_catalog.=) 'hold'::pg_catalog.text THEN 'hold'"
+"        ELSE 'delete' END::pg_catalog.text AS action,"
+"   " COMPLETE_SQL_BACKOFF " AS backoff,"
+"   COALESCE(e.concurrency_limit, 0) OPERATOR(pg_catalog.>) 0 AS limited"
+" FROM input i JOIN pgqueuer.pgqueuer q ON q.id OPERATOR(pg_catalog.=) i.id"
+" LEFT JOIN pgqueuer.pgqueuer_entrypoints e ON e.entrypoint OPERATOR(pg_catalog.=) q.entrypoint"
 " WHERE " COMPLETE_SQL_FENCE
 " FOR UPDATE OF q"
 "), del AS ("
 " DELETE FROM pgqueuer.pgqueuer q USING target t"
-" WHERE q.id = t.id AND t.action = 'delete'"
+" WHERE q.id OPERATOR(pg_catalog.=) t.id AND t.action OPERATOR(pg_catalog.=) 'delete'::pg_catalog.text"
 " RETURNING t.id, t.ord, t.st AS logst, t.priority, t.entrypoint, t.tb, t.limited AS wake,"
 "   false AS deferred"
 "), hd AS ("
-" UPDATE pgqueuer.pgqueuer q SET status = 'failed', updated = pg_catalog.now(), queue_manager_id = NULL"
-" FROM target t WHERE q.id = t.id AND t.action = 'hold'"
+" UPDATE pgqueuer.pgqueuer q SET status = 'failed'::pgqueuer.pgqueuer_status,"
+"   updated = pg_catalog.now(), queue_manager_id = NULL"
+" FROM target t WHERE q.id OPERATOR(pg_catalog.=) t.id AND t.action OPERATOR(pg_catalog.=) 'hold'::pg_catalog.text"
 " RETURNING t.id, t.ord, 'failed'::pgqueuer.pgqueuer_status, t.priority, t.entrypoint, t.tb, t.limited,"
 "   false"
 "), rt AS ("
-" UPDATE pgqueuer.pgqueuer q SET status = 'queued', attempts = q.attempts + 1,"
-"   execute_after = pg_catalog.now() + t.backoff, updated = pg_catalog.now(), queue_manager_id = NULL"
-" FROM target t WHERE q.id = t.id AND t.action = 'retry'"
+" UPDATE pgqueuer.pgqueuer q SET status = 'queued'::pgqueuer.pgqueuer_status,"
+"   attempts = q.attempts OPERATOR(pg_catalog.+) 1,"
+"   execute_after = pg_catalog.now() OPERATOR(pg_catalog.+) t.backoff, updated = pg_catalog.now(),"
+"   queue_manager_id = NULL"
+" FROM target t WHERE q.id OPERATOR(pg_catalog.=) t.id AND t.action OPERATOR(pg_catalog.=) 'retry'::pg_catalog.text"
 " RETURNING t.id, t.ord, 'queued'::pgqueuer.pgqueuer_status, t.priority, t.entrypoint, t.tb,"
-"   t.limited OR t.backoff <= '0'::interval, t.backoff > '0'::interval"
+"   t.limited OR t.backoff OPERATOR(pg_catalog.<=) '0'::interval,"
+"   t.backoff OPERATOR(pg_catalog.>) '0'::interval"
 "), al AS (SELECT * FROM del UNION ALL SELECT * FROM hd UNION ALL SELECT * FROM rt"
 "), lg AS ("
 " INSERT INTO pgqueuer.pgqueuer_log (job_id, status, priority, entrypoint, traceback)"
@@ -89,30 +112,36 @@ static const char *const complete_delete_sql =
 COMPLETE_SQL_INPUT
 ", del AS ("
 " DELETE FROM pgqueuer.pgqueuer q USING input i"
-" WHERE q.id = i.id AND " COMPLETE_SQL_FENCE
+" WHERE q.id OPERATOR(pg_catalog.=) i.id AND " COMPLETE_SQL_FENCE
 " RETURNING i.id, i.ord, i.st, q.priority, q.entrypoint, i.tb"
 "), lg AS ("
 " INSERT INTO pgqueuer.pgqueuer_log (job_id, status, priority, entrypoint, traceback)"
 " SELECT id, st, priority, entrypoint, tb FROM del"
-") SELECT d.id, d.entrypoint, COALESCE(e.concurrency_limit, 0) > 0, false"
-" FROM del d LEFT JOIN pgqueuer.pgqueuer_entrypoints e ON e.entrypoint = d.entrypoint"
+") SELECT d.id, d.entrypoint, COALESCE(e.concurrency_limit, 0) OPERATOR(pg_catalog.>) 0, false"
+" FROM del d LEFT JOIN pgqueuer.pgqueuer_entrypoints e"
+"   ON e.entrypoint OPERATOR(pg_catalog.=) d.entrypoint"
 " ORDER BY d.ord";
 
 static const char *const retry_sql =
 "WITH u AS ("
-" UPDATE pgqueuer.pgqueuer q SET status = 'queued', attempts = q.attempts + 1,"
-"   execute_after = pg_catalog.now() + $2, updated = pg_catalog.now(), queue_manager_id = NULL"
-" WHERE q.id = $1 AND q.status = 'picked' AND ($4::uuid IS NULL OR q.queue_manager_id = $4)"
+" UPDATE pgqueuer.pgqueuer q SET status = 'queued'::pgqueuer.pgqueuer_status,"
+"   attempts = q.attempts OPERATOR(pg_catalog.+) 1,"
+"   execute_after = pg_catalog.now() OPERATOR(pg_catalog.+) $2, updated = pg_catalog.now(),"
+"   queue_manager_id = NULL"
+" WHERE q.id OPERATOR(pg_catalog.=) $1"
+"   AND q.status OPERATOR(pg_catalog.=) 'picked'::pgqueuer.pgqueuer_status"
+"   AND ($4::pg_catalog.uuid IS NULL OR q.queue_manager_id OPERATOR(pg_catalog.=) $4)"
 " RETURNING q.id, q.priority, q.entrypoint"
 "), lg AS ("
 " INSERT INTO pgqueuer.pgqueuer_log (job_id, status, priority, entrypoint, traceback)"
-" SELECT id, 'queued', priority, entrypoint, $3 FROM u"
+" SELECT id, 'queued'::pgqueuer.pgqueuer_status, priority, entrypoint, $3 FROM u"
 ") SELECT entrypoint FROM u";
 
 static const char *const heartbeat_sql =
 "UPDATE pgqueuer.pgqueuer SET heartbeat = pg_catalog.now()"
-" WHERE id = ANY ($1) AND status = 'picked'"
-"   AND ($2::uuid IS NULL OR queue_manager_id = $2)";
+" WHERE id OPERATOR(pg_catalog.=) ANY ($1)"
+"   AND status OPERATOR(pg_catalog.=) 'picked'::pgqueuer.pgqueuer_status"
+"   AND ($2::pg_catalog.uuid IS NULL OR queue_manager_id OPERATOR(pg_catalog.=) $2)";
 
 static SPIPlanPtr complete_plan = NULL;
 static SPIPlanPtr complete_delete_plan = NULL;
@@ -248,7 +277,7 @@ pgqueuer_retry(PG_FUNCTION_ARGS)
 	pgq_require_arg(fcinfo, 0, "job_id");
 	pgq_require_arg(fcinfo, 1, "delay");
 	delay = PG_GETARG_INTERVAL_P(1);
-	pgq_check_nonnegative_interval(delay, "delay");
+	pgq_check_delay(delay, "delay", false);
 
 	for (int i = 0; i < 4; i++)
 	{

@@ -36,8 +36,10 @@
 #include "utils/builtins.h"
 #include "utils/uuid.h"
 
+#include "bounds.h"
 #include "compat.h"
 #include "pgqueuer.h"
+#include "row_checks.h"
 
 PG_FUNCTION_INFO_V1(pgqueuer_dequeue);
 
@@ -54,73 +56,82 @@ PG_FUNCTION_INFO_V1(pgqueuer_dequeue);
 static const char *const gate_sql =
 "SELECT e.entrypoint, e.paused,"
 "       EXISTS (SELECT 1 FROM pgqueuer.pgqueuer q"
-"                WHERE q.entrypoint = e.entrypoint AND q.status = 'queued'"
-"                  AND q.execute_after <= pg_catalog.now())"
+"                WHERE q.entrypoint OPERATOR(pg_catalog.=) e.entrypoint"
+"                  AND q.status OPERATOR(pg_catalog.=) 'queued'::pgqueuer.pgqueuer_status"
+"                  AND q.execute_after OPERATOR(pg_catalog.<=) pg_catalog.now())"
 " FROM pgqueuer.pgqueuer_entrypoints e"
-" WHERE e.entrypoint = ANY ($1)"
-"   AND (e.paused OR e.concurrency_limit > 0 OR e.requests_per_second > 0)"
+" WHERE e.entrypoint OPERATOR(pg_catalog.=) ANY ($1)"
+"   AND (e.paused OR e.concurrency_limit OPERATOR(pg_catalog.>) 0"
+"        OR e.requests_per_second OPERATOR(pg_catalog.>) 0::pg_catalog.float8)"
 " ORDER BY e.entrypoint";
 
 /* lock (in name order, so no deadlock) and re-read the rows that need it */
 static const char *const lock_sql =
 "SELECT entrypoint, concurrency_limit, requests_per_second, paused"
 " FROM pgqueuer.pgqueuer_entrypoints"
-" WHERE entrypoint = ANY ($1)"
-"   AND (paused OR concurrency_limit > 0 OR requests_per_second > 0)"
+" WHERE entrypoint OPERATOR(pg_catalog.=) ANY ($1)"
+"   AND (paused OR concurrency_limit OPERATOR(pg_catalog.>) 0"
+"        OR requests_per_second OPERATOR(pg_catalog.>) 0::pg_catalog.float8)"
 " ORDER BY entrypoint"
 " FOR NO KEY UPDATE";
 
 static const char *const load_sql =
 "SELECT (SELECT pg_catalog.count(*) FROM pgqueuer.pgqueuer q"
-"         WHERE q.entrypoint = e.ep AND q.status = 'picked'),"
+"         WHERE q.entrypoint OPERATOR(pg_catalog.=) e.ep"
+"           AND q.status OPERATOR(pg_catalog.=) 'picked'::pgqueuer.pgqueuer_status),"
 "       (SELECT COALESCE(pg_catalog.sum(g.jobs), 0) FROM pgqueuer.pgqueuer_rate_grants g"
-"         WHERE g.entrypoint = e.ep AND g.granted_at > $2 - e.win)"
-" FROM unnest($1::text[], $3::interval[]) WITH ORDINALITY AS e(ep, win, ord)"
+"         WHERE g.entrypoint OPERATOR(pg_catalog.=) e.ep"
+"           AND g.granted_at OPERATOR(pg_catalog.>) ($2 OPERATOR(pg_catalog.-) e.win))"
+" FROM unnest($1::pg_catalog.text[], $3::interval[]) WITH ORDINALITY AS e(ep, win, ord)"
 " ORDER BY e.ord";
 
 static const char *const worker_load_sql =
 "SELECT pg_catalog.count(*) FROM pgqueuer.pgqueuer"
-" WHERE queue_manager_id = $1 AND status = 'picked'";
+" WHERE queue_manager_id OPERATOR(pg_catalog.=) $1"
+"   AND status OPERATOR(pg_catalog.=) 'picked'::pgqueuer.pgqueuer_status";
 
 /*
  * The claim: per entrypoint the due queued jobs in dequeue order, skipping
  * locked ones, merged and cut to the batch, marked picked and logged.  The
  * rate-limited variant also records the grants and prunes the old ones; a
  * call without rate-limited entrypoints runs the plain one, which has two
- * fewer tables to open.
+ * fewer tables to open.  (A multi-argument unnest() is left unqualified:
+ * the parser expands only that spelling, into pg_catalog.unnest() calls.)
  */
 #define CLAIM_SQL_HEAD \
 "WITH cand AS (" \
 " SELECT c.id, c.priority" \
-" FROM unnest($1::text[], $2::int4[]) AS e(ep, cap)" \
+" FROM unnest($1::pg_catalog.text[], $2::pg_catalog.int4[]) AS e(ep, cap)" \
 " CROSS JOIN LATERAL (" \
 "   SELECT q.id, q.priority FROM pgqueuer.pgqueuer q" \
-"   WHERE q.entrypoint = e.ep AND q.status = 'queued'" \
-"     AND q.execute_after <= pg_catalog.now()" \
+"   WHERE q.entrypoint OPERATOR(pg_catalog.=) e.ep" \
+"     AND q.status OPERATOR(pg_catalog.=) 'queued'::pgqueuer.pgqueuer_status" \
+"     AND q.execute_after OPERATOR(pg_catalog.<=) pg_catalog.now()" \
 "   ORDER BY q.priority DESC, q.id ASC" \
 "   LIMIT e.cap" \
 "   FOR UPDATE SKIP LOCKED) c" \
 " ORDER BY c.priority DESC, c.id ASC" \
 " LIMIT $3" \
 "), upd AS (" \
-" UPDATE pgqueuer.pgqueuer q SET status = 'picked', updated = pg_catalog.now()," \
-"   heartbeat = pg_catalog.now(), queue_manager_id = $4" \
-" FROM cand WHERE q.id = cand.id" \
+" UPDATE pgqueuer.pgqueuer q SET status = 'picked'::pgqueuer.pgqueuer_status," \
+"   updated = pg_catalog.now(), heartbeat = pg_catalog.now(), queue_manager_id = $4" \
+" FROM cand WHERE q.id OPERATOR(pg_catalog.=) cand.id" \
 " RETURNING q.*" \
 "), lg AS (" \
 " INSERT INTO pgqueuer.pgqueuer_log (job_id, status, priority, entrypoint)" \
-" SELECT id, 'picked', priority, entrypoint FROM upd" \
+" SELECT id, 'picked'::pgqueuer.pgqueuer_status, priority, entrypoint FROM upd" \
 ")"
 
 #define CLAIM_SQL_RATE \
 ", rg AS (" \
 " INSERT INTO pgqueuer.pgqueuer_rate_grants (entrypoint, granted_at, jobs)" \
 " SELECT u.entrypoint, $5, pg_catalog.count(*) FROM upd u" \
-" WHERE u.entrypoint = ANY ($6) GROUP BY u.entrypoint" \
+" WHERE u.entrypoint OPERATOR(pg_catalog.=) ANY ($6) GROUP BY u.entrypoint" \
 "), pr AS (" \
 " DELETE FROM pgqueuer.pgqueuer_rate_grants g" \
-" USING unnest($6::text[], $7::interval[]) AS w(ep, win)" \
-" WHERE g.entrypoint = w.ep AND g.granted_at <= $5 - w.win" \
+" USING unnest($6::pg_catalog.text[], $7::interval[]) AS w(ep, win)" \
+" WHERE g.entrypoint OPERATOR(pg_catalog.=) w.ep" \
+"   AND g.granted_at OPERATOR(pg_catalog.<=) ($5 OPERATOR(pg_catalog.-) w.win)" \
 ")"
 
 #define CLAIM_SQL_TAIL " SELECT * FROM upd ORDER BY priority DESC, id ASC"
@@ -264,6 +275,15 @@ lock_gates(ArrayType *entrypoints, int batch_size, int *ngates,
 			g->cap = 0;
 			continue;
 		}
+		if (!pgq_rate_in_bounds(g->rate))
+		{
+			/* written behind register_entrypoint's back: skip, say so once */
+			pgq_report_once(psprintf("entrypoint %s: requests_per_second %g is outside 0 and 0.000001 .. 1000000000; lease expiry skips its jobs and dequeue hands out none of them",
+									 pgq_quote_for_log(g->name), g->rate));
+			g->paused = true;
+			g->cap = 0;
+			continue;
+		}
 		if (g->rate > 0)
 			rate_window(g->rate, win, &allowed);
 		else
@@ -305,6 +325,31 @@ lock_gates(ArrayType *entrypoints, int batch_size, int *ngates,
 }
 
 /*
+ * distinct_entrypoints
+ *		The requested entrypoints as C strings, each once (sorted).  A name
+ *		given twice would have its jobs claimed twice over and the merged
+ *		list cut to the batch size, returning fewer jobs than are due; when
+ *		there are repeats, *entrypoints is replaced by the distinct names
+ *		and *n by their count.
+ */
+static char **
+distinct_entrypoints(ArrayType **entrypoints, Datum *epvals, int *n)
+{
+	char	  **names = palloc(sizeof(char *) * *n);
+	int			ndistinct;
+
+	for (int i = 0; i < *n; i++)
+		names[i] = TextDatumGetCString(epvals[i]);
+	ndistinct = pgq_distinct_strings(names, *n);
+	if (ndistinct < *n)
+	{
+		*n = ndistinct;
+		*entrypoints = pgq_make_text_array(names, ndistinct);
+	}
+	return names;
+}
+
+/*
  * pgqueuer_dequeue
  *		dequeue(batch_size, entrypoints[], queue_manager_id, max_concurrent)
  *		-> SETOF pgqueuer.pgqueuer
@@ -323,6 +368,7 @@ pgqueuer_dequeue(PG_FUNCTION_ARGS)
 	int			ngates;
 	EntrypointGate *gates;
 	TimestampTz now;
+	char	  **requested;
 	char	  **names;
 	Datum	   *caps;
 	char	  **rated;
@@ -364,6 +410,8 @@ pgqueuer_dequeue(PG_FUNCTION_ARGS)
 	if (n == 0)
 		return (Datum) 0;
 
+	requested = distinct_entrypoints(&entrypoints, epvals, &n);
+
 	pgq_connect();
 
 	expired = pgq_expire_leases(entrypoints, DEQUEUE_RESCUE_LIMIT, &woken, &nwoken);
@@ -389,7 +437,7 @@ pgqueuer_dequeue(PG_FUNCTION_ARGS)
 	windows = palloc(sizeof(Datum) * n);
 	for (int i = 0; i < n && batch_size > 0; i++)
 	{
-		char	   *name = TextDatumGetCString(epvals[i]);
+		char	   *name = requested[i];
 		EntrypointGate *g = find_gate(gates, ngates, name);
 		int			cap = batch_size;
 

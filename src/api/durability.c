@@ -118,7 +118,7 @@ check_durability(const char *level)
 	if (l == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid durability level \"%s\"", level),
+				 errmsg("invalid durability level \"%s\"", pgq_clip(level)),
 				 errhint("Valid levels are \"volatile\", \"balanced\" and \"durable\".")));
 	return l;
 }
@@ -137,28 +137,49 @@ parse_autovac(const char *value)
 		return true;
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("invalid value \"%s\" for setting \"autovac\"", value),
+			 errmsg("invalid value \"%s\" for setting \"autovac\"", pgq_clip(value)),
 			 errhint("Valid values are \"on\" and \"off\".")));
 	return false;				/* keep compiler quiet */
 }
 
 /*
- * table_persistence
- *		pg_class.relpersistence of pgqueuer.<relname>; a missing table is an
- *		error.
+ * The sequence of job ids.  ALTER TABLE ... SET UNLOGGED makes the
+ * sequences a table owns unlogged as well, and an unlogged sequence starts
+ * over after a crash: job ids would be handed out a second time, to jobs
+ * that clients cannot tell from the old ones.  So it is set back to LOGGED
+ * whenever the queue table becomes unlogged; a logged sequence costs one
+ * WAL record per 32 ids.
+ */
+#define JOB_SEQUENCE "pgqueuer_id_seq"
+
+/*
+ * relation_persistence
+ *		pg_class.relpersistence of pgqueuer.<relname>, which must be of
+ *		kind relkind; a missing one is an error.
  */
 static char
-table_persistence(const char *relname)
+relation_persistence(const char *relname, char relkind)
 {
 	Oid			nspid = get_namespace_oid("pgqueuer", false);
 	Oid			relid = get_relname_relid(relname, nspid);
 
-	if (!OidIsValid(relid) || get_rel_relkind(relid) != RELKIND_RELATION)
+	if (!OidIsValid(relid) || get_rel_relkind(relid) != relkind)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("table \"pgqueuer.%s\" does not exist", relname),
+				 errmsg("%s \"pgqueuer.%s\" does not exist",
+						relkind == RELKIND_SEQUENCE ? "sequence" : "table", relname),
 				 errhint("Run pgqueuer.verify() to check the installation.")));
 	return get_rel_persistence(relid);
+}
+
+/*
+ * table_persistence
+ *		pg_class.relpersistence of table pgqueuer.<relname>.
+ */
+static char
+table_persistence(const char *relname)
+{
+	return relation_persistence(relname, RELKIND_RELATION);
 }
 
 /*
@@ -166,8 +187,10 @@ table_persistence(const char *relname)
  *		The ALTER TABLE ... SET LOGGED | UNLOGGED statements (palloc'd
  *		strings, in pgq_durability_tables order) that would bring the tables to
  *		"level"; tables already in the wanted state are left out, so the
- *		list is empty when nothing needs to change.  An unknown level or a
- *		missing table is an error.
+ *		list is empty when nothing needs to change.  When the queue table is
+ *		to be unlogged, an ALTER SEQUENCE ... SET LOGGED follows for the job
+ *		id sequence (see JOB_SEQUENCE).  An unknown level or a missing table
+ *		is an error.
  *
  * Each statement rewrites its table (and its indexes) under an ACCESS
  * EXCLUSIVE lock, blocking every reader and writer of the table until the
@@ -178,6 +201,7 @@ pgq_durability_statements(const char *level)
 {
 	const DurabilityLevel *l = check_durability(level);
 	List	   *statements = NIL;
+	bool		sequence_statement = false;
 
 	for (int i = 0; i < PGQ_NTABLES; i++)
 	{
@@ -190,7 +214,14 @@ pgq_durability_statements(const char *level)
 								 psprintf("ALTER TABLE pgqueuer.%s SET %s",
 										  pgq_durability_tables[i],
 										  l->logged[i] ? "LOGGED" : "UNLOGGED"));
+		/* the queue table: keep (or make) its id sequence logged */
+		if (strcmp(pgq_durability_tables[i], "pgqueuer") == 0 && !l->logged[i] &&
+			(logged || relation_persistence(JOB_SEQUENCE, RELKIND_SEQUENCE) == RELPERSISTENCE_UNLOGGED))
+			sequence_statement = true;
 	}
+	if (sequence_statement)
+		statements = lappend(statements,
+							 pstrdup("ALTER SEQUENCE pgqueuer." JOB_SEQUENCE " SET LOGGED"));
 	return statements;
 }
 

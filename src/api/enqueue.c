@@ -25,6 +25,7 @@
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 
+#include "bounds.h"
 #include "compat.h"
 #include "pgqueuer.h"
 
@@ -34,23 +35,25 @@ PG_FUNCTION_INFO_V1(pgqueuer_enqueue_batch);
 #define ENQUEUE_SQL_HEAD \
 	"WITH input AS MATERIALIZED (" \
 	" SELECT pg_catalog.nextval('pgqueuer.pgqueuer_id_seq'::pg_catalog.regclass) AS id, t.*" \
-	" FROM unnest($1::text[], $2::bytea[], $3::int4[], $4::interval[], $5::text[], $6::jsonb[])" \
+	" FROM unnest($1::pg_catalog.text[], $2::pg_catalog.bytea[], $3::pg_catalog.int4[]," \
+	"   $4::interval[], $5::pg_catalog.text[], $6::pg_catalog.jsonb[])" \
 	"   WITH ORDINALITY AS t(ep, pl, pr, ea, dk, hd, ord)" \
 	"), ins AS (" \
 	" INSERT INTO pgqueuer.pgqueuer AS q (id, priority, status, entrypoint, execute_after, dedupe_key, payload, headers)" \
-	" SELECT id, COALESCE(pr, 0), 'queued', ep, pg_catalog.now() + COALESCE(ea, '0'::interval), dk, pl, hd" \
+	" SELECT id, COALESCE(pr, 0), 'queued'::pgqueuer.pgqueuer_status, ep," \
+	"   pg_catalog.now() OPERATOR(pg_catalog.+) COALESCE(ea, '0'::interval), dk, pl, hd" \
 	" FROM input ORDER BY ord"
 
 #define ENQUEUE_SQL_SKIP \
-	" ON CONFLICT (dedupe_key) WHERE ((status = ANY (ARRAY['queued'::pgqueuer.pgqueuer_status, 'picked'::pgqueuer.pgqueuer_status])) AND dedupe_key IS NOT NULL) DO NOTHING"
+	" ON CONFLICT (dedupe_key) WHERE ((status OPERATOR(pg_catalog.=) ANY (ARRAY['queued'::pgqueuer.pgqueuer_status, 'picked'::pgqueuer.pgqueuer_status])) AND dedupe_key IS NOT NULL) DO NOTHING"
 
 #define ENQUEUE_SQL_TAIL \
 	" RETURNING q.id, q.priority, q.entrypoint, q.execute_after" \
 	"), lg AS (" \
 	" INSERT INTO pgqueuer.pgqueuer_log (job_id, status, priority, entrypoint)" \
-	" SELECT id, 'queued', priority, entrypoint FROM ins" \
-	") SELECT ins.id, ins.execute_after <= pg_catalog.now() AS due" \
-	" FROM input LEFT JOIN ins ON ins.id = input.id ORDER BY input.ord"
+	" SELECT id, 'queued'::pgqueuer.pgqueuer_status, priority, entrypoint FROM ins" \
+	") SELECT ins.id, ins.execute_after OPERATOR(pg_catalog.<=) pg_catalog.now() AS due" \
+	" FROM input LEFT JOIN ins ON ins.id OPERATOR(pg_catalog.=) input.id ORDER BY input.ord"
 
 static SPIPlanPtr plan_raise = NULL;
 static SPIPlanPtr plan_skip = NULL;
@@ -72,9 +75,36 @@ parse_on_conflict(FunctionCallInfo fcinfo, int argno)
 		return true;
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("invalid on_conflict value \"%s\"", mode),
+			 errmsg("invalid on_conflict value \"%s\"", pgq_clip(mode)),
 			 errhint("Use 'raise' or 'skip'.")));
 	return false;				/* keep compiler quiet */
+}
+
+/*
+ * check_headers
+ *		Headers are a JSON object (PgQueuer's dict) or SQL NULL; element is
+ *		the 1-based position in enqueue_batch's array, 0 for enqueue().
+ */
+static void
+check_headers(Datum headers, int element)
+{
+	Jsonb	   *jb = DatumGetJsonbP(headers);
+	const char *kind;
+
+	if (JB_ROOT_IS_OBJECT(jb))
+		return;
+	kind = JB_ROOT_IS_SCALAR(jb) ? "scalar" : "array";
+	if (element > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("headers must be JSON objects"),
+				 errdetail("Element %d of argument \"headers\" is a JSON %s.", element, kind),
+				 errhint("Pass objects such as {\"trace_id\": \"abc\"}, or NULL for no headers.")));
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("headers must be a JSON object"),
+			 errdetail("The value given is a JSON %s.", kind),
+			 errhint("Pass an object such as {\"trace_id\": \"abc\"}, or NULL for no headers.")));
 }
 
 /*
@@ -179,6 +209,10 @@ pgqueuer_enqueue(PG_FUNCTION_ARGS)
 	skip = parse_on_conflict(fcinfo, 6);
 	ep = PG_GETARG_DATUM(0);
 	pgq_check_entrypoint(TextDatumGetCString(ep));
+	if (!PG_ARGISNULL(3))
+		pgq_check_delay(PG_GETARG_INTERVAL_P(3), "execute_after", true);
+	if (!PG_ARGISNULL(5))
+		check_headers(PG_GETARG_DATUM(5), 0);
 
 	enqueue_rows(1,
 				 one_element_array(fcinfo, 0, TEXTOID),
@@ -211,6 +245,32 @@ optional_array(FunctionCallInfo fcinfo, int argno, const char *argname,
 	pgq_check_same_length(n, pgq_array_length(a, argname, allow_nulls),
 						  argname, "entrypoints");
 	return a;
+}
+
+/*
+ * check_batch_values
+ *		Every execute_after within bounds, every headers value an object.
+ */
+static void
+check_batch_values(ArrayType *delays, ArrayType *headers)
+{
+	Datum	   *values;
+	bool	   *nulls;
+	int			n;
+
+	if (delays != NULL)
+	{
+		n = pgq_array_elements(delays, "execute_after", false, &values, &nulls);
+		for (int i = 0; i < n; i++)
+			pgq_check_delay(DatumGetIntervalP(values[i]), "execute_after", true);
+	}
+	if (headers != NULL)
+	{
+		n = pgq_array_elements(headers, "headers", true, &values, &nulls);
+		for (int i = 0; i < n; i++)
+			if (!nulls[i])
+				check_headers(values[i], i + 1);
+	}
 }
 
 /*
@@ -248,6 +308,7 @@ pgqueuer_enqueue_batch(PG_FUNCTION_ARGS)
 	eas = optional_array(fcinfo, 3, "execute_after", false, n);
 	dks = optional_array(fcinfo, 4, "dedupe_keys", true, n);
 	hds = optional_array(fcinfo, 5, "headers", true, n);
+	check_batch_values(eas, hds);
 
 	if (n == 0)
 		return (Datum) 0;

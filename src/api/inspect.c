@@ -14,6 +14,7 @@
 #include "catalog/pg_type.h"
 #include "funcapi.h"
 
+#include "bounds.h"
 #include "compat.h"
 #include "pgqueuer.h"
 
@@ -28,12 +29,13 @@ static const char *const queue_size_sql =
 
 static const char *const job_status_sql =
 "SELECT DISTINCT ON (l.job_id) l.job_id, l.status FROM pgqueuer.pgqueuer_log l"
-" WHERE l.job_id = ANY ($1)"
+" WHERE l.job_id OPERATOR(pg_catalog.=) ANY ($1)"
 " ORDER BY l.job_id, l.created DESC, l.id DESC";
 
 static const char *const statistics_sql =
 "SELECT count, created, entrypoint, priority, status FROM pgqueuer.pgqueuer_statistics"
-" WHERE $2::interval IS NULL OR created > pg_catalog.now() - $2"
+" WHERE $2::interval IS NULL"
+"    OR created OPERATOR(pg_catalog.>) (pg_catalog.now() OPERATOR(pg_catalog.-) $2)"
 " ORDER BY id DESC LIMIT $1";
 
 static SPIPlanPtr queue_size_plan = NULL;
@@ -99,7 +101,7 @@ pgqueuer_log_statistics(PG_FUNCTION_ARGS)
 				 errmsg("argument \"max_rows\" must not be negative"),
 				 errhint("Pass NULL for all rows.")));
 	if (!PG_ARGISNULL(1))
-		pgq_check_nonnegative_interval(PG_GETARG_INTERVAL_P(1), "last");
+		pgq_check_delay(PG_GETARG_INTERVAL_P(1), "last", false);
 
 	values[0] = PG_ARGISNULL(0) ? (Datum) 0 : Int64GetDatum((int64) PG_GETARG_INT32(0));
 	nulls[0] = PG_ARGISNULL(0) ? 'n' : ' ';

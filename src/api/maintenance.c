@@ -23,6 +23,7 @@
 
 #include "compat.h"
 #include "pgqueuer.h"
+#include "row_checks.h"
 
 PG_FUNCTION_INFO_V1(pgqueuer_run_maintenance);
 PG_FUNCTION_INFO_V1(pgqueuer_check_background);
@@ -37,20 +38,28 @@ PG_FUNCTION_INFO_V1(pgqueuer_check_background);
  * Jobs that were deferred (execute_after later than created: delayed
  * enqueues and retries with backoff; enqueue itself announces jobs due at
  * once) and became due since the last announcement: announce them and move
- * the watermark, kept in pgqueuer_settings as epoch seconds, to now.
+ * the watermark, kept in pgqueuer_settings as epoch seconds, to now.  A
+ * watermark that is not such a number (written directly) counts as never:
+ * the jobs are announced again, and the next announcement repairs it.
  */
 static const char *const deferred_sql =
 "WITH w AS ("
-" SELECT COALESCE((SELECT pg_catalog.to_timestamp(value::float8) FROM pgqueuer.pgqueuer_settings"
-"                  WHERE name = 'deferred_notified_until'), '-infinity') AS since"
+" SELECT COALESCE((SELECT pg_catalog.to_timestamp(value::pg_catalog.float8)"
+"                  FROM pgqueuer.pgqueuer_settings"
+"                  WHERE name OPERATOR(pg_catalog.=) 'deferred_notified_until'::pg_catalog.text"
+"                    AND value OPERATOR(pg_catalog.~) '^[0-9]{1,12}(\\.[0-9]{1,9})?$'::pg_catalog.text),"
+"                 '-infinity'::pg_catalog.timestamptz) AS since"
 "), due AS ("
 " SELECT q.entrypoint, pg_catalog.count(*) AS n FROM pgqueuer.pgqueuer q, w"
-" WHERE q.status = 'queued' AND q.execute_after > w.since"
-"   AND q.execute_after <= pg_catalog.now() AND q.execute_after > q.created"
+" WHERE q.status OPERATOR(pg_catalog.=) 'queued'::pgqueuer.pgqueuer_status"
+"   AND q.execute_after OPERATOR(pg_catalog.>) w.since"
+"   AND q.execute_after OPERATOR(pg_catalog.<=) pg_catalog.now()"
+"   AND q.execute_after OPERATOR(pg_catalog.>) q.created"
 " GROUP BY q.entrypoint"
 "), mark AS ("
 " INSERT INTO pgqueuer.pgqueuer_settings (name, value)"
-" SELECT 'deferred_notified_until', pg_catalog.date_part('epoch', pg_catalog.now())::text"
+" SELECT 'deferred_notified_until',"
+"   pg_catalog.date_part('epoch'::pg_catalog.text, pg_catalog.now())::pg_catalog.text"
 "  WHERE EXISTS (SELECT 1 FROM due)"
 " ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value, updated = pg_catalog.now()"
 ") SELECT entrypoint, n FROM due";
@@ -109,6 +118,7 @@ pgq_maintenance_duty(int duty)
 				char	  **woken;
 				int			nwoken;
 
+				pgq_report_bad_rows();
 				rows = pgq_expire_leases(NULL, MAINTENANCE_LEASE_LIMIT, &woken, &nwoken);
 				if (nwoken > 0)
 					pgq_notify_table_changed("update", woken, nwoken, rows);

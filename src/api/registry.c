@@ -14,11 +14,10 @@
  */
 #include "postgres.h"
 
-#include <math.h>
-
 #include "catalog/pg_type.h"
 #include "utils/builtins.h"
 
+#include "bounds.h"
 #include "pgqueuer.h"
 
 PG_FUNCTION_INFO_V1(pgqueuer_register_entrypoint);
@@ -44,40 +43,25 @@ static const char *const pause_sql =
 
 static const char *const resume_sql =
 "UPDATE pgqueuer.pgqueuer_entrypoints SET paused = false, updated = pg_catalog.now()"
-" WHERE entrypoint = $1 AND paused";
+" WHERE entrypoint OPERATOR(pg_catalog.=) $1 AND paused";
 
 static SPIPlanPtr register_plan = NULL;
 static SPIPlanPtr pause_plan = NULL;
 static SPIPlanPtr resume_plan = NULL;
 
 /*
- * check_positive_interval
- *		A lease must be longer than zero.
+ * check_concurrency_limit
+ *		A limit of zero (none) or more jobs.
  */
 static void
-check_positive_interval(Interval *iv, const char *argname)
-{
-	pgq_check_nonnegative_interval(iv, argname);
-	if (iv->time == 0 && iv->day == 0 && iv->month == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("argument \"%s\" must be longer than zero", argname),
-				 errhint("Pass NULL to use pgqueuer.lease_timeout.")));
-}
-
-/*
- * check_nonnegative_int
- *		Counts and limits are zero or more.
- */
-static void
-check_nonnegative_int(int value, const char *argname, const char *hint)
+check_concurrency_limit(int value)
 {
 	if (value < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("argument \"%s\" must not be negative", argname),
+				 errmsg("argument \"concurrency_limit\" must be between 0 and %d", INT_MAX),
 				 errdetail("The value given is %d.", value),
-				 errhint("%s", hint)));
+				 errhint("Use 0 for no limit.")));
 }
 
 /*
@@ -107,7 +91,6 @@ pgqueuer_register_entrypoint(PG_FUNCTION_ARGS)
 	Datum		values[8];
 	char		nulls[8] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
 	char	   *on_failure;
-	double		rate;
 	char	   *name = TextDatumGetCString(entrypoint_arg(fcinfo));
 
 	pgq_require_arg(fcinfo, 1, "concurrency_limit");
@@ -116,25 +99,19 @@ pgqueuer_register_entrypoint(PG_FUNCTION_ARGS)
 	pgq_require_arg(fcinfo, 6, "retry_backoff_max");
 	pgq_require_arg(fcinfo, 7, "on_failure");
 
-	check_nonnegative_int(PG_GETARG_INT32(1), "concurrency_limit", "Use 0 for no limit.");
+	check_concurrency_limit(PG_GETARG_INT32(1));
 	if (!PG_ARGISNULL(2))
-		check_positive_interval(PG_GETARG_INTERVAL_P(2), "lease_timeout");
+		pgq_check_lease_timeout(PG_GETARG_INTERVAL_P(2));
 	if (!PG_ARGISNULL(3))
-		check_nonnegative_int(PG_GETARG_INT32(3), "max_attempts", "Use 0 for no retries.");
-	rate = PG_GETARG_FLOAT8(4);
-	if (isnan(rate) || isinf(rate) || rate < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("argument \"requests_per_second\" must be a finite number of zero or more"),
-				 errdetail("The value given is %g.", rate),
-				 errhint("Use 0 for no rate limit.")));
-	pgq_check_nonnegative_interval(PG_GETARG_INTERVAL_P(5), "retry_backoff_base");
-	pgq_check_nonnegative_interval(PG_GETARG_INTERVAL_P(6), "retry_backoff_max");
+		pgq_check_max_attempts(PG_GETARG_INT32(3));
+	pgq_check_rate(PG_GETARG_FLOAT8(4));
+	pgq_check_backoff(PG_GETARG_INTERVAL_P(5), "retry_backoff_base");
+	pgq_check_backoff(PG_GETARG_INTERVAL_P(6), "retry_backoff_max");
 	on_failure = TextDatumGetCString(PG_GETARG_DATUM(7));
 	if (strcmp(on_failure, "delete") != 0 && strcmp(on_failure, "hold") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid on_failure value \"%s\"", on_failure),
+				 errmsg("invalid on_failure value \"%s\"", pgq_clip(on_failure)),
 				 errhint("Use 'delete' (log the job as exception and remove it) or 'hold' (keep it as failed).")));
 
 	for (int i = 0; i < 8; i++)

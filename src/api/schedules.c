@@ -26,6 +26,8 @@
 
 #include "cron.h"
 #include "pgqueuer.h"
+#include "row_checks.h"
+#include "validate.h"
 
 PG_FUNCTION_INFO_V1(pgqueuer_cron_next);
 PG_FUNCTION_INFO_V1(pgqueuer_schedule);
@@ -48,33 +50,36 @@ static const char *const schedule_sql =
 " RETURNING s.id";
 
 static const char *const unschedule_id_sql =
-"DELETE FROM pgqueuer.pgqueuer_schedules WHERE id = $1";
+"DELETE FROM pgqueuer.pgqueuer_schedules WHERE id OPERATOR(pg_catalog.=) $1";
 
 static const char *const unschedule_ep_sql =
-"DELETE FROM pgqueuer.pgqueuer_schedules WHERE entrypoint = $1";
+"DELETE FROM pgqueuer.pgqueuer_schedules WHERE entrypoint OPERATOR(pg_catalog.=) $1";
 
 static const char *const due_sql =
-"SELECT id, expression FROM pgqueuer.pgqueuer_schedules"
-" WHERE server_fired AND status = 'queued' AND next_run <= pg_catalog.now()"
+"SELECT id, expression, entrypoint, pg_catalog.octet_length(entrypoint)::pg_catalog.int8"
+" FROM pgqueuer.pgqueuer_schedules"
+" WHERE server_fired AND status OPERATOR(pg_catalog.=) 'queued'::pgqueuer.pgqueuer_status"
+"   AND next_run OPERATOR(pg_catalog.<=) pg_catalog.now()"
 " ORDER BY next_run, id LIMIT $1"
 " FOR UPDATE SKIP LOCKED";
 
 static const char *const fire_sql =
 "WITH nx AS ("
-" SELECT * FROM unnest($1::int8[], $2::timestamptz[], $3::bool[]) AS t(id, next_run, ok)"
+" SELECT * FROM unnest($1::pg_catalog.int8[], $2::pg_catalog.timestamptz[], $3::pg_catalog.bool[])"
+"   AS t(id, next_run, ok)"
 "), s AS ("
 " UPDATE pgqueuer.pgqueuer_schedules s SET next_run = nx.next_run,"
 "   last_run = CASE WHEN nx.ok THEN pg_catalog.now() ELSE s.last_run END,"
 "   updated = pg_catalog.now(), heartbeat = pg_catalog.now()"
-" FROM nx WHERE s.id = nx.id"
+" FROM nx WHERE s.id OPERATOR(pg_catalog.=) nx.id"
 " RETURNING s.entrypoint, s.payload, s.priority, nx.ok"
 "), ins AS ("
 " INSERT INTO pgqueuer.pgqueuer (priority, status, entrypoint, payload)"
-" SELECT priority, 'queued', entrypoint, payload FROM s WHERE ok"
+" SELECT priority, 'queued'::pgqueuer.pgqueuer_status, entrypoint, payload FROM s WHERE ok"
 " RETURNING id, priority, entrypoint"
 "), lg AS ("
 " INSERT INTO pgqueuer.pgqueuer_log (job_id, status, priority, entrypoint)"
-" SELECT id, 'queued', priority, entrypoint FROM ins"
+" SELECT id, 'queued'::pgqueuer.pgqueuer_status, priority, entrypoint FROM ins"
 ") SELECT entrypoint FROM ins";
 
 static SPIPlanPtr schedule_plan = NULL;
@@ -93,24 +98,29 @@ report_cron_error(const char *expression, const CronError *err)
 	if (err->field > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid cron expression \"%s\"", expression),
+				 errmsg("invalid cron expression \"%s\"", pgq_clip(expression)),
 				 errdetail("Field %d (%s) at position %d: %s.",
 						   err->field, err->field_name, err->position,
 						   err->message),
 				 errhint("Use 5 fields (minute hour day-of-month month day-of-week), 6 with trailing seconds, or a macro such as @hourly.")));
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("invalid cron expression \"%s\"", expression),
+			 errmsg("invalid cron expression \"%s\"", pgq_clip(expression)),
 			 errdetail("At position %d: %s.", err->position, err->message),
 			 errhint("Use 5 fields (minute hour day-of-month month day-of-week), 6 with trailing seconds, or a macro such as @hourly.")));
 }
 
+/* results of next_fire() */
+#define NEXT_FIRE_NONE			0	/* nothing within the search horizon */
+#define NEXT_FIRE_OK			1
+#define NEXT_FIRE_OUT_OF_RANGE	2	/* later than timestamptz can hold */
+
 /*
  * next_fire
- *		Next fire time of a parsed schedule strictly after "after".  Returns
- *		false when nothing matches within the search horizon.
+ *		Next fire time of a parsed schedule strictly after "after" (a
+ *		finite timestamp), as NEXT_FIRE_*.
  */
-static bool
+static int
 next_fire(const CronSchedule *sched, TimestampTz after, TimestampTz *next)
 {
 	int64		secs = after / USECS_PER_SEC;
@@ -120,9 +130,12 @@ next_fire(const CronSchedule *sched, TimestampTz after, TimestampTz *next)
 	if (after < 0 && after % USECS_PER_SEC != 0)
 		secs--;
 	if (!cron_next(sched, secs + PG_EPOCH_OFFSET_S, &unix_next))
-		return false;
+		return NEXT_FIRE_NONE;
+	/* compare in seconds: the product could overflow */
+	if (unix_next - PG_EPOCH_OFFSET_S >= END_TIMESTAMP / USECS_PER_SEC)
+		return NEXT_FIRE_OUT_OF_RANGE;
 	*next = (TimestampTz) (unix_next - PG_EPOCH_OFFSET_S) * USECS_PER_SEC;
-	return true;
+	return NEXT_FIRE_OK;
 }
 
 /*
@@ -136,13 +149,21 @@ pgq_cron_next_or_error(const char *expression, TimestampTz after)
 	CronSchedule sched;
 	CronError	err;
 	TimestampTz next;
+	int			result;
 
 	if (!cron_parse(expression, &sched, &err))
 		report_cron_error(expression, &err);
-	if (!next_fire(&sched, after, &next))
+	result = next_fire(&sched, after, &next);
+	if (result == NEXT_FIRE_OUT_OF_RANGE)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("next fire time of cron expression \"%s\" is out of range", pgq_clip(expression)),
+				 errdetail("The first match after %s is later than the largest timestamp.",
+						   timestamptz_to_str(after))));
+	if (result == NEXT_FIRE_NONE)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("cron expression \"%s\" never fires", expression),
+				 errmsg("cron expression \"%s\" never fires", pgq_clip(expression)),
 				 errdetail("No time within %d years after %s matches it.",
 						   CRON_SEARCH_YEARS, timestamptz_to_str(after)),
 				 errhint("Check the day of month against the months, e.g. February has no 30th.")));
@@ -249,8 +270,9 @@ pgqueuer_unschedule_entrypoint(PG_FUNCTION_ARGS)
  * pgq_fire_schedules
  *		Enqueue one job for every due server-fired schedule and move its
  *		next_run to the first fire time after now.  A row whose expression
- *		does not parse (written behind our back) is parked at 'infinity'
- *		with one WARNING instead of failing every pass.  Must run inside
+ *		does not parse or whose entrypoint the extension would refuse
+ *		(written behind our back, validate.c) is parked at 'infinity' with
+ *		one WARNING instead of failing every pass or being fired.  Must run inside
  *		SPI.  Returns the number of jobs enqueued.
  */
 int64
@@ -279,17 +301,28 @@ pgq_fire_schedules(void)
 	{
 		bool		isnull;
 		char	   *expression = TextDatumGetCString(pgq_getdatum(i, 2, &isnull));
+		const char *problem =
+			pgq_entrypoint_problem(TextDatumGetCString(pgq_getdatum(i, 3, &isnull)),
+								   pgq_getint64(i, 4));
 		CronSchedule sched;
 		CronError	err;
 		TimestampTz next = DT_NOEND;
-		bool		ok = cron_parse(expression, &sched, &err) &&
-			next_fire(&sched, now, &next);
+		bool		ok;
 
 		ids[i] = pgq_getdatum(i, 1, &isnull);
+		if (problem != NULL)
+		{
+			pgq_report_skipped_row("pgqueuer_schedules", DatumGetInt64(ids[i]), problem);
+			nexts[i] = TimestampTzGetDatum(DT_NOEND);
+			oks[i] = BoolGetDatum(false);
+			continue;
+		}
+		ok = cron_parse(expression, &sched, &err) &&
+			next_fire(&sched, now, &next) == NEXT_FIRE_OK;
 		if (!ok)
 			ereport(WARNING,
-					(errmsg("schedule " INT64_FORMAT " has an unusable cron expression \"%s\"; it will not fire",
-							DatumGetInt64(ids[i]), expression),
+					(errmsg("schedule " INT64_FORMAT " has an unusable cron expression %s; it will not fire",
+							DatumGetInt64(ids[i]), pgq_quote_for_log(expression)),
 					 errhint("Delete it with pgqueuer.unschedule() and register it again with pgqueuer.schedule().")));
 		nexts[i] = TimestampTzGetDatum(next);
 		oks[i] = BoolGetDatum(ok);

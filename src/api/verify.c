@@ -16,7 +16,8 @@
  * reported rather than raised as an error.
  *
  * verify() runs with the fixed search_path of its declaration (pg_catalog,
- * pgqueuer, pg_temp); type names in its lines are printed accordingly.
+ * pg_temp), so type names of schema pgqueuer are printed qualified.  Its
+ * SQL, like all of the extension's, qualifies every object and operator.
  *
  * IDENTIFICATION
  *		src/api/verify.c
@@ -38,12 +39,26 @@
 #include "compat.h"
 #include "durability.h"
 #include "pgqueuer.h"
+#include "row_checks.h"
 
 PG_FUNCTION_INFO_V1(pgqueuer_verify);
 
+/*
+ * The type named by the text expression x, read as pg_catalog's type when
+ * x is a plain name ("text", "uuid[]") that pg_catalog has, so that no
+ * type of another schema on search_path can stand in for it.  Names with a
+ * schema or with spaces ("double precision") need no help; SQL keywords
+ * ("integer") are pg_catalog's by grammar.
+ */
+#define PGQ_REGTYPE(x) \
+	"COALESCE(CASE WHEN pg_catalog.strpos(" x ", ' ') OPERATOR(pg_catalog.=) 0" \
+	"           AND pg_catalog.strpos(" x ", '.') OPERATOR(pg_catalog.=) 0" \
+	"          THEN pg_catalog.to_regtype('pg_catalog.' OPERATOR(pg_catalog.||) " x ") END," \
+	"         pg_catalog.to_regtype(" x "))"
+
 /* the extension's schema, as a scalar subquery */
 #define PGQ_NSP \
-	"(SELECT n.oid FROM pg_catalog.pg_namespace n WHERE n.nspname = 'pgqueuer')"
+	"(SELECT n.oid FROM pg_catalog.pg_namespace n WHERE n.nspname OPERATOR(pg_catalog.=) 'pgqueuer')"
 
 /* The tables of the install script. */
 static const char *const expected_tables[] = {
@@ -224,6 +239,9 @@ static const ExpectedFunction expected_functions[] = {
 	{"autovac", "boolean, boolean"},
 	{"verify", ""},
 	{"run_maintenance", ""},
+	/* 1.1 */
+	{"grant_pgqueuer_client_access", "regrole"},
+	{"revoke_pgqueuer_client_access", "regrole"},
 };
 
 /*
@@ -234,30 +252,31 @@ static const ExpectedFunction expected_functions[] = {
 static const char *const tables_sql =
 "WITH t AS ("
 " SELECT e.tab, e.ord, c.oid AS relid, c.relkind"
-" FROM unnest($1::text[]) WITH ORDINALITY AS e(tab, ord)"
+" FROM pg_catalog.unnest($1::pg_catalog.text[]) WITH ORDINALITY AS e(tab, ord)"
 " LEFT JOIN pg_catalog.pg_class c"
-"   ON c.relname = e.tab AND c.relnamespace = " PGQ_NSP
+"   ON c.relname OPERATOR(pg_catalog.=) e.tab AND c.relnamespace OPERATOR(pg_catalog.=) " PGQ_NSP
 ") SELECT p.line FROM ("
 " SELECT t.ord, 0::bigint AS cord, 0 AS k,"
-"   CASE WHEN t.relid IS NULL THEN 'missing table pgqueuer.' || t.tab"
-"        ELSE 'pgqueuer.' || t.tab || ' is not an ordinary table' END AS line"
-" FROM t WHERE t.relid IS NULL OR t.relkind <> 'r'"
+"   CASE WHEN t.relid IS NULL THEN 'missing table pgqueuer.' OPERATOR(pg_catalog.||) t.tab"
+"        ELSE 'pgqueuer.' OPERATOR(pg_catalog.||) t.tab OPERATOR(pg_catalog.||) ' is not an ordinary table' END AS line"
+" FROM t WHERE t.relid IS NULL OR t.relkind OPERATOR(pg_catalog.<>) 'r'"
 " UNION ALL"
 " SELECT t.ord, e.ord, l.k, l.line"
-" FROM unnest($2::text[], $3::text[], $4::text[], $5::bool[])"
+" FROM unnest($2::pg_catalog.text[], $3::pg_catalog.text[], $4::pg_catalog.text[], $5::pg_catalog.bool[])"
 "   WITH ORDINALITY AS e(tab, col, typ, not_null, ord)"
-" JOIN t ON t.tab = e.tab AND t.relkind = 'r'"
+" JOIN t ON t.tab OPERATOR(pg_catalog.=) e.tab AND t.relkind OPERATOR(pg_catalog.=) 'r'"
 " LEFT JOIN pg_catalog.pg_attribute a"
-"   ON a.attrelid = t.relid AND a.attname = e.col"
-"   AND a.attnum > 0 AND NOT a.attisdropped"
+"   ON a.attrelid OPERATOR(pg_catalog.=) t.relid AND a.attname OPERATOR(pg_catalog.=) e.col"
+"   AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped"
 " CROSS JOIN LATERAL (VALUES"
 "  (1, CASE WHEN a.attnum IS NULL"
 "      THEN pg_catalog.format('missing column pgqueuer.%s.%s', e.tab, e.col) END),"
-"  (2, CASE WHEN a.attnum IS NOT NULL AND (a.atttypid, a.atttypmod) IS DISTINCT FROM"
-"            (pg_catalog.to_regtype(e.typ)::pg_catalog.oid, -1)"
+"  (2, CASE WHEN a.attnum IS NOT NULL AND NOT COALESCE("
+"            a.atttypid OPERATOR(pg_catalog.=) " PGQ_REGTYPE("e.typ") "::pg_catalog.oid"
+"            AND a.atttypmod OPERATOR(pg_catalog.=) -1, false)"
 "      THEN pg_catalog.format('column pgqueuer.%s.%s has type %s, expected %s',"
 "           e.tab, e.col, pg_catalog.format_type(a.atttypid, a.atttypmod), e.typ) END),"
-"  (3, CASE WHEN a.attnum IS NOT NULL AND a.attnotnull <> e.not_null"
+"  (3, CASE WHEN a.attnum IS NOT NULL AND a.attnotnull OPERATOR(pg_catalog.<>) e.not_null"
 "      THEN pg_catalog.format('column pgqueuer.%s.%s is %s, expected %s', e.tab, e.col,"
 "           CASE WHEN a.attnotnull THEN 'NOT NULL' ELSE 'nullable' END,"
 "           CASE WHEN e.not_null THEN 'NOT NULL' ELSE 'nullable' END) END)"
@@ -269,17 +288,18 @@ static const char *const tables_sql =
 static const char *const enum_sql =
 "SELECT CASE"
 "  WHEN ty.oid IS NULL THEN 'missing type pgqueuer.pgqueuer_status'"
-"  WHEN ty.typtype <> 'e' THEN 'type pgqueuer.pgqueuer_status is not an enum'"
+"  WHEN ty.typtype OPERATOR(pg_catalog.<>) 'e' THEN 'type pgqueuer.pgqueuer_status is not an enum'"
 "  ELSE pg_catalog.format('enum pgqueuer.pgqueuer_status has labels (%s), expected (%s)',"
 "       pg_catalog.array_to_string(l.labels, ', '), pg_catalog.array_to_string($1, ', '))"
 "  END"
 " FROM (VALUES (1)) AS one(x)"
 " LEFT JOIN pg_catalog.pg_type ty"
-"   ON ty.typname = 'pgqueuer_status' AND ty.typnamespace = " PGQ_NSP
+"   ON ty.typname OPERATOR(pg_catalog.=) 'pgqueuer_status' AND ty.typnamespace OPERATOR(pg_catalog.=) " PGQ_NSP
 " LEFT JOIN LATERAL ("
-"   SELECT pg_catalog.array_agg(e.enumlabel::text ORDER BY e.enumsortorder) AS labels"
-"   FROM pg_catalog.pg_enum e WHERE e.enumtypid = ty.oid) AS l ON true"
-" WHERE ty.oid IS NULL OR ty.typtype <> 'e' OR l.labels IS DISTINCT FROM $1::text[]";
+"   SELECT pg_catalog.array_agg(e.enumlabel::pg_catalog.text ORDER BY e.enumsortorder) AS labels"
+"   FROM pg_catalog.pg_enum e WHERE e.enumtypid OPERATOR(pg_catalog.=) ty.oid) AS l ON true"
+" WHERE ty.oid IS NULL OR ty.typtype OPERATOR(pg_catalog.<>) 'e' "
+"   OR NOT COALESCE(l.labels OPERATOR(pg_catalog.=) $1::pg_catalog.text[], false)";
 
 /*
  * Indexes: present, on the right table, unique where expected, valid.
@@ -287,15 +307,15 @@ static const char *const enum_sql =
  */
 static const char *const indexes_sql =
 "SELECT l.line"
-" FROM unnest($1::text[], $2::text[], $3::bool[])"
+" FROM unnest($1::pg_catalog.text[], $2::pg_catalog.text[], $3::pg_catalog.bool[])"
 "   WITH ORDINALITY AS e(idx, tab, uniq, ord)"
 " LEFT JOIN pg_catalog.pg_class ic"
-"   ON ic.relname = e.idx AND ic.relnamespace = " PGQ_NSP " AND ic.relkind = 'i'"
-" LEFT JOIN pg_catalog.pg_index i ON i.indexrelid = ic.oid"
-" LEFT JOIN pg_catalog.pg_class tc ON tc.oid = i.indrelid"
+"   ON ic.relname OPERATOR(pg_catalog.=) e.idx AND ic.relnamespace OPERATOR(pg_catalog.=) " PGQ_NSP " AND ic.relkind OPERATOR(pg_catalog.=) 'i'"
+" LEFT JOIN pg_catalog.pg_index i ON i.indexrelid OPERATOR(pg_catalog.=) ic.oid"
+" LEFT JOIN pg_catalog.pg_class tc ON tc.oid OPERATOR(pg_catalog.=) i.indrelid"
 " CROSS JOIN LATERAL (VALUES"
-"  (1, CASE WHEN ic.oid IS NULL THEN 'missing index ' || e.idx END),"
-"  (2, CASE WHEN tc.relname <> e.tab"
+"  (1, CASE WHEN ic.oid IS NULL THEN 'missing index ' OPERATOR(pg_catalog.||) e.idx END),"
+"  (2, CASE WHEN tc.relname OPERATOR(pg_catalog.<>) e.tab"
 "      THEN pg_catalog.format('index %s is on table pgqueuer.%s, expected pgqueuer.%s',"
 "           e.idx, tc.relname, e.tab) END),"
 "  (3, CASE WHEN e.uniq AND NOT i.indisunique"
@@ -312,29 +332,29 @@ static const char *const indexes_sql =
  */
 static const char *const triggers_sql =
 "SELECT l.line"
-" FROM unnest($1::text[], $2::text[], $3::text[], $4::int2[])"
+" FROM unnest($1::pg_catalog.text[], $2::pg_catalog.text[], $3::pg_catalog.text[], $4::pg_catalog.int2[])"
 "   WITH ORDINALITY AS e(tg, tab, fn, typ, ord)"
 " LEFT JOIN pg_catalog.pg_class c"
-"   ON c.relname = e.tab AND c.relnamespace = " PGQ_NSP
-" LEFT JOIN pg_catalog.pg_trigger t ON t.tgrelid = c.oid AND t.tgname = e.tg"
+"   ON c.relname OPERATOR(pg_catalog.=) e.tab AND c.relnamespace OPERATOR(pg_catalog.=) " PGQ_NSP
+" LEFT JOIN pg_catalog.pg_trigger t ON t.tgrelid OPERATOR(pg_catalog.=) c.oid AND t.tgname OPERATOR(pg_catalog.=) e.tg"
 " CROSS JOIN LATERAL (VALUES"
 "  (1, CASE WHEN t.oid IS NULL"
 "      THEN pg_catalog.format('missing trigger %s on pgqueuer.%s', e.tg, e.tab) END),"
-"  (2, CASE WHEN t.tgenabled = 'D'"
+"  (2, CASE WHEN t.tgenabled OPERATOR(pg_catalog.=) 'D'"
 "      THEN pg_catalog.format('trigger %s on pgqueuer.%s is disabled', e.tg, e.tab)"
-"           WHEN t.tgenabled = 'R'"
+"           WHEN t.tgenabled OPERATOR(pg_catalog.=) 'R'"
 "      THEN pg_catalog.format('trigger %s on pgqueuer.%s fires only in replica sessions',"
 "           e.tg, e.tab) END),"
-"  (3, CASE WHEN (t.tgtype & 1) <> (e.typ & 1)"
+"  (3, CASE WHEN (t.tgtype OPERATOR(pg_catalog.&) 1) OPERATOR(pg_catalog.<>) (e.typ OPERATOR(pg_catalog.&) 1)"
 "      THEN pg_catalog.format('trigger %s on pgqueuer.%s is %s-level, expected %s-level',"
 "           e.tg, e.tab,"
-"           CASE WHEN (t.tgtype & 1) = 1 THEN 'row' ELSE 'statement' END,"
-"           CASE WHEN (e.typ & 1) = 1 THEN 'row' ELSE 'statement' END)"
-"           WHEN t.tgtype <> e.typ"
+"           CASE WHEN (t.tgtype OPERATOR(pg_catalog.&) 1) OPERATOR(pg_catalog.=) 1 THEN 'row' ELSE 'statement' END,"
+"           CASE WHEN (e.typ OPERATOR(pg_catalog.&) 1) OPERATOR(pg_catalog.=) 1 THEN 'row' ELSE 'statement' END)"
+"           WHEN t.tgtype OPERATOR(pg_catalog.<>) e.typ"
 "      THEN pg_catalog.format('trigger %s on pgqueuer.%s fires at the wrong time or on the wrong events',"
 "           e.tg, e.tab) END),"
-"  (4, CASE WHEN t.oid IS NOT NULL AND t.tgfoid IS DISTINCT FROM"
-"            pg_catalog.to_regprocedure(e.fn)::pg_catalog.oid"
+"  (4, CASE WHEN t.oid IS NOT NULL AND NOT COALESCE(t.tgfoid OPERATOR(pg_catalog.=)"
+"            pg_catalog.to_regprocedure(e.fn)::pg_catalog.oid, false)"
 "      THEN pg_catalog.format('trigger %s on pgqueuer.%s calls %s, expected %s',"
 "           e.tg, e.tab, t.tgfoid::pg_catalog.regprocedure, e.fn) END)"
 " ) AS l(k, line)"
@@ -349,13 +369,13 @@ static const char *const triggers_sql =
  */
 static const char *const functions_sql =
 "SELECT pg_catalog.format('missing function pgqueuer.%s(%s)', e.name, e.args)"
-" FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS e(name, args, ord)"
+" FROM unnest($1::pg_catalog.text[], $2::pg_catalog.text[]) WITH ORDINALITY AS e(name, args, ord)"
 " WHERE NOT EXISTS ("
 "   SELECT FROM pg_catalog.pg_proc p"
-"   WHERE p.pronamespace = " PGQ_NSP " AND p.proname = e.name"
-"   AND p.proargtypes = pg_catalog.array_to_string(ARRAY("
-"       SELECT pg_catalog.to_regtype(u.a)::pg_catalog.oid"
-"       FROM unnest(pg_catalog.string_to_array(e.args, ', '))"
+"   WHERE p.pronamespace OPERATOR(pg_catalog.=) " PGQ_NSP " AND p.proname OPERATOR(pg_catalog.=) e.name"
+"   AND p.proargtypes OPERATOR(pg_catalog.=) pg_catalog.array_to_string(ARRAY("
+"       SELECT " PGQ_REGTYPE("u.a") "::pg_catalog.oid"
+"       FROM pg_catalog.unnest(pg_catalog.string_to_array(e.args, ', '))"
 "         WITH ORDINALITY AS u(a, n)"
 "       ORDER BY u.n), ' ', '0')::pg_catalog.oidvector)"
 " ORDER BY e.ord";
@@ -365,9 +385,10 @@ static const char *const functions_sql =
  * (a dropped column) does not make verify() fail.
  */
 static const char *const settings_sql =
-"SELECT pg_catalog.to_jsonb(s) ->> 'name', pg_catalog.to_jsonb(s) ->> 'value'"
+"SELECT pg_catalog.to_jsonb(s) OPERATOR(pg_catalog.->>) 'name', pg_catalog.to_jsonb(s) OPERATOR(pg_catalog.->>) 'value'"
 " FROM pgqueuer.pgqueuer_settings s"
-" WHERE pg_catalog.to_jsonb(s) ->> 'name' IN ('durability', 'autovac')";
+" WHERE pg_catalog.to_jsonb(s) OPERATOR(pg_catalog.->>) 'name'"
+"   OPERATOR(pg_catalog.=) ANY (ARRAY['durability', 'autovac']::pg_catalog.text[])";
 
 /*
  * Tables whose persistence differs from the stored level.  $1, $2: table
@@ -375,12 +396,12 @@ static const char *const settings_sql =
  */
 static const char *const durability_sql =
 "SELECT pg_catalog.format('table pgqueuer.%s is %s but durability level \"%s\" wants it %s',"
-"       e.tab, CASE WHEN c.relpersistence = 'u' THEN 'UNLOGGED' ELSE 'LOGGED' END, $3,"
+"       e.tab, CASE WHEN c.relpersistence OPERATOR(pg_catalog.=) 'u' THEN 'UNLOGGED' ELSE 'LOGGED' END, $3,"
 "       CASE WHEN e.logged THEN 'LOGGED' ELSE 'UNLOGGED' END)"
-" FROM unnest($1::text[], $2::bool[]) WITH ORDINALITY AS e(tab, logged, ord)"
+" FROM unnest($1::pg_catalog.text[], $2::pg_catalog.bool[]) WITH ORDINALITY AS e(tab, logged, ord)"
 " JOIN pg_catalog.pg_class c"
-"   ON c.relname = e.tab AND c.relnamespace = " PGQ_NSP " AND c.relkind = 'r'"
-" WHERE (c.relpersistence <> 'u') <> e.logged"
+"   ON c.relname OPERATOR(pg_catalog.=) e.tab AND c.relnamespace OPERATOR(pg_catalog.=) " PGQ_NSP " AND c.relkind OPERATOR(pg_catalog.=) 'r'"
+" WHERE (c.relpersistence OPERATOR(pg_catalog.<>) 'u') OPERATOR(pg_catalog.<>) e.logged"
 " ORDER BY e.ord";
 
 /*
@@ -390,17 +411,17 @@ static const char *const durability_sql =
  */
 static const char *const autovac_sql =
 "SELECT l.line"
-" FROM unnest($1::text[], $2::text[], $3::text[])"
+" FROM unnest($1::pg_catalog.text[], $2::pg_catalog.text[], $3::pg_catalog.text[])"
 "   WITH ORDINALITY AS e(tab, opt, val, ord)"
 " JOIN pg_catalog.pg_class c"
-"   ON c.relname = e.tab AND c.relnamespace = " PGQ_NSP " AND c.relkind = 'r'"
+"   ON c.relname OPERATOR(pg_catalog.=) e.tab AND c.relnamespace OPERATOR(pg_catalog.=) " PGQ_NSP " AND c.relkind OPERATOR(pg_catalog.=) 'r'"
 " LEFT JOIN pg_catalog.pg_options_to_table(c.reloptions) AS o"
-"   ON o.option_name = e.opt"
+"   ON o.option_name OPERATOR(pg_catalog.=) e.opt"
 " CROSS JOIN LATERAL (SELECT CASE"
 "  WHEN $4 AND o.option_name IS NULL"
 "  THEN pg_catalog.format('table pgqueuer.%s lacks storage parameter %s=%s that autovac \"on\" wants',"
 "       e.tab, e.opt, e.val)"
-"  WHEN $4 AND o.option_value::pg_catalog.numeric <> e.val::pg_catalog.numeric"
+"  WHEN $4 AND o.option_value::pg_catalog.numeric OPERATOR(pg_catalog.<>) e.val::pg_catalog.numeric"
 "  THEN pg_catalog.format('table pgqueuer.%s has storage parameter %s=%s but autovac \"on\" wants %s',"
 "       e.tab, e.opt, o.option_value, e.val)"
 "  WHEN NOT $4 AND o.option_name IS NOT NULL"
@@ -414,9 +435,9 @@ static const char *const autovac_sql =
 static const char *const notify_sql =
 "SELECT pg_catalog.format('notification queue is %s%% full; pgqueuer sends no notifications"
 " while it is half full or more',"
-"       pg_catalog.round((u.usage * 100)::pg_catalog.numeric, 1))"
+"       pg_catalog.round((u.usage OPERATOR(pg_catalog.*) 100)::pg_catalog.numeric, 1))"
 " FROM pg_catalog.pg_notification_queue_usage() AS u(usage)"
-" WHERE u.usage > 0.5";
+" WHERE u.usage OPERATOR(pg_catalog.>) 0.5";
 
 static SPIPlanPtr plan_tables = NULL;
 static SPIPlanPtr plan_enum = NULL;
@@ -749,6 +770,21 @@ check_schema_version(FunctionCallInfo fcinfo)
 }
 
 /*
+ * check_schema
+ *		Objects in schema pgqueuer that the extension does not own, CREATE
+ *		granted on it to a role that is not a superuser, a foreign owner.
+ */
+static void
+check_schema(FunctionCallInfo fcinfo)
+{
+	bool		blocking;
+	ListCell   *lc;
+
+	foreach(lc, pgq_schema_guard(CurrentMemoryContext, &blocking))
+		add_line(fcinfo, (const char *) lfirst(lc));
+}
+
+/*
  * pgqueuer_verify
  *		verify() -> SETOF text: one line per problem, nothing when healthy.
  *		Without pgqueuer in shared_preload_libraries, also a WARNING that
@@ -758,17 +794,28 @@ check_schema_version(FunctionCallInfo fcinfo)
 Datum
 pgqueuer_verify(PG_FUNCTION_ARGS)
 {
+	Tuplestorestate *lines;
+	int64		before;
+	bool		intact;
+
 	pgq_init_materialized_srf(fcinfo);
+	lines = ((ReturnSetInfo *) fcinfo->resultinfo)->setResult;
 
 	pgq_connect();
 	check_schema_version(fcinfo);
+	before = tuplestore_tuple_count(lines);
 	check_tables(fcinfo);
+	intact = tuplestore_tuple_count(lines) == before;
 	check_enum(fcinfo);
 	check_indexes(fcinfo);
 	check_triggers(fcinfo);
 	check_functions(fcinfo);
 	check_settings(fcinfo);
 	check_notify_queue(fcinfo);
+	check_schema(fcinfo);
+	/* rows the sweeps skip; their query needs every table and column */
+	if (intact)
+		pgq_verify_bad_rows(fcinfo);
 	pgq_finish();
 	(void) pgq_warn_if_not_preloaded();
 

@@ -15,6 +15,7 @@
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
+#include "mb/pg_wchar.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -65,6 +66,22 @@ pgq_array_length(ArrayType *array, const char *argname, bool allow_nulls)
 				 errmsg("argument \"%s\" must not contain NULL elements", argname),
 				 errhint("Remove the NULL elements or give a value for each.")));
 	return ARR_NDIM(array) == 0 ? 0 : ARR_DIMS(array)[0];
+}
+
+/*
+ * pgq_clip
+ *		A string given by the caller, for an error message: the first
+ *		PGQ_CLIP_BYTES bytes (whole characters) and "..." when longer, so
+ *		that a hostile megabyte does not end up in every log line.
+ */
+const char *
+pgq_clip(const char *s)
+{
+	int			len = strlen(s);
+
+	if (len <= PGQ_CLIP_BYTES)
+		return s;
+	return psprintf("%s...", pnstrdup(s, pg_mbcliplen(s, len, PGQ_CLIP_BYTES)));
 }
 
 /*

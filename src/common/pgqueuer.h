@@ -75,6 +75,9 @@ extern Datum pgq_getdatum(int row, int col, bool *isnull);
 extern int64 pgq_getint64(int row, int col);
 extern void pgq_store_spi_rows(FunctionCallInfo fcinfo, int ncols);
 
+/* schema_guard.c */
+extern List *pgq_schema_guard(MemoryContext resultcxt, bool *blocking);
+
 /* plan_shape.c */
 extern void pgq_install_plan_hook(void);
 extern int	pgq_execute_indexed(SPIPlanPtr plan, Datum *values,
@@ -85,6 +88,8 @@ extern int	pgq_array_elements(ArrayType *array, const char *argname,
 							   bool allow_nulls, Datum **values, bool **nulls);
 extern int	pgq_array_length(ArrayType *array, const char *argname,
 							 bool allow_nulls);
+#define PGQ_CLIP_BYTES 100
+extern const char *pgq_clip(const char *s);
 extern void pgq_check_same_length(int expected, int actual,
 								  const char *argname, const char *refname);
 extern void pgq_require_arg(FunctionCallInfo fcinfo, int argno,

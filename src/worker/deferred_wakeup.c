@@ -47,8 +47,9 @@ static bool callback_registered = false;
  */
 static const char *const next_due_sql =
 "SELECT pg_catalog.min(q.execute_after) FROM pgqueuer.pgqueuer q"
-" WHERE q.status = 'queued' AND q.execute_after > q.created"
-"   AND q.execute_after > pg_catalog.now()";
+" WHERE q.status OPERATOR(pg_catalog.=) 'queued'::pgqueuer.pgqueuer_status"
+"   AND q.execute_after OPERATOR(pg_catalog.>) q.created"
+"   AND q.execute_after OPERATOR(pg_catalog.>) pg_catalog.now()";
 
 static SPIPlanPtr next_due_plan = NULL;
 

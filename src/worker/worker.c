@@ -17,7 +17,13 @@
  * milliseconds of its execute_after.  When the extension is absent or
  * has been dropped, the worker exits with code 0 after telling the launcher why.
  *
- * Before each pass the worker checks that the schema is the version this
+ * Before each pass the worker checks schema "pgqueuer" (schema_guard.c):
+ * an object there that the extension does not own, or a foreign owner,
+ * suspends every duty until it is gone; a CREATE grant to a role that is
+ * not a superuser is only reported.  Each problem is logged as a WARNING
+ * when it appears, not on every pass.
+ *
+ * Before that it checks that the schema is the version this
  * library serves; while an ALTER EXTENSION pgqueuer UPDATE is pending (or
  * the version is not served at all) it logs why, once, and waits.
  *
@@ -76,6 +82,10 @@ static TimestampTz next_deferred = DT_NOEND;
 /* the schema state last seen, and reported to the log when not current */
 static PgqSchemaState schema_seen = PGQ_SCHEMA_CURRENT;
 static char schema_seen_version[NAMEDATALEN];
+
+/* the schema problems last logged (TopMemoryContext), and whether blocking */
+static char *guard_logged = NULL;
+static bool guard_blocked = false;
 
 /*
  * lock_extension
@@ -247,15 +257,122 @@ run_duty_guarded(int duty, MemoryContext pass_cxt, int64 *rows)
 }
 
 /*
+ * printable
+ *		s with control characters written as \xNN: the lines name objects
+ *		that another role created, and a name may hold a newline that
+ *		would otherwise forge a line of the server log.
+ */
+static char *
+printable(const char *s)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (const unsigned char *p = (const unsigned char *) s; *p; p++)
+	{
+		if (*p < 0x20 || *p == 0x7f)
+			appendStringInfo(&buf, "\\x%02x", *p);
+		else
+			appendStringInfoChar(&buf, (char) *p);
+	}
+	return buf.data;
+}
+
+/*
+ * log_guard
+ *		Log the schema problems found by check_schema(), when they differ
+ *		from those logged last: a WARNING per problem, and whether the
+ *		duties are suspended or resume.
+ */
+static void
+log_guard(List *lines, bool blocking)
+{
+	StringInfoData all;
+	ListCell   *lc;
+
+	initStringInfo(&all);
+	foreach(lc, lines)
+		appendStringInfo(&all, "%s\n", (const char *) lfirst(lc));
+	if (guard_logged != NULL && strcmp(guard_logged, all.data) == 0 &&
+		guard_blocked == blocking)
+		return;
+
+	foreach(lc, lines)
+		ereport(WARNING,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("pgqueuer worker: %s", printable((const char *) lfirst(lc))),
+				 errhint("See pgqueuer.verify() and SECURITY.md: only the extension's objects belong in schema \"pgqueuer\", and only superusers may create there.")));
+	if (blocking)
+		ereport(WARNING,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("pgqueuer worker: maintenance of database \"%s\" is suspended while schema \"pgqueuer\" holds objects that the extension does not own",
+						get_database_name(MyDatabaseId)),
+				 errhint("Drop those objects; the worker resumes within pgqueuer.naptime.")));
+	else if (guard_blocked)
+		ereport(LOG,
+				(errmsg("pgqueuer worker: schema \"pgqueuer\" holds only the extension's objects again; maintenance of database \"%s\" resumes",
+						get_database_name(MyDatabaseId))));
+
+	if (guard_logged != NULL)
+		pfree(guard_logged);
+	guard_logged = MemoryContextStrdup(TopMemoryContext, all.data);
+	guard_blocked = blocking;
+}
+
+/*
+ * check_schema
+ *		Look for foreign objects and grants in schema pgqueuer in a short
+ *		transaction of its own; log what changed.  Returns false if the
+ *		extension is not installed.  An error here is raised: the launcher
+ *		restarts the worker with its back-off.
+ */
+static bool
+check_schema(void)
+{
+	bool		present;
+	bool		blocking = false;
+	List	   *lines = NIL;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	pgstat_report_activity(STATE_RUNNING, "pgqueuer: checking schema pgqueuer");
+
+	present = lock_extension();
+	if (present)
+	{
+		pgq_connect();
+		lines = pgq_schema_guard(TopTransactionContext, &blocking);
+		pgq_finish();
+		log_guard(lines, blocking);
+	}
+
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	pgstat_report_activity(STATE_IDLE, NULL);
+	return present;
+}
+
+/*
  * run_pass
- *		Every duty that is not backing off.  Returns false if the extension
- *		is not installed.
+ *		Every duty that is not backing off, unless schema pgqueuer holds a
+ *		foreign object.  Returns false if the extension is not installed.
  */
 static bool
 run_pass(MemoryContext pass_cxt)
 {
 	int64		rows[PGQ_NDUTIES] = {0};
 	bool		any = false;
+
+	if (!check_schema())
+		return false;
+	if (guard_blocked)
+	{
+		/* no deferred wake-ups either, until the next pass */
+		next_deferred = DT_NOEND;
+		pgq_slot_mark_healthy();
+		return true;
+	}
 
 	for (int duty = 0; duty < PGQ_NDUTIES; duty++)
 	{
@@ -324,8 +441,12 @@ pgq_worker_main(Datum main_arg)
 	BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
 	pgstat_report_appname("pgqueuer worker");
 
-	/* what the duties' SQL relies on, whatever postgresql.conf says */
-	SetConfigOption("search_path", "pg_catalog, pgqueuer, pg_temp",
+	/*
+	 * What the duties' SQL relies on, whatever postgresql.conf says.  Schema
+	 * pgqueuer is not on search_path: an operator or function planted there
+	 * could otherwise win over pg_catalog's (the SQL is qualified anyway).
+	 */
+	SetConfigOption("search_path", "pg_catalog, pg_temp",
 					PGC_SUSET, PGC_S_OVERRIDE);
 	SetConfigOption("default_transaction_isolation", "read committed",
 					PGC_SUSET, PGC_S_OVERRIDE);
@@ -369,7 +490,7 @@ pgq_worker_main(Datum main_arg)
 			next_pass = TimestampTzPlusMilliseconds(now, pgq_naptime_ms);
 		}
 		else if ((recheck || now >= next_deferred) &&
-				 schema_seen == PGQ_SCHEMA_CURRENT)
+				 schema_seen == PGQ_SCHEMA_CURRENT && !guard_blocked)
 		{
 			int64		rows = 0;
 

@@ -8,8 +8,9 @@
 #	1 to 3), schema-qualified as the client does when db_schema is set, and
 #	run as prepared statements with bound parameters, like asyncpg and
 #	psycopg do.  Then jobs cross over between PgQueuer's SQL and the
-#	extension's functions in both directions, and the role pgqueuer_worker
-#	runs PgQueuer's SQL with the table privileges the extension granted it.
+#	extension's functions in both directions, and a role given the opt-in
+#	pgqueuer.grant_pgqueuer_client_access() runs PgQueuer's SQL with the
+#	table privileges it grants (pgqueuer_worker alone has none since 1.1).
 
 use strict;
 use warnings;
@@ -755,56 +756,79 @@ is( q1(
 	'cross: requeued by PgQueuer\'s requeue_jobs');
 
 # ===========================================================================
-# 9. The role pgqueuer_worker runs PgQueuer's SQL
-is(pgq('SELECT current_user;', role => 'pgqueuer_worker'),
-	'pgqueuer_worker', 'worker role: SET ROLE works');
+# 9. A role given the opt-in runs PgQueuer's SQL.  pgqueuer_worker alone has
+#    no table writes since 1.1 (SECURITY.md, section 3); an admin grants
+#    them to the role PgQueuer's Python workers log in as with
+#    pgqueuer.grant_pgqueuer_client_access().
+q1("CREATE ROLE pq_client LOGIN IN ROLE pgqueuer_worker");
+q1("CREATE ROLE pq_admin LOGIN IN ROLE pgqueuer_admin");
+my $pq_enqueue_one =
+  q{EXECUTE pgq_enqueue(ARRAY[0], ARRAY['pq_role'], ARRAY[NULL]::bytea[], ARRAY['0']::interval[], ARRAY[NULL]::text[], ARRAY[NULL]::jsonb[]);};
+($ret, $stdout, $stderr) = $node->psql('postgres',
+	"SET ROLE pq_client;\n" . $pgqueuer_sql . $pq_enqueue_one);
+isnt($ret, 0, 'worker role without the opt-in: PgQueuer\'s enqueue is refused');
+like($stderr, qr/permission denied for (table|sequence)/,
+	'worker role without the opt-in: permission denied');
+q1("SET ROLE pq_admin; SELECT pgqueuer.grant_pgqueuer_client_access('pq_client')");
+is(pgq('SELECT current_user;', role => 'pq_client'),
+	'pq_client', 'opt-in role: SET ROLE works');
 my ($wid) = map { $_->{id} } rows(
 	q{EXECUTE pgq_enqueue(ARRAY[0], ARRAY['pq_role'], ARRAY[NULL]::bytea[], ARRAY['0']::interval[], ARRAY[NULL]::text[], ARRAY[NULL]::jsonb[]);},
-	role => 'pgqueuer_worker');
-like($wid // '', qr/^\d+$/, 'worker role: enqueue');
+	role => 'pq_client');
+like($wid // '', qr/^\d+$/, 'opt-in role: enqueue');
 my @skipw = rows(
 	q{EXECUTE pgq_enqueue_skip(ARRAY[0], ARRAY['pq_role'], ARRAY[NULL]::bytea[], ARRAY['0']::interval[], ARRAY['role-key'], ARRAY[NULL]::jsonb[]);},
-	role => 'pgqueuer_worker');
-like($skipw[0]{id} // '', qr/^\d+$/, 'worker role: skip-mode enqueue');
+	role => 'pq_client');
+like($skipw[0]{id} // '', qr/^\d+$/, 'opt-in role: skip-mode enqueue');
 is( join(',',
 		map { $_->{id} }
-		  rows(dequeue_sql(1, ['pq_role'], [0], $qm1), role => 'pgqueuer_worker')),
+		  rows(dequeue_sql(1, ['pq_role'], [0], $qm1), role => 'pq_client')),
 	$wid,
-	'worker role: dequeue');
+	'opt-in role: dequeue');
 pgq(
 	"EXECUTE pgq_update_heartbeat(ARRAY[$wid]::bigint[]);\nEXECUTE pgq_retry_job($wid, '0', NULL);",
-	role => 'pgqueuer_worker');
+	role => 'pq_client');
 is(q1("SELECT attempts FROM pgqueuer.pgqueuer WHERE id = $wid"),
-	'1', 'worker role: heartbeat and retry_job');
+	'1', 'opt-in role: heartbeat and retry_job');
 pgq(
 	"EXECUTE pgq_log_jobs(ARRAY[$wid, $skipw[0]{id}]::bigint[], ARRAY['successful', 'failed']::pgqueuer.pgqueuer_status[], ARRAY[NULL, NULL]::jsonb[]);",
-	role => 'pgqueuer_worker');
+	role => 'pq_client');
 is( q1(
 		"SELECT string_agg(id || '/' || status, ',') FROM pgqueuer.pgqueuer WHERE entrypoint = 'pq_role'"
 	),
 	"$skipw[0]{id}/failed",
-	'worker role: log_jobs completes and holds');
+	'opt-in role: log_jobs completes and holds');
 pgq("EXECUTE pgq_requeue_jobs(ARRAY[$skipw[0]{id}]::bigint[]);",
-	role => 'pgqueuer_worker');
+	role => 'pq_client');
 is(q1("SELECT status FROM pgqueuer.pgqueuer WHERE id = $skipw[0]{id}"),
-	'queued', 'worker role: requeue_jobs');
-pgq("EXECUTE pgq_aggregate_logs;", role => 'pgqueuer_worker');
+	'queued', 'opt-in role: requeue_jobs');
+pgq("EXECUTE pgq_aggregate_logs;", role => 'pq_client');
 is(q1("SELECT count(*) FROM pgqueuer.pgqueuer_log WHERE NOT aggregated"),
-	'0', 'worker role: aggregate_logs');
+	'0', 'opt-in role: aggregate_logs');
 pgq(
 	"EXECUTE pgq_insert_schedule(ARRAY['0 * * * *'], ARRAY['pq_role'], ARRAY['0']::interval[]);",
-	role => 'pgqueuer_worker');
+	role => 'pq_client');
 is( scalar(
 		rows(
 			"EXECUTE pgq_fetch_schedule(ARRAY['0 * * * *'], ARRAY['pq_role'], ARRAY['1 hour']::interval[]);",
-			role => 'pgqueuer_worker')),
+			role => 'pq_client')),
 	1,
-	'worker role: schedules insert and claim');
+	'opt-in role: schedules insert and claim');
 is( pgq(
 		"EXECUTE pgq_has_table('pgqueuer');\nEXECUTE pgq_has_user_defined_enum('failed', 'pgqueuer_status');\nEXECUTE pgq_table_has_index('pgqueuer_log', 'pgqueuer_log_job_id_status');",
-		role => 'pgqueuer_worker'),
+		role => 'pq_client'),
 	"t\nt\nt",
-	'worker role: structure probes');
+	'opt-in role: structure probes');
+
+# revoked again, the same role cannot
+q1("SET ROLE pq_admin; SELECT pgqueuer.revoke_pgqueuer_client_access('pq_client')");
+($ret, $stdout, $stderr) = $node->psql('postgres',
+	"SET ROLE pq_client;\n" . $pgqueuer_sql . $pq_enqueue_one);
+isnt($ret, 0, 'opt-in revoked: PgQueuer\'s enqueue is refused');
+like($stderr, qr/permission denied for (table|sequence)/,
+	'opt-in revoked: permission denied');
+is(pgq("EXECUTE pgq_has_table('pgqueuer');", role => 'pq_client'),
+	't', 'opt-in revoked: a pgqueuer_worker member still reads');
 
 # control: a role without the table privileges cannot
 ($ret, $stdout, $stderr) = $node->psql('postgres',
