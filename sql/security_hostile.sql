@@ -201,7 +201,9 @@ INSERT INTO cases (q) VALUES
 ($$SELECT pgqueuer.settings_apply()$$),
 -- maintenance and verify after all that
 ($$SELECT * FROM pgqueuer.run_maintenance() WHERE duty = 'schedules'$$),
-($$SELECT * FROM pgqueuer.verify()$$);
+($$SELECT * FROM pgqueuer.verify()$$),
+-- takes no argument
+($$SELECT pgqueuer.check_background()$$);
 
 -- every function of the extension is among the cases (a function added
 -- later without a case here shows up in this list)
