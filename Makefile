@@ -92,7 +92,10 @@ LIB_SRCS = $(wildcard client/lib/*.c)
 LIB_OBJS = $(patsubst client/%.c,build/%.o,$(LIB_SRCS))
 CLI_SRCS = $(wildcard client/cli/*.c)
 CLI_OBJS = $(patsubst client/%.c,build/%.o,$(CLI_SRCS))
-CLIENT_HDRS = $(wildcard client/lib/*.h client/cli/*.h)
+WEB_SRCS = $(wildcard client/web/*.c)
+WEB_OBJS = $(patsubst client/%.c,build/%.o,$(WEB_SRCS)) build/web/assets.o
+WEB_ASSETS = $(wildcard client/web/assets/*)
+CLIENT_HDRS = $(wildcard client/lib/*.h client/cli/*.h client/web/*.h)
 
 .PHONY: client install-client
 # PGQ_BUILD_CLIENT=no: the extension alone (test/run_tests.sh's second major)
@@ -111,6 +114,18 @@ build/cli/%.o: client/cli/%.c $(CLIENT_HDRS)
 	@mkdir -p $(dir $@)
 	$(CLIENT_CC) $(CLIENT_CFLAGS) $(CLIENT_WARN) -pthread $(CLIENT_CPPFLAGS) -Iclient/cli -c -o $@ $<
 
+# pgq web (client/web): libmicrohttpd, and the page compiled in
+build/web/%.o: client/web/%.c $(CLIENT_HDRS)
+	@mkdir -p $(dir $@)
+	$(CLIENT_CC) $(CLIENT_CFLAGS) $(CLIENT_WARN) -pthread $(CLIENT_CPPFLAGS) -Iclient/cli -Iclient/web -c -o $@ $<
+
+build/web/assets.c: client/web/embed_assets.py $(WEB_ASSETS)
+	@mkdir -p $(dir $@)
+	/usr/bin/python3 client/web/embed_assets.py $@ $(WEB_ASSETS)
+
+build/web/assets.o: build/web/assets.c client/web/web.h
+	$(CLIENT_CC) $(CLIENT_CFLAGS) $(CLIENT_WARN) -pthread $(CLIENT_CPPFLAGS) -Iclient/web -c -o $@ $<
+
 build/libpgqueuer.a: $(LIB_OBJS)
 	@mkdir -p build
 	rm -f $@
@@ -127,9 +142,9 @@ build/libpgqueuer.so.$(LIB_SOVERSION): $(LIB_OBJS)
 
 # pgq links the library statically, so it runs from the build tree as is;
 # -rdynamic lets a factory .so call libpgqueuer's functions inside pgq.
-build/pgq: $(CLI_OBJS) build/libpgqueuer.a
-	$(CLIENT_CC) -rdynamic -o $@ $(CLI_OBJS) -Wl,--whole-archive build/libpgqueuer.a \
-		-Wl,--no-whole-archive $(CLIENT_LIBS) -ldl
+build/pgq: $(CLI_OBJS) $(WEB_OBJS) build/libpgqueuer.a
+	$(CLIENT_CC) -rdynamic -o $@ $(CLI_OBJS) $(WEB_OBJS) -Wl,--whole-archive build/libpgqueuer.a \
+		-Wl,--no-whole-archive $(CLIENT_LIBS) -lmicrohttpd -ldl
 
 build/examples/libmyjobs.so: client/examples/factory/myjobs.c client/lib/libpgqueuer.h
 	@mkdir -p $(dir $@)
@@ -192,4 +207,4 @@ demo:
 check-cycles: all
 	/usr/bin/python3 scripts/check_cycles.py $(OBJS)
 	/usr/bin/python3 scripts/check_cycles.py $(LIB_OBJS)
-	/usr/bin/python3 scripts/check_cycles.py $(CLI_OBJS)
+	/usr/bin/python3 scripts/check_cycles.py $(CLI_OBJS) $(WEB_OBJS)

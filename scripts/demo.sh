@@ -24,8 +24,9 @@ PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 
-packages="postgresql-15 postgresql-server-dev-15 libpq-dev build-essential"
+packages="postgresql-15 postgresql-server-dev-15 libpq-dev build-essential libmicrohttpd-dev python3"
 if [ ! -x "$PG_CONFIG" ] || [ ! -d "$($PG_CONFIG --includedir-server 2>/dev/null)" ] \
+	|| [ ! -f /usr/include/microhttpd.h ] || [ ! -x /usr/bin/python3 ] \
 	|| [ ! -x "$(dirname "$PG_CONFIG")/postgres" ] \
 	|| [ ! -f "$($PG_CONFIG --includedir 2>/dev/null)/libpq-fe.h" ]; then
 	if [ "$(id -u)" = 0 ]; then
@@ -76,6 +77,7 @@ rm -rf "$data"
 
 port=$((20000 + RANDOM % 20000))
 pid=""
+web_pid=""
 workers=()
 
 cleanup() {
@@ -87,6 +89,10 @@ cleanup() {
 	for p in "${workers[@]}"; do
 		wait "$p" 2>/dev/null || true
 	done
+	if [ -n "$web_pid" ]; then
+		kill -TERM "$web_pid" 2>/dev/null || true
+		wait "$web_pid" 2>/dev/null || true
+	fi
 	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
 		run_as "$bindir/pg_ctl" -D "$data" -m fast -w stop >/dev/null 2>&1 || kill "$pid" 2>/dev/null || true
 	fi
@@ -118,6 +124,12 @@ psql_() { "$bindir/psql" -X -q -At -v ON_ERROR_STOP=1 -d "$dsn" "$@"; }
 
 pgq_ install
 pgq_ verify
+
+# The web dashboard, for as long as the demo runs (read-only: no token).
+web_port=$((port + 1))
+"$pgq" --pg-dsn "$dsn" web --bind "127.0.0.1:$web_port" >"$base/web.log" 2>&1 &
+web_pid=$!
+echo "== pgq web: dashboard at http://127.0.0.1:$web_port/ and Prometheus metrics at /metrics"
 
 # --- producers --------------------------------------------------------------------
 
@@ -202,6 +214,15 @@ echo
 
 echo "== pgq dashboard"
 pgq_ dashboard --table-format grid
+
+echo "== GET http://127.0.0.1:$web_port/metrics (pgq web), a few lines"
+if exec 3<>"/dev/tcp/127.0.0.1/$web_port"; then
+	printf 'GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&3
+	grep -E '^pgqueuer_(jobs_finished_total|workers|jobs_retried_total)' <&3 | head -n 8 || true
+	exec 3<&-
+else
+	echo "demo: pgq web is not answering; see $base/web.log" >&2
+fi
 
 echo "== summary"
 elapsed=$((elapsed_ms / 1000)).$(printf %03d $((elapsed_ms % 1000)))

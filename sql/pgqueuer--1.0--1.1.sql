@@ -208,6 +208,362 @@ SELECT pgqueuer.check_background();
 -- Python and Node.js clients
 ------------------------------------------------------------------------
 
+
+------------------------------------------------------------------------
+-- Dashboard and metrics (pgq web, Prometheus)
+------------------------------------------------------------------------
+
+-- Schedules can be switched off without losing them; the server fires only
+-- enabled ones.  PgQueuer's own scheduler does not read the column.
+ALTER TABLE pgqueuer.pgqueuer_schedules
+	ADD COLUMN enabled boolean NOT NULL DEFAULT true;
+COMMENT ON COLUMN pgqueuer.pgqueuer_schedules.enabled IS
+	'false: the server does not fire this schedule (set_schedule_enabled()); PgQueuer''s own scheduler ignores the column.';
+
+-- Log rows that carry a traceback (exceptions, retries, lease expiries) are
+-- few; metrics() counts them through this index instead of the whole log.
+CREATE INDEX pgqueuer_log_traceback_idx ON pgqueuer.pgqueuer_log
+	USING btree (entrypoint, status) WHERE traceback IS NOT NULL;
+COMMENT ON INDEX pgqueuer.pgqueuer_log_traceback_idx IS
+	'Log rows with a traceback (exceptions, retries, lease expiries), for metrics().';
+
+CREATE FUNCTION pgqueuer.entrypoint_summary()
+RETURNS TABLE (
+	entrypoint text,
+	queued bigint,
+	deferred bigint,
+	picked bigint,
+	failed bigint,
+	oldest_queued_age double precision,
+	concurrency_limit integer,
+	requests_per_second double precision,
+	lease_timeout interval,
+	max_attempts integer,
+	retry_backoff_base interval,
+	retry_backoff_max interval,
+	on_failure text,
+	paused boolean,
+	registered boolean)
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+	WITH q AS (
+		SELECT j.entrypoint,
+			pg_catalog.count(*) FILTER (WHERE j.status OPERATOR(pg_catalog.=) 'queued'::pgqueuer.pgqueuer_status
+				AND j.execute_after OPERATOR(pg_catalog.<=) pg_catalog.now()) AS queued,
+			pg_catalog.count(*) FILTER (WHERE j.status OPERATOR(pg_catalog.=) 'queued'::pgqueuer.pgqueuer_status
+				AND j.execute_after OPERATOR(pg_catalog.>) pg_catalog.now()) AS deferred,
+			pg_catalog.count(*) FILTER (WHERE j.status OPERATOR(pg_catalog.=) 'picked'::pgqueuer.pgqueuer_status) AS picked,
+			pg_catalog.count(*) FILTER (WHERE j.status OPERATOR(pg_catalog.=) 'failed'::pgqueuer.pgqueuer_status) AS failed,
+			pg_catalog.date_part('epoch', pg_catalog.now() OPERATOR(pg_catalog.-) pg_catalog.min(j.execute_after)
+				FILTER (WHERE j.status OPERATOR(pg_catalog.=) 'queued'::pgqueuer.pgqueuer_status
+					AND j.execute_after OPERATOR(pg_catalog.<=) pg_catalog.now())) AS oldest
+		FROM pgqueuer.pgqueuer j
+		GROUP BY j.entrypoint)
+	SELECT COALESCE(q.entrypoint, e.entrypoint),
+		COALESCE(q.queued, 0), COALESCE(q.deferred, 0), COALESCE(q.picked, 0), COALESCE(q.failed, 0),
+		q.oldest,
+		COALESCE(e.concurrency_limit, 0), COALESCE(e.requests_per_second, 0),
+		e.lease_timeout, e.max_attempts, e.retry_backoff_base, e.retry_backoff_max, e.on_failure,
+		COALESCE(e.paused, false), COALESCE(e.registered, false)
+	FROM q FULL JOIN pgqueuer.pgqueuer_entrypoints e ON e.entrypoint OPERATOR(pg_catalog.=) q.entrypoint
+	ORDER BY 1
+$$;
+COMMENT ON FUNCTION pgqueuer.entrypoint_summary() IS
+$$One row per entrypoint that has jobs or a registry row, ordered by name: jobs queued and due now, deferred (queued, due later), picked and held as failed; oldest_queued_age: seconds since the oldest due queued job became due (NULL: none); and the registry values (NULL or the defaults when the entrypoint is not registered; registered = false also for rows created only by pause()). Reads the whole queue table, like queue_size().$$;
+
+CREATE FUNCTION pgqueuer.list_jobs(
+	entrypoints text[] DEFAULT NULL,
+	statuses pgqueuer.pgqueuer_status[] DEFAULT NULL,
+	job_ids bigint[] DEFAULT NULL,
+	dedupe_keys text[] DEFAULT NULL,
+	max_rows integer DEFAULT 100)
+RETURNS TABLE (
+	id bigint,
+	priority integer,
+	status pgqueuer.pgqueuer_status,
+	due boolean,
+	entrypoint text,
+	dedupe_key text,
+	attempts integer,
+	created timestamptz,
+	updated timestamptz,
+	execute_after timestamptz,
+	heartbeat timestamptz,
+	queue_manager_id uuid,
+	payload_size integer)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF max_rows IS NULL THEN
+		RAISE EXCEPTION 'max_rows must not be NULL' USING ERRCODE = '22004';
+	END IF;
+	IF max_rows OPERATOR(pg_catalog.<) 1 OR max_rows OPERATOR(pg_catalog.>) 10000 THEN
+		RAISE EXCEPTION 'max_rows must be between 1 and 10000'
+			USING ERRCODE = '22023', DETAIL = pg_catalog.format('max_rows is %s.', max_rows);
+	END IF;
+	RETURN QUERY
+		SELECT j.id, j.priority, j.status,
+			j.execute_after OPERATOR(pg_catalog.<=) pg_catalog.now(),
+			j.entrypoint, j.dedupe_key, j.attempts,
+			j.created, j.updated, j.execute_after, j.heartbeat, j.queue_manager_id,
+			pg_catalog.octet_length(j.payload)
+		FROM pgqueuer.pgqueuer j
+		WHERE (list_jobs.entrypoints IS NULL OR j.entrypoint OPERATOR(pg_catalog.=) ANY (list_jobs.entrypoints))
+		  AND (list_jobs.statuses IS NULL OR j.status OPERATOR(pg_catalog.=) ANY (list_jobs.statuses))
+		  AND (list_jobs.job_ids IS NULL OR j.id OPERATOR(pg_catalog.=) ANY (list_jobs.job_ids))
+		  AND (list_jobs.dedupe_keys IS NULL OR j.dedupe_key OPERATOR(pg_catalog.=) ANY (list_jobs.dedupe_keys))
+		ORDER BY j.id DESC
+		LIMIT list_jobs.max_rows;
+END
+$$;
+COMMENT ON FUNCTION pgqueuer.list_jobs(text[], pgqueuer.pgqueuer_status[], bigint[], text[], integer) IS
+$$Jobs in the queue table (queued, picked, held failed), newest id first, at most max_rows (1 to 10000, else 22023; NULL: 22004). Each filter is an array; NULL matches everything, an empty array nothing: entrypoints, statuses, job_ids, dedupe_keys (exact). due: whether execute_after has passed (a queued job that is not due is deferred). payload_size in bytes (NULL payload: NULL). Finished jobs are only in the log: see job_history().$$;
+
+CREATE FUNCTION pgqueuer.job_detail(job_id bigint, max_payload integer DEFAULT 4096)
+RETURNS TABLE (
+	id bigint,
+	priority integer,
+	status pgqueuer.pgqueuer_status,
+	entrypoint text,
+	dedupe_key text,
+	attempts integer,
+	created timestamptz,
+	updated timestamptz,
+	execute_after timestamptz,
+	heartbeat timestamptz,
+	queue_manager_id uuid,
+	headers jsonb,
+	payload bytea,
+	payload_size integer)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF job_id IS NULL THEN
+		RAISE EXCEPTION 'job_id must not be NULL' USING ERRCODE = '22004';
+	END IF;
+	IF max_payload IS NULL OR max_payload OPERATOR(pg_catalog.<) 0 OR max_payload OPERATOR(pg_catalog.>) 1048576 THEN
+		RAISE EXCEPTION 'max_payload must be between 0 and 1048576 bytes'
+			USING ERRCODE = '22023';
+	END IF;
+	RETURN QUERY
+		SELECT j.id, j.priority, j.status, j.entrypoint, j.dedupe_key, j.attempts,
+			j.created, j.updated, j.execute_after, j.heartbeat, j.queue_manager_id, j.headers,
+			pg_catalog.substring(j.payload, 1, max_payload),
+			pg_catalog.octet_length(j.payload)
+		FROM pgqueuer.pgqueuer j
+		WHERE j.id OPERATOR(pg_catalog.=) job_detail.job_id;
+END
+$$;
+COMMENT ON FUNCTION pgqueuer.job_detail(bigint, integer) IS
+$$One job of the queue table with its headers and the first max_payload bytes of its payload (0 to 1048576, default 4096; payload_size is the whole size); no row when the job is not in the queue table (finished, or never existed). Errors: 22004 for a NULL job_id, 22023 for max_payload out of range.$$;
+
+CREATE FUNCTION pgqueuer.job_history(job_id bigint)
+RETURNS TABLE (
+	log_id bigint,
+	created timestamptz,
+	status pgqueuer.pgqueuer_status,
+	priority integer,
+	entrypoint text,
+	traceback jsonb)
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT l.id, l.created, l.status, l.priority, l.entrypoint, l.traceback
+	FROM pgqueuer.pgqueuer_log l
+	WHERE l.job_id OPERATOR(pg_catalog.=) job_history.job_id
+	ORDER BY l.created, l.id
+$$;
+COMMENT ON FUNCTION pgqueuer.job_history(bigint) IS
+$$The log rows of one job, oldest first: each state it went through (queued, picked, retries with their traceback, the final status) while within pgqueuer.log_retention.$$;
+
+CREATE FUNCTION pgqueuer.workers()
+RETURNS TABLE (
+	queue_manager_id uuid,
+	picked bigint,
+	entrypoints text[],
+	last_heartbeat timestamptz,
+	oldest_heartbeat timestamptz,
+	pid integer,
+	client_addr inet,
+	client_hostname text,
+	backend_start timestamptz)
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+	WITH w AS (
+		SELECT j.queue_manager_id AS qm, pg_catalog.count(*) AS picked,
+			pg_catalog.array_agg(DISTINCT j.entrypoint ORDER BY j.entrypoint) AS entrypoints,
+			pg_catalog.max(j.heartbeat) AS last_hb, pg_catalog.min(j.heartbeat) AS oldest_hb
+		FROM pgqueuer.pgqueuer j
+		WHERE j.status OPERATOR(pg_catalog.=) 'picked'::pgqueuer.pgqueuer_status
+		  AND j.queue_manager_id IS NOT NULL
+		GROUP BY j.queue_manager_id),
+	a AS (
+		SELECT pg_catalog.substr(s.application_name, 17)::uuid AS qm, s.pid, s.client_addr,
+			s.client_hostname, s.backend_start
+		FROM pg_catalog.pg_stat_activity s
+		WHERE s.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()
+		  AND s.application_name OPERATOR(pg_catalog.~) '^pgqueuer worker [0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$')
+	SELECT COALESCE(w.qm, a.qm), COALESCE(w.picked, 0), COALESCE(w.entrypoints, '{}'::text[]),
+		w.last_hb, w.oldest_hb, a.pid, a.client_addr, a.client_hostname, a.backend_start
+	FROM w FULL JOIN a ON a.qm OPERATOR(pg_catalog.=) w.qm
+	ORDER BY 1
+$$;
+COMMENT ON FUNCTION pgqueuer.workers() IS
+$$Workers known to the server: every queue_manager_id holding picked jobs (how many, of which entrypoints, newest and oldest heartbeat), joined with the connections whose application_name is 'pgqueuer worker <queue_manager_id>' (what libpgqueuer sets unless the connection string names another application): pid, client address and host name, connection start. A connected worker holding no job has picked = 0; a worker known only from its jobs has NULL connection columns.$$;
+
+CREATE FUNCTION pgqueuer.list_schedules()
+RETURNS TABLE (
+	id bigint,
+	expression text,
+	entrypoint text,
+	next_run timestamptz,
+	last_run timestamptz,
+	priority integer,
+	server_fired boolean,
+	enabled boolean)
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT s.id, s.expression, s.entrypoint, s.next_run, s.last_run, s.priority,
+		s.server_fired, s.enabled
+	FROM pgqueuer.pgqueuer_schedules s
+	ORDER BY s.next_run, s.id
+$$;
+COMMENT ON FUNCTION pgqueuer.list_schedules() IS
+$$Every cron schedule, next to run first: expression, entrypoint, next and last run, the priority of the jobs it enqueues, server_fired (true: made by schedule() and fired by the server; false: PgQueuer's scheduler owns it) and enabled.$$;
+
+CREATE FUNCTION pgqueuer.set_schedule_enabled(schedule_id bigint, enabled boolean)
+RETURNS boolean
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	changed boolean;
+BEGIN
+	IF schedule_id IS NULL OR enabled IS NULL THEN
+		RAISE EXCEPTION 'schedule_id and enabled must not be NULL' USING ERRCODE = '22004';
+	END IF;
+	UPDATE pgqueuer.pgqueuer_schedules s
+		SET enabled = set_schedule_enabled.enabled, updated = pg_catalog.now()
+		WHERE s.id OPERATOR(pg_catalog.=) set_schedule_enabled.schedule_id
+		  AND s.enabled OPERATOR(pg_catalog.<>) set_schedule_enabled.enabled;
+	GET DIAGNOSTICS changed = ROW_COUNT;
+	RETURN changed;
+END
+$$;
+COMMENT ON FUNCTION pgqueuer.set_schedule_enabled(bigint, boolean) IS
+$$Switch a schedule on or off; the server fires only enabled schedules (a disabled one keeps its next_run; enabled again, a run missed meanwhile fires once). Returns whether the state changed (false also for an unknown id). Errors: 22004 for NULL arguments.$$;
+
+CREATE FUNCTION pgqueuer.metrics()
+RETURNS TABLE (
+	name text,
+	type text,
+	help text,
+	labels jsonb,
+	value double precision)
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+	WITH s AS (SELECT * FROM pgqueuer.entrypoint_summary()),
+	jobs AS (
+		SELECT 'pgqueuer_jobs'::text AS name, 'gauge'::text AS type,
+			'Jobs in the queue table by entrypoint and state (queued = due now, deferred = due later, picked, failed = held).'::text AS help,
+			pg_catalog.jsonb_build_object('entrypoint', s.entrypoint, 'status', v.status) AS labels,
+			v.n::double precision AS value
+		FROM s CROSS JOIN LATERAL (VALUES ('queued', s.queued), ('deferred', s.deferred),
+			('picked', s.picked), ('failed', s.failed)) AS v(status, n)),
+	oldest AS (
+		SELECT 'pgqueuer_oldest_queued_age_seconds', 'gauge',
+			'Seconds since the oldest due queued job of the entrypoint became due (0: none waiting).',
+			pg_catalog.jsonb_build_object('entrypoint', s.entrypoint), COALESCE(s.oldest_queued_age, 0)
+		FROM s),
+	waits AS (
+		SELECT 'pgqueuer_jobs_waiting', 'gauge',
+			'Due queued jobs held back: the entrypoint is paused, at its concurrency limit, or at its rate limit.',
+			pg_catalog.jsonb_build_object('entrypoint', s.entrypoint, 'reason', v.reason),
+			(CASE WHEN v.held THEN s.queued ELSE 0 END)::double precision
+		FROM s CROSS JOIN LATERAL (VALUES
+			('paused', s.paused),
+			('concurrency_limit', s.concurrency_limit OPERATOR(pg_catalog.>) 0
+				AND s.picked OPERATOR(pg_catalog.>=) s.concurrency_limit),
+			('rate_limit', s.requests_per_second OPERATOR(pg_catalog.>) 0
+				AND (SELECT COALESCE(pg_catalog.sum(g.jobs), 0) FROM pgqueuer.pgqueuer_rate_grants g
+					 WHERE g.entrypoint OPERATOR(pg_catalog.=) s.entrypoint
+					   AND g.granted_at OPERATOR(pg_catalog.>) (pg_catalog.now() OPERATOR(pg_catalog.-)
+						   pg_catalog.make_interval(secs => GREATEST(1.0, 1.0 OPERATOR(pg_catalog./) s.requests_per_second))))
+					OPERATOR(pg_catalog.>=) GREATEST(1, pg_catalog.floor(s.requests_per_second))))
+			AS v(reason, held)),
+	finished AS (
+		SELECT 'pgqueuer_jobs_finished_total', 'counter',
+			'Jobs that reached a final state, by entrypoint and status, from the statistics (within pgqueuer.log_retention; a drop is a counter reset).',
+			pg_catalog.jsonb_build_object('entrypoint', st.entrypoint, 'status', st.status::text),
+			pg_catalog.sum(st.count)::double precision
+		FROM pgqueuer.pgqueuer_statistics st
+		WHERE st.status OPERATOR(pg_catalog.<>) ALL (ARRAY['queued', 'picked']::pgqueuer.pgqueuer_status[])
+		GROUP BY st.entrypoint, st.status),
+	retried AS (
+		SELECT 'pgqueuer_jobs_retried_total', 'counter',
+			'Jobs put back in the queue with a traceback (exception retried, retry requested, lease expired), by entrypoint, from the log (within pgqueuer.log_retention).',
+			pg_catalog.jsonb_build_object('entrypoint', l.entrypoint),
+			pg_catalog.count(*)::double precision
+		FROM pgqueuer.pgqueuer_log l
+		WHERE l.traceback IS NOT NULL
+		  AND l.status OPERATOR(pg_catalog.=) 'queued'::pgqueuer.pgqueuer_status
+		GROUP BY l.entrypoint),
+	expired AS (
+		SELECT 'pgqueuer_lease_expiries_total', 'counter',
+			'Leases that expired (the worker stopped heartbeating), by entrypoint, from the log (within pgqueuer.log_retention).',
+			pg_catalog.jsonb_build_object('entrypoint', l.entrypoint),
+			pg_catalog.count(*)::double precision
+		FROM pgqueuer.pgqueuer_log l
+		WHERE l.traceback IS NOT NULL
+		  AND (l.traceback OPERATOR(pg_catalog.->>) 'exception_type') OPERATOR(pg_catalog.=) 'LeaseExpired'
+		GROUP BY l.entrypoint),
+	workers AS (
+		SELECT 'pgqueuer_workers', 'gauge',
+			'Workers (queue_manager_id) holding picked jobs.',
+			'{}'::jsonb,
+			pg_catalog.count(DISTINCT j.queue_manager_id)::double precision
+		FROM pgqueuer.pgqueuer j
+		WHERE j.status OPERATOR(pg_catalog.=) 'picked'::pgqueuer.pgqueuer_status)
+	SELECT * FROM jobs
+	UNION ALL SELECT * FROM oldest
+	UNION ALL SELECT * FROM waits
+	UNION ALL SELECT * FROM finished
+	UNION ALL SELECT * FROM retried
+	UNION ALL SELECT * FROM expired
+	UNION ALL SELECT * FROM workers
+$$;
+COMMENT ON FUNCTION pgqueuer.metrics() IS
+$$The queue's figures for monitoring, one row per sample: name and type (gauge or counter) and help as in Prometheus's text format, labels as a JSON object of strings, value. pgqueuer_jobs{entrypoint,status}, pgqueuer_oldest_queued_age_seconds{entrypoint}, pgqueuer_jobs_waiting{entrypoint,reason}, pgqueuer_jobs_finished_total{entrypoint,status}, pgqueuer_jobs_retried_total{entrypoint}, pgqueuer_lease_expiries_total{entrypoint}, pgqueuer_workers. Counters come from the statistics and the log, so they count within pgqueuer.log_retention (a drop is a counter reset). `pgq web` serves them at /metrics; postgres_exporter or any SQL client can read them here.$$;
+
+REVOKE ALL ON FUNCTION
+	pgqueuer.entrypoint_summary(),
+	pgqueuer.list_jobs(text[], pgqueuer.pgqueuer_status[], bigint[], text[], integer),
+	pgqueuer.job_detail(bigint, integer),
+	pgqueuer.job_history(bigint),
+	pgqueuer.workers(),
+	pgqueuer.list_schedules(),
+	pgqueuer.set_schedule_enabled(bigint, boolean),
+	pgqueuer.metrics()
+FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION
+	pgqueuer.entrypoint_summary(),
+	pgqueuer.list_jobs(text[], pgqueuer.pgqueuer_status[], bigint[], text[], integer),
+	pgqueuer.job_detail(bigint, integer),
+	pgqueuer.job_history(bigint),
+	pgqueuer.workers(),
+	pgqueuer.list_schedules(),
+	pgqueuer.set_schedule_enabled(bigint, boolean),
+	pgqueuer.metrics()
+TO pgqueuer_admin;
+GRANT USAGE ON SCHEMA pgqueuer TO pg_monitor;
+GRANT EXECUTE ON FUNCTION pgqueuer.metrics() TO pg_monitor;
+
 ------------------------------------------------------------------------
 -- Values that break everyone; smaller holes (server side)
 ------------------------------------------------------------------------

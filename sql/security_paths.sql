@@ -151,9 +151,18 @@ SELECT count(*) > 0 AS has_stats FROM pgqueuer.log_statistics(10, '1 day');
 SELECT count(*) > 0 AS has_stats FROM pgqueuer.log_statistics();
 SELECT count(*) > 0 AS sized FROM pgqueuer.queue_size();
 SELECT count(*) > 0 AS logged FROM pgqueuer.job_status(ARRAY(SELECT job_id FROM pgqueuer.pgqueuer_log));
+-- the dashboard's reads, while jobs are in every state
+SELECT count(*) > 0 AS summarized FROM pgqueuer.entrypoint_summary();
+SELECT count(*) > 0 AS listed FROM pgqueuer.list_jobs(entrypoints => ARRAY['tr_limited'], max_rows => 5);
+SELECT count(*) = 1 AS detailed FROM pgqueuer.job_detail((SELECT min(id) FROM pgqueuer.pgqueuer));
+SELECT count(*) > 0 AS history FROM pgqueuer.job_history((SELECT min(job_id) FROM pgqueuer.pgqueuer_log));
+SELECT count(*) >= 0 AS workers FROM pgqueuer.workers();
+SELECT count(*) > 0 AS metrics FROM pgqueuer.metrics();
 SELECT count(*) > 0 AS canceled FROM pgqueuer.cancel(ARRAY(SELECT id FROM pgqueuer.pgqueuer));
 SELECT pgqueuer.pause('tr_free'), pgqueuer.pause('tr_new'), pgqueuer.resume('tr_free');
 SELECT pgqueuer.cron_next('*/5 * * * *', '2026-01-01 00:00:01+00');
+SELECT count(*) = 1 AS schedules FROM pgqueuer.list_schedules();
+SELECT pgqueuer.set_schedule_enabled((SELECT id FROM pgqueuer.pgqueuer_schedules), false) AS disabled;
 SELECT pgqueuer.unschedule('tr_cron'), pgqueuer.unschedule(0::bigint);
 SELECT count(*) > 0 AS switched FROM pgqueuer.set_durability('volatile');
 SELECT count(*) > 0 AS switched FROM pgqueuer.set_durability('durable');

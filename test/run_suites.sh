@@ -13,6 +13,9 @@
 #               against them with pkg-config (test/client/install_check.sh)
 #   tap         TAP tests test/t/*.pl (PostgreSQL::Test::Cluster); the pgq
 #               tests find the binary in $PGQ_BIN, the factory in $PGQ_FACTORY
+#   python      pytest suite of the Python client (test/python, Debian's
+#               python3-pytest, python3-pytest-asyncio and python3-psycopg
+#               under /usr/bin/python3); it starts its own server
 # Each runs on throwaway servers.  Prints "N passed, N failed" last.
 #
 # While working on one part, PGQ_SUITES limits the run to some suites (for
@@ -37,7 +40,7 @@ mkdir -p "$out" "$top/tmp_check"
 
 passed=0
 failed=0
-suites=${PGQ_SUITES:-cron regress isolation client tap}
+suites=${PGQ_SUITES:-cron regress isolation client tap python}
 
 # want SUITE: whether SUITE is to run
 want() {
@@ -102,7 +105,7 @@ if [ -n "$specs" ] && want isolation; then
 fi
 
 # --- clients: libpgqueuer, pgq and the example factory, used by TAP --------
-if ! want client && ! want tap; then :; elif make -s client PG_CONFIG="$PG_CONFIG" >"$out/client-build.log" 2>&1; then
+if ! want client && ! want tap && ! want python; then :; elif make -s client PG_CONFIG="$PG_CONFIG" >"$out/client-build.log" 2>&1; then
 	add 1 0 client-build
 else
 	cat "$out/client-build.log"
@@ -133,6 +136,27 @@ if [ -n "$tap_files" ] && want tap; then
 	bad=$(grep -cE '^\s*not ok [0-9]+' "$out/tap.log" || true)
 	if ! grep -q '^Result: PASS' "$out/tap.log" && [ "$bad" = 0 ]; then bad=1; fi
 	add "$ok" "$bad" tap
+fi
+
+# --- Python client ---------------------------------------------------------
+# pytest's last line is e.g. "17 passed, 1 failed, 2 skipped in 20.1s";
+# errors (a fixture that failed) count as failures.
+if want python; then
+	PGQ_BIN="$top/build/pgq" PG_CONFIG="$PG_CONFIG" PGQ_INSTALL_BINDIR="$bindir" \
+		/usr/bin/python3 -m pytest -v -p no:cacheprovider test/python >"$out/python.log" 2>&1
+	summary=$(grep -E '^=+ .*(passed|failed|error|no tests ran).* in [0-9.]+s' "$out/python.log" | tail -n 1)
+	ok=$(echo "$summary" | grep -oE '[0-9]+ passed' | cut -d' ' -f1)
+	bad=$(echo "$summary" | grep -oE '[0-9]+ failed' | cut -d' ' -f1)
+	errs=$(echo "$summary" | grep -oE '[0-9]+ errors?' | cut -d' ' -f1)
+	ok=${ok:-0}
+	bad=$((${bad:-0} + ${errs:-0}))
+	if [ "$ok" = 0 ] && [ "$bad" = 0 ]; then bad=1; fi
+	if [ "$bad" != 0 ]; then
+		grep -vE ' PASSED ' "$out/python.log" | tail -n 80
+	else
+		echo "$summary"
+	fi
+	add "$ok" "$bad" python
 fi
 
 echo "$passed passed, $failed failed"

@@ -16,6 +16,8 @@
 # suite runs on throwaway servers (pg_regress --temp-instance, TAP clusters)
 # that listen only on a unix socket in a temporary directory.
 #
+# PGQ_KEEP=1 keeps the temporary directory (logs, results) for a look.
+#
 # The last line printed is "N passed, N failed"; the exit status is 0 only
 # when nothing failed.
 
@@ -33,8 +35,7 @@ cd "$top"
 make -s PG_CONFIG="$PG_CONFIG"
 
 work=$(mktemp -d /tmp/pgqueuer-test.XXXXXX)
-# PGQ_KEEP=1 keeps the directory (logs under tree/test/output) for a look
-trap 'if [ -n "${PGQ_KEEP:-}" ]; then echo "kept $work"; else rm -rf "$work"; fi' EXIT
+if [ -z "${PGQ_KEEP:-}" ]; then trap 'rm -rf "$work"' EXIT; else echo "run_tests.sh: keeping $work"; fi
 inst=$work/install
 
 # private_install PG_CONFIG: copy that server's directories under $inst.  A

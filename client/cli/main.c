@@ -44,6 +44,7 @@ static const PgqCommand commands[] = {
 	{"dashboard", cmd_dashboard, "Show job statistics, once or refreshed every --interval."},
 	{"listen", cmd_listen, "Print the notifications of channel ch_pgqueuer as they arrive."},
 	{"run", cmd_run, "Run a worker: a factory LIB.so:SYMBOL and/or --exec ENTRYPOINT=COMMAND."},
+	{"web", cmd_web, "Serve a live web dashboard and Prometheus metrics (/metrics)."},
 };
 
 static void

@@ -66,6 +66,9 @@ extern int	cmd_listen(PgqCli *cli, int argc, char **argv);
 /* cmd_run.c */
 extern int	cmd_run(PgqCli *cli, int argc, char **argv);
 
+/* client/web/cmd_web.c */
+extern int	cmd_web(PgqCli *cli, int argc, char **argv);
+
 /* common.c */
 
 /*

@@ -291,9 +291,12 @@ pgq_run_setup(PgqRun *run)
 	PgqWorker  *worker = run->worker;
 	PGresult   *res;
 	char		msg[PGQ_ERRMSG_LEN];
+	char		appname[64];
 	double		min_rate = 0;
 
-	run->conn = pgq_open_conn(worker->conninfo, "libpgqueuer worker");
+	/* pgqueuer.workers() finds this connection by its application name */
+	snprintf(appname, sizeof(appname), "pgqueuer worker %s", worker->qm_id);
+	run->conn = pgq_open_conn(worker->conninfo, appname);
 	if (run->conn == NULL)
 	{
 		pgq_worker_set_error(worker, "out of memory");

@@ -58,7 +58,7 @@ static const char *const unschedule_ep_sql =
 static const char *const due_sql =
 "SELECT id, expression, entrypoint, pg_catalog.octet_length(entrypoint)::pg_catalog.int8"
 " FROM pgqueuer.pgqueuer_schedules"
-" WHERE server_fired AND status OPERATOR(pg_catalog.=) 'queued'::pgqueuer.pgqueuer_status"
+" WHERE server_fired AND enabled AND status OPERATOR(pg_catalog.=) 'queued'::pgqueuer.pgqueuer_status"
 "   AND next_run OPERATOR(pg_catalog.<=) pg_catalog.now()"
 " ORDER BY next_run, id LIMIT $1"
 " FOR UPDATE SKIP LOCKED";

@@ -129,6 +129,7 @@ static const ExpectedColumn expected_columns[] = {
 	{"pgqueuer_schedules", "payload", "bytea", false},
 	{"pgqueuer_schedules", "priority", "integer", true},
 	{"pgqueuer_schedules", "server_fired", "boolean", true},
+	{"pgqueuer_schedules", "enabled", "boolean", true},
 
 	{"pgqueuer_entrypoints", "entrypoint", "text", true},
 	{"pgqueuer_entrypoints", "concurrency_limit", "integer", true},
@@ -179,6 +180,7 @@ static const ExpectedIndex expected_indexes[] = {
 	{"pgqueuer_log_created", "pgqueuer_log", false},
 	{"pgqueuer_log_status", "pgqueuer_log", false},
 	{"pgqueuer_log_job_id_status", "pgqueuer_log", false},
+	{"pgqueuer_log_traceback_idx", "pgqueuer_log", false},
 	{"pgqueuer_statistics_pkey", "pgqueuer_statistics", true},
 	{"pgqueuer_statistics_unique_count", "pgqueuer_statistics", true},
 	{"pgqueuer_schedules_pkey", "pgqueuer_schedules", true},
@@ -242,6 +244,14 @@ static const ExpectedFunction expected_functions[] = {
 	/* 1.1 */
 	{"grant_pgqueuer_client_access", "regrole"},
 	{"revoke_pgqueuer_client_access", "regrole"},
+	{"entrypoint_summary", ""},
+	{"list_jobs", "text[], " STATUS "[], bigint[], text[], integer"},
+	{"job_detail", "bigint, integer"},
+	{"job_history", "bigint"},
+	{"workers", ""},
+	{"list_schedules", ""},
+	{"set_schedule_enabled", "bigint, boolean"},
+	{"metrics", ""},
 };
 
 /*

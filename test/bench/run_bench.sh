@@ -17,6 +17,9 @@
 #
 # pgqueuer's workers are `pgq run` processes with the example factory's
 # no-op entrypoint (LISTEN, batched dequeue and complete, PgQueuer's log);
+# end to end and drain are also measured with BENCH_WORKERS Python workers
+# (`python3 -m pgqueuer_client run py_noop:main`, Debian's python3-psycopg,
+# a no-op async handler, same batch size) -- skipped with BENCH_PYTHON=0;
 # the baseline's workers are pgbench clients running bare_work.pgbench
 # (claim by UPDATE ... RETURNING, then DELETE), polling without pause.
 # Prints one line per figure with the ratio pgqueuer / baseline, and last
@@ -47,7 +50,7 @@ else
 fi
 
 dir=$(mktemp -d /tmp/pgqueuer-bench.XXXXXX)
-cp build/pgq build/examples/libmyjobs.so test/bench/*.pgbench test/bench/*.sql "$dir/"
+cp build/pgq build/examples/libmyjobs.so test/bench/*.pgbench test/bench/*.sql test/bench/py_noop.py "$dir/"
 [ "$(id -u)" = 0 ] && chown -R postgres "$dir"
 port=$((20000 + RANDOM % 20000))
 pid=""
@@ -125,6 +128,26 @@ wait_listening() {
 	done
 }
 
+# start_py_workers MODE: WORKERS Python workers in the background; in
+# continuous mode, return once they all LISTEN
+start_py_workers() {
+	local i
+	for ((i = 0; i < WORKERS; i++)); do
+		(cd "$dir" && PYTHONPATH="$top/client/python:$dir" exec /usr/bin/python3 -m pgqueuer_client \
+			--pg-dsn "$dsn" run py_noop:main --batch-size "$BATCH" --mode "$1" --log-level WARNING) &
+		workers+=($!)
+	done
+	[ "$1" = continuous ] || return 0
+	local deadline=$((SECONDS + 30))
+	until [ "$(sql -c "SELECT count(*) >= $WORKERS FROM pg_stat_activity WHERE application_name = 'pgqueuer_client listener'")" = t ]; do
+		if [ $SECONDS -ge $deadline ]; then
+			echo "bench: Python workers did not start" >&2
+			exit 1
+		fi
+		sleep 0.1
+	done
+}
+
 now() { date +%s.%N; }
 calc() { awk "BEGIN { printf \"%.2f\", $1 }"; }
 
@@ -141,6 +164,18 @@ echo "   pgqueuer: enqueued $pgq_enq, completed $pgq_done in ${SECONDS_E2E}s ($(
 stop_workers
 pgq_e2e=$(calc "$pgq_done / $SECONDS_E2E")
 
+py_e2e=""
+if [ "${BENCH_PYTHON:-1}" != 0 ]; then
+	reset_all
+	start_py_workers continuous
+	bench -c "$PRODUCERS" -j "$PRODUCERS" -T "$SECONDS_E2E" -f "$dir/pgq_enqueue.pgbench" >"$dir/e2e.out"
+	py_done=$(sql -c "SELECT count(*) FROM pgqueuer.pgqueuer_log WHERE status = 'successful'")
+	py_enq=$(sql -c "SELECT count(*) FROM pgqueuer.pgqueuer_log WHERE status = 'queued'")
+	echo "   pgqueuer, Python workers: enqueued $py_enq, completed $py_done in ${SECONDS_E2E}s ($(grep -o 'tps = [0-9.]*' "$dir/e2e.out" | head -1) producer transactions)"
+	stop_workers
+	py_e2e=$(calc "$py_done / $SECONDS_E2E")
+fi
+
 reset_all
 bench -c "$WORKERS" -j "$WORKERS" -T "$SECONDS_E2E" -f "$dir/bare_work.pgbench" >/dev/null &
 bare_workers=$!
@@ -152,20 +187,40 @@ echo "   baseline: enqueued $bare_enq, completed $bare_done in ${SECONDS_E2E}s (
 bare_e2e=$(calc "$bare_done / $SECONDS_E2E")
 
 # --- drain -----------------------------------------------------------------------
-reset_all
-for ((i = 0; i < DRAIN_JOBS / 10000; i++)); do
-	sql -c "SELECT count(*) FROM pgqueuer.enqueue_batch(array_fill('noop'::text, ARRAY[10000]))" >/dev/null
-done
-queued=$(sql -c "SELECT count(*) FROM pgqueuer.pgqueuer")
-[ "$queued" = "$DRAIN_JOBS" ] || echo "bench: $queued pgqueuer jobs queued for the drain, not $DRAIN_JOBS" >&2
-sql -c 'VACUUM ANALYZE pgqueuer.pgqueuer' >/dev/null
+# fill_drain: DRAIN_JOBS queued pgqueuer jobs
+fill_drain() {
+	reset_all
+	for ((i = 0; i < DRAIN_JOBS / 10000; i++)); do
+		sql -c "SELECT count(*) FROM pgqueuer.enqueue_batch(array_fill('noop'::text, ARRAY[10000]))" >/dev/null
+	done
+	queued=$(sql -c "SELECT count(*) FROM pgqueuer.pgqueuer")
+	[ "$queued" = "$DRAIN_JOBS" ] || echo "bench: $queued pgqueuer jobs queued for the drain, not $DRAIN_JOBS" >&2
+	sql -c 'VACUUM ANALYZE pgqueuer.pgqueuer' >/dev/null
+}
+
+# drained WHO: once the workers exited, $elapsed = seconds since t0; checks the queue
+drained() {
+	for p in "${workers[@]}"; do wait "$p"; done
+	workers=()
+	elapsed=$(calc "$(now) - $t0")
+	left=$(sql -c "SELECT count(*) FROM pgqueuer.pgqueuer")
+	[ "$left" = 0 ] || echo "bench: $left pgqueuer jobs left after the $1 drain" >&2
+}
+
+fill_drain
 t0=$(now)
 start_pgq_workers drain
-for p in "${workers[@]}"; do wait "$p"; done
-workers=()
-pgq_drain=$(calc "$(now) - $t0")
-left=$(sql -c "SELECT count(*) FROM pgqueuer.pgqueuer")
-[ "$left" = 0 ] || echo "bench: $left pgqueuer jobs left after drain" >&2
+drained C
+pgq_drain=$elapsed
+
+py_drain=""
+if [ "${BENCH_PYTHON:-1}" != 0 ]; then
+	fill_drain
+	t0=$(now)
+	start_py_workers drain
+	drained Python
+	py_drain=$elapsed
+fi
 
 reset_all
 sql -c "INSERT INTO bare_queue (entrypoint) SELECT 'noop' FROM generate_series(1, $DRAIN_JOBS)" \
@@ -205,8 +260,11 @@ read -r bare_p50 bare_p99 < <(sql -F ' ' -c "
 # --- report ----------------------------------------------------------------------
 printf '%-28s %12s %12s %8s\n' figure pgqueuer baseline ratio
 printf '%-28s %12s %12s %8s\n' "end-to-end (jobs/s)" "$pgq_e2e" "$bare_e2e" "$(calc "$pgq_e2e / $bare_e2e")"
+[ -n "$py_e2e" ] && printf '%-28s %12s %12s %8s\n' "end-to-end Python (jobs/s)" "$py_e2e" "$bare_e2e" "$(calc "$py_e2e / $bare_e2e")"
 printf '%-28s %12s %12s %8s\n' "drain $DRAIN_JOBS jobs (s)" "$pgq_drain" "$bare_drain" "$(calc "$pgq_drain / $bare_drain")"
+[ -n "$py_drain" ] && printf '%-28s %12s %12s %8s\n' "drain Python (s)" "$py_drain" "$bare_drain" "$(calc "$py_drain / $bare_drain")"
 printf '%-28s %12s %12s %8s\n' "latency p50 (ms)" "$pgq_p50" "$bare_p50" "$(calc "$pgq_p50 / ($bare_p50 + 0.000001)")"
 printf '%-28s %12s %12s %8s\n' "latency p99 (ms)" "$pgq_p99" "$bare_p99" "$(calc "$pgq_p99 / ($bare_p99 + 0.000001)")"
 echo "(drain and latency: lower is better, so a ratio above 1 means pgqueuer is slower)"
+[ -n "$py_e2e" ] && echo "Python workers / C workers: end-to-end $(calc "$py_e2e / $pgq_e2e"), drain speed $(calc "$pgq_drain / $py_drain")"
 echo "ratio end-to-end: $(calc "$pgq_e2e / $bare_e2e")"
