@@ -170,8 +170,8 @@ $old->stop;
 
 # --- pg_upgrade -------------------------------------------------------------------------
 
-my $tmp = PostgreSQL::Test::Utils::tempdir();
-chdir $tmp or die "chdir: $!";
+# (the current directory stays: newer Cluster.pm names data directories
+# relative to it; pg_upgrade writes its logs into the new data directory)
 $new->command_ok(
 	[
 		'pg_upgrade', '--no-sync',
