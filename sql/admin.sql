@@ -20,8 +20,8 @@ SELECT relname, relpersistence FROM tables_state;
 SELECT * FROM settings;
 SELECT * FROM pgqueuer.verify();
 
--- verify() checks against tables in verify.c that mirror the install
--- script: when these counts change, update them
+-- what the scripts created (verify() compares with the definitions they
+-- recorded in pgqueuer_catalog, so these counts are only a summary)
 SELECT
   (SELECT count(*) FROM pg_class c
     WHERE c.relnamespace = 'pgqueuer'::regnamespace AND c.relkind = 'r') AS tables,
@@ -311,6 +311,63 @@ BEGIN;
 ALTER TABLE pgqueuer.pgqueuer_schedules SET (fillfactor = 70);
 SELECT * FROM pgqueuer.verify();
 ROLLBACK;
+
+--
+-- repair: restore what verify() reports
+--
+CREATE ROLE pgq_admin_user IN ROLE pgqueuer_admin;
+CREATE ROLE pgq_worker_user IN ROLE pgqueuer_worker;
+BEGIN;
+-- a function's settings and security, a column, a redefined and a missing
+-- index, a missing trigger, a missing function
+ALTER FUNCTION pgqueuer.pause(text) RESET search_path;
+ALTER FUNCTION pgqueuer.queue_size() SECURITY INVOKER;
+ALTER TABLE pgqueuer.pgqueuer ALTER COLUMN attempts DROP DEFAULT;
+DROP INDEX pgqueuer.pgqueuer_ep_ea_idx;
+CREATE INDEX pgqueuer_ep_ea_idx ON pgqueuer.pgqueuer (execute_after);
+DROP INDEX pgqueuer.pgqueuer_log_created;
+DROP TRIGGER tg_pgqueuer_changed ON pgqueuer.pgqueuer;
+ALTER EXTENSION pgqueuer DROP FUNCTION pgqueuer.resume(text);
+DROP FUNCTION pgqueuer.resume(text);
+-- and an index the extension does not define
+CREATE INDEX pgq_extra_idx ON pgqueuer.pgqueuer (priority);
+SELECT * FROM pgqueuer.verify();
+SELECT * FROM pgqueuer.repair(dry_run => true);
+SELECT count(*) AS still_broken FROM pgqueuer.verify();
+SET ROLE pgq_admin_user;
+SELECT * FROM pgqueuer.repair();
+RESET ROLE;
+SELECT * FROM pgqueuer.verify();
+-- the restored function is a member again, with its grants and comment
+SELECT has_function_privilege('pgqueuer_admin', 'pgqueuer.resume(text)', 'EXECUTE') AS admin_may,
+       has_function_privilege('pgqueuer_worker', 'pgqueuer.resume(text)', 'EXECUTE') AS worker_may,
+       obj_description('pgqueuer.resume(text)'::regprocedure) IS NOT NULL AS commented,
+       EXISTS (SELECT FROM pg_depend WHERE objid = 'pgqueuer.resume(text)'::regprocedure
+               AND deptype = 'e') AS member;
+-- an object that cannot be restored is named, the others are restored
+SAVEPOINT s;
+ALTER TABLE pgqueuer.pgqueuer DROP COLUMN priority;
+DROP INDEX pgqueuer.pgqueuer_log_status;
+SELECT * FROM pgqueuer.repair();
+SELECT * FROM pgqueuer.verify();
+ROLLBACK TO SAVEPOINT s;
+-- a changed enum cannot be repaired automatically
+ALTER TYPE pgqueuer.pgqueuer_status ADD VALUE 'archived';
+SELECT * FROM pgqueuer.repair(dry_run => true);
+ROLLBACK;
+-- a damaged snapshot is reported, not raised
+BEGIN;
+ALTER TABLE pgqueuer.pgqueuer_catalog DROP COLUMN definition;
+SELECT * FROM pgqueuer.verify();
+ROLLBACK;
+-- bad arguments, a role that is not an admin
+SELECT * FROM pgqueuer.repair(NULL);
+SET ROLE pgq_worker_user;
+SELECT * FROM pgqueuer.repair(dry_run => true);
+SELECT * FROM pgqueuer.catalog_drift();
+RESET ROLE;
+DROP ROLE pgq_admin_user;
+DROP ROLE pgq_worker_user;
 
 -- everything was rolled back
 SELECT * FROM pgqueuer.verify();

@@ -194,12 +194,110 @@ SELECT pgqueuer.check_background();
 -- PgQueuer compatibility
 ------------------------------------------------------------------------
 
+-- PgQueuer's own workers find the next deferred job of their entrypoints
+-- with "status = 'queued' AND execute_after > now() AND entrypoint =
+-- ANY(...) ORDER BY execute_after LIMIT 1", and PgQueuer's schema has this
+-- index (same name, columns and predicate) for it; its planner test and its
+-- upgrade check look for it by name.  pgqueuer's own claim keeps reading
+-- pgqueuer_ep_prio_id_idx (priority order), guarded by the plans test; a
+-- claimed row leaves the predicate, so the claim adds no entry here.
+CREATE INDEX pgqueuer_ep_ea_idx ON pgqueuer.pgqueuer
+	USING btree (entrypoint, execute_after)
+	WHERE status OPERATOR(pg_catalog.=) 'queued'::pgqueuer.pgqueuer_status;
+COMMENT ON INDEX pgqueuer.pgqueuer_ep_ea_idx IS
+	'PgQueuer''s index for its workers'' next-deferred-job query: queued jobs by entrypoint and execute_after.';
+
 
 
 
 ------------------------------------------------------------------------
 -- New SQL functions
 ------------------------------------------------------------------------
+
+-- Lookups for the clients (libpgqueuer, pgq): with these and the listings of
+-- the dashboard section below (list_jobs, list_schedules, workers), the
+-- clients read and write nothing but pgqueuer.* functions.  SQL functions,
+-- SECURITY DEFINER because a role that holds only pgqueuer_worker need not
+-- be able to read the tables themselves; every name and operator
+-- qualified, as the rules above say.
+
+CREATE FUNCTION pgqueuer.entrypoint_leases(entrypoints text[])
+RETURNS TABLE (entrypoint text, lease_timeout interval)
+LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+SELECT n.name,
+	   COALESCE(e.lease_timeout,
+		   pg_catalog.current_setting('pgqueuer.lease_timeout', true)::pg_catalog.interval,
+		   '30 seconds'::pg_catalog.interval)
+FROM pg_catalog.unnest(entrypoints) WITH ORDINALITY AS n(name, ord)
+LEFT JOIN pgqueuer.pgqueuer_entrypoints AS e
+	   ON e.entrypoint OPERATOR(pg_catalog.=) n.name
+WHERE n.name IS NOT NULL
+ORDER BY n.ord
+$$;
+COMMENT ON FUNCTION pgqueuer.entrypoint_leases(text[]) IS
+$$The lease (heartbeat timeout) that applies to each named entrypoint, in input order: its registry lease_timeout, else the GUC pgqueuer.lease_timeout, else 30 seconds. Workers heartbeat at half of it. NULL elements are skipped; an unregistered name gets the default.$$;
+
+CREATE FUNCTION pgqueuer.next_due(entrypoints text[])
+RETURNS double precision
+LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+SELECT EXTRACT(EPOCH FROM pg_catalog.min(q.execute_after) OPERATOR(pg_catalog.-) pg_catalog.now())::pg_catalog.float8
+FROM pgqueuer.pgqueuer AS q
+WHERE q.status OPERATOR(pg_catalog.=) 'queued'::pgqueuer.pgqueuer_status
+  AND q.entrypoint OPERATOR(pg_catalog.=) ANY (entrypoints)
+  AND NOT EXISTS (SELECT 1 FROM pgqueuer.pgqueuer_entrypoints AS e
+				  WHERE e.entrypoint OPERATOR(pg_catalog.=) q.entrypoint AND e.paused)
+$$;
+COMMENT ON FUNCTION pgqueuer.next_due(text[]) IS
+$$Seconds until the first queued job of these entrypoints that is not paused becomes due (zero or negative: one is due now but dequeue did not hand it out, for example because of a concurrency or rate limit), or NULL when none is queued. Workers use it to sleep until deferred or retried work is due and to decide when drain mode is done.$$;
+
+CREATE FUNCTION pgqueuer.jobs_not_held(job_ids bigint[], queue_manager_id uuid)
+RETURNS TABLE (job_id bigint, status pgqueuer.pgqueuer_status)
+LANGUAGE sql STABLE STRICT PARALLEL SAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+SELECT DISTINCT i.id, q.status
+FROM pg_catalog.unnest(job_ids) AS i(id)
+LEFT JOIN pgqueuer.pgqueuer AS q ON q.id OPERATOR(pg_catalog.=) i.id
+WHERE i.id IS NOT NULL
+  AND (q.id IS NULL
+	   OR q.status OPERATOR(pg_catalog.<>) 'picked'::pgqueuer.pgqueuer_status
+	   OR q.queue_manager_id IS NULL
+	   OR q.queue_manager_id OPERATOR(pg_catalog.<>) jobs_not_held.queue_manager_id)
+ORDER BY i.id
+$$;
+COMMENT ON FUNCTION pgqueuer.jobs_not_held(bigint[], uuid) IS
+$$Of the given job ids, those that worker queue_manager_id no longer holds as picked, with the job's status now (NULL: the job is gone -- canceled, completed or deleted; queued or picked: its lease expired and it went back to the queue or to another worker). A notification on ch_pgqueuer is only a hint (any role that can connect may send one): workers call this to confirm a cancellation_event before they stop a running job. NULL elements are skipped; a NULL argument returns no rows (STRICT).$$;
+
+CREATE FUNCTION pgqueuer.current_durability()
+RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+SELECT COALESCE(
+	(SELECT s.value FROM pgqueuer.pgqueuer_settings AS s
+	 WHERE s.name OPERATOR(pg_catalog.=) 'durability'::pg_catalog.text),
+	'durable'::pg_catalog.text)
+$$;
+COMMENT ON FUNCTION pgqueuer.current_durability() IS
+$$The durability level stored by set_durability() (volatile, balanced or durable); durable when none was ever set.$$;
+
+REVOKE ALL ON FUNCTION
+	pgqueuer.entrypoint_leases(text[]),
+	pgqueuer.next_due(text[]),
+	pgqueuer.jobs_not_held(bigint[], uuid),
+	pgqueuer.current_durability()
+FROM PUBLIC;
+-- the worker's own lookups (it could read the tables in 1.0)
+GRANT EXECUTE ON FUNCTION
+	pgqueuer.entrypoint_leases(text[]),
+	pgqueuer.next_due(text[]),
+	pgqueuer.jobs_not_held(bigint[], uuid),
+	pgqueuer.current_durability()
+TO pgqueuer_worker, pgqueuer_admin;
 
 
 
@@ -424,17 +522,23 @@ RETURNS TABLE (
 	last_run timestamptz,
 	priority integer,
 	server_fired boolean,
-	enabled boolean)
+	enabled boolean,
+	heartbeat timestamptz,
+	created timestamptz,
+	updated timestamptz,
+	status pgqueuer.pgqueuer_status,
+	payload_size integer)
 LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 	SELECT s.id, s.expression, s.entrypoint, s.next_run, s.last_run, s.priority,
-		s.server_fired, s.enabled
+		s.server_fired, s.enabled, s.heartbeat, s.created, s.updated, s.status,
+		pg_catalog.octet_length(s.payload)
 	FROM pgqueuer.pgqueuer_schedules s
 	ORDER BY s.next_run, s.id
 $$;
 COMMENT ON FUNCTION pgqueuer.list_schedules() IS
-$$Every cron schedule, next to run first: expression, entrypoint, next and last run, the priority of the jobs it enqueues, server_fired (true: made by schedule() and fired by the server; false: PgQueuer's scheduler owns it) and enabled.$$;
+$$Every cron schedule, next to run first: expression, entrypoint, next and last run, the priority of the jobs it enqueues, server_fired (true: made by schedule() and fired by the server; false: PgQueuer's scheduler owns it) and enabled; then PgQueuer's heartbeat, created, updated and status (what pgq schedules shows) and payload_size in bytes (NULL payload: NULL).$$;
 
 CREATE FUNCTION pgqueuer.set_schedule_enabled(schedule_id bigint, enabled boolean)
 RETURNS boolean
@@ -597,3 +701,298 @@ $$Create or update an entrypoint's registry row (the paused flag is kept). concu
 COMMENT ON FUNCTION pgqueuer.log_statistics(integer, interval) IS
 $$Fold new log rows into pgqueuer_statistics (each log row counted once, also under concurrency), then return the per-second buckets created within the last interval (NULL = all), newest first, at most max_rows (NULL = all) (PgQueuer's LogStatistics). Errors: 22023 for a negative max_rows or a last outside 0 to 36500 days.$$;
 
+
+
+------------------------------------------------------------------------
+-- Catalog snapshot: what this script defined, for verify() and repair().
+-- Its last statement (recording the snapshot) must stay the last
+-- statement of every update script; add new sections above this one.
+------------------------------------------------------------------------
+
+-- One row per object the scripts define: each member of the extension
+-- (tables, sequences, types, functions) and each part of a member table
+-- (columns, constraints, indexes, triggers; relation names their table).
+-- definition holds the properties that verify() compares, one key each;
+-- create_sql re-creates the object when it is missing and replace_sql
+-- restores it when it differs (NULL: not automatically; a table's rows
+-- cannot be re-created).
+-- Not a configuration table, so pg_dump leaves its rows out and the CREATE
+-- EXTENSION of a restore records them anew; pg_upgrade carries them over.
+-- A later update script (1.1--1.2) ends the same way, after its changes:
+--   DELETE FROM pgqueuer.pgqueuer_catalog;
+--   INSERT INTO pgqueuer.pgqueuer_catalog SELECT * FROM pgqueuer.catalog_definitions();
+-- (it may first run pgqueuer.repair(), so that drift is not recorded).
+CREATE TABLE pgqueuer.pgqueuer_catalog (
+	object_type pg_catalog.text NOT NULL,
+	identity pg_catalog.text NOT NULL,
+	relation pg_catalog.text,
+	definition pg_catalog.jsonb NOT NULL,
+	create_sql pg_catalog.text[],
+	replace_sql pg_catalog.text[],
+	PRIMARY KEY (object_type, identity)
+);
+COMMENT ON TABLE pgqueuer.pgqueuer_catalog IS
+	'The definition of every object of the extension as the install and update scripts left it (recorded as their last statement); verify() compares the live catalog with it and repair() restores from it. Written only by the scripts.';
+
+CREATE FUNCTION pgqueuer.catalog_definitions()
+RETURNS TABLE (object_type pg_catalog.text, identity pg_catalog.text,
+			   relation pg_catalog.text, definition pg_catalog.jsonb,
+			   create_sql pg_catalog.text[], replace_sql pg_catalog.text[])
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+WITH member AS (
+	SELECT d.classid, d.objid
+	FROM pg_catalog.pg_depend d
+	JOIN pg_catalog.pg_extension e ON e.oid OPERATOR(pg_catalog.=) d.refobjid
+	WHERE d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass
+	  AND e.extname OPERATOR(pg_catalog.=) 'pgqueuer'
+	  AND d.deptype OPERATOR(pg_catalog.=) 'e'
+), rel AS (
+	SELECT c.oid, c.relkind, c.relrowsecurity,
+		   c.oid::pg_catalog.regclass::pg_catalog.text AS name
+	FROM member m JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) m.objid
+	WHERE m.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+), col AS (
+	SELECT r.name AS tab, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod) AS typ,
+		   a.attnotnull, a.attidentity,
+		   pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) AS dflt
+	FROM rel r
+	JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) r.oid
+	LEFT JOIN pg_catalog.pg_attrdef ad
+		ON ad.adrelid OPERATOR(pg_catalog.=) a.attrelid AND ad.adnum OPERATOR(pg_catalog.=) a.attnum
+	WHERE r.relkind OPERATOR(pg_catalog.=) 'r' AND a.attnum OPERATOR(pg_catalog.>) 0
+	  AND NOT a.attisdropped
+)
+-- tables and sequences: their rows cannot be restored
+SELECT CASE WHEN r.relkind OPERATOR(pg_catalog.=) 'r' THEN 'table' WHEN r.relkind OPERATOR(pg_catalog.=) 'S' THEN 'sequence' ELSE 'relation' END,
+	   r.name, NULL::pg_catalog.text,
+	   pg_catalog.jsonb_build_object('kind', CASE WHEN r.relkind OPERATOR(pg_catalog.=) 'r' THEN 'table'
+			WHEN r.relkind OPERATOR(pg_catalog.=) 'S' THEN 'sequence' ELSE 'relation ' OPERATOR(pg_catalog.||) r.relkind::pg_catalog.text END,
+			'row level security', CASE WHEN r.relrowsecurity THEN 'on' ELSE 'off' END,
+			'data type', COALESCE((SELECT pg_catalog.format_type(s.seqtypid, NULL)
+				FROM pg_catalog.pg_sequence s WHERE s.seqrelid OPERATOR(pg_catalog.=) r.oid), 'none')),
+	   NULL::pg_catalog.text[],
+	   CASE WHEN r.relkind OPERATOR(pg_catalog.=) 'S' THEN ARRAY[pg_catalog.format('ALTER SEQUENCE %s AS %s', r.name,
+			(SELECT pg_catalog.format_type(s.seqtypid, NULL) FROM pg_catalog.pg_sequence s
+			 WHERE s.seqrelid OPERATOR(pg_catalog.=) r.oid))]
+			WHEN r.relkind OPERATOR(pg_catalog.=) 'r' THEN ARRAY[pg_catalog.format('ALTER TABLE %s %s ROW LEVEL SECURITY',
+			r.name, CASE WHEN r.relrowsecurity THEN 'ENABLE' ELSE 'DISABLE' END)] END
+FROM rel r
+UNION ALL
+-- columns of the tables
+SELECT 'column', c.tab OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(c.attname), c.tab,
+	   pg_catalog.jsonb_build_object('type', c.typ,
+			'nullability', CASE WHEN c.attnotnull THEN 'NOT NULL' ELSE 'nullable' END,
+			'default', COALESCE(c.dflt, 'none'),
+			'identity', CASE WHEN c.attidentity OPERATOR(pg_catalog.=) 'a' THEN 'ALWAYS' WHEN c.attidentity OPERATOR(pg_catalog.=) 'd' THEN 'BY DEFAULT' ELSE 'none' END),
+	   ARRAY[pg_catalog.format('ALTER TABLE %s ADD COLUMN %I %s%s%s%s', c.tab, c.attname, c.typ,
+			CASE WHEN c.attidentity OPERATOR(pg_catalog.=) 'a' THEN ' GENERATED ALWAYS AS IDENTITY'
+				 WHEN c.attidentity OPERATOR(pg_catalog.=) 'd' THEN ' GENERATED BY DEFAULT AS IDENTITY' ELSE '' END,
+			COALESCE(' DEFAULT ' OPERATOR(pg_catalog.||) c.dflt, ''),
+			CASE WHEN c.attnotnull THEN ' NOT NULL' ELSE '' END)],
+	   ARRAY[pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I TYPE %s USING %I::%s, ALTER COLUMN %I %s NOT NULL%s',
+			c.tab, c.attname, c.typ, c.attname, c.typ, c.attname,
+			CASE WHEN c.attnotnull THEN 'SET' ELSE 'DROP' END,
+			CASE WHEN c.attidentity OPERATOR(pg_catalog.<>) '' THEN ''
+				 WHEN c.dflt IS NULL THEN pg_catalog.format(', ALTER COLUMN %I DROP DEFAULT', c.attname)
+				 ELSE pg_catalog.format(', ALTER COLUMN %I SET DEFAULT %s', c.attname, c.dflt) END)]
+FROM col c
+UNION ALL
+-- constraints of the tables (primary keys, unique, check, foreign keys)
+SELECT 'constraint', pg_catalog.format('%I on %s', co.conname, r.name), r.name,
+	   pg_catalog.jsonb_build_object('definition', pg_catalog.pg_get_constraintdef(co.oid)),
+	   ARRAY[pg_catalog.format('ALTER TABLE %s ADD CONSTRAINT %I %s', r.name, co.conname,
+			pg_catalog.pg_get_constraintdef(co.oid))],
+	   ARRAY[pg_catalog.format('ALTER TABLE %s DROP CONSTRAINT %I, ADD CONSTRAINT %I %s', r.name,
+			co.conname, co.conname, pg_catalog.pg_get_constraintdef(co.oid))]
+FROM rel r
+JOIN pg_catalog.pg_constraint co ON co.conrelid OPERATOR(pg_catalog.=) r.oid
+WHERE co.contype OPERATOR(pg_catalog.=) ANY (ARRAY['p', 'u', 'c', 'f', 'x']::pg_catalog."char"[])
+UNION ALL
+-- indexes of the tables, except those of a constraint
+SELECT 'index', i.indexrelid::pg_catalog.regclass::pg_catalog.text, r.name,
+	   pg_catalog.jsonb_build_object('definition', pg_catalog.pg_get_indexdef(i.indexrelid),
+			'validity', CASE WHEN i.indisvalid THEN 'valid' ELSE 'not valid' END),
+	   ARRAY[pg_catalog.pg_get_indexdef(i.indexrelid)],
+	   ARRAY[pg_catalog.format('DROP INDEX %s', i.indexrelid::pg_catalog.regclass),
+			 pg_catalog.pg_get_indexdef(i.indexrelid)]
+FROM rel r
+JOIN pg_catalog.pg_index i ON i.indrelid OPERATOR(pg_catalog.=) r.oid
+WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_constraint co
+				  WHERE co.conindid OPERATOR(pg_catalog.=) i.indexrelid
+					AND co.conrelid OPERATOR(pg_catalog.=) r.oid)
+UNION ALL
+-- triggers of the tables
+SELECT 'trigger', pg_catalog.format('%I on %s', t.tgname, r.name), r.name,
+	   pg_catalog.jsonb_build_object('definition', pg_catalog.pg_get_triggerdef(t.oid),
+			'state', CASE WHEN t.tgenabled OPERATOR(pg_catalog.=) 'O' THEN 'enabled' WHEN t.tgenabled OPERATOR(pg_catalog.=) 'D' THEN 'disabled'
+				WHEN t.tgenabled OPERATOR(pg_catalog.=) 'R' THEN 'enabled in replica sessions only' ELSE 'enabled always' END),
+	   ARRAY[pg_catalog.pg_get_triggerdef(t.oid)],
+	   ARRAY[pg_catalog.format('DROP TRIGGER %I ON %s', t.tgname, r.name),
+			 pg_catalog.pg_get_triggerdef(t.oid)]
+FROM rel r
+JOIN pg_catalog.pg_trigger t ON t.tgrelid OPERATOR(pg_catalog.=) r.oid
+WHERE NOT t.tgisinternal
+UNION ALL
+-- functions: CREATE OR REPLACE restores language, body, settings and
+-- security; a missing one is also given back to the extension, with its
+-- grants and comment
+SELECT 'function', p.oid::pg_catalog.regprocedure::pg_catalog.text, NULL,
+	   pg_catalog.jsonb_build_object('language', l.lanname,
+			'security', CASE WHEN p.prosecdef THEN 'SECURITY DEFINER' ELSE 'SECURITY INVOKER' END,
+			'settings', COALESCE(pg_catalog.array_to_string(p.proconfig, ', '), 'none'),
+			'volatility', CASE WHEN p.provolatile OPERATOR(pg_catalog.=) 'i' THEN 'IMMUTABLE' WHEN p.provolatile OPERATOR(pg_catalog.=) 's' THEN 'STABLE' ELSE 'VOLATILE' END,
+			'parallel safety', CASE WHEN p.proparallel OPERATOR(pg_catalog.=) 's' THEN 'SAFE' WHEN p.proparallel OPERATOR(pg_catalog.=) 'r' THEN 'RESTRICTED' ELSE 'UNSAFE' END,
+			'strictness', CASE WHEN p.proisstrict THEN 'STRICT' ELSE 'CALLED ON NULL INPUT' END,
+			'result', pg_catalog.pg_get_function_result(p.oid),
+			'body', CASE WHEN l.lanname OPERATOR(pg_catalog.=) 'c'
+				THEN pg_catalog.format('%s, symbol %s', p.probin, p.prosrc)
+				ELSE 'md5 ' OPERATOR(pg_catalog.||) pg_catalog.md5(p.prosrc) END),
+	   ARRAY[pg_catalog.pg_get_functiondef(p.oid),
+			 pg_catalog.format('ALTER EXTENSION pgqueuer ADD FUNCTION %s', p.oid::pg_catalog.regprocedure),
+			 pg_catalog.format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', p.oid::pg_catalog.regprocedure)]
+		 OPERATOR(pg_catalog.||) ARRAY(
+			SELECT pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %s', p.oid::pg_catalog.regprocedure,
+				   CASE WHEN g.grantee OPERATOR(pg_catalog.=) 0 THEN 'PUBLIC'
+						ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(g.grantee)::pg_catalog.text) END)
+			FROM pg_catalog.aclexplode(p.proacl) g
+			WHERE g.grantee OPERATOR(pg_catalog.<>) p.proowner
+			ORDER BY 1)
+		 OPERATOR(pg_catalog.||) ARRAY(
+			SELECT pg_catalog.format('COMMENT ON FUNCTION %s IS %L', p.oid::pg_catalog.regprocedure, ds.description)
+			FROM pg_catalog.pg_description ds
+			WHERE ds.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
+			  AND ds.objoid OPERATOR(pg_catalog.=) p.oid AND ds.objsubid OPERATOR(pg_catalog.=) 0),
+	   ARRAY[pg_catalog.pg_get_functiondef(p.oid)]
+FROM member m
+JOIN pg_catalog.pg_proc p ON p.oid OPERATOR(pg_catalog.=) m.objid
+JOIN pg_catalog.pg_language l ON l.oid OPERATOR(pg_catalog.=) p.prolang
+WHERE m.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
+UNION ALL
+-- types: an enum's labels in order (labels cannot be removed or moved)
+SELECT 'type', ty.oid::pg_catalog.regtype::pg_catalog.text, NULL,
+	   pg_catalog.jsonb_build_object('kind', ty.typtype::pg_catalog.text,
+			'labels', COALESCE((SELECT pg_catalog.string_agg(en.enumlabel::pg_catalog.text, ', ' ORDER BY en.enumsortorder)
+				FROM pg_catalog.pg_enum en WHERE en.enumtypid OPERATOR(pg_catalog.=) ty.oid), 'none')),
+	   NULL, NULL
+FROM member m
+JOIN pg_catalog.pg_type ty ON ty.oid OPERATOR(pg_catalog.=) m.objid
+WHERE m.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_type'::pg_catalog.regclass
+$$;
+COMMENT ON FUNCTION pgqueuer.catalog_definitions() IS
+$$The live definition of every object of the extension, in the shape of pgqueuer_catalog: members (tables, sequences, types, functions) found through pg_depend, and the columns, constraints, indexes and triggers of its tables (relation: their table). definition: one key per compared property (an index's pg_get_indexdef and validity, a function's language, security, settings, volatility, body...); create_sql and replace_sql: the statements that re-create or restore the object as it is now.$$;
+
+CREATE FUNCTION pgqueuer.catalog_drift()
+RETURNS TABLE (object_type pg_catalog.text, identity pg_catalog.text,
+			   problem pg_catalog.text, repair pg_catalog.text[])
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+WITH live AS (
+	SELECT * FROM pgqueuer.catalog_definitions()
+), kind(object_type, rank) AS (
+	VALUES ('table', 1), ('sequence', 2), ('type', 3), ('column', 4), ('constraint', 5),
+		   ('index', 6), ('function', 7), ('trigger', 8)
+), drift AS (
+	-- missing
+	SELECT s.object_type, s.identity, ''::pg_catalog.text AS prop,
+		   pg_catalog.format('missing %s %s', s.object_type, s.identity) AS problem,
+		   s.create_sql AS repair
+	FROM pgqueuer.pgqueuer_catalog s
+	WHERE NOT EXISTS (SELECT FROM live l WHERE l.object_type OPERATOR(pg_catalog.=) s.object_type
+					  AND l.identity OPERATOR(pg_catalog.=) s.identity)
+	  -- the parts of a missing table are not reported one by one
+	  AND NOT (s.relation IS NOT NULL
+			   AND NOT EXISTS (SELECT FROM live l WHERE l.object_type OPERATOR(pg_catalog.=) 'table'
+							   AND l.identity OPERATOR(pg_catalog.=) s.relation))
+	UNION ALL
+	-- changed, one line per property
+	SELECT s.object_type, s.identity, e.key,
+		   pg_catalog.format('%s %s has %s %s, expected %s', s.object_type, s.identity, e.key,
+							 COALESCE(l.definition OPERATOR(pg_catalog.->>) e.key, 'none'), e.value),
+		   s.replace_sql
+	FROM pgqueuer.pgqueuer_catalog s
+	JOIN live l ON l.object_type OPERATOR(pg_catalog.=) s.object_type
+			   AND l.identity OPERATOR(pg_catalog.=) s.identity
+	CROSS JOIN LATERAL pg_catalog.jsonb_each_text(s.definition) AS e(key, value)
+	WHERE NOT COALESCE((l.definition OPERATOR(pg_catalog.->>) e.key) OPERATOR(pg_catalog.=) e.value, false)
+	UNION ALL
+	-- added behind the extension's back; repair() leaves these alone
+	SELECT l.object_type, l.identity, '',
+		   pg_catalog.format('%s %s is not defined by the extension', l.object_type, l.identity),
+		   ARRAY[]::pg_catalog.text[]
+	FROM live l
+	WHERE NOT EXISTS (SELECT FROM pgqueuer.pgqueuer_catalog s
+					  WHERE s.object_type OPERATOR(pg_catalog.=) l.object_type
+						AND s.identity OPERATOR(pg_catalog.=) l.identity)
+)
+SELECT d.object_type, d.identity, d.problem, d.repair
+FROM drift d LEFT JOIN kind k ON k.object_type OPERATOR(pg_catalog.=) d.object_type
+ORDER BY k.rank, d.identity, d.prop
+$$;
+COMMENT ON FUNCTION pgqueuer.catalog_drift() IS
+$$Objects of the extension whose live definition differs from pgqueuer_catalog (what the install and update scripts created): one row per problem, in repair order (tables, sequences, types, columns, constraints, indexes, functions, triggers). problem: "missing <type> <identity>", "<type> <identity> has <property> <live value>, expected <value>", or "<type> <identity> is not defined by the extension"; repair: the statements that restore the object (NULL: cannot be restored automatically; empty: left alone). verify() prints the problems; repair() runs the statements.$$;
+
+CREATE FUNCTION pgqueuer.repair(dry_run pg_catalog.bool DEFAULT false)
+RETURNS SETOF pg_catalog.text
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	d record;
+	stmt pg_catalog.text;
+	msg pg_catalog.text;
+	state pg_catalog.text;
+	done pg_catalog.text[] := ARRAY[]::pg_catalog.text[];
+BEGIN
+	IF dry_run IS NULL THEN
+		RAISE EXCEPTION 'argument "dry_run" must not be NULL'
+			USING ERRCODE = '22004';
+	END IF;
+	-- one row per changed property: restore each object once, in order
+	FOR d IN SELECT x.object_type, x.identity, x.repair FROM pgqueuer.catalog_drift() x
+	LOOP
+		CONTINUE WHEN (d.object_type OPERATOR(pg_catalog.||) ' ' OPERATOR(pg_catalog.||) d.identity)
+			OPERATOR(pg_catalog.=) ANY (done);
+		done := done OPERATOR(pg_catalog.||) (d.object_type OPERATOR(pg_catalog.||) ' ' OPERATOR(pg_catalog.||) d.identity);
+		IF d.repair IS NULL THEN
+			RETURN NEXT pg_catalog.format('-- %s %s cannot be restored automatically: restore it from a backup, or recreate the extension (which loses its rows)',
+										  d.object_type, d.identity);
+			CONTINUE;
+		END IF;
+		IF pg_catalog.cardinality(d.repair) OPERATOR(pg_catalog.=) 0 THEN
+			RETURN NEXT pg_catalog.format('-- %s %s is not defined by the extension: left alone',
+										  d.object_type, d.identity);
+			CONTINUE;
+		END IF;
+		IF NOT dry_run THEN
+			-- an object that cannot be restored (a NOT NULL column added
+			-- back to a table with rows) is left as it was; the rest go on
+			BEGIN
+				FOREACH stmt IN ARRAY d.repair LOOP
+					EXECUTE stmt;
+				END LOOP;
+			EXCEPTION WHEN OTHERS THEN
+				GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, state = RETURNED_SQLSTATE;
+				RETURN NEXT pg_catalog.format('-- %s %s could not be restored (SQLSTATE %s): %s',
+											  d.object_type, d.identity, state, msg);
+				CONTINUE;
+			END;
+		END IF;
+		RETURN QUERY SELECT pg_catalog.unnest(d.repair);
+	END LOOP;
+END
+$$;
+COMMENT ON FUNCTION pgqueuer.repair(boolean) IS
+$$Restore every object of the extension that differs from what the install and update scripts created (see verify() and catalog_drift()): re-creates missing columns, constraints, indexes, triggers and functions from their recorded definitions, drops and re-creates changed indexes, constraints and triggers, and CREATE OR REPLACEs changed functions (language, body, settings, security). Returns the statements it ran, in order, and a comment line for each object it cannot restore (a missing table, changed enum labels) or leaves alone (one the extension does not define); dry_run returns them without running anything. An object whose statements fail (a NOT NULL column added back to a table with rows) is left as it was, in a comment line with the SQLSTATE and the error, and the others are still restored. Errors: 22004 for NULL.$$;
+
+REVOKE ALL ON FUNCTION pgqueuer.catalog_definitions() FROM PUBLIC;
+REVOKE ALL ON FUNCTION pgqueuer.catalog_drift() FROM PUBLIC;
+REVOKE ALL ON FUNCTION pgqueuer.repair(boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgqueuer.repair(boolean) TO pgqueuer_admin;
+REVOKE ALL ON pgqueuer.pgqueuer_catalog FROM PUBLIC;
+
+-- The snapshot: keep this the last statement of every update script.
+INSERT INTO pgqueuer.pgqueuer_catalog
+SELECT * FROM pgqueuer.catalog_definitions();

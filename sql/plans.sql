@@ -58,4 +58,27 @@ SELECT t.relname, t.seq_scan - s.seq_scan AS seq_scans
  WHERE t.schemaname = 'pgqueuer' ORDER BY t.relname;
 COMMIT;
 
+-- The claim reads the queue in dequeue order through
+-- pgqueuer_ep_prio_id_idx, never through PgQueuer's pgqueuer_ep_ea_idx
+-- (which would sort every due job of the entrypoint).  Index statistics
+-- have no per-transaction view: the counts are flushed and compared.
+SELECT pg_stat_force_next_flush();
+CREATE TEMP TABLE idx_before AS
+  SELECT indexrelname, idx_scan FROM pg_stat_user_indexes
+   WHERE schemaname = 'pgqueuer' AND indexrelname IN ('pgqueuer_ep_ea_idx', 'pgqueuer_ep_prio_id_idx');
+SELECT count(*) AS picked FROM pgqueuer.dequeue(20, ARRAY['a'], '00000000-0000-0000-0000-0000000000b2', 100);
+SELECT pg_stat_force_next_flush();
+SELECT i.indexrelname, i.idx_scan - b.idx_scan > 0 AS scanned
+  FROM pg_stat_user_indexes i JOIN idx_before b USING (indexrelname)
+ WHERE i.schemaname = 'pgqueuer' ORDER BY 1;
+
+-- PgQueuer's own workers ask for the next deferred job with this query
+-- (its builder build_next_deferred_eta_query); its planner test wants
+-- pgqueuer_ep_ea_idx under a Limit.
+ANALYZE pgqueuer.pgqueuer;
+EXPLAIN (COSTS OFF)
+SELECT execute_after - now() AS eta FROM pgqueuer.pgqueuer
+ WHERE status = 'queued' AND execute_after > now() AND entrypoint = ANY ('{a,b,c,d}')
+ ORDER BY execute_after LIMIT 1;
+
 DROP EXTENSION pgqueuer;

@@ -223,9 +223,26 @@ INSERT INTO cases (q) VALUES
 -- trigger functions called directly
 ($$SELECT pgqueuer.fn_pgqueuer_changed()$$),
 ($$SELECT pgqueuer.settings_apply()$$),
+-- the catalog snapshot: compare, list, repair
+($$SELECT count(*) > 0 FROM pgqueuer.catalog_definitions()$$),
+($$SELECT count(*) >= 0 FROM pgqueuer.catalog_drift()$$),
+($$SELECT * FROM pgqueuer.repair(NULL)$$),
+($$SELECT count(*) >= 0 FROM pgqueuer.repair(dry_run => true)$$),
 -- maintenance and verify after all that
 ($$SELECT * FROM pgqueuer.run_maintenance() WHERE duty = 'schedules'$$),
 ($$SELECT * FROM pgqueuer.verify()$$),
+-- the clients' lookups (1.1)
+($$SELECT * FROM pgqueuer.entrypoint_leases(NULL)$$),
+($$SELECT count(*) FROM pgqueuer.entrypoint_leases(ARRAY[NULL, '']::text[])$$),
+($$SELECT count(*) FROM pgqueuer.entrypoint_leases((SELECT eps_dup FROM big))$$),
+($$SELECT pgqueuer.next_due(NULL)$$),
+($$SELECT pgqueuer.next_due(ARRAY[]::text[])$$),
+($$SELECT true FROM (SELECT pgqueuer.next_due((SELECT eps_last_empty FROM big))) AS x$$),
+($$SELECT * FROM pgqueuer.jobs_not_held(NULL, NULL)$$),
+($$SELECT * FROM pgqueuer.jobs_not_held(ARRAY[]::bigint[], '00000000-0000-0000-0000-000000000000')$$),
+($$SELECT * FROM pgqueuer.jobs_not_held(ARRAY[-9223372036854775808, NULL]::bigint[], '00000000-0000-0000-0000-000000000000')$$),
+($$SELECT count(*) FROM pgqueuer.jobs_not_held((SELECT ids FROM big), '00000000-0000-0000-0000-000000000000')$$),
+($$SELECT pgqueuer.current_durability() IN ('volatile', 'balanced', 'durable')$$),
 -- takes no argument
 ($$SELECT pgqueuer.check_background()$$);
 

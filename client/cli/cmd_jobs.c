@@ -2,15 +2,20 @@
  *
  * cmd_jobs.c
  *		pgq queue, failed, requeue and schedules: the commands that work on
- *		jobs and cron schedules.
+ *		jobs and cron schedules (the listings jobs and workers are in
+ *		cmd_list.c).
  *
  * queue calls pgqueuer.enqueue() (always with on_conflict 'skip', as
  * PgQueuer's CLI does: a NULL id is exactly the duplicate case, and
- * --on-conflict only decides the message and exit status).  failed lists
- * the jobs held with status 'failed', requeue puts them back with
- * pgqueuer.requeue(), and schedules lists pgqueuer_schedules after
- * removing the ones named by --remove with pgqueuer.unschedule().  Results
- * go to stdout with PgQueuer's wording; tables use table.c.
+ * --on-conflict only decides the message and exit status); its payload is
+ * the PAYLOAD argument or the bytes of --payload-file (standard input for
+ * "-"), sent as a binary parameter.  failed lists the jobs held with status
+ * 'failed' (pgqueuer.list_jobs()), requeue puts them back with
+ * pgqueuer.requeue(), and schedules lists pgqueuer.list_schedules() after
+ * removing the ones named by --remove with pgqueuer.unschedule().  Every
+ * statement is a call of a pgqueuer function with qualified names and no
+ * operator (see pgq.h).  Results go to stdout with PgQueuer's wording;
+ * tables use table.c.
  *
  * IDENTIFICATION
  *		client/cli/cmd_jobs.c
@@ -18,6 +23,7 @@
  *-------------------------------------------------------------------------
  */
 #include <ctype.h>
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -30,33 +36,80 @@
 #define EXIT_STATUS_HELP \
 	"\nExit status: 0 success, 1 failure (connection or server error), 2 usage error.\n"
 
+/* bytea's limit: a field value is at most 1 GB */
+#define MAX_PAYLOAD_BYTES ((size_t) 1024 * 1024 * 1024 - 1)
+
 /*
- * bytea_hex
- *		The bytes of text as a bytea literal in hex format ("\x..."), so
- *		that they reach the server unchanged whatever the client encoding.
- *		malloc'd; NULL when out of memory.
+ * read_payload
+ *		Read the whole of path ("-": standard input) into a malloc'd buffer
+ *		(*len bytes).  False after printing an error: the file cannot be
+ *		read, or it is larger than a bytea can hold.
  */
-static char *
-bytea_hex(const char *text)
+static bool
+read_payload(PgqCli *cli, const char *path, char **data, size_t *len)
 {
-	static const char digits[] = "0123456789abcdef";
-	size_t		len = strlen(text);
-	char	   *out = malloc(2 * len + 3);
-	char	   *p = out;
+	FILE	   *in = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+	size_t		cap = 65536;
+	size_t		n = 0;
+	char	   *buf;
+	const char *problem = NULL;
 
-	if (out == NULL)
-		return NULL;
-	*p++ = '\\';
-	*p++ = 'x';
-	for (size_t i = 0; i < len; i++)
+	if (in == NULL)
 	{
-		unsigned char b = (unsigned char) text[i];
-
-		*p++ = digits[b >> 4];
-		*p++ = digits[b & 0xF];
+		pgq_cli_error(cli, "could not open payload file \"%s\": %s", path, strerror(errno));
+		return false;
 	}
-	*p = '\0';
-	return out;
+	buf = malloc(cap);
+	if (buf == NULL)
+		problem = "out of memory";
+	while (problem == NULL)
+	{
+		size_t		want;
+		size_t		got;
+
+		if (n == cap)
+		{
+			char	   *grown;
+
+			if (cap > MAX_PAYLOAD_BYTES)
+			{
+				problem = "too large";
+				break;
+			}
+			grown = realloc(buf, cap * 2);
+			if (grown == NULL)
+			{
+				problem = "out of memory";
+				break;
+			}
+			buf = grown;
+			cap *= 2;
+		}
+		want = cap - n;
+		got = fread(buf + n, 1, want, in);
+		n += got;
+		if (got < want)
+			break;				/* end of file, or an error */
+	}
+	if (problem == NULL && ferror(in))
+		problem = strerror(errno);
+	if (problem == NULL && n > MAX_PAYLOAD_BYTES)
+		problem = "too large";
+	if (in != stdin)
+		fclose(in);
+	if (problem != NULL)
+	{
+		if (strcmp(problem, "too large") == 0)
+			pgq_cli_error(cli, "payload file \"%s\" is too large: a payload holds at most %zu bytes",
+						  path, MAX_PAYLOAD_BYTES);
+		else
+			pgq_cli_error(cli, "could not read payload file \"%s\": %s", path, problem);
+		free(buf);
+		return false;
+	}
+	*data = buf;
+	*len = n;
+	return true;
 }
 
 /*
@@ -92,9 +145,11 @@ queue_help(void)
 		   "\n"
 		   "Usage:\n"
 		   "  pgq queue ENTRYPOINT [PAYLOAD] [OPTIONS]\n"
+		   "  pgq queue ENTRYPOINT --payload-file FILE [OPTIONS]\n"
 		   "\n"
-		   "Calls pgqueuer.enqueue().  PAYLOAD is stored as the bytes of the argument\n"
-		   "(no payload: NULL).  Prints \"Enqueued job ID.\"; when --dedupe-key names\n"
+		   "Calls pgqueuer.enqueue().  PAYLOAD is stored as the bytes of the argument,\n"
+		   "or of FILE (\"-\": standard input) for payloads too large or too binary\n"
+		   "for a command line (up to 1 GB); no payload: NULL.  Prints \"Enqueued job ID.\"; when --dedupe-key names\n"
 		   "a key already used by a queued or picked job, prints \"Skipped: duplicate\n"
 		   "dedupe_key 'KEY'.\" (--on-conflict skip, exit 0) or \"Error: duplicate\n"
 		   "dedupe_key 'KEY'.\" (--on-conflict raise, exit 1).\n"
@@ -105,6 +160,8 @@ queue_help(void)
 		   "  -k, --dedupe-key KEY   at most one queued or picked job per key\n"
 		   "                         (default: none)\n"
 		   "      --on-conflict MODE raise or skip (default: raise)\n"
+		   "  -f, --payload-file FILE  the payload is the content of FILE, or standard\n"
+		   "                         input when FILE is \"-\"\n"
 		   "  -h, --help             show this help and exit\n"
 		   "\n"
 		   "Exit status: 0 enqueued (or skipped), 1 duplicate key under raise, or a\n"
@@ -124,15 +181,22 @@ cmd_queue(PgqCli *cli, int argc, char **argv)
 		{"delay", required_argument, NULL, 'd'},
 		{"dedupe-key", required_argument, NULL, 'k'},
 		{"on-conflict", required_argument, NULL, 'c'},
+		{"payload-file", required_argument, NULL, 'f'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}
 	};
+	/* text, bytea, int4, float8, text */
+	static const Oid types[5] = {25, 17, 23, 701, 25};
 	const char *priority = "0";
 	const char *delay = "0";
 	const char *dedupe_key = NULL;
+	const char *payload_file = NULL;
 	bool		skip = false;
 	char	   *payload = NULL;
+	size_t		payload_len = 0;
 	const char *params[5];
+	int			lengths[5] = {0};
+	int			formats[5] = {0};
 	PGconn	   *conn;
 	PGresult   *res;
 	int			rc;
@@ -142,7 +206,7 @@ cmd_queue(PgqCli *cli, int argc, char **argv)
 
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":p:d:k:h", options, NULL)) != -1)
+	while ((c = getopt_long(argc, argv, ":p:d:k:f:h", options, NULL)) != -1)
 	{
 		switch (c)
 		{
@@ -168,6 +232,9 @@ cmd_queue(PgqCli *cli, int argc, char **argv)
 					return pgq_cli_usage(cli, "invalid value \"%s\" for --on-conflict: choose raise or skip",
 										 optarg);
 				break;
+			case 'f':
+				payload_file = optarg;
+				break;
 			case 'h':
 				queue_help();
 				return PGQ_EXIT_OK;
@@ -179,9 +246,27 @@ cmd_queue(PgqCli *cli, int argc, char **argv)
 		return pgq_cli_usage(cli, "missing argument ENTRYPOINT");
 	if (argc - optind > 2)
 		return pgq_cli_usage(cli, "unexpected argument \"%s\"", argv[optind + 2]);
-	if (argc - optind == 2 && (payload = bytea_hex(argv[optind + 1])) == NULL)
+	if (argc - optind == 2 && payload_file != NULL)
+		return pgq_cli_usage(cli, "give the payload either as PAYLOAD or with --payload-file, not both");
+	if (payload_file != NULL)
 	{
-		pgq_cli_error(cli, "out of memory");
+		if (!read_payload(cli, payload_file, &payload, &payload_len))
+			return PGQ_EXIT_FAIL;
+	}
+	else if (argc - optind == 2)
+	{
+		payload = strdup(argv[optind + 1]);
+		payload_len = strlen(argv[optind + 1]);
+		if (payload == NULL)
+		{
+			pgq_cli_error(cli, "out of memory");
+			return PGQ_EXIT_FAIL;
+		}
+	}
+	if (payload_len > INT_MAX)
+	{
+		free(payload);
+		pgq_cli_error(cli, "the payload is too large: %zu bytes", payload_len);
 		return PGQ_EXIT_FAIL;
 	}
 
@@ -192,15 +277,18 @@ cmd_queue(PgqCli *cli, int argc, char **argv)
 		return PGQ_EXIT_FAIL;
 	}
 	params[0] = argv[optind];
-	params[1] = payload;
+	params[1] = payload ? (payload_len ? payload : "") : NULL;
+	lengths[1] = (int) payload_len;
+	formats[1] = 1;				/* the bytes as they are, in binary */
 	params[2] = priority;
 	params[3] = delay;
 	params[4] = dedupe_key;
-	res = pgq_cli_exec(cli, conn,
-					   "SELECT pgqueuer.enqueue($1, $2::bytea, $3::integer,"
-					   " pg_catalog.make_interval(secs => $4::double precision),"
-					   " $5, NULL, 'skip')",
-					   5, params);
+	res = pgq_cli_exec_params(cli, conn,
+							  "SELECT pgqueuer.enqueue($1::pg_catalog.text, $2::pg_catalog.bytea,"
+							  " $3::pg_catalog.int4,"
+							  " pg_catalog.make_interval(secs => $4::pg_catalog.float8),"
+							  " $5::pg_catalog.text, NULL, 'skip'::pg_catalog.text)",
+							  5, types, params, lengths, formats);
 	free(payload);
 	if (res == NULL)
 	{
@@ -231,13 +319,14 @@ failed_help(void)
 		   "Usage:\n"
 		   "  pgq failed [-n N] [--table-format FORMAT]\n"
 		   "\n"
-		   "Prints a table with the columns ID, Entrypoint, Attempts, Created\n"
+		   "Calls pgqueuer.list_jobs(statuses => ARRAY['failed']) and prints the N\n"
+		   "most recent as a table with the columns ID, Entrypoint, Attempts, Created\n"
 		   "(YYYY-MM-DD HH:MM:SS in the session's time zone) and Payload bytes,\n"
 		   "oldest job first, or \"No failed jobs.\".  Put them back in the queue\n"
 		   "with \"pgq requeue ID...\".\n"
 		   "\n"
 		   "Options:\n"
-		   "  -n, --limit N            show at most N jobs (default: 25)\n"
+		   "  -n, --limit N            show at most N jobs, 1 to 10000 (default: 25)\n"
 		   PGQ_TABLE_FORMAT_HELP
 		   "  -h, --help               show this help and exit\n"
 		   EXIT_STATUS_HELP, pgq_table_format_names());
@@ -274,7 +363,7 @@ cmd_failed(PgqCli *cli, int argc, char **argv)
 		switch (c)
 		{
 			case 'n':
-				if (!pgq_cli_parse_int(cli, "--limit", optarg, 0, INT_MAX, &lval))
+				if (!pgq_cli_parse_int(cli, "--limit", optarg, 1, PGQ_MAX_LIST_ROWS, &lval))
 					return PGQ_EXIT_USAGE;
 				limit = optarg;
 				break;
@@ -299,10 +388,10 @@ cmd_failed(PgqCli *cli, int argc, char **argv)
 	res = pgq_cli_exec(cli, conn,
 					   "SELECT id, entrypoint, attempts,"
 					   " pg_catalog.to_char(created, 'YYYY-MM-DD HH24:MI:SS'),"
-					   " coalesce(pg_catalog.octet_length(payload), 0)"
-					   " FROM pgqueuer.pgqueuer"
-					   " WHERE status = 'failed'"
-					   " ORDER BY id LIMIT $1::integer",
+					   " COALESCE(payload_size, 0)"
+					   " FROM pgqueuer.list_jobs(statuses => '{failed}'::pgqueuer.pgqueuer_status[],"
+					   " max_rows => $1::pg_catalog.int4)"
+					   " ORDER BY id",
 					   1, &limit);
 	PQfinish(conn);
 	if (res == NULL)
@@ -406,7 +495,7 @@ cmd_requeue(PgqCli *cli, int argc, char **argv)
 		free(ids);
 		return PGQ_EXIT_FAIL;
 	}
-	res = pgq_cli_exec(cli, conn, "SELECT * FROM pgqueuer.requeue($1::bigint[])",
+	res = pgq_cli_exec(cli, conn, "SELECT * FROM pgqueuer.requeue($1::pg_catalog.int8[])",
 					   1, (const char *const *) &array);
 	PQfinish(conn);
 	free(array);
@@ -461,8 +550,8 @@ remove_schedule(PgqCli *cli, PGconn *conn, const char *what)
 	PGresult   *res;
 
 	res = pgq_cli_exec(cli, conn,
-					   by_id ? "SELECT pgqueuer.unschedule($1::bigint)::integer"
-					   : "SELECT pgqueuer.unschedule($1::text)",
+					   by_id ? "SELECT pgqueuer.unschedule($1::pg_catalog.int8)::pg_catalog.int4"
+					   : "SELECT pgqueuer.unschedule($1::pg_catalog.text)",
 					   1, &what);
 	if (res == NULL)
 		return false;
@@ -486,7 +575,7 @@ schedules_help(void)
 		   "Usage:\n"
 		   "  pgq schedules [-r ID|ENTRYPOINT]... [--table-format FORMAT]\n"
 		   "\n"
-		   "Prints pgqueuer.pgqueuer_schedules as a table with the columns id,\n"
+		   "Prints pgqueuer.list_schedules() as a table with the columns id,\n"
 		   "expression, heartbeat, created, updated, next_run, last_run, status and\n"
 		   "entrypoint (times in the session's time zone, empty when NULL), ordered\n"
 		   "by last_run.  Each --remove reports on stderr what it removed.\n"
@@ -580,15 +669,14 @@ cmd_schedules(PgqCli *cli, int argc, char **argv)
 	}
 	free(remove);
 
-#define TS(col) "coalesce(pg_catalog.to_char(" col ", 'YYYY-MM-DD HH24:MI:SSOF'), '')"
 	res = pgq_cli_exec(cli, conn,
-					   "SELECT id, expression, " TS("heartbeat") ", " TS("created") ","
-					   " " TS("updated") ", " TS("next_run") ", " TS("last_run") ","
+					   "SELECT id, expression, " PGQ_SQL_TS("heartbeat") ","
+					   " " PGQ_SQL_TS("created") ", " PGQ_SQL_TS("updated") ","
+					   " " PGQ_SQL_TS("next_run") ", " PGQ_SQL_TS("last_run") ","
 					   " status, entrypoint"
-					   " FROM pgqueuer.pgqueuer_schedules"
+					   " FROM pgqueuer.list_schedules()"
 					   " ORDER BY last_run, id",
 					   0, NULL);
-#undef TS
 	PQfinish(conn);
 	if (res == NULL)
 		return PGQ_EXIT_FAIL;

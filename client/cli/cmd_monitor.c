@@ -135,7 +135,7 @@ dashboard_help(void)
 		   "  pgq dashboard [--interval SECONDS] [--tail N] [--table-format FORMAT]\n"
 		   "\n"
 		   "Prints the newest N rows of pgqueuer.log_statistics() (which first folds\n"
-		   "new log rows into pgqueuer_statistics) with the columns Created, Count,\n"
+		   "new log rows into the statistics table) with the columns Created, Count,\n"
 		   "Entrypoint, Status and Priority, newest first, then a blank line and the\n"
 		   "jobs now in the queue table, from pgqueuer.queue_size(), with the\n"
 		   "columns Jobs, Entrypoint, Status and Priority.\n"
@@ -231,8 +231,36 @@ cmd_dashboard(PgqCli *cli, int argc, char **argv)
 }
 
 /*
+ * print_escaped
+ *		Print s with its control characters (C0, DEL, and C1 as UTF-8
+ *		U+0080..U+009F) written as \xNN: any role that can connect may
+ *		NOTIFY, and a payload must neither forge output lines nor reach a
+ *		terminal as an escape sequence.  A JSON payload has no raw control
+ *		characters and is printed unchanged.
+ */
+static void
+print_escaped(FILE *out, const char *s)
+{
+	const unsigned char *p = (const unsigned char *) s;
+
+	for (; *p; p++)
+	{
+		if (*p < 0x20 || *p == 0x7f)
+			fprintf(out, "\\x%02x", *p);
+		else if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] < 0xa0)
+		{
+			fprintf(out, "\\xc2\\x%02x", p[1]);
+			p++;
+		}
+		else
+			fputc(*p, out);
+	}
+}
+
+/*
  * print_notifications
- *		Print every notification libpq has received as "CHANNEL PAYLOAD".
+ *		Print every notification libpq has received as "CHANNEL PAYLOAD",
+ *		control characters escaped.
  */
 static void
 print_notifications(PGconn *conn)
@@ -241,7 +269,10 @@ print_notifications(PGconn *conn)
 
 	while ((note = PQnotifies(conn)) != NULL)
 	{
-		printf("%s %s\n", note->relname, note->extra);
+		print_escaped(stdout, note->relname);
+		fputc(' ', stdout);
+		print_escaped(stdout, note->extra);
+		fputc('\n', stdout);
 		fflush(stdout);
 		PQfreemem(note);
 	}
@@ -318,7 +349,8 @@ listen_help(void)
 		   "\n"
 		   "LISTENs on the channel, says \"Listening on channel \"NAME\".\" on stderr,\n"
 		   "then prints each notification on its own line as \"CHANNEL PAYLOAD\" (the\n"
-		   "payload as sent, JSON for pgqueuer's events), flushed at once, until\n"
+		   "payload as sent, JSON for pgqueuer's events, with control characters\n"
+		   "written as \\xNN since any role may NOTIFY), flushed at once, until\n"
 		   "SIGINT or SIGTERM.\n"
 		   "\n"
 		   "Options:\n"

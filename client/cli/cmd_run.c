@@ -14,6 +14,11 @@
  *	  wait and the command, with status 0) and start a new cycle, else
  *	  exit 1.
  *
+ * With --restart-on-failure a lost connection does not even end the
+ * cycle: the worker reconnects in place with the same queue_manager_id
+ * (libpgqueuer's reconnect_max_delay_s, here --restart-delay), its running
+ * jobs keep running and their outcomes are reported after the reconnect.
+ *
  * SIGINT and SIGTERM ask the running worker to stop gracefully: no new
  * dequeue, running jobs finish and are reported.  A second SIGINT (Ctrl-C
  * twice) exits at once; the abandoned jobs come back when their leases
@@ -69,8 +74,9 @@ usage(void)
 		   "  --batch-size N                jobs to dequeue per batch (default 10)\n"
 		   "  --restart-delay SECONDS       seconds between restarts when\n"
 		   "                                --restart-on-failure is set (default 5.0)\n"
-		   "  --restart-on-failure          restart the worker after a failure (lost\n"
-		   "                                connection, setup error)\n"
+		   "  --restart-on-failure          restart the worker after a failure (setup\n"
+		   "                                error); a lost connection is re-established\n"
+		   "                                in place, running jobs keep running\n"
 		   "  --log-level LEVEL             DEBUG, INFO, WARNING or ERROR (default INFO)\n"
 		   "  --mode MODE                   continuous (default) or drain: stop once no\n"
 		   "                                job is left\n"
@@ -337,6 +343,7 @@ parse_args(PgqCli *cli, int argc, char **argv, RunArgs *args)
 	};
 	int			c;
 	long		n;
+	const char *hook;
 
 	pgq_worker_options_init(&args->opts);
 	args->opts.conninfo = cli->dsn;
@@ -438,8 +445,19 @@ parse_args(PgqCli *cli, int argc, char **argv, RunArgs *args)
 				return pgq_cli_usage(cli, "unknown option \"%s\"", argv[optind - 1]);
 		}
 	}
+	hook = getenv("PGQ_EXEC_TEST_HOOK");
 	for (int i = 0; i < args->nexecs; i++)
+	{
 		args->execs[i].retry_delay_s = args->exec_retry_delay;
+		if (hook && strcmp(hook, "stop-worker-after-fork") == 0)
+			args->execs[i].test_hook = PGQ_EXEC_HOOK_STOP_WORKER;
+		else if (hook && strcmp(hook, "stop-keeper-before-prctl") == 0)
+			args->execs[i].test_hook = PGQ_EXEC_HOOK_STOP_KEEPER;
+	}
+
+	/* a lost connection is re-established in place, jobs kept running */
+	if (args->restart_on_failure)
+		args->opts.reconnect_max_delay_s = fmax(args->restart_delay, 0.1);
 
 	if (optind < argc)
 		args->factory = argv[optind++];

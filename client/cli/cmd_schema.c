@@ -105,7 +105,8 @@ extension_script(const char *ext_stmt, const char *level, char *durability_stmt,
 
 /*
  * current_durability
- *		The stored durability level (durable when none is stored); NULL
+ *		The stored durability level (pgqueuer.current_durability(): durable
+ *		when none is stored); NULL
  *		after printing the error if it cannot be read.
  */
 static char *
@@ -114,9 +115,7 @@ current_durability(PgqCli *cli, PGconn *conn)
 	PGresult   *res;
 	char	   *level;
 
-	res = pgq_cli_exec(cli, conn,
-					   "SELECT coalesce((SELECT value FROM pgqueuer.pgqueuer_settings"
-					   " WHERE name = 'durability'), 'durable')", 0, NULL);
+	res = pgq_cli_exec(cli, conn, "SELECT pgqueuer.current_durability()", 0, NULL);
 	if (res == NULL)
 		return NULL;
 	level = strdup(PQgetvalue(res, 0, 0));
@@ -392,29 +391,40 @@ cmd_upgrade(PgqCli *cli, int argc, char **argv)
 
 /*
  * The objects PgQueuer's own verify looks for, plus the extension and its
- * schema: one row (kind, name, exists) each, in a fixed order.
+ * schema: one row (kind, name, exists) each, in a fixed order.  This is the
+ * one statement of pgq that reads the catalog instead of calling a
+ * pgqueuer function: it must also work (and say what is missing or left
+ * over) when the extension is not installed.  Catalog names, functions and
+ * operators are schema-qualified, like every statement pgq sends, because
+ * the session's search_path may list a schema where another role planted
+ * look-alikes.
  */
 static const char *const objects_sql =
-"SELECT kind, name, present FROM ("
-" SELECT 1 AS ord, 'extension' AS kind, 'pgqueuer' AS name,"
-"  EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pgqueuer') AS present"
+"SELECT o.kind, o.name, o.present FROM ("
+" SELECT 1 AS ord, 'extension'::pg_catalog.text AS kind,"
+"  'pgqueuer'::pg_catalog.text AS name,"
+"  EXISTS (SELECT 1 FROM pg_catalog.pg_extension AS e"
+"   WHERE e.extname OPERATOR(pg_catalog.=) 'pgqueuer'::pg_catalog.name) AS present"
 " UNION ALL"
 " SELECT 2, 'schema', 'pgqueuer',"
-"  EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = 'pgqueuer')"
+"  EXISTS (SELECT 1 FROM pg_catalog.pg_namespace AS n"
+"   WHERE n.nspname OPERATOR(pg_catalog.=) 'pgqueuer'::pg_catalog.name)"
 " UNION ALL"
-" SELECT 3 + t.n, 'table', 'pgqueuer.' || t.name,"
-"  pg_catalog.to_regclass('pgqueuer.' || t.name) IS NOT NULL"
-" FROM unnest(ARRAY['pgqueuer', 'pgqueuer_log', 'pgqueuer_statistics',"
-"  'pgqueuer_schedules']) WITH ORDINALITY AS t(name, n)"
+" SELECT 2 OPERATOR(pg_catalog.+) t.n::pg_catalog.int4, 'table', t.name,"
+"  pg_catalog.to_regclass(t.name) IS NOT NULL"
+" FROM pg_catalog.unnest('{pgqueuer.pgqueuer,pgqueuer.pgqueuer_log,"
+"pgqueuer.pgqueuer_statistics,pgqueuer.pgqueuer_schedules}'::pg_catalog.text[])"
+"  WITH ORDINALITY AS t(name, n)"
 " UNION ALL"
 " SELECT 10, 'function', 'pgqueuer.fn_pgqueuer_changed',"
-"  pg_catalog.to_regproc('pgqueuer.fn_pgqueuer_changed') IS NOT NULL"
+"  pg_catalog.to_regproc('pgqueuer.fn_pgqueuer_changed'::pg_catalog.text) IS NOT NULL"
 " UNION ALL"
 " SELECT 11, 'trigger', 'tg_pgqueuer_changed',"
-"  EXISTS (SELECT 1 FROM pg_catalog.pg_trigger"
-"   WHERE tgname = 'tg_pgqueuer_changed'"
-"   AND tgrelid = pg_catalog.to_regclass('pgqueuer.pgqueuer'))"
-") AS o ORDER BY ord";
+"  EXISTS (SELECT 1 FROM pg_catalog.pg_trigger AS g"
+"   WHERE g.tgname OPERATOR(pg_catalog.=) 'tg_pgqueuer_changed'::pg_catalog.name"
+"   AND g.tgrelid OPERATOR(pg_catalog.=)"
+"    pg_catalog.to_regclass('pgqueuer.pgqueuer'::pg_catalog.text)::pg_catalog.oid)"
+") AS o ORDER BY o.ord";
 
 static void
 verify_help(void)
@@ -423,6 +433,7 @@ verify_help(void)
 		   "\n"
 		   "Usage:\n"
 		   "  pgq verify [--expect present|absent]\n"
+		   "  pgq verify --repair [--dry-run]\n"
 		   "\n"
 		   "present: when the extension is installed, prints every problem found by\n"
 		   "SELECT * FROM pgqueuer.verify() (missing or altered tables, columns,\n"
@@ -434,8 +445,18 @@ verify_help(void)
 		   "Without problems prints \"All required PgQueuer database objects are\n"
 		   "present.\" or \"No PgQueuer database objects found\".\n"
 		   "\n"
+		   "--repair first runs SELECT * FROM pgqueuer.repair(), which restores the\n"
+		   "extension's objects that differ from what its install and update\n"
+		   "scripts created (a replaced trigger function, a dropped index, an\n"
+		   "altered column or function setting), and prints each statement it ran;\n"
+		   "then checks as above.  With --dry-run the statements are printed and\n"
+		   "not run.  Needs the extension and a role allowed to run repair()\n"
+		   "(pgqueuer_admin).\n"
+		   "\n"
 		   "Options:\n"
 		   "  --expect STATE  present or absent (default: present)\n"
+		   "  --repair        restore the extension's objects first\n"
+		   "  -n, --dry-run   with --repair: print the statements only\n"
 		   "  -h, --help      show this help and exit\n"
 		   "\n"
 		   "Exit status: 0 as expected, 1 a mismatch (or a connection or server\n"
@@ -477,6 +498,30 @@ verify_objects(PgqCli *cli, PGconn *conn, bool expect_present,
 }
 
 /*
+ * run_repair
+ *		SELECT * FROM pgqueuer.repair(dry_run): print each statement it ran
+ *		(or would run).  Returns the number of lines, or -1 after an error
+ *		(reported; the server rolled the whole repair back).
+ */
+static int
+run_repair(PgqCli *cli, PGconn *conn, bool dry_run)
+{
+	const char *params[1] = {dry_run ? "true" : "false"};
+	PGresult   *res = pgq_cli_exec(cli, conn,
+								   "SELECT * FROM pgqueuer.repair(dry_run => $1::pg_catalog.bool)",
+								   1, params);
+	int			n;
+
+	if (res == NULL)
+		return -1;
+	n = PQntuples(res);
+	for (int i = 0; i < n; i++)
+		printf("%s\n", PQgetvalue(res, i, 0));
+	PQclear(res);
+	return n;
+}
+
+/*
  * cmd_verify
  *		pgq verify: report missing (or, with --expect absent, remaining)
  *		objects; exit 1 on any.
@@ -486,10 +531,14 @@ cmd_verify(PgqCli *cli, int argc, char **argv)
 {
 	static const struct option options[] = {
 		{"expect", required_argument, NULL, 'e'},
+		{"repair", no_argument, NULL, 'r'},
+		{"dry-run", no_argument, NULL, 'n'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}
 	};
 	bool		expect_present = true;
+	bool		repair = false;
+	bool		dry_run = false;
 	bool		extension_present;
 	int			problems;
 	PGconn	   *conn;
@@ -497,10 +546,16 @@ cmd_verify(PgqCli *cli, int argc, char **argv)
 
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1)
+	while ((c = getopt_long(argc, argv, ":hn", options, NULL)) != -1)
 	{
 		switch (c)
 		{
+			case 'r':
+				repair = true;
+				break;
+			case 'n':
+				dry_run = true;
+				break;
 			case 'e':
 				if (strcmp(optarg, "present") == 0)
 					expect_present = true;
@@ -519,10 +574,20 @@ cmd_verify(PgqCli *cli, int argc, char **argv)
 	}
 	if (optind < argc)
 		return pgq_cli_usage(cli, "unexpected argument \"%s\"", argv[optind]);
+	if (dry_run && !repair)
+		return pgq_cli_usage(cli, "--dry-run needs --repair");
+	if (repair && !expect_present)
+		return pgq_cli_usage(cli, "--repair cannot be combined with --expect absent");
 
 	conn = pgq_cli_connect(cli);
 	if (conn == NULL)
 		return PGQ_EXIT_FAIL;
+
+	if (repair && run_repair(cli, conn, dry_run) < 0)
+	{
+		PQfinish(conn);
+		return PGQ_EXIT_FAIL;
+	}
 
 	/* present and installed: the extension's own, thorough check */
 	problems = verify_objects(cli, conn, expect_present, &extension_present);
@@ -595,9 +660,9 @@ durability_help(void)
 		   "Usage:\n"
 		   "  pgq durability LEVEL [--dry-run]\n"
 		   "\n"
-		   "LEVEL: volatile (all four tables unlogged), balanced (pgqueuer and\n"
-		   "pgqueuer_schedules logged, pgqueuer_log and pgqueuer_statistics\n"
-		   "unlogged) or durable (all logged).  Calls pgqueuer.set_durability(LEVEL)\n"
+		   "LEVEL: volatile (all four tables unlogged), balanced (the queue and the\n"
+		   "schedules logged, the log and the statistics unlogged) or durable\n"
+		   "(all logged).  Calls pgqueuer.set_durability(LEVEL)\n"
 		   "and prints \"Set PgQueuer durability to LEVEL.\" on stderr.\n"
 		   "\n"
 		   "Options:\n"
@@ -651,7 +716,7 @@ cmd_durability(PgqCli *cli, int argc, char **argv)
 
 	params[0] = level;
 	params[1] = dry_run ? "true" : "false";
-	if (server_statements(cli, "SELECT * FROM pgqueuer.set_durability($1, dry_run => $2::boolean)",
+	if (server_statements(cli, "SELECT * FROM pgqueuer.set_durability($1::pg_catalog.text, dry_run => $2::pg_catalog.bool)",
 						  2, params, dry_run) < 0)
 		return PGQ_EXIT_FAIL;
 	if (!dry_run)
@@ -667,9 +732,9 @@ autovac_help(void)
 		   "Usage:\n"
 		   "  pgq autovac [--rollback] [--dry-run]\n"
 		   "\n"
-		   "Calls pgqueuer.autovac(): pgqueuer and pgqueuer_schedules get aggressive\n"
-		   "autovacuum and fillfactor 70, pgqueuer_log and pgqueuer_statistics\n"
-		   "append-only tuning.  Prints \"Applied recommended autovacuum settings.\"\n"
+		   "Calls pgqueuer.autovac(): the queue and the schedules get aggressive\n"
+		   "autovacuum and fillfactor 70, the log and the statistics append-only\n"
+		   "tuning.  Prints \"Applied recommended autovacuum settings.\"\n"
 		   "(or \"Reset autovacuum settings to defaults.\") on stderr.\n"
 		   "\n"
 		   "Options:\n"
@@ -722,7 +787,7 @@ cmd_autovac(PgqCli *cli, int argc, char **argv)
 
 	params[0] = rollback ? "true" : "false";
 	params[1] = dry_run ? "true" : "false";
-	if (server_statements(cli, "SELECT * FROM pgqueuer.autovac($1::boolean, dry_run => $2::boolean)",
+	if (server_statements(cli, "SELECT * FROM pgqueuer.autovac($1::pg_catalog.bool, dry_run => $2::pg_catalog.bool)",
 						  2, params, dry_run) < 0)
 		return PGQ_EXIT_FAIL;
 	if (!dry_run)

@@ -18,19 +18,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "libpgqueuer.h"
 #include "pgq.h"
+#include "pgq_internal.h"
 
 volatile int pgq_cli_interrupted = 0;
 
 /*
  * notice_processor
- *		Print server notices as "pgq COMMAND: notice: ...".
+ *		Print server notices as "pgq COMMAND: notice: ...", control
+ *		characters escaped: a notice may quote what other roles wrote (a
+ *		dedupe key, an entrypoint name).
  */
 static void
 notice_processor(void *arg, const char *message)
 {
 	PgqCli	   *cli = arg;
 	size_t		len = strlen(message);
+	PgqBuf		text;
+	char	   *copy;
 
 	/* libpq's text starts with "NOTICE:  " and ends with a newline */
 	if (strncmp(message, "NOTICE:  ", 9) == 0)
@@ -40,28 +46,38 @@ notice_processor(void *arg, const char *message)
 	}
 	while (len > 0 && message[len - 1] == '\n')
 		len--;
-	fprintf(stderr, "pgq %s: notice: %.*s\n", cli->command, (int) len, message);
+	copy = strndup(message, len);
+	pgq_buf_init(&text);
+	if (copy)
+		pgq_buf_escaped(&text, copy, PGQ_ERRMSG_LEN, false);
+	fprintf(stderr, "pgq %s: notice: %s\n", cli->command,
+			copy == NULL || text.oom ? "(out of memory)" : text.data);
+	pgq_buf_free(&text);
+	free(copy);
+}
+
+/* interrupted: pgq_open_conn's stop test, SIGINT or SIGTERM was caught */
+static bool
+interrupted(void *arg)
+{
+	(void) arg;
+	return pgq_cli_interrupted != 0;
 }
 
 PGconn *
 pgq_cli_connect(PgqCli *cli)
 {
-	PGconn	   *conn = PQconnectdb(cli->dsn ? cli->dsn : "");
+	char		msg[PGQ_ERRMSG_LEN];
+	PGconn	   *conn = pgq_open_conn(cli->dsn, "pgq", interrupted, NULL,
+									 msg, sizeof(msg));
 
 	if (conn == NULL)
 	{
-		pgq_cli_error(cli, "out of memory");
-		return NULL;
-	}
-	if (PQstatus(conn) != CONNECTION_OK)
-	{
-		char	   *msg = PQerrorMessage(conn);
-		size_t		len = strlen(msg);
-
-		while (len > 0 && msg[len - 1] == '\n')
-			len--;
-		pgq_cli_error(cli, "could not connect: %.*s", (int) len, msg);
-		PQfinish(conn);
+		if (pgq_cli_interrupted)
+			pgq_cli_error(cli, "could not connect: interrupted by %s",
+						  pgq_cli_interrupted == SIGTERM ? "SIGTERM" : "a signal");
+		else
+			pgq_cli_error(cli, "could not connect: %s", msg);
 		return NULL;
 	}
 	PQsetNoticeProcessor(conn, notice_processor, cli);
@@ -72,8 +88,16 @@ PGresult *
 pgq_cli_exec(PgqCli *cli, PGconn *conn, const char *sql,
 			 int nparams, const char *const *params)
 {
-	PGresult   *res = PQexecParams(conn, sql, nparams, NULL, params,
-								   NULL, NULL, 0);
+	return pgq_cli_exec_params(cli, conn, sql, nparams, NULL, params, NULL, NULL);
+}
+
+PGresult *
+pgq_cli_exec_params(PgqCli *cli, PGconn *conn, const char *sql, int nparams,
+					const Oid *types, const char *const *params,
+					const int *lengths, const int *formats)
+{
+	PGresult   *res = PQexecParams(conn, sql, nparams, types, params,
+								   lengths, formats, 0);
 	ExecStatusType st = PQresultStatus(res);
 
 	if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
@@ -84,6 +108,10 @@ pgq_cli_exec(PgqCli *cli, PGconn *conn, const char *sql,
 		const char *sqlstate = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 		const char *hint = PQresultErrorField(res, PG_DIAG_MESSAGE_HINT);
 
+		/* a function of 1.1 missing: the extension was not upgraded */
+		if (sqlstate && strcmp(sqlstate, "42883") == 0 &&
+			primary && strstr(primary, "pgqueuer.") != NULL)
+			hint = "The pgqueuer extension in this database may be older than pgq " PGQ_CLIENT_VERSION ": run \"pgq upgrade\" (ALTER EXTENSION pgqueuer UPDATE).";
 		if (primary)
 			pgq_cli_error(cli, "%s (SQLSTATE %s)%s%s", primary,
 						  sqlstate ? sqlstate : "?????",
@@ -102,12 +130,47 @@ pgq_cli_exec(PgqCli *cli, PGconn *conn, const char *sql,
 	return NULL;
 }
 
+char *
+pgq_cli_text_array(const char *const *items, int n)
+{
+	size_t		len = 3;
+	char	   *out;
+	char	   *p;
+
+	for (int i = 0; i < n; i++)
+		len += 2 * strlen(items[i]) + 3;
+	out = malloc(len);
+	if (out == NULL)
+		return NULL;
+	p = out;
+	*p++ = '{';
+	for (int i = 0; i < n; i++)
+	{
+		if (i > 0)
+			*p++ = ',';
+		*p++ = '"';
+		for (const char *c = items[i]; *c; c++)
+		{
+			if (*c == '"' || *c == '\\')
+				*p++ = '\\';
+			*p++ = *c;
+		}
+		*p++ = '"';
+	}
+	*p++ = '}';
+	*p = '\0';
+	return out;
+}
+
 void
 pgq_cli_error(PgqCli *cli, const char *fmt,...)
 {
 	va_list		ap;
 
-	fprintf(stderr, "pgq %s: error: ", cli->command ? cli->command : "");
+	if (cli->command)
+		fprintf(stderr, "pgq %s: error: ", cli->command);
+	else
+		fprintf(stderr, "pgq: error: ");
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -119,12 +182,17 @@ pgq_cli_usage(PgqCli *cli, const char *fmt,...)
 {
 	va_list		ap;
 
-	fprintf(stderr, "pgq %s: error: ", cli->command ? cli->command : "");
+	if (cli->command)
+		fprintf(stderr, "pgq %s: error: ", cli->command);
+	else
+		fprintf(stderr, "pgq: error: ");
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nTry \"pgq %s --help\" for more information.\n",
-			cli->command ? cli->command : "");
+	if (cli->command)
+		fprintf(stderr, "\nTry \"pgq %s --help\" for more information.\n", cli->command);
+	else
+		fprintf(stderr, "\nTry \"pgq --help\" for more information.\n");
 	return PGQ_EXIT_USAGE;
 }
 

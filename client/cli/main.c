@@ -8,7 +8,11 @@
  * Global options come before the command: --pg-dsn (else PGQUEUER_DSN,
  * else PGDSN, else libpq's PG* environment), and --pg-host, --pg-port,
  * --pg-user, --pg-database, --pg-password, which set the matching PG*
- * variable for libpq.  No arguments, or --help, print the command list.
+ * variable for libpq, and --connect-timeout (PGCONNECT_TIMEOUT; default
+ * 10 seconds).  --pg-password is accepted for PgQueuer's sake with a
+ * warning: every local user can read a command line (ps), so PGPASSWORD
+ * or ~/.pgpass are the places for a password.  No arguments, or --help,
+ * print the command list.
  *
  * IDENTIFICATION
  *		client/cli/main.c
@@ -16,6 +20,7 @@
  *-------------------------------------------------------------------------
  */
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +46,8 @@ static const PgqCommand commands[] = {
 	{"failed", cmd_failed, "List jobs held as failed."},
 	{"requeue", cmd_requeue, "Put held (failed) jobs back in the queue."},
 	{"schedules", cmd_schedules, "List cron schedules, or remove them by id or entrypoint."},
+	{"jobs", cmd_jobs, "List the jobs in the queue, by status and entrypoint."},
+	{"workers", cmd_workers, "List the workers: those holding jobs and those connected."},
 	{"dashboard", cmd_dashboard, "Show job statistics, once or refreshed every --interval."},
 	{"listen", cmd_listen, "Print the notifications of channel ch_pgqueuer as they arrive."},
 	{"run", cmd_run, "Run a worker: a factory LIB.so:SYMBOL and/or --exec ENTRYPOINT=COMMAND."},
@@ -68,7 +75,12 @@ usage(FILE *out)
 			"  --pg-port PORT      set PGPORT\n"
 			"  --pg-user USER      set PGUSER\n"
 			"  --pg-database NAME  set PGDATABASE\n"
-			"  --pg-password PASS  set PGPASSWORD\n"
+			"  --pg-password PASS  set PGPASSWORD (visible to every local user in the\n"
+			"                      process list: prefer PGPASSWORD or ~/.pgpass)\n"
+			"  --connect-timeout SECONDS\n"
+			"                      give up connecting after SECONDS (default:\n"
+			"                      $PGCONNECT_TIMEOUT, then " PGQ_DEFAULT_CONNECT_TIMEOUT "; 0 waits forever; a\n"
+			"                      connect_timeout in the DSN wins)\n"
 			"  --version           print the version and exit\n"
 			"  -h, --help          show this help and exit\n"
 			"\n"
@@ -86,6 +98,7 @@ main(int argc, char **argv)
 		{"pg-user", required_argument, NULL, 'U'},
 		{"pg-database", required_argument, NULL, 'D'},
 		{"pg-password", required_argument, NULL, 'W'},
+		{"connect-timeout", required_argument, NULL, 'T'},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}
@@ -93,6 +106,7 @@ main(int argc, char **argv)
 	PgqCli		cli = {0};
 	const char *dsn = NULL;
 	int			c;
+	long		timeout;
 
 	/* "+": stop at the first non-option, the command */
 	while ((c = getopt_long(argc, argv, "+h", options, NULL)) != -1)
@@ -115,7 +129,13 @@ main(int argc, char **argv)
 				setenv("PGDATABASE", optarg, 1);
 				break;
 			case 'W':
+				fprintf(stderr, "pgq: warning: --pg-password shows the password to every local user in the process list; set PGPASSWORD or use ~/.pgpass instead\n");
 				setenv("PGPASSWORD", optarg, 1);
+				break;
+			case 'T':
+				if (!pgq_cli_parse_int(&cli, "--connect-timeout", optarg, 0, INT_MAX, &timeout))
+					return PGQ_EXIT_USAGE;
+				setenv("PGCONNECT_TIMEOUT", optarg, 1);
 				break;
 			case 'V':
 				printf("pgq (pgqueuer) %s\n", PGQ_CLIENT_VERSION);
@@ -134,6 +154,9 @@ main(int argc, char **argv)
 		usage(stdout);
 		return PGQ_EXIT_OK;
 	}
+	/* a server that never answers must not hang pgq (libpq waits forever) */
+	if (getenv("PGCONNECT_TIMEOUT") == NULL || getenv("PGCONNECT_TIMEOUT")[0] == '\0')
+		setenv("PGCONNECT_TIMEOUT", PGQ_DEFAULT_CONNECT_TIMEOUT, 1);
 
 	if (dsn == NULL || dsn[0] == '\0')
 		dsn = getenv("PGQUEUER_DSN");

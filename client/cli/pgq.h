@@ -59,6 +59,10 @@ extern int	cmd_failed(PgqCli *cli, int argc, char **argv);
 extern int	cmd_requeue(PgqCli *cli, int argc, char **argv);
 extern int	cmd_schedules(PgqCli *cli, int argc, char **argv);
 
+/* cmd_list.c */
+extern int	cmd_jobs(PgqCli *cli, int argc, char **argv);
+extern int	cmd_workers(PgqCli *cli, int argc, char **argv);
+
 /* cmd_monitor.c */
 extern int	cmd_dashboard(PgqCli *cli, int argc, char **argv);
 extern int	cmd_listen(PgqCli *cli, int argc, char **argv);
@@ -72,7 +76,28 @@ extern int	cmd_web(PgqCli *cli, int argc, char **argv);
 /* common.c */
 
 /*
- * Connect with cli->dsn (NULL: libpq environment).  On failure prints the
+ * Statements: every one pgq sends calls pgqueuer functions (or, for
+ * verify, reads pg_catalog) with schema-qualified names and types and
+ * OPERATOR(pg_catalog.x) for any operator, so that objects another role
+ * planted in a schema on the user's search_path are never used.
+ *
+ * PGQ_SQL_TS(col): the timestamptz column col as text in the session's
+ * time zone, '' for NULL.
+ */
+#define PGQ_SQL_TS(col) \
+	"COALESCE(pg_catalog.to_char(" col ", 'YYYY-MM-DD HH24:MI:SSOF'), '')"
+
+/* most rows pgqueuer.list_jobs() returns (its max_rows range is 1 to this) */
+#define PGQ_MAX_LIST_ROWS 10000
+
+/* seconds pgq waits for a connection unless told (PGCONNECT_TIMEOUT) */
+#define PGQ_DEFAULT_CONNECT_TIMEOUT "10"
+
+/*
+ * Connect with cli->dsn (NULL: libpq environment), giving up after
+ * connect_timeout (the DSN's, else PGCONNECT_TIMEOUT, which main() sets
+ * from --connect-timeout or to PGQ_DEFAULT_CONNECT_TIMEOUT) or when SIGINT
+ * or SIGTERM is caught (pgq_cli_catch_signals).  On failure prints the
  * error and returns NULL.  Notices are printed to stderr as
  * "pgq COMMAND: notice: ...".
  */
@@ -86,6 +111,18 @@ extern PGconn *pgq_cli_connect(PgqCli *cli);
  */
 extern PGresult *pgq_cli_exec(PgqCli *cli, PGconn *conn, const char *sql,
 							  int nparams, const char *const *params);
+
+/* The same with parameter types, lengths and formats (binary values). */
+extern PGresult *pgq_cli_exec_params(PgqCli *cli, PGconn *conn, const char *sql,
+									 int nparams, const Oid *types,
+									 const char *const *params,
+									 const int *lengths, const int *formats);
+
+/*
+ * items as a PostgreSQL array literal ({"a","b"}, each element quoted);
+ * malloc'd, NULL when out of memory.
+ */
+extern char *pgq_cli_text_array(const char *const *items, int n);
 
 /* "pgq COMMAND: error: ..." on stderr. */
 extern void pgq_cli_error(PgqCli *cli, const char *fmt,...)

@@ -5,20 +5,22 @@
  *
  * Each job of ENTRYPOINT runs "/bin/sh -c COMMAND" on a pool thread:
  *
- *	stdin		the job's payload (then end of file)
+ *	stdin		a sealed file holding the whole payload, written before the
+ *				command starts (run_spawn.c)
  *	stdout		pgq's stdout
  *	stderr		copied to pgq's stderr; its last 2 KB become the traceback
  *	environment	pgq's, plus PGQ_JOB_ID, PGQ_ENTRYPOINT, PGQ_ATTEMPTS,
- *				PGQ_PRIORITY, PGQ_QUEUE_MANAGER_ID, and PGQ_HEADERS /
- *				PGQ_DEDUPE_KEY when the job has them
+ *				PGQ_PRIORITY, PGQ_QUEUE_MANAGER_ID, PGQ_PAYLOAD_SIZE, and
+ *				PGQ_HEADERS / PGQ_DEDUPE_KEY when the job has them
  *
  * Exit status 0 is PGQ_SUCCESSFUL, 75 (EX_TEMPFAIL) is PGQ_RETRY after
  * --exec-retry-delay, anything else or death by a signal is PGQ_EXCEPTION
  * (exception_type "ExecError").  The command runs in its own process group
- * with default signal dispositions and an empty signal mask, so a Ctrl-C
- * on pgq's terminal does not kill running jobs (the worker lets them
- * finish); a cancelled job's group gets SIGTERM, then SIGKILL after
- * PGQ_EXEC_KILL_GRACE_S.  The handler reaps its child itself (waitpid on
+ * (led by its keeper, run_spawn.c) with default signal dispositions and an
+ * empty signal mask, so a Ctrl-C on pgq's terminal does not kill running
+ * jobs (the worker lets them finish); a cancelled job's group gets
+ * SIGTERM, then SIGKILL after PGQ_EXEC_KILL_GRACE_S; when pgq dies, the
+ * keeper ends the group.  The handler reaps the keeper itself (waitpid on
  * that pid), so no zombie survives a job.
  *
  * IDENTIFICATION
@@ -30,7 +32,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,7 +46,7 @@ extern char **environ;
 /* the variables we set; inherited values of the same names are dropped */
 static const char *const job_vars[] = {
 	"PGQ_JOB_ID", "PGQ_ENTRYPOINT", "PGQ_ATTEMPTS", "PGQ_PRIORITY",
-	"PGQ_QUEUE_MANAGER_ID", "PGQ_HEADERS", "PGQ_DEDUPE_KEY"
+	"PGQ_QUEUE_MANAGER_ID", "PGQ_PAYLOAD_SIZE", "PGQ_HEADERS", "PGQ_DEDUPE_KEY"
 };
 #define NJOBVARS (sizeof(job_vars) / sizeof(job_vars[0]))
 
@@ -107,7 +108,7 @@ tail_append(ExecTail *tail, const char *buf, size_t n)
 /*
  * make_env
  *		pgq's environment plus the job's variables, as a NULL-terminated
- *		array for posix_spawn.  The variable strings are allocated in one
+ *		array for execve.  The variable strings are allocated in one
  *		block (*block), the array separately; NULL when out of memory.
  */
 static char **
@@ -119,18 +120,20 @@ make_env(const PgqJob *job, char **block)
 	char	   *p;
 	size_t		size;
 	const char *vals[NJOBVARS];
-	char		id[32], attempts[16], priority[16];
+	char		id[32], attempts[16], priority[16], psize[32];
 
 	snprintf(id, sizeof(id), "%lld", (long long) job->id);
 	snprintf(attempts, sizeof(attempts), "%d", (int) job->attempts);
 	snprintf(priority, sizeof(priority), "%d", (int) job->priority);
+	snprintf(psize, sizeof(psize), "%zu", job->payload_len);
 	vals[0] = id;
 	vals[1] = job->entrypoint;
 	vals[2] = attempts;
 	vals[3] = priority;
 	vals[4] = job->queue_manager_id;
-	vals[5] = job->headers_json;
-	vals[6] = job->dedupe_key;
+	vals[5] = psize;
+	vals[6] = job->headers_json;
+	vals[7] = job->dedupe_key;
 
 	while (environ[n])
 		n++;
@@ -211,62 +214,79 @@ signal_name(int signo)
 }
 
 /*
- * spawn_command
- *		Start /bin/sh -c command with stdin and stderr on the pipes given,
- *		in a new process group, signals reset.  Returns 0 or an errno.
+ * start_job
+ *		Seal the payload into a file, open the stderr pipe and start the
+ *		command under its keeper.  Returns 0, or -1 with msg filled.
  */
 static int
-spawn_command(const char *command, int stdin_fd, int stderr_fd, char **env,
-			  pid_t *pid)
+start_job(PgqContext *ctx, const PgqExecSpec *spec, int *err_rd, pid_t *pid,
+		  char *msg, size_t msglen)
 {
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	sigset_t	none;
-	sigset_t	all;
-	char	   *argv[4];
+	const PgqJob *job = pgq_ctx_job(ctx);
+	double		lease = pgq_ctx_lease_timeout(ctx);
+	double		grace = PGQ_EXEC_KILL_GRACE_S;
+	int			in;
+	int			err[2];
+	char	  **env;
+	char	   *envblock = NULL;
 	int			rc;
 
-	argv[0] = "sh";
-	argv[1] = "-c";
-	argv[2] = (char *) command;
-	argv[3] = NULL;
-	sigemptyset(&none);
-	sigfillset(&all);
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, stdin_fd, STDIN_FILENO);
-	posix_spawn_file_actions_adddup2(&fa, stderr_fd, STDERR_FILENO);
-	posix_spawnattr_init(&attr);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
-							 POSIX_SPAWN_SETPGROUP);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setsigdefault(&attr, &all);
-	posix_spawnattr_setpgroup(&attr, 0);
-	rc = posix_spawn(pid, "/bin/sh", &fa, &attr, argv, env);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
-	return rc;
+	if (lease > 0 && lease / 4 < grace)
+		grace = lease / 4;
+	env = make_env(job, &envblock);
+	if (env == NULL)
+	{
+		snprintf(msg, msglen, "out of memory");
+		return -1;
+	}
+	in = pgq_exec_payload_fd(job->payload, job->payload_len);
+	if (in < 0)
+	{
+		snprintf(msg, msglen, "could not store the payload: %s", strerror(errno));
+		free(env);
+		free(envblock);
+		return -1;
+	}
+	if (pipe2(err, O_CLOEXEC) != 0)
+	{
+		snprintf(msg, msglen, "could not create a pipe: %s", strerror(errno));
+		rc = -1;
+	}
+	else
+	{
+		rc = pgq_exec_start(spec->command, in, err[1], env, grace,
+							spec->test_hook, pid);
+		if (rc != 0)
+		{
+			snprintf(msg, msglen, "could not start the command: %s", strerror(rc));
+			close(err[0]);
+		}
+		close(err[1]);			/* the keeper has its copy */
+	}
+	close(in);
+	free(env);
+	free(envblock);
+	if (rc != 0)
+		return -1;
+	fcntl(err[0], F_SETFL, O_NONBLOCK);
+	*err_rd = err[0];
+	return 0;
 }
 
 /*
  * pgq_exec_handler
- *		Run the job's command: feed the payload, collect stderr, forward a
+ *		Run the job's command: start it, collect stderr, forward a
  *		cancellation as SIGTERM, wait for the exit and map its status.
  */
 PgqStatus
 pgq_exec_handler(PgqContext *ctx)
 {
 	const PgqExecSpec *spec = pgq_ctx_handler_arg(ctx);
-	const PgqJob *job = pgq_ctx_job(ctx);
-	int			in[2] = {-1, -1};
-	int			err[2] = {-1, -1};
-	char	  **env;
-	char	   *envblock = NULL;
+	int			err_rd = -1;
 	pid_t		pid;
-	int			rc;
 	int			wstatus = 0;
 	bool		exited = false;
 	bool		err_open = true;
-	size_t		written = 0;
 	double		term_sent = 0;
 	bool		kill_sent = false;
 	int			idle_ms = 0;
@@ -274,66 +294,28 @@ pgq_exec_handler(PgqContext *ctx)
 	char		msg[256];
 
 	tail = calloc(1, sizeof(ExecTail));
-	env = make_env(job, &envblock);
-	if (tail == NULL || env == NULL)
+	if (tail == NULL)
 	{
-		free(tail);
 		pgq_ctx_set_exception(ctx, "ExecError", "out of memory", NULL);
 		return PGQ_EXCEPTION;
 	}
-	if (pipe2(in, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0)
+	if (start_job(ctx, spec, &err_rd, &pid, msg, sizeof(msg)) != 0)
 	{
-		snprintf(msg, sizeof(msg), "could not create pipes: %s", strerror(errno));
-		rc = -1;
-	}
-	else if ((rc = spawn_command(spec->command, in[0], err[1], env, &pid)) != 0)
-		snprintf(msg, sizeof(msg), "could not run /bin/sh: %s", strerror(rc));
-	free(env);
-	free(envblock);
-	for (int i = 0; i < 2; i++)
-	{
-		/* the child's ends */
-		if (i == 0 && in[0] >= 0)
-			close(in[0]);
-		if (i == 1 && err[1] >= 0)
-			close(err[1]);
-	}
-	if (rc != 0)
-	{
-		if (in[1] >= 0)
-			close(in[1]);
-		if (err[0] >= 0)
-			close(err[0]);
 		free(tail);
 		pgq_ctx_set_exception(ctx, "ExecError", msg, NULL);
 		return PGQ_EXCEPTION;
 	}
-	fcntl(in[1], F_SETFL, O_NONBLOCK);
-	fcntl(err[0], F_SETFL, O_NONBLOCK);
-	if (job->payload_len == 0)
-	{
-		close(in[1]);
-		in[1] = -1;
-	}
 
 	while (!exited || err_open)
 	{
-		struct pollfd fds[2];
+		struct pollfd fds[1];
 		int			nfds = 0;
-		int			in_idx = -1;
-		int			err_idx = -1;
 
-		if (in[1] >= 0)
-		{
-			in_idx = nfds;
-			fds[nfds].fd = in[1];
-			fds[nfds++].events = POLLOUT;
-		}
 		if (err_open)
 		{
-			err_idx = nfds;
-			fds[nfds].fd = err[0];
-			fds[nfds++].events = POLLIN;
+			fds[0].fd = err_rd;
+			fds[0].events = POLLIN;
+			nfds = 1;
 		}
 		/*
 		 * After the exit, only drain what is already there.  With nothing
@@ -348,23 +330,10 @@ pgq_exec_handler(PgqContext *ctx)
 		else if (poll(fds, (nfds_t) nfds, exited ? 0 : 50) < 0 && errno != EINTR)
 			break;
 
-		if (in_idx >= 0 && fds[in_idx].revents)
-		{
-			ssize_t		n = write(in[1], job->payload + written, job->payload_len - written);
-
-			if (n > 0)
-				written += (size_t) n;
-			/* done, or the command does not read its stdin (EPIPE) */
-			if (written == job->payload_len || (n < 0 && errno != EAGAIN && errno != EINTR))
-			{
-				close(in[1]);
-				in[1] = -1;
-			}
-		}
-		if (err_idx >= 0 && (fds[err_idx].revents || exited))
+		if (nfds > 0 && (fds[0].revents || exited))
 		{
 			char		buf[4096];
-			ssize_t		n = read(err[0], buf, sizeof(buf));
+			ssize_t		n = read(err_rd, buf, sizeof(buf));
 
 			if (n > 0)
 			{
@@ -396,9 +365,7 @@ pgq_exec_handler(PgqContext *ctx)
 	}
 	if (!exited)
 		waitpid(pid, &wstatus, 0);
-	if (in[1] >= 0)
-		close(in[1]);
-	close(err[0]);
+	close(err_rd);
 
 	if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0)
 	{

@@ -16,6 +16,7 @@
  *-------------------------------------------------------------------------
  */
 #include <math.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,31 +35,109 @@ struct PgqClient
 	char		error[PGQ_ERRMSG_LEN];
 };
 
+/*
+ * Every name and type below is schema-qualified and no operator is used:
+ * the statements run in the caller's session, whose search_path may list
+ * a schema where another role planted look-alike functions, operators or
+ * types (CVE-2018-1058).
+ */
 static const char *const enqueue_sql =
 "SELECT pgqueuer.enqueue($1, $2, $3, pg_catalog.make_interval(secs => $4),"
-" $5, $6::jsonb, $7)";
+" $5, $6::pg_catalog.jsonb, $7)";
 
 static const char *const enqueue_batch_sql =
-"SELECT t.id FROM pgqueuer.enqueue_batch($1::text[], $2::bytea[], $3::integer[],"
-" $4::interval[], $5::text[], $6::jsonb[], $7) WITH ORDINALITY AS t(id, n)"
-" ORDER BY t.n";
+"SELECT t.id FROM pgqueuer.enqueue_batch($1::pg_catalog.text[],"
+" $2::pg_catalog.bytea[], $3::pg_catalog.int4[], $4::pg_catalog.interval[],"
+" $5::pg_catalog.text[], $6::pg_catalog.jsonb[], $7::pg_catalog.text)"
+" WITH ORDINALITY AS t(id, n) ORDER BY t.n";
+
+/*
+ * connect_timeout_s
+ *		The connect_timeout that applies to conn (its conninfo, else
+ *		PGCONNECT_TIMEOUT), in seconds, as libpq reads it: none, zero or
+ *		negative means no limit (0 here), and 1 means 2.
+ */
+static int
+connect_timeout_s(PGconn *conn)
+{
+	PQconninfoOption *opts = PQconninfo(conn);
+	int			timeout = 0;
+
+	for (PQconninfoOption *o = opts; o && o->keyword; o++)
+		if (strcmp(o->keyword, "connect_timeout") == 0 && o->val && o->val[0])
+			timeout = atoi(o->val);
+	PQconninfoFree(opts);
+	if (timeout <= 0)
+		return 0;
+	return timeout < 2 ? 2 : timeout;
+}
 
 /*
  * pgq_open_conn
  *		Connect with a libpq conninfo or URI (NULL or "": the PG*
  *		environment), naming the application appname unless the conninfo
- *		or PGAPPNAME does.  Returns the connection whatever its status
- *		(NULL only when out of memory).
+ *		or PGAPPNAME does.  The connection is made with PQconnectPoll() so
+ *		that it never blocks beyond connect_timeout (conninfo, else
+ *		PGCONNECT_TIMEOUT; unset or 0: no limit -- the limit covers the
+ *		whole attempt, all hosts together) and gives up within 100 ms once
+ *		stop(arg) returns true (stop may be NULL).  Returns the connection,
+ *		or NULL with the reason in err (errlen bytes).
  */
 PGconn *
-pgq_open_conn(const char *conninfo, const char *appname)
+pgq_open_conn(const char *conninfo, const char *appname,
+			  bool (*stop) (void *arg), void *arg, char *err, size_t errlen)
 {
 	const char *keywords[] = {"fallback_application_name", "dbname", NULL};
 	const char *values[] = {appname, conninfo, NULL};
+	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+	PGconn	   *conn;
+	int			timeout;
+	double		deadline;
 
 	if (conninfo == NULL || conninfo[0] == '\0')
 		keywords[1] = NULL;
-	return PQconnectdbParams(keywords, values, 1);
+	conn = PQconnectStartParams(keywords, values, 1);
+	if (conn == NULL)
+	{
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	timeout = connect_timeout_s(conn);
+	deadline = timeout > 0 ? pgq_now() + timeout : INFINITY;
+	while (PQstatus(conn) != CONNECTION_BAD &&
+		   st != PGRES_POLLING_OK && st != PGRES_POLLING_FAILED)
+	{
+		struct pollfd fd;
+		double		left = deadline - pgq_now();
+
+		if (stop != NULL && stop(arg))
+		{
+			snprintf(err, errlen, "connection attempt interrupted");
+			PQfinish(conn);
+			return NULL;
+		}
+		if (left <= 0)
+		{
+			snprintf(err, errlen, "timeout expired after %d s while connecting (connect_timeout, PGCONNECT_TIMEOUT)",
+					 timeout);
+			PQfinish(conn);
+			return NULL;
+		}
+		fd.fd = PQsocket(conn);
+		fd.events = st == PGRES_POLLING_READING ? POLLIN : POLLOUT;
+		fd.revents = 0;
+		if (fd.fd < 0)
+			break;
+		if (poll(&fd, 1, (int) ceil(fmin(left, 0.1) * 1000)) > 0)
+			st = PQconnectPoll(conn);
+	}
+	if (PQstatus(conn) != CONNECTION_OK)
+	{
+		pgq_copy_pq_error(err, errlen, conn, NULL);
+		PQfinish(conn);
+		return NULL;
+	}
+	return conn;
 }
 
 PgqClient *
@@ -76,21 +155,17 @@ pgq_connect(const char *conninfo, char **errmsg)
 			*errmsg = strdup("out of memory");
 		return NULL;
 	}
-	client->conn = pgq_open_conn(conninfo, "libpgqueuer");
-	if (client->conn == NULL || PQstatus(client->conn) != CONNECTION_OK)
+	client->conn = pgq_open_conn(conninfo, "libpgqueuer", NULL, NULL, msg, sizeof(msg));
+	if (client->conn == NULL)
 	{
-		if (client->conn == NULL)
-			snprintf(msg, sizeof(msg), "out of memory");
-		else
-		{
-			char		pqmsg[PGQ_ERRMSG_LEN / 2];
-
-			pgq_copy_pq_error(pqmsg, sizeof(pqmsg), client->conn, NULL);
-			snprintf(msg, sizeof(msg), "could not connect: %s", pqmsg);
-		}
 		if (errmsg)
-			*errmsg = strdup(msg);
-		PQfinish(client->conn);
+		{
+			size_t		len = strlen(msg) + sizeof("could not connect: ");
+
+			*errmsg = malloc(len);
+			if (*errmsg)
+				snprintf(*errmsg, len, "could not connect: %s", msg);
+		}
 		free(client);
 		return NULL;
 	}

@@ -44,6 +44,12 @@ pgq_ctx_handler_arg(const PgqContext *ctx)
 	return ctx->entry->handler_arg;
 }
 
+double
+pgq_ctx_lease_timeout(const PgqContext *ctx)
+{
+	return ctx->entry->lease_s;
+}
+
 /*
  * pgq_ctx_set_exception
  *		Remember the exception a PGQ_EXCEPTION (or PGQ_RETRY, PGQ_HOLD)

@@ -109,6 +109,63 @@ pgq_json_string(PgqBuf *buf, const char *s)
 	pgq_buf_putc(buf, '"');
 }
 
+/*
+ * pgq_buf_escaped
+ *		Append text that came from outside (a notification, say) for a log
+ *		line: in double quotes, with backslash and quote escaped, control
+ *		characters as \n, \r, \t or \xNN, C1 controls (U+0080..U+009F) as
+ *		\u00NN and bytes that are not valid UTF-8 as \xNN, so that it can
+ *		neither start a new log line nor reach a terminal as an escape
+ *		sequence.  At most max bytes of s are shown; a longer s ends with
+ *		'..." (N bytes)'.  Without quoted, the quotes are left out (and a
+ *		quote inside is not escaped): for text that is already a message.
+ */
+void
+pgq_buf_escaped(PgqBuf *buf, const char *s, size_t max, bool quoted)
+{
+	const unsigned char *p = (const unsigned char *) s;
+	size_t		total = strlen(s);
+	size_t		left = total < max ? total : max;
+
+	if (quoted)
+		pgq_buf_putc(buf, '"');
+	while (left > 0)
+	{
+		int			n = utf8_sequence_length(p, left);
+
+		if (n == 0)
+		{
+			pgq_buf_printf(buf, "\\x%02x", *p);
+			n = 1;
+		}
+		else if (n == 2 && p[0] == 0xc2 && p[1] < 0xa0)
+			pgq_buf_printf(buf, "\\u%04x", p[1]);
+		else if (n > 1)
+			pgq_buf_append(buf, (const char *) p, (size_t) n);
+		else if ((*p == '"' && quoted) || *p == '\\')
+		{
+			pgq_buf_putc(buf, '\\');
+			pgq_buf_putc(buf, (char) *p);
+		}
+		else if (*p == '\n')
+			pgq_buf_puts(buf, "\\n");
+		else if (*p == '\r')
+			pgq_buf_puts(buf, "\\r");
+		else if (*p == '\t')
+			pgq_buf_puts(buf, "\\t");
+		else if (*p < 0x20 || *p == 0x7f)
+			pgq_buf_printf(buf, "\\x%02x", *p);
+		else
+			pgq_buf_putc(buf, (char) *p);
+		p += n;
+		left -= (size_t) n;
+	}
+	if (total > max)
+		pgq_buf_printf(buf, "...%s (%zu bytes)", quoted ? "\"" : "", total);
+	else if (quoted)
+		pgq_buf_putc(buf, '"');
+}
+
 /* ------------------------------------------------------------------------
  * Reading notifications
  * ------------------------------------------------------------------------

@@ -5,7 +5,13 @@
  *
  * A thin client.  All queue logic runs in the server (CREATE EXTENSION
  * pgqueuer); this library only calls the extension's SQL functions and
- * LISTENs on channel "ch_pgqueuer".  It offers:
+ * LISTENs on channel "ch_pgqueuer".  It names no table: every read and
+ * write is a call of a documented pgqueuer.* function (the one catalog read
+ * checks that the extension is installed).  Every statement qualifies its
+ * names and types and uses no operator, so objects another role planted in
+ * a schema on the session's search_path are never used.  A notification is
+ * only a hint (any role may NOTIFY): a cancellation is confirmed with the
+ * server before a handler is told.  It offers:
  *
  *	producer	PgqClient: one connection; enqueue one job or many in one
  *				round trip.
@@ -57,7 +63,8 @@ extern "C"
 {
 #endif
 
-#define PGQ_CLIENT_VERSION "1.0"
+/* the client's version: it calls the functions of extension version 1.1 */
+#define PGQ_CLIENT_VERSION "1.1"
 
 /* ------------------------------------------------------------------------
  * Producer
@@ -71,8 +78,10 @@ typedef struct PgqClient PgqClient;
  *		Open a connection.  conninfo: libpq conninfo or URI; NULL or "" for
  *		the PG* environment.  Returns NULL on failure (out of memory, or a
  *		connection error); then *errmsg, if errmsg is not NULL, receives a
- *		malloc'd message the caller frees.  The connection's search_path is
- *		not changed: every call names schema pgqueuer.
+ *		malloc'd message the caller frees.  connect_timeout (conninfo, else
+ *		PGCONNECT_TIMEOUT; unset: no limit) bounds the whole attempt.  The
+ *		connection's search_path is not changed: every call names schema
+ *		pgqueuer and qualifies every name.
  */
 extern PgqClient *pgq_connect(const char *conninfo, char **errmsg);
 
@@ -138,7 +147,8 @@ extern int	pgq_enqueue_many(PgqClient *client, const PgqJobSpec *jobs, int n,
  */
 
 /*
- * A dequeued job: a row of pgqueuer.pgqueuer.  Owned by the worker, valid
+ * A dequeued job: a row of the queue, as pgqueuer.dequeue() returns it.
+ * Owned by the worker, valid
  * until the handler that received it returns.
  */
 typedef struct PgqJob
@@ -180,8 +190,9 @@ extern const PgqJob *pgq_ctx_job(const PgqContext *ctx);
 
 /*
  * True once the job has been cancelled (pgqueuer.cancel() sent a
- * cancellation_event naming it) or the worker is shutting down
- * because its connection was lost.  Long handlers poll it and return
+ * cancellation_event naming it, and the server confirmed that this worker
+ * no longer holds the job) or the worker is shutting down because its
+ * connection was lost.  Long handlers poll it and return
  * early; whatever they return, a cancelled job is already gone from the
  * queue and its outcome is ignored.
  */
@@ -192,6 +203,14 @@ extern void *pgq_ctx_resources(const PgqContext *ctx);
 
 /* The handler_arg given to pgq_worker_add_entrypoint(). */
 extern void *pgq_ctx_handler_arg(const PgqContext *ctx);
+
+/*
+ * The lease of the job's entrypoint in seconds, as the worker learnt it at
+ * its start (the registry's lease_timeout, else pgqueuer.lease_timeout):
+ * the worker heartbeats the job every half lease, and a job not
+ * heartbeated for a whole lease may be handed to another worker.
+ */
+extern double pgq_ctx_lease_timeout(const PgqContext *ctx);
 
 /*
  * Describe an exception for PGQ_EXCEPTION: exception_type (e.g.
@@ -275,6 +294,14 @@ typedef struct PgqWorkerOptions
 	PgqLogLevel log_level;		/* default PGQ_LOG_INFO */
 	PgqLogFunc	log_func;		/* NULL: stderr */
 	void	   *log_arg;
+	double		reconnect_max_delay_s;	/* > 0: when the connection is lost,
+										 * keep the handlers running and
+										 * reconnect with the same
+										 * queue_manager_id, waiting 0.1 s
+										 * before the first attempt and
+										 * doubling up to this many seconds
+										 * between attempts; 0 (default):
+										 * return PGQ_RUN_CONNECTION_LOST */
 } PgqWorkerOptions;
 
 /* Fill *opts with the defaults above. */
@@ -340,22 +367,28 @@ typedef enum PgqRunResult
 {
 	PGQ_RUN_STOPPED = 0,		/* pgq_worker_stop(), in-flight jobs finished */
 	PGQ_RUN_DRAINED,			/* drain mode: nothing left to do */
-	PGQ_RUN_CONNECTION_LOST,	/* the connection failed; in-flight handlers
-								 * were told (cancelled flag) and waited for;
-								 * their jobs return to the queue when their
-								 * lease expires */
+	PGQ_RUN_CONNECTION_LOST,	/* the connection failed (and, with
+								 * reconnect_max_delay_s, a stop was
+								 * requested and reconnecting kept failing
+								 * after the last handler returned);
+								 * in-flight handlers were told (cancelled
+								 * flag) and waited for; their jobs return
+								 * to the queue when their lease expires */
 	PGQ_RUN_ERROR				/* setup failed: connection refused, no
 								 * extension, no entrypoints, registry error */
 } PgqRunResult;
 
 /*
  * pgq_worker_run
- *		Connect, register the entrypoints that asked for it, LISTEN on
- *		ch_pgqueuer, and process jobs until stopped, drained, or the
- *		connection is lost.  A handler returning PGQ_EXCEPTION, or an
+ *		Connect (within connect_timeout, else PGCONNECT_TIMEOUT; a stop
+ *		request while connecting returns PGQ_RUN_STOPPED), check that the
+ *		extension is 1.1 or later, register the entrypoints that asked for
+ *		it, LISTEN on ch_pgqueuer, and process jobs until stopped, drained,
+ *		or the connection is lost.  A handler returning PGQ_EXCEPTION, or an
  *		executor doing so, never stops the run.  May be called again on the
  *		same worker after it returned (the supervisor's restart); each run
- *		uses a new queue_manager_id.  Details of a PGQ_RUN_ERROR or
+ *		uses a new queue_manager_id (a reconnection within a run, see
+ *		reconnect_max_delay_s, keeps it).  Details of a PGQ_RUN_ERROR or
  *		PGQ_RUN_CONNECTION_LOST: pgq_worker_error().
  */
 extern PgqRunResult pgq_worker_run(PgqWorker *worker);

@@ -11,7 +11,9 @@
  *	client.c		PgqClient: connect and enqueue
  *	context.c		PgqContext accessors
  *	worker.c		PgqWorker: configuration, stop, stats, free
- *	worker_sql.c	the worker's statements: setup, dequeue, heartbeat
+ *	worker_held.c	the run's list of held jobs
+ *	worker_sql.c	the worker's statements: setup, dequeue, heartbeat,
+ *					cancellation check
  *	worker_pool.c	the thread pool that runs handlers
  *	worker_outcomes.c	batched reporting of finished jobs
  *	worker_run.c	pgq_worker_run(): the event loop
@@ -85,8 +87,14 @@ extern void pgq_utc_timestamp(char *out, size_t outlen);
 /* A random (version 4) UUID from /dev/urandom; false on failure. */
 extern bool pgq_random_uuid(char out[PGQ_UUID_LEN]);
 
-/* client.c: connect, naming the application appname unless told. */
-extern PGconn *pgq_open_conn(const char *conninfo, const char *appname);
+/*
+ * client.c: connect, naming the application appname unless told, within
+ * connect_timeout and until stop(arg) (may be NULL) returns true; NULL
+ * with the reason in err when not connected.
+ */
+extern PGconn *pgq_open_conn(const char *conninfo, const char *appname,
+							 bool (*stop) (void *arg), void *arg,
+							 char *err, size_t errlen);
 
 /* strdup that accepts NULL */
 extern char *pgq_strdup_null(const char *s);
@@ -102,6 +110,15 @@ extern void pgq_copy_pq_error(char *out, size_t outlen, PGconn *conn,
 
 /* Append s (NULL: null) as a JSON string. */
 extern void pgq_json_string(PgqBuf *buf, const char *s);
+
+/* bytes of outside text (notifications) shown in a log line */
+#define PGQ_LOG_TEXT_MAX 512
+
+/*
+ * Append s escaped for a log line (no control characters, no invalid
+ * UTF-8), in double quotes when quoted, at most max bytes of it.
+ */
+extern void pgq_buf_escaped(PgqBuf *buf, const char *s, size_t max, bool quoted);
 
 /*
  * A parsed notification payload of channel ch_pgqueuer: only what the
@@ -242,6 +259,7 @@ typedef struct PgqRun
 	int			flush_failures; /* consecutive failed flushes */
 
 	bool		broken;			/* the connection is lost */
+	bool		set_up;			/* pgq_run_setup() succeeded once */
 	bool		failed;			/* a non-transient SQL error */
 	bool		can_probe;		/* the queued-work probe works */
 	double		backoff_until;	/* after a transient error: no SQL before */
@@ -255,6 +273,15 @@ typedef struct PgqRun
 	PgqBuf		sql;			/* scratch for array literals */
 } PgqRun;
 
+/*
+ * The files of a run call each other in one direction only:
+ * worker_run.c -> worker_outcomes.c -> worker_sql.c -> worker_held.c.
+ */
+
+/* worker_held.c */
+extern void pgq_run_hold(PgqRun *run, PgqContext *ctx);
+extern void pgq_run_release(PgqRun *run, PgqContext *ctx);
+
 /* worker_sql.c */
 extern bool pgq_run_setup(PgqRun *run);
 extern int	pgq_run_dequeue(PgqRun *run, int want);
@@ -265,12 +292,13 @@ extern void pgq_run_heartbeat(PgqRun *run, double now);
 extern double pgq_run_probe_queued(PgqRun *run);
 extern void pgq_run_send_health_check(PgqRun *run, double now);
 extern bool pgq_run_check_result(PgqRun *run, PGresult *res, const char *what);
+extern int	pgq_run_confirm_not_held(PgqRun *run, const int64_t *ids, int n,
+									 bool *gone);
 
 /* worker_outcomes.c */
 extern void pgq_run_collect_done(PgqRun *run);
 extern void pgq_run_flush_outcomes(PgqRun *run);
 extern int	pgq_run_flush_and_dequeue(PgqRun *run, int want);
-extern void pgq_run_release(PgqRun *run, PgqContext *ctx);
 
 #pragma GCC visibility pop
 

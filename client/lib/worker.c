@@ -60,6 +60,8 @@ pgq_worker_new(const PgqWorkerOptions *opts)
 		worker->opts.mode = PGQ_MODE_CONTINUOUS;
 	if (worker->opts.log_level < PGQ_LOG_DEBUG || worker->opts.log_level > PGQ_LOG_ERROR)
 		worker->opts.log_level = PGQ_LOG_INFO;
+	if (!(worker->opts.reconnect_max_delay_s > 0) || !isfinite(worker->opts.reconnect_max_delay_s))
+		worker->opts.reconnect_max_delay_s = 0;
 
 	if (worker->opts.conninfo)
 	{

@@ -37,23 +37,6 @@
 #define MAX_FLUSH_ATTEMPTS 5
 
 /*
- * pgq_run_release
- *		Forget a held job: unlink it from the run's list and free it.
- */
-void
-pgq_run_release(PgqRun *run, PgqContext *ctx)
-{
-	if (ctx->run_prev)
-		ctx->run_prev->run_next = ctx->run_next;
-	else
-		run->held_head = ctx->run_next;
-	if (ctx->run_next)
-		ctx->run_next->run_prev = ctx->run_prev;
-	run->nheld--;
-	pgq_context_free(ctx);
-}
-
-/*
  * pgq_run_collect_done
  *		Take the jobs the pool finished: cancelled ones are forgotten, the
  *		others wait in the pending list for the next flush.
@@ -280,6 +263,34 @@ free_complete(CompleteCall *call)
 }
 
 /*
+ * log_refused
+ *		complete() recorded fewer outcomes than it was sent: name each job
+ *		of the call (the non-retry outcomes not done before it) whose id is
+ *		missing from its result.  The server's fencing refused them.
+ */
+static void
+log_refused(PgqRun *run, const PGresult *res, PgqContext **jobs, int n,
+			const bool *done)
+{
+	int			rows = PQntuples(res);
+
+	for (int i = 0; i < n; i++)
+	{
+		const PgqContext *ctx = jobs[i];
+		bool		recorded = false;
+
+		if (ctx->status == PGQ_RETRY || done[i])
+			continue;
+		for (int r = 0; r < rows && !recorded; r++)
+			recorded = strtoll(PQgetvalue(res, r, 0), NULL, 10) == ctx->job.id;
+		if (!recorded)
+			pgq_log(run->worker, PGQ_LOG_WARNING,
+					"job %lld (%s): outcome %s refused by the server: this worker no longer holds the job (its lease expired, it was cancelled, or the outcome was recorded before the connection broke)",
+					(long long) ctx->job.id, ctx->entry->name, status_label(ctx->status));
+	}
+}
+
+/*
  * complete_result
  *		Take the result of a complete() call (cleared here): on success or
  *		when giving up, mark the non-retry outcomes done.  True on success.
@@ -292,15 +303,11 @@ complete_result(PgqRun *run, PGresult *res, PgqContext **jobs, int n,
 
 	if (ok)
 	{
-		long		changed = strtol(PQgetvalue(res, 0, 0), NULL, 10);
-
-		PQclear(res);
-		if (changed < count)
-			pgq_log(run->worker, PGQ_LOG_WARNING,
-					"complete: %ld of %d outcomes recorded; the others belong to jobs this worker no longer holds (lease expired or cancelled)",
-					changed, count);
+		if (PQntuples(res) < count)
+			log_refused(run, res, jobs, n, done);
 		else
 			pgq_log(run->worker, PGQ_LOG_DEBUG, "completed %d jobs", count);
+		PQclear(res);
 		run->flush_failures = 0;
 	}
 	if (ok || give_up(run, count, "complete"))

@@ -7,7 +7,9 @@
  * loop; handlers run on the pool threads (worker_pool.c).  Each turn:
  *
  *	1. read notifications: a table_changed_event means "there may be work",
- *	   a cancellation_event sets the cancelled flag of the jobs it names, a
+ *	   a cancellation_event sets the cancelled flag of the jobs it names
+ *	   once the server confirms that this worker no longer holds them (a
+ *	   notification is only a hint: anyone may send one), a
  *	   health_check_event answers our listener probe;
  *	2. collect the jobs the pool finished; their outcomes are pending;
  *	3. heartbeat all running jobs when the first of them reaches half its
@@ -26,9 +28,20 @@
  *
  * Stopping (pgq_worker_stop, or a fatal SQL error) ends dequeuing; the
  * loop keeps heartbeating, reporting and listening for cancellations until
- * the last running handler returned.  A lost connection instead tells every
- * running handler (cancelled flag), waits for them and returns; their jobs
- * come back when their leases expire.
+ * the last running handler returned.
+ *
+ * A lost connection, with reconnect_max_delay_s set, leaves the handlers
+ * running: the loop connects again with the same queue_manager_id (back-
+ * off from 0.1 s, doubling up to reconnect_max_delay_s), heartbeats every
+ * held job at once, and reports the outcomes that finished meanwhile; the
+ * server's fencing accepts those of jobs still held and refuses the others
+ * (logged).  Jobs found no longer held while their handlers run (lease
+ * expired during the outage, or cancelled while the cancellation_event
+ * could not reach us) get their cancelled flag.  Without it, or when a
+ * stop was requested and reconnecting keeps failing after the last
+ * handler returned, the loop tells every running handler (cancelled flag),
+ * waits for them and returns; their jobs come back when their leases
+ * expire.
  *
  * Drain mode ends the run when a dequeue comes back empty, nothing runs or
  * waits to be reported, and no queued job of ours remains (a job retried
@@ -52,6 +65,8 @@
 #define HEALTH_INTERVAL_S 10.0	/* PgQueuer's listener probe period */
 #define HEALTH_TIMEOUT_S 10.0	/* and how long the echo may take */
 #define BLOCKED_POLL_S 0.25		/* drain: work exists but is not handed out */
+#define RECONNECT_FIRST_DELAY_S 0.1 /* before the first reconnection attempt */
+#define RECONNECT_STOP_ATTEMPTS 5	/* failed attempts once stopping and idle */
 
 /* drain_wake_pipe: empty the self-pipe (its bytes only mean "wake up") */
 static void
@@ -64,23 +79,98 @@ drain_wake_pipe(PgqWorker *worker)
 }
 
 /*
+ * A turn's cancellation candidates: held jobs named by cancellation_event
+ * notifications, confirmed with the server before anything is cancelled.
+ */
+typedef struct CancelList
+{
+	int64_t    *ids;
+	int		   *senders;		/* backend PID of the notifying session */
+	int			n;
+	int			cap;
+} CancelList;
+
+/*
+ * note_cancellation
+ *		Remember the ids of a cancellation_event that name jobs this worker
+ *		holds and has not cancelled yet, with the backend PID of the session
+ *		that sent it (for the warning about a forged one).  Ids we do not
+ *		hold are someone else's.  False when out of memory.
+ */
+static bool
+note_cancellation(PgqRun *run, CancelList *list, const int64_t *ids, int nids,
+				  int sender)
+{
+	for (int i = 0; i < nids; i++)
+	{
+		bool		wanted = false;
+
+		for (PgqContext *c = run->held_head; c && !wanted; c = c->run_next)
+			wanted = c->job.id == ids[i] && !atomic_load(&c->cancelled);
+		for (int j = 0; j < list->n && wanted; j++)
+			wanted = list->ids[j] != ids[i];
+		if (!wanted)
+			continue;
+		if (list->n == list->cap)
+		{
+			int			cap = list->cap ? list->cap * 2 : 16;
+			int64_t    *grown = realloc(list->ids, sizeof(int64_t) * (size_t) cap);
+			int		   *grown_senders;
+
+			if (grown == NULL)
+				return false;
+			list->ids = grown;
+			grown_senders = realloc(list->senders, sizeof(int) * (size_t) cap);
+			if (grown_senders == NULL)
+				return false;
+			list->senders = grown_senders;
+			list->cap = cap;
+		}
+		list->senders[list->n] = sender;
+		list->ids[list->n++] = ids[i];
+	}
+	return true;
+}
+
+/*
  * cancel_jobs
- *		A cancellation_event: set the cancelled flag of the held jobs it
- *		names.  Ids we do not hold are someone else's.
+ *		Cancel the candidate jobs the server confirms: set their cancelled
+ *		flag so that their handlers can return early.  A notification is
+ *		only a hint -- any role that can connect may NOTIFY on the channel
+ *		-- so a job the server says this worker still holds keeps running,
+ *		with a warning.  When the check fails nothing is cancelled.
  */
 static void
-cancel_jobs(PgqRun *run, const int64_t *ids, int nids)
+cancel_jobs(PgqRun *run, const CancelList *list)
 {
 	PgqWorker  *worker = run->worker;
+	bool	   *gone;
 
-	for (int i = 0; i < nids; i++)
+	if (list->n == 0)
+		return;
+	gone = calloc((size_t) list->n, sizeof(bool));
+	if (gone == NULL)
+		return;
+	if (pgq_run_confirm_not_held(run, list->ids, list->n, gone) < 0)
+	{
+		free(gone);
+		return;
+	}
+	for (int i = 0; i < list->n; i++)
 	{
 		for (PgqContext *c = run->held_head; c; c = c->run_next)
 		{
 			bool		reached = false;
 
-			if (c->job.id != ids[i])
+			if (c->job.id != list->ids[i])
 				continue;
+			if (!gone[i])
+			{
+				pgq_log(worker, PGQ_LOG_WARNING,
+						"ignored a cancellation_event for job %lld (%s) sent by backend PID %d: the server says this worker still holds it",
+						(long long) c->job.id, c->entry->name, list->senders[i]);
+				break;
+			}
 			pthread_mutex_lock(&worker->lock);
 			if (!atomic_load(&c->cancelled))
 			{
@@ -98,6 +188,25 @@ cancel_jobs(PgqRun *run, const int64_t *ids, int nids)
 			break;
 		}
 	}
+	free(gone);
+}
+
+/*
+ * log_unparseable
+ *		Warn about a notification that is not a JSON object, its text
+ *		escaped and cut short: anyone may send one, and it must not forge
+ *		log lines or reach a terminal as control sequences.
+ */
+static void
+log_unparseable(PgqWorker *worker, const char *payload)
+{
+	PgqBuf		text;
+
+	pgq_buf_init(&text);
+	pgq_buf_escaped(&text, payload, PGQ_LOG_TEXT_MAX, true);
+	pgq_log(worker, PGQ_LOG_WARNING, "unparseable notification on %s: %s",
+			PGQ_CHANNEL, text.oom ? "(out of memory)" : text.data);
+	pgq_buf_free(&text);
 }
 
 /*
@@ -112,6 +221,7 @@ handle_notifications(PgqRun *run, bool *want_dequeue)
 	PgqWorker  *worker = run->worker;
 	PGnotify   *n;
 	int			count = 0;
+	CancelList	cancels = {0};
 
 	if (!PQconsumeInput(run->conn) || PQstatus(run->conn) == CONNECTION_BAD)
 	{
@@ -135,12 +245,14 @@ handle_notifications(PgqRun *run, bool *want_dequeue)
 		if (!pgq_event_parse(n->extra, &event))
 		{
 			/* unknown writers: treat as a wake-up, the dequeue decides */
-			pgq_log(worker, PGQ_LOG_WARNING, "unparseable notification on %s: %s",
-					PGQ_CHANNEL, n->extra);
+			log_unparseable(worker, n->extra);
 			*want_dequeue = true;
 		}
 		else if (strcmp(event.type, "cancellation_event") == 0)
-			cancel_jobs(run, event.ids, event.nids);
+		{
+			if (!note_cancellation(run, &cancels, event.ids, event.nids, n->be_pid))
+				pgq_log(worker, PGQ_LOG_ERROR, "out of memory: a cancellation_event was not handled");
+		}
 		else if (strcmp(event.type, "health_check_event") == 0)
 		{
 			if (run->health_sent > 0 && strcmp(event.id, run->health_id) == 0)
@@ -155,7 +267,10 @@ handle_notifications(PgqRun *run, bool *want_dequeue)
 		pgq_event_free(&event);
 		PQfreemem(n);
 	}
-	return count;
+	cancel_jobs(run, &cancels);
+	free(cancels.ids);
+	free(cancels.senders);
+	return run->broken ? -1 : count;
 }
 
 /*
@@ -264,6 +379,98 @@ min_dequeue(const PgqRun *run)
 }
 
 /*
+ * log_stopping
+ *		The INFO line of the start of a graceful stop.
+ */
+static void
+log_stopping(PgqRun *run)
+{
+	if (run->nheld > 0)
+		pgq_log(run->worker, PGQ_LOG_INFO, "stopping: waiting for %d job%s to finish",
+				run->nheld, run->nheld == 1 ? "" : "s");
+	else
+		pgq_log(run->worker, PGQ_LOG_INFO, "stopping");
+}
+
+/*
+ * reconnect
+ *		The connection is lost and reconnect_max_delay_s is set: keep the
+ *		handlers running, collect those that finish (their outcomes wait),
+ *		and connect again with the same queue_manager_id, waiting
+ *		RECONNECT_FIRST_DELAY_S before the first attempt and doubling the
+ *		wait up to reconnect_max_delay_s.  A stop request met meanwhile
+ *		sets *stopping.  Returns true once connected again, with every held
+ *		job due for a heartbeat; false when giving up: stopping, no handler
+ *		running, and RECONNECT_STOP_ATTEMPTS attempts failed since.
+ */
+static bool
+reconnect(PgqRun *run, bool *stopping)
+{
+	PgqWorker  *worker = run->worker;
+	double		cap = worker->opts.reconnect_max_delay_s;
+	double		delay = fmin(RECONNECT_FIRST_DELAY_S, cap);
+	double		since = pgq_now();
+	int			idle_failures = 0;
+
+	pgq_log(worker, PGQ_LOG_WARNING,
+			"%s; reconnecting as worker %s (%d job%s held: %d running, %d outcome%s to report)",
+			worker->error, worker->qm_id, run->nheld, run->nheld == 1 ? "" : "s",
+			running(run), run->npending, run->npending == 1 ? "" : "s");
+	PQfinish(run->conn);
+	run->conn = NULL;
+	for (;;)
+	{
+		double		until = pgq_now() + delay;
+		double		left;
+
+		/* wait out the delay; collect finished handlers meanwhile */
+		for (;;)
+		{
+			struct pollfd fd = {.fd = worker->wake_rd,.events = POLLIN};
+
+			drain_wake_pipe(worker);
+			pgq_run_collect_done(run);
+			if (!*stopping && atomic_load(&worker->stop_requested))
+			{
+				*stopping = true;
+				log_stopping(run);
+			}
+			left = until - pgq_now();
+			if (left <= 0)
+				break;
+			if (poll(&fd, 1, (int) ceil(left * 1000)) < 0 && errno != EINTR)
+				break;
+		}
+
+		if (pgq_run_setup(run))
+			break;
+		pgq_log(worker, PGQ_LOG_WARNING, "could not reconnect: %s", worker->error);
+		PQfinish(run->conn);
+		run->conn = NULL;
+		if (*stopping && running(run) == 0 && ++idle_failures >= RECONNECT_STOP_ATTEMPTS)
+		{
+			pgq_worker_set_error(worker, "connection to the server lost; stopping after %d failed reconnection attempts",
+								 idle_failures);
+			return false;
+		}
+		delay = fmin(delay * 2, cap);
+	}
+
+	run->broken = false;
+	run->backoff_until = 0;
+	run->flush_failures = 0;
+	run->health_sent = 0;
+	run->health_next = pgq_now() + HEALTH_INTERVAL_S;
+	for (PgqContext *c = run->held_head; c; c = c->run_next)
+		c->next_heartbeat = 0;
+	pgq_log(worker, PGQ_LOG_INFO,
+			"reconnected as worker %s after %.1f s (%d job%s held: %d running, %d outcome%s to report)",
+			worker->qm_id, pgq_now() - since, run->nheld, run->nheld == 1 ? "" : "s",
+			running(run), run->npending, run->npending == 1 ? "" : "s");
+	return true;
+}
+
+/*
  * next_deadline
  *		The earliest timer of the loop: the next dequeue poll (when not
  *		stopping), the next heartbeat, the health check, a back-off.
@@ -327,11 +534,7 @@ run_loop(PgqRun *run)
 			stopping = true;
 			if (run->failed)
 				result = PGQ_RUN_ERROR;
-			if (run->nheld > 0)
-				pgq_log(worker, PGQ_LOG_INFO, "stopping: waiting for %d job%s to finish",
-						run->nheld, run->nheld == 1 ? "" : "s");
-			else
-				pgq_log(worker, PGQ_LOG_INFO, "stopping");
+			log_stopping(run);
 		}
 
 		now = pgq_now();
@@ -428,15 +631,21 @@ run_loop(PgqRun *run)
 				goto lost;
 			continue;
 		}
-		if (!wait_for_events(run, next_deadline(run, stopping, want_dequeue,
-												next_poll, health)))
-			goto lost;
-	}
-	return result;
+		if (wait_for_events(run, next_deadline(run, stopping, want_dequeue,
+											   next_poll, health)))
+			continue;
 
 lost:
-	abandon(run);
-	return PGQ_RUN_CONNECTION_LOST;
+		if (o->reconnect_max_delay_s > 0 && reconnect(run, &stopping))
+		{
+			want_dequeue = !stopping;
+			next_poll = 0;
+			continue;
+		}
+		abandon(run);
+		return PGQ_RUN_CONNECTION_LOST;
+	}
+	return result;
 }
 
 /*
@@ -527,7 +736,13 @@ pgq_worker_run(PgqWorker *worker)
 	drain_wake_pipe(worker);
 
 	if (!pgq_run_setup(&run))
-		pgq_log(worker, PGQ_LOG_ERROR, "%s", worker->error);
+	{
+		/* a stop while connecting is a stop, not a failure */
+		if (atomic_load(&worker->stop_requested))
+			result = PGQ_RUN_STOPPED;
+		pgq_log(worker, result == PGQ_RUN_STOPPED ? PGQ_LOG_INFO : PGQ_LOG_ERROR,
+				"%s", worker->error);
+	}
 	else if ((run.pool = pgq_pool_start(worker, run.capacity)) == NULL)
 	{
 		pgq_worker_set_error(worker, "out of memory");

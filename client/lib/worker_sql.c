@@ -4,7 +4,8 @@
  *		The worker's conversation with the server: setup at run start
  *		(connect, check the extension, register entrypoints, learn leases,
  *		LISTEN, prepare statements), dequeue, heartbeat, the queued-work
- *		probe and the listener health check.
+ *		probe, the check of a cancellation with the server and the listener
+ *		health check.
  *
  * Every hot statement is prepared once per connection and sent with
  * PQexecPrepared: one round trip each.  Error handling is shared by
@@ -28,54 +29,64 @@
 #define TRANSIENT_BACKOFF_S 0.5
 
 /*
+ * Every statement is a call of a pgqueuer.* function with schema-qualified
+ * names and types and no operator: they run in the user's session, whose
+ * search_path may list a schema where another role planted look-alike
+ * functions, operators or types (CVE-2018-1058).  AT TIME ZONE and EXTRACT
+ * are grammar, bound to pg_catalog by the parser.
+ *
  * No per-worker cap ($4 of dequeue) is passed: the worker asks only for as
  * many jobs as it has free slots, and counting this worker's picked jobs
  * in the server would cost an index scan per dequeue.
  */
 static const char *const dequeue_sql =
-"SELECT id, entrypoint, priority, attempts, payload, headers::text, dedupe_key,"
+"SELECT id, entrypoint, priority, attempts, payload, headers::pg_catalog.text,"
+" dedupe_key,"
 " pg_catalog.to_char(created AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
 " pg_catalog.to_char(execute_after AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
-" FROM pgqueuer.dequeue($1::integer, $2::text[], $3::uuid, NULL)";
+" FROM pgqueuer.dequeue($1::pg_catalog.int4, $2::pg_catalog.text[],"
+" $3::pg_catalog.uuid, NULL)";
 
+/* one row per job whose outcome was recorded */
 static const char *const complete_sql =
-"SELECT pg_catalog.count(*) FROM pgqueuer.complete($1::bigint[],"
-" $2::pgqueuer.pgqueuer_status[], $3::jsonb[], $4::uuid)";
+"SELECT c.job_id FROM pgqueuer.complete($1::pg_catalog.int8[],"
+" $2::pgqueuer.pgqueuer_status[], $3::pg_catalog.jsonb[], $4::pg_catalog.uuid)"
+" AS c(job_id)";
 
 static const char *const retry_sql =
-"SELECT pgqueuer.retry($1::bigint, pg_catalog.make_interval(secs => $2::float8),"
-" $3::jsonb, $4::uuid)";
+"SELECT pgqueuer.retry($1::pg_catalog.int8,"
+" pg_catalog.make_interval(secs => $2::pg_catalog.float8),"
+" $3::pg_catalog.jsonb, $4::pg_catalog.uuid)";
 
 static const char *const heartbeat_sql =
-"SELECT pgqueuer.heartbeat($1::bigint[], $2::uuid)";
+"SELECT pgqueuer.heartbeat($1::pg_catalog.int8[], $2::pg_catalog.uuid)";
 
 /* seconds until the first queued job of ours (not paused) is due; NULL: none */
 static const char *const probe_sql =
-"SELECT EXTRACT(EPOCH FROM pg_catalog.min(q.execute_after) - pg_catalog.now())::float8"
-" FROM pgqueuer.pgqueuer q"
-" WHERE q.status = 'queued' AND q.entrypoint = ANY ($1::text[])"
-" AND NOT EXISTS (SELECT 1 FROM pgqueuer.pgqueuer_entrypoints e"
-"   WHERE e.entrypoint = q.entrypoint AND e.paused)";
+"SELECT pgqueuer.next_due($1::pg_catalog.text[])";
 
 static const char *const register_sql =
-"SELECT pgqueuer.register_entrypoint($1, $2::integer,"
-" pg_catalog.make_interval(secs => $3::float8), $4::integer, $5::float8,"
-" pg_catalog.make_interval(secs => $6::float8),"
-" pg_catalog.make_interval(secs => $7::float8), $8)";
+"SELECT pgqueuer.register_entrypoint($1::pg_catalog.text, $2::pg_catalog.int4,"
+" pg_catalog.make_interval(secs => $3::pg_catalog.float8), $4::pg_catalog.int4,"
+" $5::pg_catalog.float8,"
+" pg_catalog.make_interval(secs => $6::pg_catalog.float8),"
+" pg_catalog.make_interval(secs => $7::pg_catalog.float8), $8::pg_catalog.text)";
 
 /* each entrypoint's lease: its registry row, else the server's default */
 static const char *const lease_sql =
-"SELECT n.name, EXTRACT(EPOCH FROM COALESCE(e.lease_timeout,"
-"   pg_catalog.current_setting('pgqueuer.lease_timeout', true)::interval,"
-"   interval '30 seconds'))::float8"
-" FROM pg_catalog.unnest($1::text[]) AS n(name)"
-" LEFT JOIN pgqueuer.pgqueuer_entrypoints e ON e.entrypoint = n.name";
+"SELECT entrypoint, EXTRACT(EPOCH FROM lease_timeout)::pg_catalog.float8"
+" FROM pgqueuer.entrypoint_leases($1::pg_catalog.text[])";
 
-/* the same without reading the registry (a role that may not) */
-static const char *const lease_guc_sql =
-"SELECT EXTRACT(EPOCH FROM COALESCE("
-"   pg_catalog.current_setting('pgqueuer.lease_timeout', true)::interval,"
-"   interval '30 seconds'))::float8";
+/* which of our jobs the server says we no longer hold (cancellations) */
+static const char *const not_held_sql =
+"SELECT job_id, status FROM pgqueuer.jobs_not_held($1::pg_catalog.int8[],"
+" $2::pg_catalog.uuid)";
+
+/* the extension's version; a catalog probe, as no function exists without it */
+static const char *const extension_sql =
+"SELECT pg_catalog.current_database(), (SELECT e.extversion"
+" FROM pg_catalog.pg_extension AS e"
+" WHERE e.extname OPERATOR(pg_catalog.=) 'pgqueuer'::pg_catalog.name)";
 
 /*
  * is_transient
@@ -131,21 +142,26 @@ pgq_run_check_result(PgqRun *run, PGresult *res, const char *what)
 	return false;
 }
 
-/* notice_receiver: server notices go to the worker's log */
+/* notice_receiver: server notices go to the worker's log, escaped */
 static void
 notice_receiver(void *arg, const PGresult *res)
 {
 	PgqWorker  *worker = arg;
 	const char *severity = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
 	const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-
 	bool		serious = severity && (strcmp(severity, "WARNING") == 0 ||
 									   strcmp(severity, "ERROR") == 0 ||
 									   strcmp(severity, "FATAL") == 0 ||
 									   strcmp(severity, "PANIC") == 0);
+	PgqBuf		text;
 
+	/* a notice may quote data other roles wrote (entrypoint names, keys) */
+	pgq_buf_init(&text);
+	pgq_buf_escaped(&text, primary ? primary : "", PGQ_ERRMSG_LEN, false);
 	pgq_log(worker, serious ? PGQ_LOG_WARNING : PGQ_LOG_INFO,
-			"server %s: %s", severity ? severity : "NOTICE", primary ? primary : "");
+			"server %s: %s", severity ? severity : "NOTICE",
+			text.oom ? "(out of memory)" : text.data);
+	pgq_buf_free(&text);
 }
 
 /*
@@ -214,10 +230,9 @@ register_entrypoints(PgqRun *run)
 
 /*
  * learn_leases
- *		Each entrypoint's lease (heartbeats go out at half of it): the
- *		registry's lease_timeout, else the server's pgqueuer.lease_timeout.
- *		A role that cannot read the registry uses its own registration, else
- *		the server's default.
+ *		Each entrypoint's lease (heartbeats go out at half of it), from
+ *		pgqueuer.entrypoint_leases(): the registry's lease_timeout, else the
+ *		server's pgqueuer.lease_timeout.
  */
 static bool
 learn_leases(PgqRun *run)
@@ -225,41 +240,20 @@ learn_leases(PgqRun *run)
 	PgqWorker  *worker = run->worker;
 	const char *values[1] = {run->entrypoints_literal};
 	PGresult   *res;
-	double		fallback;
 
 	res = PQexecParams(run->conn, lease_sql, 1, NULL, values, NULL, NULL, 0);
-	if (PQresultStatus(res) == PGRES_TUPLES_OK)
-	{
-		for (int r = 0; r < PQntuples(res); r++)
-		{
-			const char *name = PQgetvalue(res, r, 0);
-			double		lease = strtod(PQgetvalue(res, r, 1), NULL);
-
-			for (int i = 0; i < worker->nentries; i++)
-				if (strcmp(worker->entries[i].name, name) == 0)
-					worker->entries[i].lease_s = lease > 0 ? lease : 30.0;
-		}
-		PQclear(res);
-		return true;
-	}
-	if (PQstatus(run->conn) == CONNECTION_BAD)
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 		return setup_fail(run, res, "could not read the lease timeouts");
-	PQclear(res);
-
-	res = PQexec(run->conn, lease_guc_sql);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
-		return setup_fail(run, res, "could not read pgqueuer.lease_timeout");
-	fallback = strtod(PQgetvalue(res, 0, 0), NULL);
-	if (!(fallback > 0))
-		fallback = 30.0;
-	PQclear(res);
-	for (int i = 0; i < worker->nentries; i++)
+	for (int r = 0; r < PQntuples(res); r++)
 	{
-		PgqEntry   *e = &worker->entries[i];
+		const char *name = PQgetvalue(res, r, 0);
+		double		lease = strtod(PQgetvalue(res, r, 1), NULL);
 
-		e->lease_s = (e->opts.register_entrypoint && e->opts.lease_timeout_s > 0) ?
-			e->opts.lease_timeout_s : fallback;
+		for (int i = 0; i < worker->nentries; i++)
+			if (strcmp(worker->entries[i].name, name) == 0)
+				worker->entries[i].lease_s = lease > 0 ? lease : 30.0;
 	}
+	PQclear(res);
 	return true;
 }
 
@@ -280,6 +274,15 @@ prepare(PgqRun *run, const char *name, const char *sql)
 	return true;
 }
 
+/* stop_requested: pgq_open_conn's stop test, pgq_worker_stop() was called */
+static bool
+stop_requested(void *arg)
+{
+	PgqWorker  *worker = arg;
+
+	return atomic_load(&worker->stop_requested) != 0;
+}
+
 /*
  * pgq_run_setup
  *		Connect and get ready to dequeue.  False on any failure, with the
@@ -296,15 +299,10 @@ pgq_run_setup(PgqRun *run)
 
 	/* pgqueuer.workers() finds this connection by its application name */
 	snprintf(appname, sizeof(appname), "pgqueuer worker %s", worker->qm_id);
-	run->conn = pgq_open_conn(worker->conninfo, appname);
+	run->conn = pgq_open_conn(worker->conninfo, appname,
+							  stop_requested, worker, msg, sizeof(msg));
 	if (run->conn == NULL)
 	{
-		pgq_worker_set_error(worker, "out of memory");
-		return false;
-	}
-	if (PQstatus(run->conn) != CONNECTION_OK)
-	{
-		pgq_copy_pq_error(msg, sizeof(msg), run->conn, NULL);
 		pgq_worker_set_error(worker, "could not connect: %s", msg);
 		return false;
 	}
@@ -313,9 +311,7 @@ pgq_run_setup(PgqRun *run)
 	if (PQsetClientEncoding(run->conn, "UTF8") != 0)
 		return setup_fail(run, NULL, "could not set client_encoding");
 
-	res = PQexec(run->conn,
-				 "SELECT pg_catalog.current_database(), (SELECT extversion FROM pg_catalog.pg_extension"
-				 " WHERE extname = 'pgqueuer')");
+	res = PQexec(run->conn, extension_sql);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
 		return setup_fail(run, res, "could not check the pgqueuer extension");
 	if (PQgetisnull(res, 0, 1))
@@ -326,9 +322,18 @@ pgq_run_setup(PgqRun *run)
 		PQclear(res);
 		return false;
 	}
+	if (strcmp(PQgetvalue(res, 0, 1), "1.0") == 0)
+	{
+		pgq_worker_set_error(worker,
+							 "the pgqueuer extension in database \"%s\" is version 1.0, this worker needs 1.1 or later (run ALTER EXTENSION pgqueuer UPDATE, or pgq upgrade)",
+							 PQgetvalue(res, 0, 0));
+		PQclear(res);
+		return false;
+	}
 	PQclear(res);
 
-	if (!register_entrypoints(run) || !learn_leases(run))
+	/* a reconnection keeps the leases: handlers are reading them */
+	if (!register_entrypoints(run) || (!run->set_up && !learn_leases(run)))
 		return false;
 
 	res = PQexec(run->conn, "LISTEN " PGQ_CHANNEL);
@@ -340,7 +345,8 @@ pgq_run_setup(PgqRun *run)
 		!prepare(run, "pgq_complete", complete_sql) ||
 		!prepare(run, "pgq_retry", retry_sql) ||
 		!prepare(run, "pgq_heartbeat", heartbeat_sql) ||
-		!prepare(run, "pgq_probe", probe_sql))
+		!prepare(run, "pgq_probe", probe_sql) ||
+		!prepare(run, "pgq_not_held", not_held_sql))
 		return false;
 	run->can_probe = true;
 
@@ -355,6 +361,7 @@ pgq_run_setup(PgqRun *run)
 	}
 	if (min_rate > 0)
 		run->rate_poll_s = fmin(1.0, fmax(0.1, 1.0 / min_rate));
+	run->set_up = true;
 	return true;
 }
 
@@ -434,18 +441,6 @@ make_context(PgqRun *run, PGresult *res, int r, const PgqEntry *entry, double no
 	ctx->state = PGQ_SLOT_QUEUED;
 	ctx->next_heartbeat = (entry->lease_s > 0) ? now + entry->lease_s / 2 : INFINITY;
 	return ctx;
-}
-
-/* hold: add ctx to the run's list of held jobs */
-static void
-hold(PgqRun *run, PgqContext *ctx)
-{
-	ctx->run_prev = NULL;
-	ctx->run_next = run->held_head;
-	if (run->held_head)
-		run->held_head->run_prev = ctx;
-	run->held_head = ctx;
-	run->nheld++;
 }
 
 /*
@@ -528,7 +523,7 @@ pgq_run_take_jobs(PgqRun *run, PGresult *res, int want)
 					PQgetvalue(res, r, 0));
 			continue;
 		}
-		hold(run, ctx);
+		pgq_run_hold(run, ctx);
 		pthread_mutex_lock(&worker->lock);
 		worker->stats.dequeued++;
 		pthread_mutex_unlock(&worker->lock);
@@ -556,6 +551,54 @@ pgq_run_dequeue(PgqRun *run, int want)
 	if (!pgq_run_send_dequeue(run, want))
 		return pgq_run_take_jobs(run, NULL, want);
 	return pgq_run_take_jobs(run, pgq_run_last_result(run), want);
+}
+
+/*
+ * stop_lost_jobs
+ *		A heartbeat extended fewer jobs than it named: find the running
+ *		jobs this worker no longer holds (lease expired, e.g. while the
+ *		connection was down, or cancelled while no cancellation_event could
+ *		reach us) with one heartbeat each, and set their cancelled flag: the
+ *		server may already have handed them to another worker.  Finished
+ *		jobs are left alone; complete() refuses their outcomes.
+ */
+static void
+stop_lost_jobs(PgqRun *run)
+{
+	PgqWorker  *worker = run->worker;
+
+	for (PgqContext *c = run->held_head; c && !run->broken; c = c->run_next)
+	{
+		char		id[32];
+		const char *values[2];
+		PGresult   *res;
+		bool		done;
+		bool		lost;
+
+		pthread_mutex_lock(&worker->lock);
+		done = c->state == PGQ_SLOT_DONE;
+		pthread_mutex_unlock(&worker->lock);
+		if (done || atomic_load(&c->cancelled))
+			continue;
+		snprintf(id, sizeof(id), "{%lld}", (long long) c->job.id);
+		values[0] = id;
+		values[1] = worker->qm_id;
+		res = PQexecPrepared(run->conn, "pgq_heartbeat", 2, values, NULL, NULL, 0);
+		if (!pgq_run_check_result(run, res, "heartbeat"))
+			return;
+		lost = strtol(PQgetvalue(res, 0, 0), NULL, 10) == 0;
+		PQclear(res);
+		if (!lost)
+			continue;
+		pthread_mutex_lock(&worker->lock);
+		atomic_store(&c->cancelled, true);
+		if (c->state != PGQ_SLOT_DONE)
+			worker->stats.cancelled++;
+		pthread_mutex_unlock(&worker->lock);
+		pgq_log(worker, PGQ_LOG_WARNING,
+				"job %lld (%s) is no longer held by this worker (its lease expired or it was cancelled): its handler is told to stop and its outcome will not be reported",
+				(long long) c->job.id, c->entry->name);
+	}
 }
 
 /*
@@ -596,10 +639,14 @@ pgq_run_heartbeat(PgqRun *run, double now)
 	if (!pgq_run_check_result(run, res, "heartbeat"))
 		return;
 	if (strtol(PQgetvalue(res, 0, 0), NULL, 10) < n)
+	{
 		pgq_log(run->worker, PGQ_LOG_DEBUG, "heartbeat: %s of %d jobs still held",
 				PQgetvalue(res, 0, 0), n);
-	else
-		pgq_log(run->worker, PGQ_LOG_DEBUG, "heartbeat: %d jobs", n);
+		PQclear(res);
+		stop_lost_jobs(run);
+		return;
+	}
+	pgq_log(run->worker, PGQ_LOG_DEBUG, "heartbeat: %d jobs", n);
 	PQclear(res);
 }
 
@@ -607,9 +654,9 @@ pgq_run_heartbeat(PgqRun *run, double now)
  * pgq_run_probe_queued
  *		Seconds until our first queued, unpaused job is due (<= 0: one is
  *		due now but dequeue did not hand it out, for example because of a
- *		concurrency or rate limit), or NAN when none is queued.  Also NAN
- *		when the probe cannot run (a role without SELECT on the tables):
- *		callers then trust the empty dequeue.
+ *		concurrency or rate limit), or NAN when none is queued
+ *		(pgqueuer.next_due).  Also NAN when the probe cannot run (a role
+ *		without EXECUTE on it): callers then trust the empty dequeue.
  */
 double
 pgq_run_probe_queued(PgqRun *run)
@@ -662,11 +709,56 @@ pgq_run_send_health_check(PgqRun *run, double now)
 	if (payload.oom)
 		return;
 	values[0] = payload.data;
-	res = PQexecParams(run->conn, "SELECT pg_catalog.pg_notify('" PGQ_CHANNEL "', $1)",
+	res = PQexecParams(run->conn,
+					   "SELECT pg_catalog.pg_notify('" PGQ_CHANNEL "', $1::pg_catalog.text)",
 					   1, NULL, values, NULL, NULL, 0);
 	pgq_buf_free(&payload);
 	if (!pgq_run_check_result(run, res, "listener health check"))
 		return;
 	PQclear(res);
 	run->health_sent = now;
+}
+
+/*
+ * pgq_run_confirm_not_held
+ *		A notification is only a hint: any role that can connect may NOTIFY
+ *		on the channel.  Ask the server (pgqueuer.jobs_not_held) which of
+ *		the n job ids, all held by this worker, it no longer holds as
+ *		picked -- canceled, or lost with an expired lease -- and set
+ *		gone[i] for those.  Returns how many, or -1 when the call failed
+ *		(then nothing is confirmed).
+ */
+int
+pgq_run_confirm_not_held(PgqRun *run, const int64_t *ids, int n, bool *gone)
+{
+	const char *values[2];
+	PGresult   *res;
+	int			count = 0;
+
+	memset(gone, 0, sizeof(bool) * (size_t) n);
+	pgq_buf_reset(&run->sql);
+	pgq_buf_putc(&run->sql, '{');
+	for (int i = 0; i < n; i++)
+		pgq_buf_printf(&run->sql, "%s%lld", i ? "," : "", (long long) ids[i]);
+	pgq_buf_putc(&run->sql, '}');
+	if (run->sql.oom)
+		return -1;
+	values[0] = run->sql.data;
+	values[1] = run->worker->qm_id;
+	res = PQexecPrepared(run->conn, "pgq_not_held", 2, values, NULL, NULL, 0);
+	if (!pgq_run_check_result(run, res, "cancellation check"))
+		return -1;
+	for (int r = 0; r < PQntuples(res); r++)
+	{
+		int64_t		id = strtoll(PQgetvalue(res, r, 0), NULL, 10);
+
+		for (int i = 0; i < n; i++)
+			if (ids[i] == id && !gone[i])
+			{
+				gone[i] = true;
+				count++;
+			}
+	}
+	PQclear(res);
+	return count;
 }

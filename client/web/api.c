@@ -49,7 +49,7 @@ static const char *const throughput_sql =
 
 static const char *const held_ids_sql =
 "SELECT pg_catalog.array_agg(j.id)"
-" FROM pgqueuer.list_jobs(ARRAY[$1::text], '{failed}', NULL, NULL, 10000) AS j";
+" FROM pgqueuer.list_jobs(ARRAY[$1::pg_catalog.text], '{failed}', NULL, NULL, 10000) AS j";
 
 void
 web_reply_error(WebReply *reply, int status, const char *message)
@@ -235,7 +235,7 @@ metric_value_escaped(PgqBuf *buf, const char *v)
 
 /* metrics() flattened: one row per sample and label, labels in key order. */
 static const char *const metrics_sql =
-"SELECT m.ord, m.name, m.type, m.help, m.value::text, l.key, l.value"
+"SELECT m.ord, m.name, m.type, m.help, m.value::pg_catalog.text, l.key, l.value"
 " FROM pgqueuer.metrics() WITH ORDINALITY AS m(name, type, help, labels, value, ord)"
 " LEFT JOIN LATERAL pg_catalog.jsonb_each_text(m.labels) AS l(key, value) ON true"
 " ORDER BY m.name, m.ord, l.key";
@@ -329,11 +329,11 @@ get_json(PGconn *conn, const char *path, WebArgFn arg, void *request,
 		}
 		return add_result(conn, reply, out, "jobs",
 						  "SELECT * FROM pgqueuer.list_jobs("
-						  " CASE WHEN $1::text IS NULL THEN NULL ELSE ARRAY[$1::text] END,"
-						  " CASE WHEN $2::text IS NULL THEN NULL"
-						  "  ELSE ARRAY[$2::text::pgqueuer.pgqueuer_status] END,"
-						  " CASE WHEN $3::text IS NULL THEN NULL ELSE ARRAY[$3::bigint] END,"
-						  " CASE WHEN $4::text IS NULL THEN NULL ELSE ARRAY[$4::text] END,"
+						  " CASE WHEN $1::pg_catalog.text IS NULL THEN NULL ELSE ARRAY[$1::pg_catalog.text] END,"
+						  " CASE WHEN $2::pg_catalog.text IS NULL THEN NULL"
+						  "  ELSE ARRAY[$2::pg_catalog.text::pgqueuer.pgqueuer_status] END,"
+						  " CASE WHEN $3::pg_catalog.text IS NULL THEN NULL ELSE ARRAY[$3::bigint] END,"
+						  " CASE WHEN $4::pg_catalog.text IS NULL THEN NULL ELSE ARRAY[$4::pg_catalog.text] END,"
 						  " COALESCE($5::integer, 100))", 5, params);
 	}
 	if (strcmp(path, "/api/job") == 0)

@@ -78,6 +78,14 @@ extern void pgq_store_spi_rows(FunctionCallInfo fcinfo, int ncols);
 /* schema_guard.c */
 extern List *pgq_schema_guard(MemoryContext resultcxt, bool *blocking);
 
+/* catalog_drift.c */
+extern List *pgq_catalog_drift(MemoryContext resultcxt, bool *repairable,
+							   bool *tables_intact);
+
+/* the hint of every drift report */
+#define PGQ_REPAIR_HINT \
+	"run SELECT * FROM pgqueuer.repair() (or pgq verify --repair) to restore the extension's definitions; pgqueuer.repair(dry_run => true) lists the statements"
+
 /* plan_shape.c */
 extern void pgq_install_plan_hook(void);
 extern int	pgq_execute_indexed(SPIPlanPtr plan, Datum *values,

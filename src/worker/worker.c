@@ -87,6 +87,16 @@ static char schema_seen_version[NAMEDATALEN];
 static char *guard_logged = NULL;
 static bool guard_blocked = false;
 
+/* the drift lines already logged, each followed by a newline */
+static char *drift_logged = NULL;
+
+/*
+ * The drift check compares every object of the extension with its recorded
+ * definition (some milliseconds of catalog reads): at most this often.
+ */
+#define DRIFT_CHECK_INTERVAL_MS 10000
+static TimestampTz drift_checked_at = 0;
+
 /*
  * lock_extension
  *		True if the extension is installed; then it stays so until the end
@@ -320,8 +330,42 @@ log_guard(List *lines, bool blocking)
 }
 
 /*
+ * log_drift
+ *		Log, once each, the extension's objects that differ from what its
+ *		scripts created (catalog_drift.c): a WARNING for every problem not
+ *		logged in the previous pass, with the way to restore it.  A problem
+ *		that goes away and comes back is logged again.
+ */
+static void
+log_drift(List *lines)
+{
+	StringInfoData all;
+	ListCell   *lc;
+
+	initStringInfo(&all);
+	foreach(lc, lines)
+	{
+		const char *line = (const char *) lfirst(lc);
+		char	   *key = psprintf("%s\n", line);
+
+		appendStringInfoString(&all, key);
+		if (drift_logged == NULL || strstr(drift_logged, key) == NULL)
+			ereport(WARNING,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("pgqueuer worker: %s", printable(line)),
+					 errdetail("The object differs from what the extension's install and update scripts created."),
+					 errhint("Run SELECT * FROM pgqueuer.repair() (or pgq verify --repair) to restore the extension's objects; pgqueuer.repair(dry_run => true) lists the statements.  Objects the extension does not define are left alone.")));
+	}
+	if (drift_logged != NULL)
+		pfree(drift_logged);
+	drift_logged = MemoryContextStrdup(TopMemoryContext, all.data);
+}
+
+/*
  * check_schema
- *		Look for foreign objects and grants in schema pgqueuer in a short
+ *		Look for foreign objects and grants in schema pgqueuer, and (every
+ *		DRIFT_CHECK_INTERVAL_MS at most) for objects of the extension
+ *		changed behind its back, in a short
  *		transaction of its own; log what changed.  Returns false if the
  *		extension is not installed.  An error here is raised: the launcher
  *		restarts the worker with its back-off.
@@ -341,10 +385,25 @@ check_schema(void)
 	present = lock_extension();
 	if (present)
 	{
+		bool		repairable;
+		bool		intact;
+		bool		check_drift;
+		List	   *drift = NIL;
+		TimestampTz now = GetCurrentTimestamp();
+
+		check_drift = drift_checked_at == 0 ||
+			TimestampDifferenceExceeds(drift_checked_at, now, DRIFT_CHECK_INTERVAL_MS);
 		pgq_connect();
 		lines = pgq_schema_guard(TopTransactionContext, &blocking);
+		if (check_drift)
+			drift = pgq_catalog_drift(TopTransactionContext, &repairable, &intact);
 		pgq_finish();
 		log_guard(lines, blocking);
+		if (check_drift)
+		{
+			log_drift(drift);
+			drift_checked_at = now;
+		}
 	}
 
 	PopActiveSnapshot();

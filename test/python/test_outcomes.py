@@ -272,12 +272,12 @@ async def test_lost_connection_reconnects_and_reports(dsn, db, ep):
     await wait_until(lambda: db.one("SELECT true FROM pgqueuer.pgqueuer WHERE id = %s AND status = 'picked'", first),
                      "the first job to be claimed")
     old = set(r[0] for r in await db.all(
-        "SELECT pid FROM pg_stat_activity WHERE application_name LIKE 'pgqueuer_client%%'"
+        "SELECT pid FROM pg_stat_activity WHERE (application_name LIKE 'pgqueuer_client%%' OR application_name LIKE 'pgqueuer worker %%')"
         " AND NOT pid = pg_backend_pid()"))
     assert len(old) == 2
     await db.all("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid = ANY(%s)", list(old))
     await wait_until(lambda: db.one(
-        "SELECT count(*) = 2 FROM pg_stat_activity WHERE application_name LIKE 'pgqueuer_client%%'"
+        "SELECT count(*) = 2 FROM pg_stat_activity WHERE (application_name LIKE 'pgqueuer_client%%' OR application_name LIKE 'pgqueuer worker %%')"
         " AND NOT pid = ANY(%s)", list(old)), "the worker to reconnect")
     release.set()
     (second,) = await Queries(db.conn).enqueue(ep)

@@ -3,9 +3,13 @@
 #
 # 020_pgq_cli.pl
 #	The pgq commands other than run: install, uninstall, upgrade, verify,
-#	durability, autovac, queue, failed, requeue, schedules, dashboard and
-#	listen.  For each: --help, option errors, connection failure, and the
-#	output, exit status and database effect of its uses.
+#	durability, autovac, queue, failed, requeue, schedules, jobs, workers,
+#	dashboard and listen.  For each: --help, option errors, connection
+#	failure, and the output, exit status and database effect of its uses.
+#	Connecting: the connect timeout (default 10 s, --connect-timeout,
+#	PGCONNECT_TIMEOUT, the DSN's connect_timeout) against a server that
+#	accepts and never answers, SIGTERM while connecting, and the warning
+#	of --pg-password.
 #
 # The binary comes from $PGQ_BIN.  The background worker is off
 # (pgqueuer.enabled = off) so that nothing but the commands under test
@@ -16,6 +20,9 @@
 use strict;
 use warnings;
 
+use Digest::MD5 qw(md5_hex);
+use IO::Select;
+use IO::Socket::INET;
 use IPC::Run;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
@@ -115,7 +122,7 @@ sub wait_for
 }
 
 my @commands = qw(install uninstall upgrade verify durability autovac
-  queue failed requeue schedules dashboard listen);
+  queue failed requeue schedules jobs workers dashboard listen);
 
 # --- every command: --help, -h, unknown option, connection failure -----------
 
@@ -476,6 +483,139 @@ command_is([ 'listen', '--channel' ], 2, '',
 	qr/option "--channel" requires an argument/, 'listen --channel without value');
 command_is([ 'listen', 'extra' ], 2, '', qr/unexpected argument "extra"/,
 	'listen with an argument');
+
+# --- queue --payload-file ----------------------------------------------------
+
+{
+	my $tmp = PostgreSQL::Test::Utils::tempdir();
+	my $file = "$tmp/payload.bin";
+	my $bytes = join('', map { chr($_ % 251) } 0 .. 199_999);
+	open(my $fh, '>:raw', $file) or die "$file: $!";
+	print $fh $bytes;
+	close($fh);
+
+	my ($out) = command_is([ 'queue', 'pf_ep', '--payload-file', $file ], 0,
+		qr/^Enqueued job \d+\.\n\z/, '', 'queue --payload-file FILE (200 kB with NUL bytes)');
+	my ($id) = $out =~ /(\d+)/;
+	is(sql("SELECT octet_length(payload) || ' ' || md5(payload) FROM pgqueuer.pgqueuer WHERE id = $id"),
+		'200000 ' . md5_hex($bytes), '... the payload is the file, byte for byte');
+
+	my ($sout, $serr) = ('', '');
+	IPC::Run::run([ $pgq, '--pg-dsn', $dsn, 'queue', 'pf_ep', '-f', '-' ],
+		'<', \"from\nstdin", '>', \$sout, '2>', \$serr);
+	is($? >> 8, 0, 'queue --payload-file -: exit 0');
+	($id) = $sout =~ /(\d+)/;
+	is(sql("SELECT encode(payload, 'escape') FROM pgqueuer.pgqueuer WHERE id = $id"),
+		"from\nstdin", '... the payload is standard input');
+
+	command_is([ 'queue', 'pf_ep', '--payload-file', "$tmp/none" ], 1, '',
+		qr/^pgq queue: error: could not open payload file ".*none": No such file or directory$/m,
+		'queue --payload-file of a missing file');
+	command_is([ 'queue', 'pf_ep', 'inline', '--payload-file', $file ], 2, '',
+		qr/give the payload either as PAYLOAD or with --payload-file, not both/,
+		'queue with PAYLOAD and --payload-file');
+	command_is([ 'queue', 'pf_ep', '--payload-file', $tmp ], 1, '',
+		qr/^pgq queue: error: could not read payload file/m,
+		'queue --payload-file of a directory');
+}
+
+# --- jobs and workers ----------------------------------------------------------
+
+command_is([ 'workers' ], 0, "No workers.\n", '', 'workers with none');
+my $qm = '00000000-0000-0000-0000-0000000000aa';
+my $picked = sql("SELECT id FROM pgqueuer.dequeue(1, ARRAY['pf_ep'], '$qm')");
+($out) = command_is([ 'jobs', '--table-format', 'plain', '--entrypoint', 'pf_ep' ], 0,
+	qr/^ +ID  Entrypoint +Status +Priority +Attempts +Execute after +Heartbeat +Worker +Payload bytes\n/,
+	'', 'jobs --entrypoint --table-format plain');
+@rows = data_lines($out);
+is(scalar @rows, 2, 'jobs: both jobs of the entrypoint');
+like($rows[0], qr/^ *$picked  pf_ep +picked +0 +0 +\d{4}-.* \Q$qm\E +200000$/,
+	'jobs: the picked job with its worker and payload size');
+($out) = command_is([ 'jobs', '-t', 'plain', '-s', 'queued', '-e', 'pf_ep', '-e', 'other' ], 0,
+	undef, '', 'jobs --status queued');
+@rows = data_lines($out);
+is(scalar @rows, 1, 'jobs --status: the queued job only');
+like($rows[0], qr/^ *\d+  pf_ep +queued +0 +0 .* +10$/, 'jobs --status: its row');
+command_is([ 'jobs', '-n', '1', '-t', 'plain' ], 0, qr/\A[^\n]*\n[^\n]*\n\z/, '',
+	'jobs --limit 1: one row');
+command_is([ 'jobs', '--status', 'failed', '--entrypoint', 'nobody' ], 0, "No jobs.\n", '',
+	'jobs with no match');
+command_is([ 'jobs', '--status', 'sleeping' ], 2, '',
+	qr/invalid value "sleeping" for --status: choose queued, picked, failed/,
+	'jobs --status of an unknown status');
+command_is([ 'jobs', '--limit', '0' ], 2, '', qr/invalid value "0" for --limit: an integer from 1 to 10000/,
+	'jobs --limit 0');
+command_is([ 'failed', '--limit', '10001' ], 2, '', qr/invalid value "10001" for --limit: an integer from 1 to 10000/,
+	'failed --limit 10001');
+command_is([ 'jobs', 'extra' ], 2, '', qr/unexpected argument "extra"/, 'jobs with an argument');
+($out) = command_is([ 'workers', '--table-format', 'plain' ], 0,
+	qr/^Worker +Jobs +Entrypoints +Oldest heartbeat +Last heartbeat +PID +Client\n/, '', 'workers');
+@rows = data_lines($out);
+like($rows[0], qr/^\Q$qm\E +1  pf_ep +\d{4}-/, 'workers: the worker holding the picked job');
+is(scalar @rows, 1, 'workers: one worker');
+command_is([ 'workers', 'extra' ], 2, '', qr/unexpected argument "extra"/, 'workers with an argument');
+sql("SELECT pgqueuer.complete(ARRAY[$picked]::bigint[], '{successful}')");
+
+# --- connecting: timeout, SIGTERM, password ----------------------------------------
+
+{
+	# a "server" that accepts connections and never answers
+	my $hole = IO::Socket::INET->new(Listen => 8, LocalAddr => '127.0.0.1',
+		LocalPort => 0, Proto => 'tcp') or die "listen: $!";
+	my $hole_dsn = 'host=127.0.0.1 port=' . $hole->sockport . ' dbname=x user=x';
+	my @held;
+
+	# hole_run(ENV, ARGS...): pgq against the hole; (exit code, stderr)
+	my $hole_run = sub {
+		my ($env, @args) = @_;
+		my ($o, $e) = ('', '');
+		local %ENV = %ENV;
+		delete $ENV{PGCONNECT_TIMEOUT};
+		$ENV{$_} = $env->{$_} for keys %$env;
+		IPC::Run::run([ $pgq, @args ], '<', \undef, '>', \$o, '2>', \$e);
+		return ($? >> 8, $e);
+	};
+
+	my ($rc, $err) = $hole_run->({}, '--pg-dsn', $hole_dsn, '--connect-timeout', '2', 'verify');
+	is($rc, 1, 'a server that never answers: --connect-timeout 2 gives up, exit 1');
+	like($err, qr/^pgq verify: error: could not connect: timeout expired after 2 s/m,
+		'... saying so');
+	($rc, $err) = $hole_run->({ PGCONNECT_TIMEOUT => '3' }, '--pg-dsn', $hole_dsn, 'queue', 'x');
+	like($err, qr/could not connect: timeout expired after 3 s/, 'PGCONNECT_TIMEOUT is honoured');
+	($rc, $err) = $hole_run->({}, '--pg-dsn', "$hole_dsn connect_timeout=2",
+		'--connect-timeout', '600', 'failed');
+	like($err, qr/could not connect: timeout expired after 2 s/,
+		'the DSN\'s connect_timeout wins over --connect-timeout');
+	($rc, $err) = $hole_run->({}, '--pg-dsn', $hole_dsn, 'jobs');
+	is($rc, 1, 'without any setting pgq gives up too');
+	like($err, qr/could not connect: timeout expired after 10 s/, '... after the default 10 s');
+	push @held, $hole->accept while IO::Select->new($hole)->can_read(0);
+
+	# SIGTERM while connecting (no timeout): listen and run stop at once
+	for my $case ([ [ 'listen' ], 1, qr/could not connect: interrupted by SIGTERM/ ],
+		[ [ 'run', '--exec', 'x=true' ], 0, qr/INFO: could not connect: connection attempt interrupted/ ])
+	{
+		my ($o, $e) = ('', '');
+		my $h = IPC::Run::start([ $pgq, '--pg-dsn', $hole_dsn, '--connect-timeout', '0',
+				@{ $case->[0] } ], '<', \undef, '>', \$o, '2>', \$e);
+		ok(IO::Select->new($hole)->can_read($PostgreSQL::Test::Utils::timeout_default),
+			"pgq $case->[0][0] is connecting to the silent server");
+		push @held, $hole->accept;
+		$h->signal('TERM');
+		$h->finish;
+		is($h->full_result(0) >> 8, $case->[1], "pgq $case->[0][0]: SIGTERM while connecting ends it, exit $case->[1]");
+		like($e, $case->[2], '... saying why');
+	}
+	close($_) for @held;
+	close($hole);
+}
+
+command_is([ '--connect-timeout', 'soon', 'verify' ], 2, '',
+	qr/^pgq: error: invalid value "soon" for --connect-timeout: an integer from 0 to \d+ is required\nTry "pgq --help"/,
+	'--connect-timeout soon');
+command_is([ '--pg-password', 'not-needed', 'verify' ], 0, undef,
+	qr/^pgq: warning: --pg-password shows the password to every local user in the process list; set PGPASSWORD or use ~\/\.pgpass instead$/m,
+	'--pg-password works, with a warning');
 
 # --- verify of a damaged installation, uninstall ------------------------------
 

@@ -1,7 +1,7 @@
 
 # Copyright (c) pgqueuer contributors
 #
-# 040_pgq_web.pl
+# 050_pgq_web.pl
 #	pgq web: the HTTP rules (security headers, 404/400/403/405, request
 #	limits, tokens), /metrics in Prometheus's format checked by the Python
 #	client library's parser, pgqueuer.metrics() in SQL, the reconnect after
