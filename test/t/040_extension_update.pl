@@ -10,11 +10,13 @@
 #	1.0 SQL functions keep working, while the background worker logs that
 #	the update is pending and waits (a schedule due every second does not
 #	fire).  The database is filled with queued, deferred, held and picked
-#	jobs (a pgq run worker holds five, its --exec command blocked on a gate
-#	file), schedules, registry rows, log, statistics and settings; then
-#	ALTER EXTENSION pgqueuer UPDATE runs under the busy worker.  Afterwards
-#	every row is as before, the worker finishes its jobs and drains the rest
-#	under the registry's concurrency limit, the background worker resumes
+#	jobs (a worker holds five, dequeued as a 1.0 client does: the 1.1
+#	clients call functions only 1.1 has), schedules, registry rows, log,
+#	statistics and settings; then ALTER EXTENSION pgqueuer UPDATE runs under
+#	the busy worker.  Afterwards every row is as before, that worker's
+#	heartbeats and completions of its jobs still work (fenced), a pgq run
+#	worker drains the rest under the registry's concurrency limit, the
+#	background worker resumes
 #	(the schedule fires), and pg_dump --schema-only --binary-upgrade (which
 #	lists every member object) of the updated database equals that of a
 #	fresh CREATE EXTENSION pgqueuer, OIDs aside.
@@ -29,7 +31,7 @@
 use strict;
 use warnings;
 
-use POSIX ':sys_wait_h';
+use IPC::Run;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
@@ -81,22 +83,6 @@ sub wait_log
 	return $offset;
 }
 
-# wait_exit(PID): the exit status, or undef (after SIGKILL) when the
-# process did not end within the deadline
-sub wait_exit
-{
-	my ($pid) = @_;
-	my $end = time() + $deadline_s;
-	while (time() < $end)
-	{
-		return $? >> 8 if waitpid($pid, WNOHANG) == $pid;
-		usleep(20_000);
-	}
-	kill 'KILL', $pid;
-	waitpid($pid, 0);
-	return undef;
-}
-
 # snapshot(DB): everything that existed before the update, as text (rows of
 # the schedule "tick", which the resumed worker fires, left out)
 sub snapshot
@@ -130,7 +116,9 @@ sub snapshot
 	$s{persistence} = query($db, q{
 		SELECT string_agg(relname || '=' || relpersistence::text || coalesce(array_to_string(reloptions, ','), ''),
 			' ' ORDER BY relname)
-		FROM pg_class WHERE relnamespace = 'pgqueuer'::regnamespace AND relkind = 'r'});
+		FROM pg_class WHERE relnamespace = 'pgqueuer'::regnamespace AND relkind = 'r'
+		  AND relname IN ('pgqueuer', 'pgqueuer_log', 'pgqueuer_statistics', 'pgqueuer_schedules',
+						  'pgqueuer_entrypoints', 'pgqueuer_settings', 'pgqueuer_rate_grants')});
 	return \%s;
 }
 
@@ -184,23 +172,14 @@ like(query('upd', "SELECT pgqueuer.schedule('nightly', '0 3 * * *', convert_to('
 like(query('upd', "SELECT pgqueuer.schedule('tick', '* * * * * *')"),
 	qr/^\d+$/, '1.0: a schedule due every second');
 
-# a worker runs the slow jobs; each blocks until the gate file exists
-my $gate = "$tmp/gate";
-my $wlog = "$tmp/worker.log";
-my $wpid = fork();
-die "fork: $!" unless defined $wpid;
-if ($wpid == 0)
-{
-	open(STDIN, '<', '/dev/null') or die;
-	open(STDOUT, '>', $wlog) or die;
-	open(STDERR, '>&', \*STDOUT) or die;
-	exec($pgq, '--pg-dsn', $node->connstr('upd'), 'run', '--mode', 'drain',
-		'--exec', "slow=while [ ! -f '$gate' ]; do sleep 0.05; done")
-	  or POSIX::_exit(127);
-}
-wait_for('upd',
-	"SELECT count(*) = 5 FROM pgqueuer.pgqueuer WHERE entrypoint = 'slow' AND status = 'picked'",
-	'1.0: the worker picked five slow jobs (the concurrency limit) and runs them');
+# a worker of the 1.0 era holds five slow jobs (the concurrency limit)
+# across the update: what a 1.0 client does, in SQL (the 1.1 clients call
+# functions that only 1.1 has)
+my $qmw = '33333333-3333-3333-3333-333333333333';
+my @held = split /\n/, query('upd',
+	"SELECT id FROM pgqueuer.dequeue(10, ARRAY['slow'], '$qmw') ORDER BY id");
+is(scalar(@held), 5, '1.0: a worker picked five slow jobs (the concurrency limit)');
+my $held = join(',', @held);
 
 # the background worker waits: "tick" stays unfired well past its due time
 wait_for('upd',
@@ -236,12 +215,24 @@ for my $k (sort keys %$before)
 is(query('upd', q{SELECT string_agg(v, E'\n') FROM pgqueuer.verify() v}),
 	'', 'after the update: verify() is clean');
 
-# the running worker finishes its jobs, then drains the rest under the limit
-open(my $fh, '>', $gate) or die "gate: $!";
-close($fh);
-is(wait_exit($wpid), 0, 'the worker started before the update drains and exits 0');
-like(slurp_file($wlog), qr/finished \(drained\): dequeued 10, successful 10,/,
-	'... having run the ten slow jobs');
+# the worker from before the update finishes its jobs, with fencing
+is(query('upd', "SELECT pgqueuer.heartbeat(ARRAY[$held]::bigint[], '$qmw')"), '5',
+	'after the update: the old worker\'s heartbeats still extend its five leases');
+is( query('upd', qq{
+		SELECT count(*) FROM pgqueuer.complete(ARRAY[$held]::bigint[],
+			array_fill('successful'::pgqueuer.pgqueuer_status, ARRAY[5]), NULL, '$qmw')}),
+	'5', '... and it completes them');
+
+# a 1.1 worker drains the rest under the registry's limit
+my ($out, $err) = ('', '');
+my $ok = IPC::Run::run(
+	[ $pgq, '--pg-dsn', $node->connstr('upd'), 'run', '--mode', 'drain',
+	  '--exec', 'slow=cat >/dev/null' ],
+	'<', \'', '>', \$out, '2>', \$err,
+	IPC::Run::timeout($deadline_s));
+ok($ok, 'a pgq run worker drains the other slow jobs and exits 0');
+like($out . $err, qr/finished \(drained\): dequeued 5, successful 5,/,
+	'... having run five');
 is( query('upd', q{
 		SELECT count(DISTINCT job_id) FROM pgqueuer.pgqueuer_log
 		WHERE entrypoint = 'slow' AND status = 'successful'}),
