@@ -1,13 +1,24 @@
 # Makefile for the pgqueuer extension (PGXS)
 #
-#   make                 build the extension library
-#   make install         install it into the PostgreSQL pointed to by PG_CONFIG
+#   make                 build the extension library and the clients
+#   make install         install the extension (library, control file, SQL
+#                        scripts) into the PostgreSQL pointed to by PG_CONFIG
+#   make install-client  install libpgqueuer (static and shared), its header,
+#                        its pkg-config file libpgqueuer.pc and pgq under
+#                        PREFIX (default /usr/local)
 #   make test            build, install and run every test suite on throwaway
 #                        servers (as an unprivileged user when run as root)
+#   make installcheck    PGXS's standard target: the regression, isolation and
+#                        TAP suites against the installed server and binaries
+#                        of PG_CONFIG (see docs/testing.md for its setup)
+#   make prove_installcheck   the TAP suite alone, likewise
 #   make bench           benchmark against a bare SKIP LOCKED queue (test/bench)
 #   make client          build libpgqueuer (build/libpgqueuer.{a,so}), the pgq
 #                        CLI (build/pgq) and the example factory
 #                        (build/examples/libmyjobs.so); `make` builds them too
+#
+# PG_CONFIG selects the server major (15, 17, 18: docs/install.md); the
+# clients always use this machine's libpq, whatever the server's major.
 
 PG_CONFIG ?= pg_config
 
@@ -24,7 +35,21 @@ PG_CPPFLAGS = -Isrc/common -Isrc/api -Isrc/worker -Isrc/cron
 PG_CFLAGS = -Wall -Wmissing-prototypes -Wpointer-arith -Werror=vla \
 	-Wendif-labels -Wmissing-format-attribute -Wformat-security
 
-EXTRA_CLEAN = results regression.diffs regression.out tmp_check log \
+# The schema version this library serves, from the control file (one source).
+PGQ_VERSION := $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" pgqueuer.control)
+PG_CPPFLAGS += -DPGQ_SCHEMA_VERSION='"$(PGQ_VERSION)"'
+
+# PGXS's standard test targets (make installcheck, make prove_installcheck):
+# the same suites as make test, against the installed server.
+REGRESS = $(shell sed -e 's/\#.*//' test/regress_schedule)
+ISOLATION = $(basename $(notdir $(wildcard test/isolation/specs/*.spec)))
+ISOLATION_OPTS = --inputdir=test/isolation
+TAP_TESTS = 1
+PROVE_TESTS = $(wildcard test/t/*.pl)
+PROVE_FLAGS = -I test/t
+REGRESS_PREP = client
+
+EXTRA_CLEAN = results regression.diffs regression.out tmp_check log output_iso \
 	test/isolation/output_iso test/cron/test_cron build
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
@@ -34,6 +59,21 @@ include $(PGXS)
 # --enable-depend: rebuild every object when a header of ours changes.
 $(OBJS): $(wildcard src/common/*.h src/api/*.h src/worker/*.h src/cron/*.h)
 
+# Objects built for one major must not be linked for another: the stamp
+# names the server the objects were built for and changes with PG_CONFIG.
+PGQ_TARGET := $(shell $(PG_CONFIG) --version) $(shell $(PG_CONFIG) --includedir-server)
+$(shell mkdir -p build; [ "$$(cat build/pg-target 2>/dev/null)" = '$(PGQ_TARGET)' ] || echo '$(PGQ_TARGET)' > build/pg-target)
+$(OBJS) $(OBJS:.o=.bc): build/pg-target
+
+# What the TAP tests find beside the installed server in installcheck.
+installcheck prove_installcheck: export PGQ_BIN = $(CURDIR)/build/pgq
+installcheck prove_installcheck: export PGQ_FACTORY = $(CURDIR)/build/examples/libmyjobs.so
+installcheck prove_installcheck: export PGQ_TOP = $(CURDIR)
+
+.PHONY: prove_installcheck
+prove_installcheck: client
+	$(prove_installcheck)
+
 # --- thin clients: libpgqueuer and pgq (plain C on libpq, not PGXS) ---------
 
 PREFIX ?= /usr/local
@@ -41,10 +81,12 @@ CLIENT_CC ?= cc
 CLIENT_CFLAGS ?= -O2 -g
 CLIENT_WARN = -Wall -Wextra -Wno-unused-parameter -Wmissing-prototypes \
 	-Wpointer-arith -Werror=vla -Wformat-security
-LIBPQ_INC := $(shell $(PG_CONFIG) --includedir)
-LIBPQ_LIB := $(shell $(PG_CONFIG) --libdir)
-CLIENT_CPPFLAGS = -Iclient/lib -I$(LIBPQ_INC) -D_GNU_SOURCE
-CLIENT_LIBS = -L$(LIBPQ_LIB) -lpq -pthread -lm
+# This machine's libpq (libpq-dev), never the libpq of PG_CONFIG's tree:
+# its pkg-config file, else the pg_config on PATH.
+LIBPQ_CFLAGS ?= $(shell pkg-config --cflags libpq 2>/dev/null || echo -I`pg_config --includedir`)
+LIBPQ_LIBS ?= $(shell pkg-config --libs libpq 2>/dev/null || echo -L`pg_config --libdir` -lpq)
+CLIENT_CPPFLAGS = -Iclient/lib $(LIBPQ_CFLAGS) -D_GNU_SOURCE
+CLIENT_LIBS = $(LIBPQ_LIBS) -pthread -lm
 
 LIB_SRCS = $(wildcard client/lib/*.c)
 LIB_OBJS = $(patsubst client/%.c,build/%.o,$(LIB_SRCS))
@@ -56,7 +98,11 @@ WEB_ASSETS = $(wildcard client/web/assets/*)
 CLIENT_HDRS = $(wildcard client/lib/*.h client/cli/*.h client/web/*.h)
 
 .PHONY: client install-client
+# PGQ_BUILD_CLIENT=no: the extension alone (test/run_tests.sh's second major)
+PGQ_BUILD_CLIENT ?= yes
+ifeq ($(PGQ_BUILD_CLIENT),yes)
 all: client
+endif
 client: build/libpgqueuer.a build/libpgqueuer.so build/pgq build/examples/libmyjobs.so \
 	build/test/test_libpgqueuer
 
@@ -85,8 +131,14 @@ build/libpgqueuer.a: $(LIB_OBJS)
 	rm -f $@
 	ar rcs $@ $^
 
-build/libpgqueuer.so: $(LIB_OBJS)
-	$(CLIENT_CC) -shared -o $@ $^ $(CLIENT_LIBS)
+# The shared library carries the soname of its ABI version; the build tree
+# has the usual symlink beside it.
+LIB_SOVERSION = 1
+build/libpgqueuer.so: build/libpgqueuer.so.$(LIB_SOVERSION)
+	ln -sf libpgqueuer.so.$(LIB_SOVERSION) $@
+
+build/libpgqueuer.so.$(LIB_SOVERSION): $(LIB_OBJS)
+	$(CLIENT_CC) -shared -Wl,-soname,libpgqueuer.so.$(LIB_SOVERSION) -o $@ $^ $(CLIENT_LIBS)
 
 # pgq links the library statically, so it runs from the build tree as is;
 # -rdynamic lets a factory .so call libpgqueuer's functions inside pgq.
@@ -104,13 +156,31 @@ build/test/test_libpgqueuer: test/client/test_libpgqueuer.c build/libpgqueuer.a 
 	$(CLIENT_CC) $(CLIENT_CFLAGS) $(CLIENT_WARN) -pthread $(CLIENT_CPPFLAGS) -o $@ $< \
 		build/libpgqueuer.a $(CLIENT_LIBS)
 
-install: install-client
-install-client: client
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include
-	install -m 755 build/pgq $(DESTDIR)$(PREFIX)/bin/pgq
-	install -m 644 build/libpgqueuer.a $(DESTDIR)$(PREFIX)/lib/libpgqueuer.a
-	install -m 755 build/libpgqueuer.so $(DESTDIR)$(PREFIX)/lib/libpgqueuer.so
-	install -m 644 client/lib/libpgqueuer.h $(DESTDIR)$(PREFIX)/include/libpgqueuer.h
+# pkg-config file of the installed library (libpq comes from its own .pc).
+build/libpgqueuer.pc: pgqueuer.control Makefile
+	@mkdir -p build
+	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' '' \
+		'Name: libpgqueuer' \
+		'Description: C worker and producer library of the pgqueuer PostgreSQL extension' \
+		'Version: $(PGQ_VERSION)' \
+		'Requires: libpq' \
+		'Libs: -L$${libdir} -lpgqueuer' \
+		'Libs.private: -pthread -lm' \
+		'Cflags: -I$${includedir}' >$@
+
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+
+install-client: client build/libpgqueuer.pc
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR)
+	install -m 755 build/pgq $(DESTDIR)$(BINDIR)/pgq
+	install -m 644 build/libpgqueuer.a $(DESTDIR)$(LIBDIR)/libpgqueuer.a
+	install -m 755 build/libpgqueuer.so.$(LIB_SOVERSION) $(DESTDIR)$(LIBDIR)/libpgqueuer.so.$(LIB_SOVERSION)
+	ln -sf libpgqueuer.so.$(LIB_SOVERSION) $(DESTDIR)$(LIBDIR)/libpgqueuer.so
+	install -m 644 client/lib/libpgqueuer.h $(DESTDIR)$(INCLUDEDIR)/libpgqueuer.h
+	install -m 644 build/libpgqueuer.pc $(DESTDIR)$(PKGCONFIGDIR)/libpgqueuer.pc
 
 .PHONY: test test-suites
 # Every suite: the cron unit tests, pg_regress, isolation and TAP.

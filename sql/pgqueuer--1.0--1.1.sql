@@ -165,7 +165,29 @@ TO pgqueuer_admin;
 -- Supported majors and extension versions
 ------------------------------------------------------------------------
 
+-- Whether the background worker runs the duties in this server.  The library
+-- itself serves schema 1.1, and 1.0 until this script has run (see
+-- src/common/schema_version.c); that needs no SQL object.
+CREATE FUNCTION pgqueuer.check_background()
+RETURNS boolean
+LANGUAGE c VOLATILE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'pgqueuer_check_background';
+COMMENT ON FUNCTION pgqueuer.check_background() IS
+	$$Whether pgqueuer is in shared_preload_libraries, so that its background worker runs lease expiry, cron schedules, deferred wake-ups, statistics and retention. Returns false, with a WARNING whose hint names pgqueuer.run_maintenance() (to be called every few seconds, for example from pg_cron or a client timer), when it is not. CREATE EXTENSION and verify() give the same warning.$$;
+REVOKE ALL ON FUNCTION pgqueuer.check_background() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgqueuer.check_background() TO pgqueuer_admin;
 
+-- pg_dump keeps the settings that pg_restore re-applies (durability,
+-- autovac), not the deferred wake-up watermark: that is the state of the
+-- server whose worker sent the wake-ups.  A restored database announces its
+-- due deferred jobs once.
+SELECT pg_catalog.pg_extension_config_dump('pgqueuer.pgqueuer_settings',
+	$$WHERE name OPERATOR(pg_catalog.<>) 'deferred_notified_until'$$);
+
+-- CREATE EXTENSION and ALTER EXTENSION pgqueuer UPDATE warn when no
+-- background worker will run the duties.
+SELECT pgqueuer.check_background();
 
 
 ------------------------------------------------------------------------

@@ -264,7 +264,9 @@ INSERT INTO cases (q) VALUES
 ($$SELECT pgqueuer.cron_next('30 2 * * *', '294276-12-31 00:00:00+00', 'Europe/Oslo')$$),
 ($$SELECT pgqueuer.cron_next('30 2 * * *', '4713-01-01 00:00:00+00 BC', 'America/New_York')$$),
 ($$SELECT pgqueuer.schedule('s', '@daily', timezone => '')$$),
-($$SELECT pgqueuer.schedule('s', '@daily', timezone => (SELECT random_96k FROM big))$$);
+($$SELECT pgqueuer.schedule('s', '@daily', timezone => (SELECT random_96k FROM big))$$),
+-- takes no argument
+($$SELECT pgqueuer.check_background()$$);
 
 -- every function of the extension is among the cases (a function added
 -- later without a case here shows up in this list)

@@ -8,7 +8,9 @@
 #   cron        the cron parser's C unit tests (test/cron)
 #   regress     pg_regress files sql/<name>.sql against expected/<name>.out
 #   isolation   isolation specs test/isolation/specs/*.spec
-#   client      builds libpgqueuer, pgq and the example factory (build/)
+#   client      builds libpgqueuer, pgq and the example factory (build/);
+#               installs them with make install-client and builds a program
+#               against them with pkg-config (test/client/install_check.sh)
 #   tap         TAP tests test/t/*.pl (PostgreSQL::Test::Cluster); the pgq
 #               tests find the binary in $PGQ_BIN, the factory in $PGQ_FACTORY
 #   node        the Node.js client's tests (client/node/test, node --test)
@@ -109,6 +111,16 @@ if ! want client && ! want tap && ! want python; then :; elif make -s client PG_
 else
 	cat "$out/client-build.log"
 	add 0 1 client-build
+fi
+
+# --- clients installed: make install-client, a program built with pkg-config
+if want client; then
+	if bash test/client/install_check.sh "$out/client-install" >"$out/client-install.log" 2>&1; then
+		add 1 0 client-install
+	else
+		cat "$out/client-install.log"
+		add 0 1 client-install
+	fi
 fi
 
 # --- TAP -------------------------------------------------------------------

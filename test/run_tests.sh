@@ -38,14 +38,58 @@ work=$(mktemp -d /tmp/pgqueuer-test.XXXXXX)
 if [ -z "${PGQ_KEEP:-}" ]; then trap 'rm -rf "$work"' EXIT; else echo "run_tests.sh: keeping $work"; fi
 inst=$work/install
 
+# private_install PG_CONFIG: copy that server's directories under $inst.  A
+# JIT provider whose LLVM libraries are absent (pg-server.sh's unpacked 17)
+# is left out, as on a server without the LLVM package: no JIT, no error.
+private_install() {
+	local pgc=$1 dir jit
+	for dir in "$($pgc --bindir)" "$($pgc --pkglibdir)" "$($pgc --sharedir)"; do
+		mkdir -p "$inst$dir"
+		cp -a "$dir/." "$inst$dir/"
+	done
+	jit=$inst$($pgc --pkglibdir)/llvmjit.so
+	if [ -f "$jit" ] && ldd "$jit" 2>/dev/null | grep -q 'not found'; then
+		rm -f "$jit"
+	fi
+}
+
 # The private installation: the server's own directories, then the extension.
-for dir in "$($PG_CONFIG --bindir)" "$($PG_CONFIG --pkglibdir)" "$($PG_CONFIG --sharedir)"; do
-	mkdir -p "$inst$dir"
-	cp -a "$dir/." "$inst$dir/"
-done
+private_install "$PG_CONFIG"
 make -s install PG_CONFIG="$PG_CONFIG" DESTDIR="$inst" >/dev/null
 export PGQ_INSTALL_BINDIR=$inst$($PG_CONFIG --bindir)
 export PGQ_INSTALL_PGXS=$inst$($PG_CONFIG --pgxs)
+
+# The pg_upgrade test (test/t/041_pg_upgrade.pl) upgrades a cluster of the
+# older of two majors to the newer: this one and PGQ_UPGRADE_PG_CONFIG,
+# by default 18 (pg-server.sh's cache) when testing 15, else 15.  The
+# extension is built for the other one in a copy of the tree and installed
+# into its private copy; without that tree the test says "skipped".
+major() { "$1" --version | sed -E 's/^PostgreSQL ([0-9]+).*/\1/'; }
+cache=${PG_SERVER_CACHE:-/var/cache/pg-server}
+this_major=$(major "$PG_CONFIG")
+if [ -z "${PGQ_UPGRADE_PG_CONFIG:-}" ]; then
+	if [ "$this_major" = 15 ]; then
+		PGQ_UPGRADE_PG_CONFIG=$cache/18/bin/pg_config
+	else
+		PGQ_UPGRADE_PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
+	fi
+fi
+if [ -x "$PGQ_UPGRADE_PG_CONFIG" ] && [ "$(major "$PGQ_UPGRADE_PG_CONFIG")" != "$this_major" ]; then
+	other=$PGQ_UPGRADE_PG_CONFIG
+	mkdir "$work/other-src"
+	tar --exclude=./.git --exclude=./build --exclude='*.o' --exclude='*.bc' --exclude='*.so' \
+		-cf - . | (cd "$work/other-src" && tar -xf -)
+	private_install "$other"
+	make -s -C "$work/other-src" install PG_CONFIG="$other" DESTDIR="$inst" PGQ_BUILD_CLIENT=no \
+		>"$work/other-build.log" 2>&1 || { cat "$work/other-build.log"; exit 1; }
+	if [ "$(major "$other")" -gt "$this_major" ]; then
+		export PGQ_UPGRADE_OLD_BINDIR=$PGQ_INSTALL_BINDIR
+		export PGQ_UPGRADE_NEW_BINDIR=$inst$($other --bindir)
+	else
+		export PGQ_UPGRADE_OLD_BINDIR=$inst$($other --bindir)
+		export PGQ_UPGRADE_NEW_BINDIR=$PGQ_INSTALL_BINDIR
+	fi
+fi
 
 if [ "$(id -u)" = 0 ]; then
 	user=${PGQ_TEST_USER:-postgres}
@@ -56,6 +100,7 @@ if [ "$(id -u)" = 0 ]; then
 	chmod 700 "$work"
 	runuser -u "$user" -- env PG_CONFIG="$PG_CONFIG" PATH="$PATH" \
 		PGQ_INSTALL_BINDIR="$PGQ_INSTALL_BINDIR" PGQ_INSTALL_PGXS="$PGQ_INSTALL_PGXS" \
+		PGQ_UPGRADE_OLD_BINDIR="${PGQ_UPGRADE_OLD_BINDIR:-}" PGQ_UPGRADE_NEW_BINDIR="${PGQ_UPGRADE_NEW_BINDIR:-}" \
 		bash "$work/tree/test/run_suites.sh"
 else
 	bash test/run_suites.sh

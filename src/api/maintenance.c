@@ -26,6 +26,7 @@
 #include "row_checks.h"
 
 PG_FUNCTION_INFO_V1(pgqueuer_run_maintenance);
+PG_FUNCTION_INFO_V1(pgqueuer_check_background);
 
 /* expired leases handled per pass at most */
 #define MAINTENANCE_LEASE_LIMIT 10000
@@ -185,4 +186,15 @@ pgqueuer_run_maintenance(PG_FUNCTION_ARGS)
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;
+}
+
+/*
+ * pgqueuer_check_background
+ *		check_background() -> boolean: pgq_warn_if_not_preloaded().  The
+ *		update script calls it, so CREATE EXTENSION warns.
+ */
+Datum
+pgqueuer_check_background(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(pgq_warn_if_not_preloaded());
 }

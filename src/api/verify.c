@@ -302,6 +302,21 @@ check_notify_queue(FunctionCallInfo fcinfo)
 }
 
 /*
+ * check_schema_version
+ *		Report a schema still at an older version than the library's (an
+ *		update pending): the checks below compare with the library's version.
+ */
+static void
+check_schema_version(FunctionCallInfo fcinfo)
+{
+	const char *version;
+
+	if (pgq_schema_state(&version) == PGQ_SCHEMA_PENDING_UPDATE)
+		add_line(fcinfo, psprintf("extension schema version %s is older than library version %s: run ALTER EXTENSION pgqueuer UPDATE",
+								  version, PGQ_SCHEMA_VERSION));
+}
+
+/*
  * check_schema
  *		Objects in schema pgqueuer that the extension does not own, CREATE
  *		granted on it to a role that is not a superuser, a foreign owner.
@@ -319,6 +334,9 @@ check_schema(FunctionCallInfo fcinfo)
 /*
  * pgqueuer_verify
  *		verify() -> SETOF text: one line per problem, nothing when healthy.
+ *		Without pgqueuer in shared_preload_libraries, also a WARNING that
+ *		the background duties are not running (not a problem of the
+ *		installation, so not a line).
  */
 Datum
 pgqueuer_verify(PG_FUNCTION_ARGS)
@@ -328,6 +346,7 @@ pgqueuer_verify(PG_FUNCTION_ARGS)
 	pgq_init_materialized_srf(fcinfo);
 
 	pgq_connect();
+	check_schema_version(fcinfo);
 	intact = check_catalog(fcinfo);
 	check_settings(fcinfo);
 	check_notify_queue(fcinfo);
@@ -336,6 +355,7 @@ pgqueuer_verify(PG_FUNCTION_ARGS)
 	if (intact)
 		pgq_verify_bad_rows(fcinfo);
 	pgq_finish();
+	(void) pgq_warn_if_not_preloaded();
 
 	return (Datum) 0;
 }

@@ -48,4 +48,14 @@
 	pg_database_ownercheck((dboid), (roleid))
 #endif
 
+/*
+ * pg_extension has a syscache (EXTENSIONOID) from 17 on: an invalidation
+ * callback on it hears of ALTER EXTENSION ... UPDATE directly.  Before, the
+ * function and relation invalidations of the update script stand in for it
+ * (schema_version.c).
+ */
+#if PG_VERSION_NUM >= 170000
+#define PGQ_HAVE_EXTENSION_SYSCACHE 1
+#endif
+
 #endif							/* PGQUEUER_COMPAT_H */

@@ -29,6 +29,7 @@ bool		pgq_enabled = true;
 char	   *pgq_databases = NULL;
 char	   *pgq_schedule_timezone = NULL;
 bool		pgq_announce_outcomes = false;
+bool		pgq_preloaded = false;
 
 void		_PG_init(void);
 
@@ -145,7 +146,10 @@ _PG_init(void)
 
 	pgq_install_plan_hook();
 
-	if (!process_shared_preload_libraries_in_progress || IsBinaryUpgrade)
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+	pgq_preloaded = true;
+	if (IsBinaryUpgrade)
 		return;
 
 	pgq_shmem_install_hooks();

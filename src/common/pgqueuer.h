@@ -36,6 +36,14 @@
 /* NOTIFY refuses payloads of 8000 bytes or more; stay clear of it. */
 #define PGQ_NOTIFY_PAYLOAD_MAX 7900
 
+/*
+ * The schema version this library serves: pgqueuer.control's default_version,
+ * passed by the Makefile.
+ */
+#ifndef PGQ_SCHEMA_VERSION
+#error "PGQ_SCHEMA_VERSION must be defined (the Makefile takes it from pgqueuer.control)"
+#endif
+
 /* GUCs (pgqueuer.c) */
 extern int	pgq_lease_timeout_s;	/* default lease of unregistered entrypoints, s */
 extern int	pgq_max_attempts;	/* default max_attempts of unregistered entrypoints */
@@ -46,6 +54,20 @@ extern bool pgq_enabled;		/* background worker on/off */
 extern char *pgq_databases;		/* databases served, comma-separated; "" = all */
 extern char *pgq_schedule_timezone;	/* zone of schedules made without one */
 extern bool pgq_announce_outcomes;	/* complete()/cancel() announce outcomes */
+extern bool pgq_preloaded;		/* loaded by shared_preload_libraries */
+
+/* schema_version.c */
+typedef enum PgqSchemaState
+{
+	PGQ_SCHEMA_ABSENT,			/* the extension is not installed here */
+	PGQ_SCHEMA_CURRENT,			/* PGQ_SCHEMA_VERSION */
+	PGQ_SCHEMA_PENDING_UPDATE,	/* older, with an update script to ours */
+	PGQ_SCHEMA_UNSUPPORTED		/* any other version: refused */
+} PgqSchemaState;
+extern PgqSchemaState pgq_schema_state(const char **version);
+extern char *pgq_schema_hint(const char *version);
+extern void pgq_check_schema_version(void);
+extern bool pgq_warn_if_not_preloaded(void);
 
 /* spi_util.c */
 extern int	pgq_own_statement_depth;	/* > 0 while our SPI statements run */

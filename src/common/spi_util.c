@@ -89,11 +89,14 @@ pgq_execute(SPIPlanPtr plan, Datum *values, const char *nulls, int expected)
 
 /*
  * pgq_connect / pgq_finish
- *		SPI_connect and SPI_finish with their error checks.
+ *		SPI_connect and SPI_finish with their error checks.  Every SQL
+ *		function starts here, so this is also where a schema version this
+ *		library does not serve is refused (schema_version.c).
  */
 void
 pgq_connect(void)
 {
+	pgq_check_schema_version();
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "pgqueuer: SPI_connect failed");
 }

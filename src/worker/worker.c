@@ -23,6 +23,10 @@
  * not a superuser is only reported.  Each problem is logged as a WARNING
  * when it appears, not on every pass.
  *
+ * Before that it checks that the schema is the version this
+ * library serves; while an ALTER EXTENSION pgqueuer UPDATE is pending (or
+ * the version is not served at all) it logs why, once, and waits.
+ *
  * An ERROR in one duty is logged, the transaction aborted, and that duty
  * retried after a back-off (1 s doubling to 60 s), so a persistent error
  * neither stops the other duties nor floods the log; pg_cancel_backend()
@@ -75,6 +79,10 @@ static TimestampTz duty_retry_at[PGQ_NDUTIES];
 /* when the earliest deferred job is due; DT_NOEND if none */
 static TimestampTz next_deferred = DT_NOEND;
 
+/* the schema state last seen, and reported to the log when not current */
+static PgqSchemaState schema_seen = PGQ_SCHEMA_CURRENT;
+static char schema_seen_version[NAMEDATALEN];
+
 /* the schema problems last logged (TopMemoryContext), and whether blocking */
 static char *guard_logged = NULL;
 static bool guard_blocked = false;
@@ -104,6 +112,64 @@ lock_extension(void)
 	/* LockDatabaseObject accepts invalidations: the re-check is fresh */
 	LockDatabaseObject(ExtensionRelationId, extoid, 0, AccessShareLock);
 	return get_extension_oid("pgqueuer", true) == extoid;
+}
+
+/*
+ * report_schema_state
+ *		Log a change of the schema state: why the duties wait (with what to
+ *		do), or that they resume.  Once per change, so the log is not
+ *		flooded while an update is pending.
+ */
+static void
+report_schema_state(PgqSchemaState state, const char *version)
+{
+	const char *db = get_database_name(MyDatabaseId);
+
+	if (state == PGQ_SCHEMA_PENDING_UPDATE)
+		ereport(LOG,
+				(errmsg("pgqueuer worker: extension \"pgqueuer\" in database \"%s\" is at version %s, older than library version %s; the background duties wait",
+						db, version, PGQ_SCHEMA_VERSION),
+				 errhint("Run ALTER EXTENSION pgqueuer UPDATE in database \"%s\"; the duties resume by themselves.",
+						 db)));
+	else if (state == PGQ_SCHEMA_UNSUPPORTED)
+		ereport(LOG,
+				(errmsg("pgqueuer worker: extension \"pgqueuer\" in database \"%s\" is at version %s, which library version %s does not serve; the background duties wait",
+						db, version, PGQ_SCHEMA_VERSION),
+				 errhint("%s", pgq_schema_hint(version))));
+	else if (state == PGQ_SCHEMA_CURRENT)
+		ereport(LOG,
+				(errmsg("pgqueuer worker: extension \"pgqueuer\" in database \"%s\" is at version %s; the background duties resume",
+						db, version)));
+}
+
+/*
+ * schema_ready
+ *		Whether the duties may run: the installed schema is the version this
+ *		library serves (schema_version.c).  Otherwise the worker waits,
+ *		re-checking every naptime.  Sets *present to whether the extension
+ *		is installed at all.
+ */
+static bool
+schema_ready(bool *present)
+{
+	PgqSchemaState state = PGQ_SCHEMA_ABSENT;
+	const char *version = "";
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	*present = lock_extension();
+	if (*present)
+		state = pgq_schema_state(&version);
+	if (state != PGQ_SCHEMA_ABSENT &&
+		(state != schema_seen ||
+		 (state != PGQ_SCHEMA_CURRENT && strcmp(version, schema_seen_version) != 0)))
+	{
+		report_schema_state(state, version);
+		schema_seen = state;
+		strlcpy(schema_seen_version, version, sizeof(schema_seen_version));
+	}
+	CommitTransactionCommand();
+	return state == PGQ_SCHEMA_CURRENT;
 }
 
 /*
@@ -470,11 +536,20 @@ pgq_worker_main(Datum main_arg)
 		recheck = pgq_slot_take_deferred_recheck();
 		if (now >= next_pass)
 		{
-			present = run_pass(pass_cxt);
+			if (schema_ready(&present))
+				present = run_pass(pass_cxt);
+			else
+			{
+				next_deferred = DT_NOEND;
+				/* alive and attached, waiting for the right schema */
+				if (present)
+					pgq_slot_mark_healthy();
+			}
 			last_pass = now;
 			next_pass = TimestampTzPlusMilliseconds(now, pgq_naptime_ms);
 		}
-		else if ((recheck || now >= next_deferred) && !guard_blocked)
+		else if ((recheck || now >= next_deferred) &&
+				 schema_seen == PGQ_SCHEMA_CURRENT && !guard_blocked)
 		{
 			int64		rows = 0;
 

@@ -7,8 +7,12 @@
 #	and the settings trigger re-applies the stored durability level and
 #	autovac choice to the freshly created tables.  Checked for a custom
 #	format dump restored with pg_restore (database dst) and for a plain SQL
-#	dump restored with psql (database dst2).  A control database shows that
-#	set_durability() switches the four tables both ways.
+#	dump restored with psql (database dst2), and for the custom dump restored
+#	by four parallel pg_restore jobs (database dst3).  The deferred wake-up
+#	watermark, this server's runtime state, is not dumped; every sequence
+#	(jobs, log, statistics, schedules) continues above the restored ids.  A
+#	control database shows that set_durability() switches the four tables
+#	both ways.
 
 use strict;
 use warnings;
@@ -127,6 +131,9 @@ cmp_ok(query('src', 'SELECT count(*) FROM pgqueuer.log_statistics()'),
 	'>', 0, 'src: log_statistics returned buckets');
 query('src', "SELECT pgqueuer.set_durability('balanced')");
 query('src', 'SELECT pgqueuer.autovac()');
+# the watermark the background worker keeps (it is off here)
+query('src', q{INSERT INTO pgqueuer.pgqueuer_settings (name, value)
+	VALUES ('deferred_notified_until', pg_catalog.date_part('epoch', pg_catalog.now())::text)});
 
 # sanity of the source, so that the comparisons below compare something
 my $src = snapshot('src');
@@ -166,6 +173,15 @@ is(query('src', "SELECT string_agg(v, E'\\n') FROM pgqueuer.verify() v"),
 my $src_max_id = query('src', 'SELECT max(id) FROM pgqueuer.pgqueuer');
 my $src_seq = query('src', 'SELECT last_value FROM pgqueuer.pgqueuer_id_seq');
 cmp_ok($src_seq, '>=', $src_max_id, 'src: sequence at or past the max id');
+my %src_max;
+for my $t (qw(pgqueuer_log pgqueuer_statistics pgqueuer_schedules))
+{
+	$src_max{$t} = query('src', "SELECT max(id) FROM pgqueuer.$t");
+	like($src_max{$t}, qr/^\d+$/, "src: $t has rows");
+}
+is( query('src',
+		"SELECT count(*) FROM pgqueuer.pgqueuer_settings WHERE name = 'deferred_notified_until'"),
+	'1', 'src: a deferred wake-up watermark');
 
 # ---------------------------------------------------------------------------
 # dump and restore
@@ -182,6 +198,7 @@ $node->command_ok(
 
 $node->safe_psql('postgres', 'CREATE DATABASE dst');
 $node->safe_psql('postgres', 'CREATE DATABASE dst2');
+$node->safe_psql('postgres', 'CREATE DATABASE dst3');
 
 $node->command_ok(
 	[ 'pg_restore', '--exit-on-error', '-d', $node->connstr('dst'), $custom ],
@@ -192,6 +209,9 @@ $node->command_ok(
 		'-d', $node->connstr('dst2'), '-f', $plain
 	],
 	'psql restore of the plain dump into dst2');
+$node->command_ok(
+	[ 'pg_restore', '--exit-on-error', '-j', '4', '-d', $node->connstr('dst3'), $custom ],
+	'pg_restore -j 4 into dst3');
 
 # check_restored(DB)
 sub check_restored
@@ -252,11 +272,22 @@ sub check_restored
 	cmp_ok($new_id, '>', $src_seq,
 		"$db: the id sequence continues past src (max id $src_max_id, last_value $src_seq)"
 	);
+	cmp_ok(query($db, "SELECT max(id) FROM pgqueuer.pgqueuer_log"), '>', $src_max{pgqueuer_log},
+		"$db: the log's identity continues past src");
+	cmp_ok(query($db, "SELECT pgqueuer.schedule('tock', '\@daily')"), '>',
+		$src_max{pgqueuer_schedules}, "$db: the schedules' sequence continues past src");
+	query($db, 'SELECT count(*) FROM pgqueuer.log_statistics()');
+	cmp_ok(query($db, "SELECT max(id) FROM pgqueuer.pgqueuer_statistics"), '>',
+		$src_max{pgqueuer_statistics}, "$db: the statistics' sequence continues past src");
+	is( query($db,
+			"SELECT count(*) FROM pgqueuer.pgqueuer_settings WHERE name = 'deferred_notified_until'"),
+		'0', "$db: the deferred wake-up watermark was not restored");
 	return;
 }
 
 check_restored('dst');
 check_restored('dst2');
+check_restored('dst3');
 
 # ---------------------------------------------------------------------------
 # control: volatile and back to durable in a third database
