@@ -951,6 +951,10 @@ SELECT 'type', ty.oid::pg_catalog.regtype::pg_catalog.text, NULL,
 FROM member m
 JOIN pg_catalog.pg_type ty ON ty.oid OPERATOR(pg_catalog.=) m.objid
 WHERE m.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_type'::pg_catalog.regclass
+  -- a table's row type and array types come with their table or element;
+  -- PostgreSQL 18 records them as members too, 15 does not
+  AND ty.typrelid OPERATOR(pg_catalog.=) 0
+  AND ty.typelem OPERATOR(pg_catalog.=) 0
 $$;
 COMMENT ON FUNCTION pgqueuer.catalog_definitions() IS
 $$The live definition of every object of the extension, in the shape of pgqueuer_catalog: members (tables, sequences, types, functions) found through pg_depend, and the columns, constraints, indexes and triggers of its tables (relation: their table). definition: one key per compared property (an index's pg_get_indexdef and validity, a function's language, security, settings, volatility, body...); create_sql and replace_sql: the statements that re-create or restore the object as it is now.$$;
