@@ -135,6 +135,9 @@ if [ -n "$tap_files" ] && want tap; then
 	grep -vE '^\s*ok [0-9]+' "$out/tap.log" | tail -n 60
 	ok=$(grep -cE '^\s*ok [0-9]+' "$out/tap.log" || true)
 	bad=$(grep -cE '^\s*not ok [0-9]+' "$out/tap.log" || true)
+	# a test file that died after passing its tests ("Dubious ... All N
+	# subtests passed") counts as one failure too
+	bad=$((bad + $(grep -cE '^All [0-9]+ subtests passed' "$out/tap.log" || true)))
 	if ! grep -q '^Result: PASS' "$out/tap.log" && [ "$bad" = 0 ]; then bad=1; fi
 	add "$ok" "$bad" tap
 fi

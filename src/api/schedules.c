@@ -188,7 +188,10 @@ pgqueuer_cron_next(PG_FUNCTION_ARGS)
 {
 	char	   *expression = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	TimestampTz after = PG_GETARG_TIMESTAMPTZ(1);
-	pg_tz	   *tz = pgq_lookup_timezone(text_to_cstring(PG_GETARG_TEXT_PP(2)),
+
+	/* 1.0 declared cron_next(expression, after): UTC, as it was then */
+	pg_tz	   *tz = pgq_lookup_timezone(PG_NARGS() > 2 ?
+										 text_to_cstring(PG_GETARG_TEXT_PP(2)) : "UTC",
 										 "timezone", NULL);
 
 	if (TIMESTAMP_NOT_FINITE(after))
@@ -219,6 +222,16 @@ pgqueuer_schedule(PG_FUNCTION_ARGS)
 	CronError	err;
 	int64		id;
 
+	/*
+	 * 1.0 declared schedule() with four arguments, and its table has no
+	 * timezone column: a 1.0 schema awaiting its update cannot schedule.
+	 */
+	if (PG_NARGS() < 5)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("pgqueuer.schedule() needs extension version 1.1"),
+				 errdetail("The installed schema is an older version."),
+				 errhint("Run ALTER EXTENSION pgqueuer UPDATE.")));
 	pgq_require_arg(fcinfo, 0, "entrypoint");
 	pgq_require_arg(fcinfo, 1, "expression");
 	pgq_require_arg(fcinfo, 3, "priority");

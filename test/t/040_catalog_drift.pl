@@ -205,7 +205,8 @@ SKIP:
 $node->safe_psql('postgres', 'CREATE DATABASE old');
 $node->safe_psql('old', "CREATE EXTENSION pgqueuer VERSION '1.0'");
 is($node->safe_psql('old', 'SELECT * FROM pgqueuer.verify()'),
-	"the extension's catalog snapshot pgqueuer.pgqueuer_catalog is missing: run ALTER EXTENSION pgqueuer UPDATE",
+	"extension schema version 1.0 is older than library version 1.1: run ALTER EXTENSION pgqueuer UPDATE\n"
+	  . "the extension's catalog snapshot pgqueuer.pgqueuer_catalog is missing: run ALTER EXTENSION pgqueuer UPDATE",
 	'1.0 with the 1.1 library: verify() asks for the update');
 $node->safe_psql('old', 'ALTER EXTENSION pgqueuer UPDATE');
 is($node->safe_psql('old', 'SELECT count(*) FROM pgqueuer.verify()'), '0',

@@ -167,10 +167,17 @@ is( query('upd', q{
 			ARRAY(SELECT id FROM pgqueuer.dequeue(100, ARRAY['work'], '22222222-2222-2222-2222-222222222222')),
 			array_fill('successful'::pgqueuer.pgqueuer_status, ARRAY[100]))}),
 	'100', '1.0: 100 work jobs done');
-like(query('upd', "SELECT pgqueuer.schedule('nightly', '0 3 * * *', convert_to('n', 'UTF8'), 2)"),
-	qr/^\d+$/, '1.0: a nightly schedule');
-like(query('upd', "SELECT pgqueuer.schedule('tick', '* * * * * *')"),
-	qr/^\d+$/, '1.0: a schedule due every second');
+# the 1.1 library cannot schedule on a 1.0 schema (its schedules lack the
+# timezone column): a clear error, no crash; the schedules of the 1.0 era
+# are written as that version's schedule() wrote them
+my ($src, $sout, $serr) = $node->psql('upd', "SELECT pgqueuer.schedule('nightly', '0 3 * * *')");
+like($serr, qr/pgqueuer\.schedule\(\) needs extension version 1\.1.*HINT:  Run ALTER EXTENSION pgqueuer UPDATE/s,
+	'1.0: schedule() under the 1.1 library asks for the update');
+is(query('upd', q{
+		INSERT INTO pgqueuer.pgqueuer_schedules (expression, entrypoint, next_run, payload, priority, server_fired)
+		VALUES ('0 3 * * *', 'nightly', pgqueuer.cron_next('0 3 * * *'), convert_to('n', 'UTF8'), 2, true),
+		       ('* * * * * *', 'tick', pgqueuer.cron_next('* * * * * *'), NULL, 0, true)}),
+	'', '1.0: a nightly schedule and one due every second');
 
 # a worker of the 1.0 era holds five slow jobs (the concurrency limit)
 # across the update: what a 1.0 client does, in SQL (the 1.1 clients call
