@@ -355,6 +355,7 @@ cmd_failed(PgqCli *cli, int argc, char **argv)
 	PGresult   *res;
 	long		lval;
 	int			c;
+	int			rc;
 
 	optind = 0;
 	opterr = 0;
@@ -377,14 +378,9 @@ cmd_failed(PgqCli *cli, int argc, char **argv)
 				return pgq_cli_option_error(cli, argv, c);
 		}
 	}
-	if (optind < argc)
-		return pgq_cli_usage(cli, "unexpected argument \"%s\"", argv[optind]);
-	if (!pgq_table_format_choose(cli, format_name, &format))
-		return PGQ_EXIT_USAGE;
-
-	conn = pgq_cli_connect(cli);
+	conn = pgq_table_command_connect(cli, argc, argv, format_name, &format, &rc);
 	if (conn == NULL)
-		return PGQ_EXIT_FAIL;
+		return rc;
 	res = pgq_cli_exec(cli, conn,
 					   "SELECT id, entrypoint, attempts,"
 					   " pg_catalog.to_char(created, 'YYYY-MM-DD HH24:MI:SS'),"

@@ -172,6 +172,7 @@ cmd_dashboard(PgqCli *cli, int argc, char **argv)
 	PGconn	   *conn;
 	long		lval;
 	int			c;
+	int			rc;
 
 	optind = 0;
 	opterr = 0;
@@ -199,14 +200,9 @@ cmd_dashboard(PgqCli *cli, int argc, char **argv)
 				return pgq_cli_option_error(cli, argv, c);
 		}
 	}
-	if (optind < argc)
-		return pgq_cli_usage(cli, "unexpected argument \"%s\"", argv[optind]);
-	if (!pgq_table_format_choose(cli, format_name, &format))
-		return PGQ_EXIT_USAGE;
-
-	conn = pgq_cli_connect(cli);
+	conn = pgq_table_command_connect(cli, argc, argv, format_name, &format, &rc);
 	if (conn == NULL)
-		return PGQ_EXIT_FAIL;
+		return rc;
 	if (!repeat)
 	{
 		bool		ok = show_dashboard(cli, conn, limit, format);

@@ -17,6 +17,7 @@
  *
  *-------------------------------------------------------------------------
  */
+#include <getopt.h>
 #include <regex.h>
 #include <stdlib.h>
 #include <string.h>
@@ -449,4 +450,26 @@ pgq_table_print_result(FILE *out, PgqTableFormat fmt,
 	}
 	pgq_table_print(out, fmt, ncols, headers, nrows, cells);
 	free(cells);
+}
+
+PGconn *
+pgq_table_command_connect(PgqCli *cli, int argc, char **argv,
+						  const char *format_name, PgqTableFormat *format, int *rc)
+{
+	PGconn	   *conn;
+
+	if (optind < argc)
+	{
+		*rc = pgq_cli_usage(cli, "unexpected argument \"%s\"", argv[optind]);
+		return NULL;
+	}
+	if (!pgq_table_format_choose(cli, format_name, format))
+	{
+		*rc = PGQ_EXIT_USAGE;
+		return NULL;
+	}
+	conn = pgq_cli_connect(cli);
+	if (conn == NULL)
+		*rc = PGQ_EXIT_FAIL;
+	return conn;
 }

@@ -69,6 +69,17 @@ extern bool pgq_table_format_choose(PgqCli *cli, const char *arg,
 									PgqTableFormat *out);
 
 /*
+ * The common start of a table-printing command once its options are read
+ * (optind past them): refuse a left-over argument, resolve the format as
+ * pgq_table_format_choose() does, and connect.  Returns the connection, or
+ * NULL with the exit status in *rc (PGQ_EXIT_USAGE or PGQ_EXIT_FAIL; the
+ * message is printed).
+ */
+extern PGconn *pgq_table_command_connect(PgqCli *cli, int argc, char **argv,
+										 const char *format_name,
+										 PgqTableFormat *format, int *rc);
+
+/*
  * Print a table: ncols headers, then nrows rows of ncols cells each, row
  * after row in cells (NULL cells print as empty).
  */
