@@ -16,6 +16,7 @@
 #include "utils/varlena.h"
 
 #include "background.h"
+#include "history.h"
 #include "pgqueuer.h"
 
 PG_MODULE_MAGIC;
@@ -133,6 +134,8 @@ _PG_init(void)
 							 false,
 							 PGC_SIGHUP, 0,
 							 NULL, NULL, NULL);
+
+	pgq_define_history_guc();
 
 	DefineCustomStringVariable("pgqueuer.schedule_timezone",
 							   "Time zone of cron schedules registered without one.",

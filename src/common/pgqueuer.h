@@ -141,6 +141,7 @@ extern int64 pgq_expire_leases(ArrayType *entrypoints, int limit,
 
 /* statistics.c */
 extern int64 pgq_fold_statistics(int chunk, bool single_writer);
+extern int64 pgq_fold_statistics_tail(int chunk);
 extern int64 pgq_prune_history(void);
 
 /* schedules.c */
