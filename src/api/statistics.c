@@ -51,6 +51,7 @@
 #include "utils/timestamp.h"
 
 #include "compat.h"
+#include "history.h"
 #include "pgqueuer.h"
 #include "validate.h"
 
@@ -65,14 +66,6 @@
  * of all others; it is marked folded and reported instead.
  */
 #define FOLD_ENTRYPOINT_MAX 2000
-
-/*
- * How long before the earliest running transaction's reported start the
- * horizon stays: a backend's transaction start time is taken when its
- * statement arrives and reported a few instructions later, so a backend
- * preempted in between is covered for this long.
- */
-#define FOLD_HORIZON_MARGIN_US (1000 * 1000)
 
 /* PgQueuer's advisory lock key: hashtext of the statistics table's name */
 static const char *const lock_sql =
@@ -317,7 +310,10 @@ lock_watermark(TimestampTz *w)
  *		the earliest start of a transaction still running here (a log
  *		row's created is its transaction's now()), less a margin for a
  *		transaction whose start is not reported yet; no later than now less
- *		the margin.  Client backends, background workers and WAL senders
+ *		the margin.  The margin (pgqueuer.statistics_fold_margin) is there
+ *		because a backend takes its transaction's start time when the
+ *		statement arrives and reports it a few instructions later: one
+ *		preempted in between is covered for that long.  Client backends, background workers and WAL senders
  *		count; autovacuum cannot write the log.  With a prepared
  *		transaction in this database, whose start is unknown, returns
  *		DT_NOBEGIN: nothing can be folded until it ends.
@@ -365,7 +361,7 @@ fold_horizon(void)
 			horizon = Min(horizon, be->st_activity_start_timestamp);
 	}
 	pgstat_clear_snapshot();
-	return horizon - FOLD_HORIZON_MARGIN_US;
+	return horizon - (TimestampTz) pgq_fold_margin_ms * 1000;
 }
 
 /*

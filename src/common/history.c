@@ -38,6 +38,7 @@
 #include "pgqueuer.h"
 
 int			pgq_history = PGQ_HISTORY_FULL;
+int			pgq_fold_margin_ms = 1000;
 
 static const struct config_enum_entry history_options[] = {
 	{"full", PGQ_HISTORY_FULL, false},
@@ -47,15 +48,16 @@ static const struct config_enum_entry history_options[] = {
 };
 
 /*
- * pgq_define_history_guc
- *		Define pgqueuer.history (from _PG_init).
+ * pgq_define_history_gucs
+ *		Define pgqueuer.history and pgqueuer.statistics_fold_margin (from
+ *		_PG_init).
  *
  * PGC_SUSET: a role below superuser must not switch off the record of what
  * its own session does; a superuser sets it per database or role with ALTER
  * DATABASE / ALTER ROLE ... SET, or in postgresql.conf.
  */
 void
-pgq_define_history_guc(void)
+pgq_define_history_gucs(void)
 {
 	DefineCustomEnumVariable("pgqueuer.history",
 							 "How much job history pgqueuer writes to pgqueuer_log.",
@@ -65,6 +67,14 @@ pgq_define_history_guc(void)
 							 history_options,
 							 PGC_SUSET, 0,
 							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pgqueuer.statistics_fold_margin",
+							"How long the statistics fold stays behind the earliest transaction start it sees.",
+							"Covers a transaction whose start time is taken but not yet reported (statistics.c); tests set 0.",
+							&pgq_fold_margin_ms,
+							1000, 0, 60 * 1000,
+							PGC_SUSET, GUC_UNIT_MS | GUC_NOT_IN_SAMPLE,
+							NULL, NULL, NULL);
 }
 
 /*

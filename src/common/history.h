@@ -31,8 +31,9 @@ typedef enum PgqLogKind
 } PgqLogKind;
 
 extern int	pgq_history;
+extern int	pgq_fold_margin_ms;	/* statistics fold's margin, ms */
 
-extern void pgq_define_history_guc(void);
+extern void pgq_define_history_gucs(void);
 extern bool pgq_log_wanted(PgqLogKind kind);
 extern SPIPlanPtr pgq_log_plan(SPIPlanPtr *cache, PgqLogKind kind,
 							   const char *head, const char *rows,

@@ -135,7 +135,7 @@ _PG_init(void)
 							 PGC_SIGHUP, 0,
 							 NULL, NULL, NULL);
 
-	pgq_define_history_guc();
+	pgq_define_history_gucs();
 
 	DefineCustomStringVariable("pgqueuer.schedule_timezone",
 							   "Time zone of cron schedules registered without one.",
