@@ -40,7 +40,6 @@
 
 #include "pgtime.h"
 #include "utils/builtins.h"
-#include "utils/guc.h"
 
 #include "cron.h"
 #include "pgqueuer.h"
@@ -241,29 +240,4 @@ pgq_lookup_timezone(const char *name, const char *argname,
 	if (canonical)
 		*canonical = pg_get_timezone_name(tz);
 	return tz;
-}
-
-/*
- * pgq_check_timezone_guc
- *		check_hook of pgqueuer.schedule_timezone: a zone pg_tzset knows.
- */
-bool
-pgq_check_timezone_guc(char **newval, void **extra, GucSource source)
-{
-	pg_tz	   *tz;
-
-	if (*newval == NULL)
-		return true;
-	tz = pg_tzset(*newval);
-	if (tz == NULL)
-	{
-		GUC_check_errdetail("Time zone \"%s\" is not known.", pgq_clip(*newval));
-		return false;
-	}
-	if (!pg_tz_acceptable(tz))
-	{
-		GUC_check_errdetail("Time zone \"%s\" uses leap seconds.", pgq_clip(*newval));
-		return false;
-	}
-	return true;
 }

@@ -25,7 +25,9 @@
 #include "utils/guc.h"
 #include "utils/timestamp.h"
 
+#include "args.h"
 #include "cron.h"
+#include "guc.h"
 
 /* The NOTIFY channel, PgQueuer's default. */
 #define PGQ_CHANNEL "ch_pgqueuer"
@@ -43,18 +45,6 @@
 #ifndef PGQ_SCHEMA_VERSION
 #error "PGQ_SCHEMA_VERSION must be defined (the Makefile takes it from pgqueuer.control)"
 #endif
-
-/* GUCs (pgqueuer.c) */
-extern int	pgq_lease_timeout_s;	/* default lease of unregistered entrypoints, s */
-extern int	pgq_max_attempts;	/* default max_attempts of unregistered entrypoints */
-extern int	pgq_log_retention_s;	/* log and statistics retention, s; 0 = keep */
-extern int	pgq_stats_chunk;	/* log rows folded per statistics statement */
-extern int	pgq_naptime_ms;		/* background worker pause between passes, ms */
-extern bool pgq_enabled;		/* background worker on/off */
-extern char *pgq_databases;		/* databases served, comma-separated; "" = all */
-extern char *pgq_schedule_timezone;	/* zone of schedules made without one */
-extern bool pgq_announce_outcomes;	/* complete()/cancel() announce outcomes */
-extern bool pgq_preloaded;		/* loaded by shared_preload_libraries */
 
 /* schema_version.c */
 typedef enum PgqSchemaState
@@ -97,22 +87,6 @@ extern void pgq_install_plan_hook(void);
 extern int	pgq_execute_indexed(SPIPlanPtr plan, Datum *values,
 								const char *nulls, int expected);
 
-/* args.c */
-extern int	pgq_array_elements(ArrayType *array, const char *argname,
-							   bool allow_nulls, Datum **values, bool **nulls);
-extern int	pgq_array_length(ArrayType *array, const char *argname,
-							 bool allow_nulls);
-#define PGQ_CLIP_BYTES 100
-extern const char *pgq_clip(const char *s);
-extern void pgq_check_same_length(int expected, int actual,
-								  const char *argname, const char *refname);
-extern void pgq_require_arg(FunctionCallInfo fcinfo, int argno,
-							const char *argname);
-extern void pgq_check_entrypoint(const char *entrypoint);
-extern void pgq_check_nonnegative_interval(Interval *iv, const char *argname);
-extern void pgq_check_unique_ids(Datum *ids, int n, const char *argname);
-extern ArrayType *pgq_make_text_array(char **items, int n);
-
 /* notify.c */
 extern bool pgq_notify_allowed(void);
 extern void pgq_notify_table_changed(const char *operation,
@@ -153,8 +127,6 @@ extern bool pgq_cron_next_in_zone(const CronSchedule *sched, const pg_tz *tz,
 								  int64 after, int64 *next);
 extern pg_tz *pgq_lookup_timezone(const char *name, const char *argname,
 								  const char **canonical);
-extern bool pgq_check_timezone_guc(char **newval, void **extra,
-								   GucSource source);
 
 /* maintenance.c: the duties of the background worker and run_maintenance() */
 #define PGQ_DUTY_LEASE_EXPIRY		0

@@ -1,24 +1,29 @@
 /*-------------------------------------------------------------------------
  *
- * pgqueuer.c
- *		Module entry point of the pgqueuer extension: _PG_init and the GUCs.
+ * guc.c
+ *		The GUCs of the pgqueuer extension: their variables, their
+ *		definitions (pgq_define_gucs, the one place that lists them) and
+ *		their check hooks.
+ *
+ * To add a GUC: its variable below, its extern in guc.h, its
+ * DefineCustom*Variable call in pgq_define_gucs(), and its entry in
+ * docs/configuration.md.
  *
  * IDENTIFICATION
- *		src/common/pgqueuer.c
+ *		src/common/guc.c
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
-#include "fmgr.h"
-#include "miscadmin.h"
+#include <limits.h>
+
+#include "pgtime.h"
 #include "utils/guc.h"
 #include "utils/varlena.h"
 
-#include "background.h"
-#include "pgqueuer.h"
-
-PG_MODULE_MAGIC;
+#include "args.h"
+#include "guc.h"
 
 int			pgq_lease_timeout_s = 30;
 int			pgq_max_attempts = 5;
@@ -29,9 +34,9 @@ bool		pgq_enabled = true;
 char	   *pgq_databases = NULL;
 char	   *pgq_schedule_timezone = NULL;
 bool		pgq_announce_outcomes = false;
-bool		pgq_preloaded = false;
 
-void		_PG_init(void);
+/* set by _PG_init: loaded by shared_preload_libraries */
+bool		pgq_preloaded = false;
 
 /*
  * check_databases
@@ -57,18 +62,38 @@ check_databases(char **newval, void **extra, GucSource source)
 }
 
 /*
- * _PG_init
- *		Define the GUCs and install the planner hook of the queue's
- *		statements (plan_shape.c).  Loaded either by shared_preload_libraries or on the
- *		first call of one of the extension's functions; the SQL functions do
- *		not require preloading.  When preloaded (and not in a binary
- *		upgrade), also set up the shared memory that wakes wait_for() and
- *		the background worker: shared memory, the
- *		utility hook that stops a database's worker before DROP DATABASE and
- *		friends, and the launcher.
+ * check_timezone
+ *		check_hook of pgqueuer.schedule_timezone: a zone pg_tzset knows,
+ *		without leap seconds.
+ */
+static bool
+check_timezone(char **newval, void **extra, GucSource source)
+{
+	pg_tz	   *tz;
+
+	if (*newval == NULL)
+		return true;
+	tz = pg_tzset(*newval);
+	if (tz == NULL)
+	{
+		GUC_check_errdetail("Time zone \"%s\" is not known.", pgq_clip(*newval));
+		return false;
+	}
+	if (!pg_tz_acceptable(tz))
+	{
+		GUC_check_errdetail("Time zone \"%s\" uses leap seconds.", pgq_clip(*newval));
+		return false;
+	}
+	return true;
+}
+
+/*
+ * pgq_define_gucs
+ *		Define every GUC of the extension and reserve the prefix.  Called
+ *		once, by _PG_init (init.c).
  */
 void
-_PG_init(void)
+pgq_define_gucs(void)
 {
 	DefineCustomIntVariable("pgqueuer.lease_timeout",
 							"Lease (heartbeat timeout) of entrypoints that are not registered.",
@@ -140,20 +165,7 @@ _PG_init(void)
 							   &pgq_schedule_timezone,
 							   "UTC",
 							   PGC_USERSET, 0,
-							   pgq_check_timezone_guc, NULL, NULL);
+							   check_timezone, NULL, NULL);
 
 	MarkGUCPrefixReserved("pgqueuer");
-
-	pgq_install_plan_hook();
-
-	if (!process_shared_preload_libraries_in_progress)
-		return;
-	pgq_preloaded = true;
-	if (IsBinaryUpgrade)
-		return;
-
-	pgq_shmem_install_hooks();
-	pgq_wait_install_hooks();
-	pgq_install_utility_hook();
-	pgq_register_launcher();
 }
