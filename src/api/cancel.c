@@ -25,8 +25,11 @@
 #include "funcapi.h"
 #include "utils/builtins.h"
 
+#include "args.h"
 #include "compat.h"
-#include "pgqueuer.h"
+#include "notify.h"
+#include "plan_shape.h"
+#include "spi_util.h"
 
 PG_FUNCTION_INFO_V1(pgqueuer_cancel);
 PG_FUNCTION_INFO_V1(pgqueuer_requeue);

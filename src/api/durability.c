@@ -35,9 +35,10 @@
 #include "utils/lsyscache.h"
 #include "utils/tuplestore.h"
 
+#include "args.h"
 #include "compat.h"
 #include "durability.h"
-#include "pgqueuer.h"
+#include "spi_util.h"
 
 PG_FUNCTION_INFO_V1(pgqueuer_set_durability);
 PG_FUNCTION_INFO_V1(pgqueuer_autovac);

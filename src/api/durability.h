@@ -13,6 +13,8 @@
 #ifndef PGQUEUER_DURABILITY_H
 #define PGQUEUER_DURABILITY_H
 
+#include "nodes/pg_list.h"
+
 /*
  * PgQueuer's four tables, in the order in which statements about them are
  * generated and returned.  There are no foreign keys between them, so any
@@ -50,5 +52,9 @@ typedef struct TableParams
 extern const TableParams pgq_autovac_params[PGQ_NTABLES];
 
 extern const DurabilityLevel *pgq_find_durability_level(const char *name);
+extern List *pgq_durability_statements(const char *level);
+extern List *pgq_autovac_statements(bool rollback);
+extern void pgq_run_statements(List *statements);
+extern bool pgq_valid_durability(const char *level);
 
 #endif							/* PGQUEUER_DURABILITY_H */

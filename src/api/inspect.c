@@ -14,9 +14,12 @@
 #include "catalog/pg_type.h"
 #include "funcapi.h"
 
+#include "args.h"
 #include "bounds.h"
 #include "compat.h"
-#include "pgqueuer.h"
+#include "guc.h"
+#include "spi_util.h"
+#include "statistics.h"
 
 PG_FUNCTION_INFO_V1(pgqueuer_queue_size);
 PG_FUNCTION_INFO_V1(pgqueuer_job_status);

@@ -26,10 +26,16 @@
 
 #include "catalog/pg_type.h"
 #include "utils/builtins.h"
+#include "utils/timestamp.h"
 
 #include "bounds.h"
-#include "pgqueuer.h"
+#include "guc.h"
+#include "leases.h"
+#include "notify.h"
+#include "plan_shape.h"
+#include "spi_util.h"
 #include "validate.h"
+#include "wait_signal.h"
 
 /* picked jobs whose heartbeat is older than the shortest lease in use */
 #define EXPIRE_SQL_CANDIDATES \

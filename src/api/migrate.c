@@ -45,8 +45,11 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 
+#include "args.h"
 #include "compat.h"
-#include "pgqueuer.h"
+#include "guc.h"
+#include "schema_version.h"
+#include "spi_util.h"
 
 PG_FUNCTION_INFO_V1(pgqueuer_migrate);
 

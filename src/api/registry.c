@@ -17,8 +17,10 @@
 #include "catalog/pg_type.h"
 #include "utils/builtins.h"
 
+#include "args.h"
 #include "bounds.h"
-#include "pgqueuer.h"
+#include "notify.h"
+#include "spi_util.h"
 
 PG_FUNCTION_INFO_V1(pgqueuer_register_entrypoint);
 PG_FUNCTION_INFO_V1(pgqueuer_pause);

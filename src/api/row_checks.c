@@ -30,8 +30,8 @@
 
 #include "bounds.h"
 #include "cron.h"
-#include "pgqueuer.h"
 #include "row_checks.h"
+#include "spi_util.h"
 
 /* bad rows reported per statement at most */
 #define BAD_ROWS_LIMIT 1000

@@ -41,8 +41,9 @@
 #include "pgtime.h"
 #include "utils/builtins.h"
 
+#include "args.h"
 #include "cron.h"
-#include "pgqueuer.h"
+#include "schedule_tz.h"
 
 /* all 24 bits of CronSchedule.hours */
 #define ALL_HOURS ((uint32) 0xFFFFFF)

@@ -26,9 +26,14 @@
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 
+#include "args.h"
 #include "cron.h"
-#include "pgqueuer.h"
+#include "guc.h"
+#include "notify.h"
 #include "row_checks.h"
+#include "schedule_tz.h"
+#include "schedules.h"
+#include "spi_util.h"
 #include "validate.h"
 
 PG_FUNCTION_INFO_V1(pgqueuer_cron_next);

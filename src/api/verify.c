@@ -35,10 +35,14 @@
 #include "utils/lsyscache.h"
 #include "utils/tuplestore.h"
 
+#include "args.h"
+#include "catalog_drift.h"
 #include "compat.h"
 #include "durability.h"
-#include "pgqueuer.h"
 #include "row_checks.h"
+#include "schema_guard.h"
+#include "schema_version.h"
+#include "spi_util.h"
 
 PG_FUNCTION_INFO_V1(pgqueuer_verify);
 

@@ -35,8 +35,11 @@
 #include "storage/latch.h"
 #include "utils/timestamp.h"
 
+#include "args.h"
 #include "compat.h"
-#include "pgqueuer.h"
+#include "plan_shape.h"
+#include "spi_util.h"
+#include "wait_signal.h"
 
 PG_FUNCTION_INFO_V1(pgqueuer_wait_for);
 

@@ -20,7 +20,7 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 
-#include "pgqueuer.h"
+#include "args.h"
 
 /*
  * pgq_array_elements

@@ -30,7 +30,9 @@
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
 
-#include "pgqueuer.h"
+#include "catalog_drift.h"
+#include "schema_version.h"
+#include "spi_util.h"
 
 /*
  * The problems, whether repair() restores each one, and whether it

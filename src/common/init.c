@@ -18,7 +18,8 @@
 
 #include "background.h"
 #include "guc.h"
-#include "pgqueuer.h"
+#include "plan_shape.h"
+#include "wait_signal.h"
 
 PG_MODULE_MAGIC;
 

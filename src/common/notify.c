@@ -29,7 +29,10 @@
 #include "utils/json.h"
 #include "utils/rel.h"
 
-#include "pgqueuer.h"
+#include "guc.h"
+#include "notify.h"
+#include "spi_util.h"
+#include "wait_signal.h"
 
 PG_FUNCTION_INFO_V1(pgqueuer_fn_changed);
 

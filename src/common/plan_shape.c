@@ -38,7 +38,9 @@
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 
-#include "pgqueuer.h"
+#include "plan_shape.h"
+#include "schema_version.h"
+#include "spi_util.h"
 
 /* the size the planner assumes, at least, for a table of the extension */
 #define PGQ_PLAN_MIN_ROWS 1000000.0

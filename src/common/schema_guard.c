@@ -35,7 +35,9 @@
 #include "executor/spi.h"
 #include "utils/builtins.h"
 
-#include "pgqueuer.h"
+#include "schema_guard.h"
+#include "schema_version.h"
+#include "spi_util.h"
 
 /*
  * One row per problem: the line, and whether the problem is a foreign

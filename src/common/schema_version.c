@@ -41,10 +41,12 @@
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/inval.h"
+#include "utils/rel.h"
 #include "utils/syscache.h"
 
 #include "compat.h"
-#include "pgqueuer.h"
+#include "guc.h"
+#include "schema_version.h"
 
 /* schema versions this library can be updated from, oldest first */
 static const char *const pending_versions[] = {"1.0"};

@@ -23,7 +23,8 @@
 #include "utils/tuplestore.h"
 
 #include "compat.h"
-#include "pgqueuer.h"
+#include "schema_version.h"
+#include "spi_util.h"
 
 int			pgq_own_statement_depth = 0;
 

@@ -44,7 +44,7 @@
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
 
-#include "pgqueuer.h"
+#include "wait_signal.h"
 
 /* the name of the shared memory struct */
 #define PGQ_WAIT_SHMEM_NAME "pgqueuer wait_for"

@@ -34,7 +34,9 @@
 #include "utils/timestamp.h"
 
 #include "background.h"
-#include "pgqueuer.h"
+#include "deferred_wakeup.h"
+#include "plan_shape.h"
+#include "spi_util.h"
 
 /* this transaction made a deferred job */
 static bool deferred_pending = false;

@@ -55,7 +55,7 @@
 #include "utils/varlena.h"
 
 #include "background.h"
-#include "pgqueuer.h"
+#include "guc.h"
 
 /* seconds before the postmaster restarts a failed launcher */
 #define LAUNCHER_RESTART_S 5

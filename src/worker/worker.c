@@ -59,7 +59,13 @@
 #include "utils/timestamp.h"
 
 #include "background.h"
-#include "pgqueuer.h"
+#include "catalog_drift.h"
+#include "deferred_wakeup.h"
+#include "guc.h"
+#include "maintenance.h"
+#include "schema_guard.h"
+#include "schema_version.h"
+#include "spi_util.h"
 
 /* back-off of a failing duty */
 #define DUTY_BACKOFF_MIN_MS 1000
