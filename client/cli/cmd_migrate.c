@@ -130,10 +130,9 @@ cmd_migrate(PgqCli *cli, int argc, char **argv)
 	PGconn	   *conn;
 	PGresult   *res;
 	int			c;
+	int			rc;
 
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":s:h", options, NULL)) != -1)
+	while ((c = pgq_cli_getopt(cli, argc, argv, ":s:h", options, migrate_help, &rc)) >= 0)
 	{
 		switch (c)
 		{
@@ -149,13 +148,10 @@ cmd_migrate(PgqCli *cli, int argc, char **argv)
 			case 'R':
 				requeue = true;
 				break;
-			case 'h':
-				migrate_help();
-				return PGQ_EXIT_OK;
-			default:
-				return pgq_cli_option_error(cli, argv, c);
 		}
 	}
+	if (c == PGQ_OPT_STOP)
+		return rc;
 	if (optind < argc)
 		return pgq_cli_usage(cli, "unexpected argument \"%s\"", argv[optind]);
 

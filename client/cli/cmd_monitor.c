@@ -29,7 +29,7 @@
 #include "pgq.h"
 #include "table.h"
 
-#define EXIT_STATUS_HELP \
+#define EXIT_STATUS_SIGNAL_HELP \
 	"\nExit status: 0 success (also when stopped by SIGINT or SIGTERM), 1 failure\n" \
 	"(connection or server error), 2 usage error.\n"
 
@@ -146,7 +146,7 @@ dashboard_help(void)
 		   "  -n, --tail, --limit N    statistics rows to show (default: 25)\n"
 		   PGQ_TABLE_FORMAT_HELP
 		   "  -h, --help               show this help and exit\n"
-		   EXIT_STATUS_HELP, pgq_table_format_names());
+		   EXIT_STATUS_SIGNAL_HELP, pgq_table_format_names());
 }
 
 /*
@@ -174,9 +174,7 @@ cmd_dashboard(PgqCli *cli, int argc, char **argv)
 	int			c;
 	int			rc;
 
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":i:n:t:h", options, NULL)) != -1)
+	while ((c = pgq_cli_getopt(cli, argc, argv, ":i:n:t:h", options, dashboard_help, &rc)) >= 0)
 	{
 		switch (c)
 		{
@@ -193,13 +191,10 @@ cmd_dashboard(PgqCli *cli, int argc, char **argv)
 			case 't':
 				format_name = optarg;
 				break;
-			case 'h':
-				dashboard_help();
-				return PGQ_EXIT_OK;
-			default:
-				return pgq_cli_option_error(cli, argv, c);
 		}
 	}
+	if (c == PGQ_OPT_STOP)
+		return rc;
 	conn = pgq_table_command_connect(cli, argc, argv, format_name, &format, &rc);
 	if (conn == NULL)
 		return rc;
@@ -352,7 +347,7 @@ listen_help(void)
 		   "Options:\n"
 		   "  -c, --channel NAME   channel to listen on (default: ch_pgqueuer)\n"
 		   "  -h, --help           show this help and exit\n"
-		   EXIT_STATUS_HELP);
+		   EXIT_STATUS_SIGNAL_HELP);
 }
 
 /*
@@ -374,23 +369,19 @@ cmd_listen(PgqCli *cli, int argc, char **argv)
 	char	   *sql;
 	bool		ok;
 	int			c;
+	int			rc;
 
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":c:h", options, NULL)) != -1)
+	while ((c = pgq_cli_getopt(cli, argc, argv, ":c:h", options, listen_help, &rc)) >= 0)
 	{
 		switch (c)
 		{
 			case 'c':
 				channel = optarg;
 				break;
-			case 'h':
-				listen_help();
-				return PGQ_EXIT_OK;
-			default:
-				return pgq_cli_option_error(cli, argv, c);
 		}
 	}
+	if (c == PGQ_OPT_STOP)
+		return rc;
 	if (optind < argc)
 		return pgq_cli_usage(cli, "unexpected argument \"%s\"", argv[optind]);
 	if (channel[0] == '\0')

@@ -313,9 +313,78 @@ typedef struct RunArgs
 } RunArgs;
 
 /*
+ * add_exec
+ *		Add one --exec ENTRYPOINT=COMMAND to args.  Returns -1 to go on, else
+ *		the exit status (a bad or repeated entrypoint, out of memory).
+ */
+static int
+add_exec(PgqCli *cli, RunArgs *args, const char *spec)
+{
+	PgqExecSpec *execs = realloc(args->execs,
+								 sizeof(PgqExecSpec) * (size_t) (args->nexecs + 1));
+
+	if (execs == NULL)
+	{
+		pgq_cli_error(cli, "out of memory");
+		return PGQ_EXIT_FAIL;
+	}
+	args->execs = execs;
+	if (!pgq_exec_parse(cli, spec, &args->execs[args->nexecs]))
+		return PGQ_EXIT_USAGE;
+	for (int i = 0; i < args->nexecs; i++)
+		if (strcmp(args->execs[i].entrypoint, args->execs[args->nexecs].entrypoint) == 0)
+		{
+			pgq_cli_usage(cli, "--exec: entrypoint \"%s\" given twice",
+						  args->execs[i].entrypoint);
+			free(args->execs[args->nexecs].entrypoint);
+			return PGQ_EXIT_USAGE;
+		}
+	args->nexecs++;
+	return -1;
+}
+
+/*
+ * check_args
+ *		After the options (optind at the arguments): settle what depends on
+ *		several of them, take FACTORY, and require something to run.
+ *		Returns -1 to go on, else the exit status (usage error).
+ */
+static int
+check_args(PgqCli *cli, int argc, char **argv, RunArgs *args)
+{
+	const char *hook;
+
+	hook = getenv("PGQ_EXEC_TEST_HOOK");
+	for (int i = 0; i < args->nexecs; i++)
+	{
+		args->execs[i].retry_delay_s = args->exec_retry_delay;
+		if (hook && strcmp(hook, "stop-worker-after-fork") == 0)
+			args->execs[i].test_hook = PGQ_EXEC_HOOK_STOP_WORKER;
+		else if (hook && strcmp(hook, "stop-keeper-before-prctl") == 0)
+			args->execs[i].test_hook = PGQ_EXEC_HOOK_STOP_KEEPER;
+	}
+
+	/* a lost connection is re-established in place, jobs kept running */
+	if (args->restart_on_failure)
+		args->opts.reconnect_max_delay_s = fmax(args->restart_delay, 0.1);
+
+	if (optind < argc)
+		args->factory = argv[optind++];
+	if (optind < argc)
+		return pgq_cli_usage(cli, "unexpected argument \"%s\" (one FACTORY at most)", argv[optind]);
+	if (args->factory == NULL && args->nexecs == 0)
+		return pgq_cli_usage(cli, "a FACTORY (PATH.so:SYMBOL) or at least one --exec ENTRYPOINT=COMMAND is required");
+	return -1;
+}
+
+/*
  * parse_args
  *		Fill args from argv; returns -1 to go on, else the exit status
  *		(help, usage error).
+ *
+ * Long because it is one switch with a case for each of pgq run's eleven
+ * options, each a parse and an assignment next to the option table;
+ * splitting the switch would only separate the cases from the table.
  */
 static int
 parse_args(PgqCli *cli, int argc, char **argv, RunArgs *args)
@@ -343,7 +412,6 @@ parse_args(PgqCli *cli, int argc, char **argv, RunArgs *args)
 	};
 	int			c;
 	long		n;
-	const char *hook;
 
 	pgq_worker_options_init(&args->opts);
 	args->opts.conninfo = cli->dsn;
@@ -405,28 +473,8 @@ parse_args(PgqCli *cli, int argc, char **argv, RunArgs *args)
 				args->opts.shutdown_on_listener_failure = true;
 				break;
 			case OPT_EXEC:
-				{
-					PgqExecSpec *execs = realloc(args->execs,
-												 sizeof(PgqExecSpec) * (size_t) (args->nexecs + 1));
-
-					if (execs == NULL)
-					{
-						pgq_cli_error(cli, "out of memory");
-						return PGQ_EXIT_FAIL;
-					}
-					args->execs = execs;
-					if (!pgq_exec_parse(cli, optarg, &args->execs[args->nexecs]))
-						return PGQ_EXIT_USAGE;
-					for (int i = 0; i < args->nexecs; i++)
-						if (strcmp(args->execs[i].entrypoint, args->execs[args->nexecs].entrypoint) == 0)
-						{
-							pgq_cli_usage(cli, "--exec: entrypoint \"%s\" given twice",
-										  args->execs[i].entrypoint);
-							free(args->execs[args->nexecs].entrypoint);
-							return PGQ_EXIT_USAGE;
-						}
-					args->nexecs++;
-				}
+				if ((c = add_exec(cli, args, optarg)) >= 0)
+					return c;
 				break;
 			case OPT_EXEC_RETRY_DELAY:
 				if (!pgq_cli_parse_double(cli, "--exec-retry-delay", optarg, 0, 1e9,
@@ -445,27 +493,7 @@ parse_args(PgqCli *cli, int argc, char **argv, RunArgs *args)
 				return pgq_cli_usage(cli, "unknown option \"%s\"", argv[optind - 1]);
 		}
 	}
-	hook = getenv("PGQ_EXEC_TEST_HOOK");
-	for (int i = 0; i < args->nexecs; i++)
-	{
-		args->execs[i].retry_delay_s = args->exec_retry_delay;
-		if (hook && strcmp(hook, "stop-worker-after-fork") == 0)
-			args->execs[i].test_hook = PGQ_EXEC_HOOK_STOP_WORKER;
-		else if (hook && strcmp(hook, "stop-keeper-before-prctl") == 0)
-			args->execs[i].test_hook = PGQ_EXEC_HOOK_STOP_KEEPER;
-	}
-
-	/* a lost connection is re-established in place, jobs kept running */
-	if (args->restart_on_failure)
-		args->opts.reconnect_max_delay_s = fmax(args->restart_delay, 0.1);
-
-	if (optind < argc)
-		args->factory = argv[optind++];
-	if (optind < argc)
-		return pgq_cli_usage(cli, "unexpected argument \"%s\" (one FACTORY at most)", argv[optind]);
-	if (args->factory == NULL && args->nexecs == 0)
-		return pgq_cli_usage(cli, "a FACTORY (PATH.so:SYMBOL) or at least one --exec ENTRYPOINT=COMMAND is required");
-	return -1;
+	return check_args(cli, argc, argv, args);
 }
 
 /*

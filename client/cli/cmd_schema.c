@@ -26,9 +26,6 @@
 
 #include "pgq.h"
 
-#define EXIT_STATUS_HELP \
-	"\nExit status: 0 success, 1 failure (connection or server error), 2 usage error.\n"
-
 static const char *const durability_levels[] = {"volatile", "balanced", "durable"};
 
 /*
@@ -152,14 +149,13 @@ parse_extension_options(PgqCli *cli, int argc, char **argv,
 		{NULL, 0, NULL, 0}
 	};
 	int			c;
+	int			rc;
 
 	opts->level = NULL;
 	opts->dry_run = false;
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, with_durability ? ":d:h" : ":h",
-							with_durability ? options : options_no_durability,
-							NULL)) != -1)
+	while ((c = pgq_cli_getopt(cli, argc, argv, with_durability ? ":d:h" : ":h",
+							   with_durability ? options : options_no_durability,
+							   help, &rc)) >= 0)
 	{
 		switch (c)
 		{
@@ -171,13 +167,10 @@ parse_extension_options(PgqCli *cli, int argc, char **argv,
 			case 'n':
 				opts->dry_run = true;
 				break;
-			case 'h':
-				help();
-				return PGQ_EXIT_OK;
-			default:
-				return pgq_cli_option_error(cli, argv, c);
 		}
 	}
+	if (c == PGQ_OPT_STOP)
+		return rc;
 	if (optind < argc)
 		return pgq_cli_usage(cli, "unexpected argument \"%s\"", argv[optind]);
 	return -1;
@@ -244,7 +237,7 @@ install_help(void)
 		   "      --dry-run           print the SQL statements, one per line, and exit\n"
 		   "                          without connecting\n"
 		   "  -h, --help              show this help and exit\n"
-		   EXIT_STATUS_HELP);
+		   PGQ_EXIT_STATUS_HELP);
 }
 
 /*
@@ -281,7 +274,7 @@ uninstall_help(void)
 		   "Options:\n"
 		   "      --dry-run   print the SQL statements and exit without connecting\n"
 		   "  -h, --help      show this help and exit\n"
-		   EXIT_STATUS_HELP);
+		   PGQ_EXIT_STATUS_HELP);
 }
 
 /*
@@ -370,7 +363,7 @@ upgrade_help(void)
 		   "      --dry-run           print the SQL statements, one per line, and exit\n"
 		   "                          without connecting\n"
 		   "  -h, --help              show this help and exit\n"
-		   EXIT_STATUS_HELP);
+		   PGQ_EXIT_STATUS_HELP);
 }
 
 /*
@@ -522,6 +515,27 @@ run_repair(PgqCli *cli, PGconn *conn, bool dry_run)
 }
 
 /*
+ * run_verify
+ *		SELECT * FROM pgqueuer.verify(): print each problem it finds (the
+ *		basic objects verify_objects looks for are all part of its check).
+ *		Returns the number of problems, or -1 after an error.
+ */
+static int
+run_verify(PgqCli *cli, PGconn *conn)
+{
+	PGresult   *res = pgq_cli_exec(cli, conn, "SELECT * FROM pgqueuer.verify()", 0, NULL);
+	int			n;
+
+	if (res == NULL)
+		return -1;
+	n = PQntuples(res);
+	for (int i = 0; i < n; i++)
+		printf("%s\n", PQgetvalue(res, i, 0));
+	PQclear(res);
+	return n;
+}
+
+/*
  * cmd_verify
  *		pgq verify: report missing (or, with --expect absent, remaining)
  *		objects; exit 1 on any.
@@ -543,10 +557,9 @@ cmd_verify(PgqCli *cli, int argc, char **argv)
 	int			problems;
 	PGconn	   *conn;
 	int			c;
+	int			rc;
 
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":hn", options, NULL)) != -1)
+	while ((c = pgq_cli_getopt(cli, argc, argv, ":hn", options, verify_help, &rc)) >= 0)
 	{
 		switch (c)
 		{
@@ -565,13 +578,10 @@ cmd_verify(PgqCli *cli, int argc, char **argv)
 					return pgq_cli_usage(cli, "invalid value \"%s\" for --expect: choose present or absent",
 										 optarg);
 				break;
-			case 'h':
-				verify_help();
-				return PGQ_EXIT_OK;
-			default:
-				return pgq_cli_option_error(cli, argv, c);
 		}
 	}
+	if (c == PGQ_OPT_STOP)
+		return rc;
 	if (optind < argc)
 		return pgq_cli_usage(cli, "unexpected argument \"%s\"", argv[optind]);
 	if (dry_run && !repair)
@@ -592,21 +602,7 @@ cmd_verify(PgqCli *cli, int argc, char **argv)
 	/* present and installed: the extension's own, thorough check */
 	problems = verify_objects(cli, conn, expect_present, &extension_present);
 	if (problems >= 0 && expect_present && extension_present)
-	{
-		PGresult   *res = pgq_cli_exec(cli, conn,
-									   "SELECT * FROM pgqueuer.verify()", 0, NULL);
-
-		if (res == NULL)
-			problems = -1;
-		else
-		{
-			/* the basic objects are all part of the extension's check */
-			problems = PQntuples(res);
-			for (int i = 0; i < PQntuples(res); i++)
-				printf("%s\n", PQgetvalue(res, i, 0));
-			PQclear(res);
-		}
-	}
+		problems = run_verify(cli, conn);
 	PQfinish(conn);
 	if (problems < 0)
 		return PGQ_EXIT_FAIL;
@@ -670,7 +666,7 @@ durability_help(void)
 		   "                  line (none when the tables are already at LEVEL), and\n"
 		   "                  change nothing; needs the extension installed\n"
 		   "  -h, --help      show this help and exit\n"
-		   EXIT_STATUS_HELP);
+		   PGQ_EXIT_STATUS_HELP);
 }
 
 /*
@@ -689,23 +685,19 @@ cmd_durability(PgqCli *cli, int argc, char **argv)
 	const char *level;
 	const char *params[2];
 	int			c;
+	int			rc;
 
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1)
+	while ((c = pgq_cli_getopt(cli, argc, argv, ":h", options, durability_help, &rc)) >= 0)
 	{
 		switch (c)
 		{
 			case 'n':
 				dry_run = true;
 				break;
-			case 'h':
-				durability_help();
-				return PGQ_EXIT_OK;
-			default:
-				return pgq_cli_option_error(cli, argv, c);
 		}
 	}
+	if (c == PGQ_OPT_STOP)
+		return rc;
 	if (optind >= argc)
 		return pgq_cli_usage(cli, "missing argument LEVEL (volatile, balanced or durable)");
 	if (optind + 1 < argc)
@@ -742,7 +734,7 @@ autovac_help(void)
 		   "      --dry-run   print the ALTER TABLE statements, one per line, and\n"
 		   "                  change nothing; needs the extension installed\n"
 		   "  -h, --help      show this help and exit\n"
-		   EXIT_STATUS_HELP);
+		   PGQ_EXIT_STATUS_HELP);
 }
 
 /*
@@ -762,10 +754,9 @@ cmd_autovac(PgqCli *cli, int argc, char **argv)
 	bool		rollback = false;
 	const char *params[2];
 	int			c;
+	int			rc;
 
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1)
+	while ((c = pgq_cli_getopt(cli, argc, argv, ":h", options, autovac_help, &rc)) >= 0)
 	{
 		switch (c)
 		{
@@ -775,13 +766,10 @@ cmd_autovac(PgqCli *cli, int argc, char **argv)
 			case 'r':
 				rollback = true;
 				break;
-			case 'h':
-				autovac_help();
-				return PGQ_EXIT_OK;
-			default:
-				return pgq_cli_option_error(cli, argv, c);
 		}
 	}
+	if (c == PGQ_OPT_STOP)
+		return rc;
 	if (optind < argc)
 		return pgq_cli_usage(cli, "unexpected argument \"%s\"", argv[optind]);
 

@@ -144,20 +144,17 @@ cmd_wait(PgqCli *cli, int argc, char **argv)
 	};
 	const char *timeout = "60";
 	const char *params[2];
+	long	   *ids;
 	char	   *array;
-	size_t		array_size;
-	FILE	   *mem;
 	PGconn	   *conn;
 	PGresult   *res;
 	int			nids;
 	int			pending;
 	int			c;
-	long		lval;
+	int			rc;
 	double		dval;
 
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":t:h", options, NULL)) != -1)
+	while ((c = pgq_cli_getopt(cli, argc, argv, ":t:h", options, wait_help, &rc)) >= 0)
 	{
 		switch (c)
 		{
@@ -166,33 +163,33 @@ cmd_wait(PgqCli *cli, int argc, char **argv)
 					return PGQ_EXIT_USAGE;
 				timeout = optarg;
 				break;
-			case 'h':
-				wait_help();
-				return PGQ_EXIT_OK;
-			default:
-				return pgq_cli_option_error(cli, argv, c);
 		}
 	}
+	if (c == PGQ_OPT_STOP)
+		return rc;
 	nids = argc - optind;
 	if (nids == 0)
 		return pgq_cli_usage(cli, "missing argument ID");
 	if (nids > WAIT_MAX_IDS)
 		return pgq_cli_usage(cli, "too many job ids: at most %d", WAIT_MAX_IDS);
-	for (int i = optind; i < argc; i++)
-		if (!pgq_cli_parse_int(cli, "ID", argv[i], 1, LONG_MAX, &lval))
-			return PGQ_EXIT_USAGE;
-
-	mem = open_memstream(&array, &array_size);
-	if (mem == NULL)
+	ids = calloc(nids, sizeof(long));
+	if (ids == NULL)
 	{
 		pgq_cli_error(cli, "out of memory");
 		return PGQ_EXIT_FAIL;
 	}
-	fputc('{', mem);
-	for (int i = optind; i < argc; i++)
-		fprintf(mem, "%s%ld", i > optind ? "," : "", strtol(argv[i], NULL, 10));
-	fputc('}', mem);
-	fclose(mem);
+	if (!pgq_cli_parse_ids(cli, argv + optind, nids, ids))
+	{
+		free(ids);
+		return PGQ_EXIT_USAGE;
+	}
+	array = pgq_cli_id_array(ids, nids);
+	free(ids);
+	if (array == NULL)
+	{
+		pgq_cli_error(cli, "out of memory");
+		return PGQ_EXIT_FAIL;
+	}
 
 	conn = pgq_cli_connect(cli);
 	if (conn == NULL)

@@ -2,7 +2,7 @@
  *
  * common.c
  *		Helpers shared by the pgq commands: connecting, running SQL,
- *		messages, number parsing and signals (see pgq.h).
+ *		messages, option and number parsing and signals (see pgq.h).
  *
  * IDENTIFICATION
  *		client/cli/common.c
@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -216,6 +217,58 @@ pgq_cli_option_error(PgqCli *cli, char **argv, int c)
 	if (optopt != 0 && strncmp(arg, "--", 2) != 0)
 		return pgq_cli_usage(cli, "unrecognized option \"-%c\"", optopt);
 	return pgq_cli_usage(cli, "unrecognized option \"%s\"", arg);
+}
+
+int
+pgq_cli_getopt(PgqCli *cli, int argc, char **argv, const char *shortopts,
+			   const struct option *longopts, void (*help) (void), int *rc)
+{
+	int			c = getopt_long(argc, argv, shortopts, longopts, NULL);
+
+	if (c == 'h')
+	{
+		help();
+		*rc = PGQ_EXIT_OK;
+		c = PGQ_OPT_STOP;
+	}
+	else if (c == '?' || c == ':')
+	{
+		*rc = pgq_cli_option_error(cli, argv, c);
+		c = PGQ_OPT_STOP;
+	}
+	return c;
+}
+
+bool
+pgq_cli_parse_ids(PgqCli *cli, char **args, int n, long *ids)
+{
+	for (int i = 0; i < n; i++)
+	{
+		if (!pgq_cli_parse_int(cli, "ID", args[i], 1, LONG_MAX, &ids[i]))
+			return false;
+	}
+	return true;
+}
+
+char *
+pgq_cli_id_array(const long *ids, int n)
+{
+	char	   *array;
+	size_t		array_size;
+	FILE	   *mem = open_memstream(&array, &array_size);
+
+	if (mem == NULL)
+		return NULL;
+	fputc('{', mem);
+	for (int i = 0; i < n; i++)
+		fprintf(mem, "%s%ld", i > 0 ? "," : "", ids[i]);
+	fputc('}', mem);
+	if (fclose(mem) != 0)
+	{
+		free(array);
+		return NULL;
+	}
+	return array;
 }
 
 bool

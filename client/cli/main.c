@@ -90,8 +90,14 @@ usage(FILE *out)
 			"1 failure, 2 usage error.\n");
 }
 
-int
-main(int argc, char **argv)
+/*
+ * global_options
+ *		Read the global options (up to the command) into *dsn and the PG*
+ *		environment variables.  Returns -1 when pgq goes on, else its exit
+ *		status (help or version printed, or a usage error).
+ */
+static int
+global_options(PgqCli *cli, int argc, char **argv, const char **dsn)
 {
 	static const struct option options[] = {
 		{"pg-dsn", required_argument, NULL, 'd'},
@@ -105,8 +111,6 @@ main(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}
 	};
-	PgqCli		cli = {0};
-	const char *dsn = NULL;
 	int			c;
 	long		timeout;
 
@@ -116,7 +120,7 @@ main(int argc, char **argv)
 		switch (c)
 		{
 			case 'd':
-				dsn = optarg;
+				*dsn = optarg;
 				break;
 			case 'H':
 				setenv("PGHOST", optarg, 1);
@@ -135,7 +139,7 @@ main(int argc, char **argv)
 				setenv("PGPASSWORD", optarg, 1);
 				break;
 			case 'T':
-				if (!pgq_cli_parse_int(&cli, "--connect-timeout", optarg, 0, INT_MAX, &timeout))
+				if (!pgq_cli_parse_int(cli, "--connect-timeout", optarg, 0, INT_MAX, &timeout))
 					return PGQ_EXIT_USAGE;
 				setenv("PGCONNECT_TIMEOUT", optarg, 1);
 				break;
@@ -150,6 +154,23 @@ main(int argc, char **argv)
 				return PGQ_EXIT_USAGE;
 		}
 	}
+	return -1;
+}
+
+/*
+ * main
+ *		Read the global options, then run the command named next.
+ */
+int
+main(int argc, char **argv)
+{
+	PgqCli		cli = {0};
+	const char *dsn = NULL;
+	int			rc;
+
+	rc = global_options(&cli, argc, argv, &dsn);
+	if (rc >= 0)
+		return rc;
 
 	if (optind >= argc)
 	{
@@ -174,7 +195,13 @@ main(int argc, char **argv)
 			char	  **cargv = argv + optind;
 
 			cli.command = commands[i].name;
-			optind = 1;			/* the command parses its own options */
+
+			/*
+			 * The command parses its own options: optind 0 makes glibc's
+			 * getopt start afresh; messages are the command's (opterr 0).
+			 */
+			optind = 0;
+			opterr = 0;
 			return commands[i].fn(&cli, cargc, cargv);
 		}
 	}

@@ -26,6 +26,7 @@
 #ifndef PGQ_CLI_H
 #define PGQ_CLI_H
 
+#include <getopt.h>
 #include <stdbool.h>
 
 #include <libpq-fe.h>
@@ -144,6 +145,34 @@ extern void pgq_cli_error(PgqCli *cli, const char *fmt,...)
 /* A usage error on stderr plus the --help hint; returns PGQ_EXIT_USAGE. */
 extern int	pgq_cli_usage(PgqCli *cli, const char *fmt,...)
 			__attribute__((format(printf, 2, 3)));
+
+/* The last paragraph of every command's --help. */
+#define PGQ_EXIT_STATUS_HELP \
+	"\nExit status: 0 success, 1 failure (connection or server error), 2 usage error.\n"
+
+/* pgq_cli_getopt's result when the command must return *rc at once */
+#define PGQ_OPT_STOP (-2)
+
+/*
+ * getopt_long over a command's arguments, doing what every command does the
+ * same way (main() resets getopt before it runs a command): -h/--help prints help() and stops with PGQ_EXIT_OK, an unknown
+ * option or a missing value stops with a usage error.  Returns the next
+ * option character, -1 after the last option (optind at the first
+ * argument), or PGQ_OPT_STOP with the exit status in *rc.  shortopts must
+ * start with ':' and hold 'h'.
+ */
+extern int	pgq_cli_getopt(PgqCli *cli, int argc, char **argv,
+						   const char *shortopts, const struct option *longopts,
+						   void (*help) (void), int *rc);
+
+/*
+ * Parse n job ids (integers from 1) into ids; on a bad one prints a usage
+ * error and returns false.
+ */
+extern bool pgq_cli_parse_ids(PgqCli *cli, char **args, int n, long *ids);
+
+/* ids as a bigint[] literal, {1,2,3}, malloc'd; NULL when out of memory. */
+extern char *pgq_cli_id_array(const long *ids, int n);
 
 /*
  * Report a getopt_long failure (c is '?' or ':'; the option string starts

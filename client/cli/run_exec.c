@@ -274,6 +274,68 @@ start_job(PgqContext *ctx, const PgqExecSpec *spec, int *err_rd, pid_t *pid,
 }
 
 /*
+ * read_stderr
+ *		Read what the command wrote to stderr: keep it in tail and pass it
+ *		on to pgq's stderr.  Returns false when the pipe is done with: EOF,
+ *		an error, or nothing more after the exit (a grandchild may keep it
+ *		open).
+ */
+static bool
+read_stderr(int err_rd, ExecTail *tail, bool exited)
+{
+	char		buf[4096];
+	ssize_t		n = read(err_rd, buf, sizeof(buf));
+
+	if (n > 0)
+	{
+		tail_append(tail, buf, (size_t) n);
+		if (write(STDERR_FILENO, buf, (size_t) n) < 0)
+		{
+			/* pgq's stderr is gone: the tail is still kept */
+		}
+		return true;
+	}
+	return !(n == 0 || (errno != EAGAIN && errno != EINTR) || exited);
+}
+
+/*
+ * exec_outcome
+ *		The job's outcome from the command's wait status: exit 0 succeeds,
+ *		PGQ_EXEC_RETRY_STATUS asks for a retry, anything else is an
+ *		exception carrying the tail of stderr.  Frees tail.
+ */
+static PgqStatus
+exec_outcome(PgqContext *ctx, const PgqExecSpec *spec, int wstatus, ExecTail *tail)
+{
+	char		msg[256];
+
+	if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0)
+	{
+		free(tail);
+		return PGQ_SUCCESSFUL;
+	}
+	if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == PGQ_EXEC_RETRY_STATUS)
+	{
+		pgq_ctx_set_exception(ctx, "ExecRetry",
+							  "command exited with status 75 (EX_TEMPFAIL): retry requested",
+							  tail->data);
+		pgq_ctx_set_retry(ctx, spec->retry_delay_s);
+		free(tail);
+		return PGQ_RETRY;
+	}
+	if (WIFEXITED(wstatus))
+		snprintf(msg, sizeof(msg), "command exited with status %d", WEXITSTATUS(wstatus));
+	else if (WIFSIGNALED(wstatus))
+		snprintf(msg, sizeof(msg), "command was terminated by signal %d (%s)",
+				 WTERMSIG(wstatus), signal_name(WTERMSIG(wstatus)));
+	else
+		snprintf(msg, sizeof(msg), "command ended with wait status %d", wstatus);
+	pgq_ctx_set_exception(ctx, "ExecError", msg, tail->data);
+	free(tail);
+	return PGQ_EXCEPTION;
+}
+
+/*
  * pgq_exec_handler
  *		Run the job's command: start it, collect stderr, forward a
  *		cancellation as SIGTERM, wait for the exit and map its status.
@@ -331,21 +393,7 @@ pgq_exec_handler(PgqContext *ctx)
 			break;
 
 		if (nfds > 0 && (fds[0].revents || exited))
-		{
-			char		buf[4096];
-			ssize_t		n = read(err_rd, buf, sizeof(buf));
-
-			if (n > 0)
-			{
-				tail_append(tail, buf, (size_t) n);
-				if (write(STDERR_FILENO, buf, (size_t) n) < 0)
-				{
-					/* pgq's stderr is gone: the tail is still kept */
-				}
-			}
-			else if (n == 0 || (errno != EAGAIN && errno != EINTR) || exited)
-				err_open = false;	/* EOF (or a grandchild keeps it open) */
-		}
+			err_open = read_stderr(err_rd, tail, exited);
 
 		if (!exited)
 		{
@@ -367,28 +415,5 @@ pgq_exec_handler(PgqContext *ctx)
 		waitpid(pid, &wstatus, 0);
 	close(err_rd);
 
-	if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0)
-	{
-		free(tail);
-		return PGQ_SUCCESSFUL;
-	}
-	if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == PGQ_EXEC_RETRY_STATUS)
-	{
-		pgq_ctx_set_exception(ctx, "ExecRetry",
-							  "command exited with status 75 (EX_TEMPFAIL): retry requested",
-							  tail->data);
-		pgq_ctx_set_retry(ctx, spec->retry_delay_s);
-		free(tail);
-		return PGQ_RETRY;
-	}
-	if (WIFEXITED(wstatus))
-		snprintf(msg, sizeof(msg), "command exited with status %d", WEXITSTATUS(wstatus));
-	else if (WIFSIGNALED(wstatus))
-		snprintf(msg, sizeof(msg), "command was terminated by signal %d (%s)",
-				 WTERMSIG(wstatus), signal_name(WTERMSIG(wstatus)));
-	else
-		snprintf(msg, sizeof(msg), "command ended with wait status %d", wstatus);
-	pgq_ctx_set_exception(ctx, "ExecError", msg, tail->data);
-	free(tail);
-	return PGQ_EXCEPTION;
+	return exec_outcome(ctx, spec, wstatus, tail);
 }

@@ -473,3 +473,18 @@ pgq_table_command_connect(PgqCli *cli, int argc, char **argv,
 		*rc = PGQ_EXIT_FAIL;
 	return conn;
 }
+
+int
+pgq_table_finish_listing(PGconn *conn, PGresult *res, PgqTableFormat format,
+						 const char *const *headers, const char *none)
+{
+	PQfinish(conn);
+	if (res == NULL)
+		return PGQ_EXIT_FAIL;
+	if (PQntuples(res) == 0 && none != NULL)
+		printf("%s\n", none);
+	else
+		pgq_table_print_result(stdout, format, headers, res);
+	PQclear(res);
+	return PGQ_EXIT_OK;
+}

@@ -80,6 +80,17 @@ extern PGconn *pgq_table_command_connect(PgqCli *cli, int argc, char **argv,
 										 PgqTableFormat *format, int *rc);
 
 /*
+ * The common end of a listing command: close conn, then print res as a
+ * table, or the line none when it has no rows (and none is not NULL).
+ * Returns the exit status: PGQ_EXIT_FAIL when res is NULL (the failed
+ * statement, already reported), else PGQ_EXIT_OK.
+ */
+extern int	pgq_table_finish_listing(PGconn *conn, PGresult *res,
+									 PgqTableFormat format,
+									 const char *const *headers,
+									 const char *none);
+
+/*
  * Print a table: ncols headers, then nrows rows of ncols cells each, row
  * after row in cells (NULL cells print as empty).
  */

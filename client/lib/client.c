@@ -299,29 +299,16 @@ array_param(PgqBuf *buf, bool any)
 	return buf->data;
 }
 
-int
-pgq_enqueue_many(PgqClient *client, const PgqJobSpec *jobs, int n,
-				 PgqOnConflict on_conflict, int64_t *ids)
+/*
+ * build_arrays
+ *		The six array literals of enqueue_batch() from n jobs: entrypoints,
+ *		payloads, priorities, delays, dedupe keys, headers (arr, initialised
+ *		here; the closing braces come from array_param).  any[a] becomes
+ *		true when a job sets field a (any[0] is the caller's: always true).
+ */
+static void
+build_arrays(const PgqJobSpec *jobs, int n, PgqBuf arr[6], bool any[6])
 {
-	PgqBuf		arr[6];
-	bool		any[6] = {true, false, false, false, false, false};
-	const char *values[7];
-	PGresult   *res;
-	int			enqueued = 0;
-	int			rc = -1;
-
-	client->error[0] = '\0';
-	if (n < 0)
-		return set_error(client, "n must be >= 0");
-	if (n == 0)
-		return 0;
-	if (jobs == NULL)
-		return set_error(client, "jobs is NULL");
-	for (int i = 0; i < n; i++)
-		if (check_spec(client, &jobs[i], i) < 0)
-			return -1;
-
-	/* entrypoints, payloads, priorities, delays, dedupe keys, headers */
 	for (int a = 0; a < 6; a++)
 	{
 		pgq_buf_init(&arr[a]);
@@ -347,6 +334,35 @@ pgq_enqueue_many(PgqClient *client, const PgqJobSpec *jobs, int n,
 		any[4] |= (job->dedupe_key != NULL);
 		any[5] |= (job->headers_json != NULL);
 	}
+}
+
+/*
+ * pgq_enqueue_many
+ *		pgqueuer.enqueue_batch() of n jobs; see libpgqueuer.h.
+ */
+int
+pgq_enqueue_many(PgqClient *client, const PgqJobSpec *jobs, int n,
+				 PgqOnConflict on_conflict, int64_t *ids)
+{
+	PgqBuf		arr[6];
+	bool		any[6] = {true, false, false, false, false, false};
+	const char *values[7];
+	PGresult   *res;
+	int			enqueued = 0;
+	int			rc = -1;
+
+	client->error[0] = '\0';
+	if (n < 0)
+		return set_error(client, "n must be >= 0");
+	if (n == 0)
+		return 0;
+	if (jobs == NULL)
+		return set_error(client, "jobs is NULL");
+	for (int i = 0; i < n; i++)
+		if (check_spec(client, &jobs[i], i) < 0)
+			return -1;
+
+	build_arrays(jobs, n, arr, any);
 	for (int a = 0; a < 6; a++)
 	{
 		if (arr[a].oom)

@@ -503,8 +503,46 @@ next_deadline(PgqRun *run, bool stopping, bool want_dequeue, double next_poll,
 }
 
 /*
+ * check_listener_health
+ *		The listener health check of shutdown_on_listener_failure: fail the
+ *		run when the last health_check_event did not come back in time,
+ *		send the next when it is due.  Returns 1 when the check failed
+ *		(run->failed set), -1 when the connection broke, else 0.
+ */
+static int
+check_listener_health(PgqRun *run, double now)
+{
+	PgqWorker  *worker = run->worker;
+
+	if (run->health_sent > 0 && now - run->health_sent > HEALTH_TIMEOUT_S)
+	{
+		pgq_worker_set_error(worker,
+							 "listener health check failed: no health_check_event came back on %s within %.0f s",
+							 PGQ_CHANNEL, HEALTH_TIMEOUT_S);
+		pgq_log(worker, PGQ_LOG_ERROR, "%s; shutting down", worker->error);
+		run->failed = true;
+		return 1;
+	}
+	if (run->health_sent == 0 && now >= run->health_next)
+	{
+		pgq_run_send_health_check(run, now);
+		run->health_next = now + HEALTH_INTERVAL_S;
+		if (run->broken)
+			return -1;
+	}
+	return 0;
+}
+
+/*
  * run_loop
  *		The event loop (see the file header).  Returns why it ended.
+ *
+ * Long because each pass is one ordered sequence (notifications, stop,
+ * health, heartbeats, dequeue and the drain probe, outcomes, wait) whose
+ * steps share the loop's state (stopping, want_dequeue, next_poll) and
+ * leave by continue, break or the one reconnection path at "lost"; in
+ * separate functions each of those exits would become a returned code to
+ * dispatch on again.
  */
 static PgqRunResult
 run_loop(PgqRun *run)
@@ -543,22 +581,12 @@ run_loop(PgqRun *run)
 		now = pgq_now();
 		if (health && !stopping)
 		{
-			if (run->health_sent > 0 && now - run->health_sent > HEALTH_TIMEOUT_S)
-			{
-				pgq_worker_set_error(worker,
-									 "listener health check failed: no health_check_event came back on %s within %.0f s",
-									 PGQ_CHANNEL, HEALTH_TIMEOUT_S);
-				pgq_log(worker, PGQ_LOG_ERROR, "%s; shutting down", worker->error);
-				run->failed = true;
+			int			checked = check_listener_health(run, now);
+
+			if (checked < 0)
+				goto lost;
+			if (checked > 0)
 				continue;
-			}
-			if (run->health_sent == 0 && now >= run->health_next)
-			{
-				pgq_run_send_health_check(run, now);
-				run->health_next = now + HEALTH_INTERVAL_S;
-				if (run->broken)
-					goto lost;
-			}
 		}
 
 		/* before dequeuing: a stream of full batches must not starve it */

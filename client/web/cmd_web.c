@@ -141,6 +141,10 @@ read_token(PgqCli *cli, const char *path, char *out, size_t outlen, bool *have)
 	return true;
 }
 
+/*
+ * cmd_web
+ *		pgq web: serve the dashboard and /metrics until SIGINT or SIGTERM.
+ */
 int
 cmd_web(PgqCli *cli, int argc, char **argv)
 {
@@ -164,10 +168,9 @@ cmd_web(PgqCli *cli, int argc, char **argv)
 	WebConfig	config;
 	WebServer  *server;
 	int			c;
+	int			rc;
 
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1)
+	while ((c = pgq_cli_getopt(cli, argc, argv, ":h", options, usage, &rc)) >= 0)
 	{
 		switch (c)
 		{
@@ -190,13 +193,10 @@ cmd_web(PgqCli *cli, int argc, char **argv)
 				if (!pgq_cli_parse_int(cli, "--connect-timeout", optarg, 1, 3600, &timeout))
 					return PGQ_EXIT_USAGE;
 				break;
-			case 'h':
-				usage();
-				return PGQ_EXIT_OK;
-			default:
-				return pgq_cli_option_error(cli, argv, c);
 		}
 	}
+	if (c == PGQ_OPT_STOP)
+		return rc;
 	if (optind < argc)
 		return pgq_cli_usage(cli, "unexpected argument \"%s\"", argv[optind]);
 	if (!read_token(cli, token_file, token, sizeof(token), &have_token))

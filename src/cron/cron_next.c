@@ -146,6 +146,80 @@ cron_next_month(CronCursor *c)
 }
 
 /*
+ * cron_carry
+ *		Propagate the carries an iteration of cron_next left in *c (a second,
+ *		minute or hour one past its range, a day past the month's end).
+ */
+static void
+cron_carry(CronCursor *c)
+{
+	if (c->second > 59)
+	{
+		c->second = 0;
+		c->minute++;
+	}
+	if (c->minute > 59)
+	{
+		c->minute = 0;
+		c->hour++;
+	}
+	if (c->hour > 23)
+	{
+		c->hour = 0;
+		c->day++;
+	}
+	if (c->day > cron_days_in_month(c->year, c->month))
+		cron_next_month(c);
+}
+
+/*
+ * cron_time_matches
+ *		On a matching day, move *c to the first matching time of day at or
+ *		after it.  Returns false, with *c one past the hour or minute that
+ *		has no match left (for cron_carry), when the search must go on.
+ */
+static bool
+cron_time_matches(const CronSchedule *sched, CronCursor *c)
+{
+	int			v;
+
+	v = cron_next_bit(sched->hours, c->hour, 23);
+	if (v < 0)
+	{
+		c->hour = 24;			/* no more hours today */
+		c->minute = c->second = 0;
+		return false;
+	}
+	if (v != c->hour)
+	{
+		c->hour = v;
+		c->minute = c->second = 0;
+	}
+
+	v = cron_next_bit(sched->minutes, c->minute, 59);
+	if (v < 0)
+	{
+		c->minute = 60;			/* no more minutes this hour */
+		c->second = 0;
+		return false;
+	}
+	if (v != c->minute)
+	{
+		c->minute = v;
+		c->second = 0;
+	}
+
+	v = cron_next_bit(sched->seconds, c->second, 59);
+	if (v < 0)
+	{
+		c->second = 60;			/* no more seconds this minute */
+		return false;
+	}
+	c->second = v;
+	return true;
+}
+
+/*
  * cron_next
  *		First instant strictly after "after" matching sched; see cron.h.
  */
@@ -156,7 +230,6 @@ cron_next(const CronSchedule *sched, int64_t after, int64_t *next)
 	int64_t		dayno;
 	int64_t		secs;
 	int64_t		limit_day;
-	int			v;
 
 	if (sched == NULL || next == NULL ||
 		after >= CRON_TIME_LIMIT || after <= -CRON_TIME_LIMIT)
@@ -173,24 +246,7 @@ cron_next(const CronSchedule *sched, int64_t after, int64_t *next)
 
 	for (;;)
 	{
-		/* propagate carries left over from the previous iteration */
-		if (c.second > 59)
-		{
-			c.second = 0;
-			c.minute++;
-		}
-		if (c.minute > 59)
-		{
-			c.minute = 0;
-			c.hour++;
-		}
-		if (c.hour > 23)
-		{
-			c.hour = 0;
-			c.day++;
-		}
-		if (c.day > cron_days_in_month(c.year, c.month))
-			cron_next_month(&c);
+		cron_carry(&c);
 
 		dayno = cron_days_from_civil(c.year, c.month, c.day);
 		if (dayno > limit_day)
@@ -208,39 +264,8 @@ cron_next(const CronSchedule *sched, int64_t after, int64_t *next)
 			continue;
 		}
 
-		v = cron_next_bit(sched->hours, c.hour, 23);
-		if (v < 0)
-		{
-			c.hour = 24;		/* no more hours today */
-			c.minute = c.second = 0;
+		if (!cron_time_matches(sched, &c))
 			continue;
-		}
-		if (v != c.hour)
-		{
-			c.hour = v;
-			c.minute = c.second = 0;
-		}
-
-		v = cron_next_bit(sched->minutes, c.minute, 59);
-		if (v < 0)
-		{
-			c.minute = 60;		/* no more minutes this hour */
-			c.second = 0;
-			continue;
-		}
-		if (v != c.minute)
-		{
-			c.minute = v;
-			c.second = 0;
-		}
-
-		v = cron_next_bit(sched->seconds, c.second, 59);
-		if (v < 0)
-		{
-			c.second = 60;		/* no more seconds this minute */
-			continue;
-		}
-		c.second = v;
 
 		*next = dayno * CRON_SECS_PER_DAY +
 			c.hour * 3600 + c.minute * 60 + c.second;

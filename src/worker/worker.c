@@ -476,18 +476,15 @@ sleep_until(TimestampTz wake_at)
 }
 
 /*
- * pgq_worker_main
- *		Entry point of a per-database worker.
+ * worker_start
+ *		Take the slot the launcher reserved (or exit when it is not ours any
+ *		more), connect to the database and fix the settings the duties' SQL
+ *		relies on.
  */
-void
-pgq_worker_main(Datum main_arg)
+static void
+worker_start(Oid dboid)
 {
-	Oid			dboid = DatumGetObjectId(main_arg);
 	PgqWorkerArgs args;
-	MemoryContext pass_cxt;
-	TimestampTz last_pass = 0;
-	TimestampTz next_pass = 0;	/* the first pass runs at once */
-	bool		present = true;
 
 	memcpy(&args, MyBgworkerEntry->bgw_extra, sizeof(args));
 
@@ -517,6 +514,22 @@ pgq_worker_main(Datum main_arg)
 					PGC_SUSET, PGC_S_OVERRIDE);
 	SetConfigOption("default_transaction_read_only", "off",
 					PGC_SUSET, PGC_S_OVERRIDE);
+}
+
+/*
+ * pgq_worker_main
+ *		Entry point of a per-database worker.
+ */
+void
+pgq_worker_main(Datum main_arg)
+{
+	Oid			dboid = DatumGetObjectId(main_arg);
+	MemoryContext pass_cxt;
+	TimestampTz last_pass = 0;
+	TimestampTz next_pass = 0;	/* the first pass runs at once */
+	bool		present = true;
+
+	worker_start(dboid);
 
 	pass_cxt = AllocSetContextCreate(TopMemoryContext, "pgqueuer worker pass",
 									 ALLOCSET_DEFAULT_SIZES);
