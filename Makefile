@@ -220,3 +220,9 @@ PGQ_C_FILES = $(filter-out $(PGQ_UNDER_REWRITE),$(EXT_SRCS) $(CRON_SRCS) $(LIB_S
 # No C function over 80 lines without a "Long because" in its header comment.
 check-length:
 	/usr/bin/python3 scripts/check_function_length.py $(PGQ_C_FILES)
+
+.PHONY: check-format
+# The C files formatted as .clang-format says (scripts/check_format.sh;
+# `scripts/check_format.sh --all` includes PGQ_UNDER_REWRITE).
+check-format:
+	PGQ_FORMAT_SKIP='$(strip $(PGQ_UNDER_REWRITE))' bash scripts/check_format.sh

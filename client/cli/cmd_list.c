@@ -27,8 +27,7 @@
 
 /* the labels of pgqueuer_status, in the enum's order */
 static const char *const job_statuses[] = {
-	"queued", "picked", "successful", "exception", "canceled", "deleted", "failed"
-};
+	"queued", "picked", "successful", "exception", "canceled", "deleted", "failed"};
 
 static void
 jobs_help(void)
@@ -50,10 +49,9 @@ jobs_help(void)
 		   "                           failed); may be repeated (default: all)\n"
 		   "  -e, --entrypoint NAME    only jobs of this entrypoint; may be repeated\n"
 		   "                           (default: all)\n"
-		   "  -n, --limit N            show at most N jobs, 1 to 10000 (default: 100)\n"
-		   PGQ_TABLE_FORMAT_HELP
-		   "  -h, --help               show this help and exit\n"
-		   PGQ_EXIT_STATUS_HELP, pgq_table_format_names());
+		   "  -n, --limit N            show at most N jobs, 1 to 10000 (default: 100)\n" PGQ_TABLE_FORMAT_HELP
+		   "  -h, --help               show this help and exit\n" PGQ_EXIT_STATUS_HELP,
+		   pgq_table_format_names());
 }
 
 /*
@@ -91,8 +89,7 @@ jobs_options(PgqCli *cli, int argc, char **argv,
 		{"limit", required_argument, NULL, 'n'},
 		{"table-format", required_argument, NULL, 't'},
 		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}
-	};
+		{NULL, 0, NULL, 0}};
 	const char *format_name = NULL;
 	long		lval;
 	int			c;
@@ -138,17 +135,16 @@ cmd_jobs(PgqCli *cli, int argc, char **argv)
 {
 	static const char *const headers[] = {
 		"ID", "Entrypoint", "Status", "Priority", "Attempts", "Execute after",
-		"Heartbeat", "Worker", "Payload bytes"
-	};
-	const char **statuses;
-	const char **entrypoints;
-	int			nstatuses = 0;
-	int			nentrypoints = 0;
-	const char *params[3] = {NULL, NULL, "100"};	/* entrypoints, statuses */
+		"Heartbeat", "Worker", "Payload bytes"};
+	const char	 **statuses;
+	const char	 **entrypoints;
+	int			   nstatuses = 0;
+	int			   nentrypoints = 0;
+	const char	  *params[3] = {NULL, NULL, "100"}; /* entrypoints, statuses */
 	PgqTableFormat format;
-	PGconn	   *conn;
-	PGresult   *res;
-	int			rc;
+	PGconn		  *conn;
+	PGresult	  *res;
+	int			   rc;
 
 	statuses = calloc(argc > 0 ? argc : 1, sizeof(char *));
 	entrypoints = calloc(argc > 0 ? argc : 1, sizeof(char *));
@@ -174,6 +170,8 @@ cmd_jobs(PgqCli *cli, int argc, char **argv)
 	conn = pgq_cli_connect(cli);
 	if (conn == NULL)
 		goto done;
+	/* clang-format cannot lay out a macro call inside a string concatenation */
+	/* clang-format off */
 	res = pgq_cli_exec(cli, conn,
 					   "SELECT id, entrypoint, status, priority, attempts,"
 					   " " PGQ_SQL_TS("execute_after") ", " PGQ_SQL_TS("heartbeat") ","
@@ -183,6 +181,7 @@ cmd_jobs(PgqCli *cli, int argc, char **argv)
 					   " $2::pgqueuer.pgqueuer_status[], NULL, NULL, $3::pg_catalog.int4)"
 					   " ORDER BY id",
 					   3, params);
+	/* clang-format on */
 	rc = pgq_table_finish_listing(conn, res, format, headers, "No jobs.");
 
 done:
@@ -207,10 +206,9 @@ workers_help(void)
 		   "connection, when it is connected under libpgqueuer's application name\n"
 		   "\"pgqueuer worker ID\"), or \"No workers.\".\n"
 		   "\n"
-		   "Options:\n"
-		   PGQ_TABLE_FORMAT_HELP
-		   "  -h, --help               show this help and exit\n"
-		   PGQ_EXIT_STATUS_HELP, pgq_table_format_names());
+		   "Options:\n" PGQ_TABLE_FORMAT_HELP
+		   "  -h, --help               show this help and exit\n" PGQ_EXIT_STATUS_HELP,
+		   pgq_table_format_names());
 }
 
 /*
@@ -223,18 +221,16 @@ cmd_workers(PgqCli *cli, int argc, char **argv)
 	static const struct option options[] = {
 		{"table-format", required_argument, NULL, 't'},
 		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}
-	};
+		{NULL, 0, NULL, 0}};
 	static const char *const headers[] = {
 		"Worker", "Jobs", "Entrypoints", "Oldest heartbeat", "Last heartbeat",
-		"PID", "Client"
-	};
-	const char *format_name = NULL;
+		"PID", "Client"};
+	const char	  *format_name = NULL;
 	PgqTableFormat format;
-	PGconn	   *conn;
-	PGresult   *res;
-	int			c;
-	int			rc;
+	PGconn		  *conn;
+	PGresult	  *res;
+	int			   c;
+	int			   rc;
 
 	while ((c = pgq_cli_getopt(cli, argc, argv, ":t:h", options, workers_help, &rc)) >= 0)
 	{
@@ -250,6 +246,8 @@ cmd_workers(PgqCli *cli, int argc, char **argv)
 	conn = pgq_table_command_connect(cli, argc, argv, format_name, &format, &rc);
 	if (conn == NULL)
 		return rc;
+	/* clang-format cannot lay out a macro call inside a string concatenation */
+	/* clang-format off */
 	res = pgq_cli_exec(cli, conn,
 					   "SELECT queue_manager_id, picked,"
 					   " pg_catalog.array_to_string(entrypoints, ', '),"
@@ -258,6 +256,7 @@ cmd_workers(PgqCli *cli, int argc, char **argv)
 					   " COALESCE(COALESCE(client_hostname, pg_catalog.host(client_addr)), '')"
 					   " FROM pgqueuer.workers()",
 					   0, NULL);
+	/* clang-format on */
 	return pgq_table_finish_listing(conn, res, format, headers,
 									"No workers.");
 }

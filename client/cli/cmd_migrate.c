@@ -61,7 +61,7 @@ migrate_help(void)
 static bool
 exec_ok(PgqCli *cli, PGconn *conn, const char *sql)
 {
-	PGresult   *res = pgq_cli_exec(cli, conn, sql, 0, NULL);
+	PGresult *res = pgq_cli_exec(cli, conn, sql, 0, NULL);
 
 	PQclear(res);
 	return res != NULL;
@@ -75,8 +75,8 @@ exec_ok(PgqCli *cli, PGconn *conn, const char *sql)
 static bool
 prepare_extension(PgqCli *cli, PGconn *conn, const char **schema)
 {
-	PGresult   *res;
-	bool		installed;
+	PGresult *res;
+	bool	  installed;
 
 	res = pgq_cli_exec(cli, conn,
 					   "SELECT count(*) > 0 FROM pg_catalog.pg_extension WHERE extname = 'pgqueuer'",
@@ -120,8 +120,7 @@ cmd_migrate(PgqCli *cli, int argc, char **argv)
 		{"drop-old", no_argument, NULL, 'D'},
 		{"requeue-picked", no_argument, NULL, 'R'},
 		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}
-	};
+		{NULL, 0, NULL, 0}};
 	const char *schema = "public";
 	bool		dry_run = false;
 	bool		drop_old = false;
@@ -172,7 +171,7 @@ cmd_migrate(PgqCli *cli, int argc, char **argv)
 					   4, params);
 	if (res == NULL)
 	{
-		PQfinish(conn);			/* the transaction rolls back */
+		PQfinish(conn); /* the transaction rolls back */
 		return PGQ_EXIT_FAIL;
 	}
 	for (int r = 0; r < PQntuples(res); r++)

@@ -52,9 +52,9 @@ static volatile sig_atomic_t got_signal = 0;
 
 /* --progress: the current worker and the totals of earlier cycles */
 static pthread_mutex_t progress_lock = PTHREAD_MUTEX_INITIALIZER;
-static PgqWorker *progress_worker = NULL;
-static PgqWorkerStats progress_base;
-static atomic_int progress_done = 0;
+static PgqWorker	  *progress_worker = NULL;
+static PgqWorkerStats  progress_base;
+static atomic_int	   progress_done = 0;
 
 static void
 usage(void)
@@ -103,7 +103,7 @@ usage(void)
 static void
 on_signal(int signo)
 {
-	PgqWorker  *worker = signal_worker;
+	PgqWorker *worker = signal_worker;
 
 	if (signo == SIGINT && got_signal == SIGINT)
 	{
@@ -129,7 +129,7 @@ install_signals(void)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = 0;			/* no SA_RESTART: the restart delay wakes up */
+	sa.sa_flags = 0; /* no SA_RESTART: the restart delay wakes up */
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 }
@@ -143,10 +143,10 @@ static void
 log_line(PgqLogLevel level, const char *message, void *arg)
 {
 	static const char *const names[] = {"DEBUG", "INFO", "WARNING", "ERROR"};
-	struct timeval tv;
-	struct tm	tm;
-	char		date[32];
-	char		zone[8];
+	struct timeval			 tv;
+	struct tm				 tm;
+	char					 date[32];
+	char					 zone[8];
 
 	gettimeofday(&tv, NULL);
 	localtime_r(&tv.tv_sec, &tm);
@@ -160,14 +160,14 @@ log_line(PgqLogLevel level, const char *message, void *arg)
 
 /* run_log: a message of pgq run itself, in the worker's format */
 static void
-run_log(const PgqWorkerOptions *opts, PgqLogLevel level, const char *fmt,...)
+run_log(const PgqWorkerOptions *opts, PgqLogLevel level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 static void
-run_log(const PgqWorkerOptions *opts, PgqLogLevel level, const char *fmt,...)
+run_log(const PgqWorkerOptions *opts, PgqLogLevel level, const char *fmt, ...)
 {
-	char		msg[2048];
-	va_list		ap;
+	char	msg[2048];
+	va_list ap;
 
 	if (level < opts->log_level)
 		return;
@@ -185,10 +185,15 @@ parse_log_level(const char *text, PgqLogLevel *level)
 	{
 		const char *name;
 		PgqLogLevel level;
-	}			names[] = {
-		{"DEBUG", PGQ_LOG_DEBUG}, {"NOTSET", PGQ_LOG_DEBUG}, {"INFO", PGQ_LOG_INFO},
-		{"WARNING", PGQ_LOG_WARNING}, {"WARN", PGQ_LOG_WARNING},
-		{"ERROR", PGQ_LOG_ERROR}, {"CRITICAL", PGQ_LOG_ERROR}, {"FATAL", PGQ_LOG_ERROR},
+	} names[] = {
+		{"DEBUG", PGQ_LOG_DEBUG},
+		{"NOTSET", PGQ_LOG_DEBUG},
+		{"INFO", PGQ_LOG_INFO},
+		{"WARNING", PGQ_LOG_WARNING},
+		{"WARN", PGQ_LOG_WARNING},
+		{"ERROR", PGQ_LOG_ERROR},
+		{"CRITICAL", PGQ_LOG_ERROR},
+		{"FATAL", PGQ_LOG_ERROR},
 	};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -222,19 +227,19 @@ add_stats(PgqWorkerStats *a, const PgqWorkerStats *b)
 static void *
 progress_main(void *arg)
 {
-	int64_t		last_done = 0;
+	int64_t			last_done = 0;
 	struct timespec last;
 
 	clock_gettime(CLOCK_MONOTONIC, &last);
 	while (!atomic_load(&progress_done))
 	{
 		struct timespec now;
-		PgqWorkerStats st;
-		int64_t		done;
-		double		dt;
+		PgqWorkerStats	st;
+		int64_t			done;
+		double			dt;
 
 		for (int i = 0; i < 10 && !atomic_load(&progress_done); i++)
-			nanosleep(&(struct timespec) {0, 100 * 1000 * 1000}, NULL);
+			nanosleep(&(struct timespec){0, 100 * 1000 * 1000}, NULL);
 		if (atomic_load(&progress_done))
 			break;
 
@@ -269,9 +274,9 @@ progress_main(void *arg)
 static bool
 start_progress(pthread_t *thread)
 {
-	sigset_t	block;
-	sigset_t	old;
-	int			rc;
+	sigset_t block;
+	sigset_t old;
+	int		 rc;
 
 	sigemptyset(&block);
 	sigaddset(&block, SIGINT);
@@ -303,13 +308,13 @@ restart_wait(double seconds)
 typedef struct RunArgs
 {
 	PgqWorkerOptions opts;
-	double		restart_delay;
-	bool		restart_on_failure;
-	bool		progress;
-	double		exec_retry_delay;
-	PgqExecSpec *execs;
-	int			nexecs;
-	const char *factory;
+	double			 restart_delay;
+	bool			 restart_on_failure;
+	bool			 progress;
+	double			 exec_retry_delay;
+	PgqExecSpec		*execs;
+	int				 nexecs;
+	const char		*factory;
 } RunArgs;
 
 /*
@@ -391,9 +396,17 @@ parse_args(PgqCli *cli, int argc, char **argv, RunArgs *args)
 {
 	enum
 	{
-		OPT_DEQUEUE_TIMEOUT = 256, OPT_BATCH_SIZE, OPT_RESTART_DELAY,
-		OPT_RESTART_ON_FAILURE, OPT_LOG_LEVEL, OPT_MODE, OPT_MAX_CONCURRENT,
-		OPT_LISTENER, OPT_EXEC, OPT_EXEC_RETRY_DELAY, OPT_PROGRESS
+		OPT_DEQUEUE_TIMEOUT = 256,
+		OPT_BATCH_SIZE,
+		OPT_RESTART_DELAY,
+		OPT_RESTART_ON_FAILURE,
+		OPT_LOG_LEVEL,
+		OPT_MODE,
+		OPT_MAX_CONCURRENT,
+		OPT_LISTENER,
+		OPT_EXEC,
+		OPT_EXEC_RETRY_DELAY,
+		OPT_PROGRESS
 	};
 	static const struct option options[] = {
 		{"dequeue-timeout", required_argument, NULL, OPT_DEQUEUE_TIMEOUT},
@@ -408,10 +421,9 @@ parse_args(PgqCli *cli, int argc, char **argv, RunArgs *args)
 		{"exec-retry-delay", required_argument, NULL, OPT_EXEC_RETRY_DELAY},
 		{"progress", no_argument, NULL, OPT_PROGRESS},
 		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}
-	};
-	int			c;
-	long		n;
+		{NULL, 0, NULL, 0}};
+	int	 c;
+	long n;
 
 	pgq_worker_options_init(&args->opts);
 	args->opts.conninfo = cli->dsn;
@@ -504,8 +516,8 @@ parse_args(PgqCli *cli, int argc, char **argv, RunArgs *args)
 static PgqRunResult
 run_cycle(RunArgs *args, PgqLoadedFactory *factory, char *message, size_t msglen)
 {
-	PgqWorker  *worker = pgq_worker_new(&args->opts);
-	PgqRunResult result = PGQ_RUN_ERROR;
+	PgqWorker	  *worker = pgq_worker_new(&args->opts);
+	PgqRunResult   result = PGQ_RUN_ERROR;
 	PgqWorkerStats st;
 
 	message[0] = '\0';
@@ -526,7 +538,7 @@ run_cycle(RunArgs *args, PgqLoadedFactory *factory, char *message, size_t msglen
 	}
 	if (factory->fn)
 	{
-		int			rc = factory->fn(worker);
+		int rc = factory->fn(worker);
 
 		if (rc != 0)
 		{
@@ -561,12 +573,12 @@ run_cycle(RunArgs *args, PgqLoadedFactory *factory, char *message, size_t msglen
 int
 cmd_run(PgqCli *cli, int argc, char **argv)
 {
-	RunArgs		args;
+	RunArgs			 args;
 	PgqLoadedFactory factory;
-	pthread_t	progress_thread;
-	bool		progress_started = false;
-	int			status;
-	char		message[2048];
+	pthread_t		 progress_thread;
+	bool			 progress_started = false;
+	int				 status;
+	char			 message[2048];
 
 	memset(&args, 0, sizeof(args));
 	memset(&factory, 0, sizeof(factory));

@@ -28,8 +28,8 @@
 #define WAIT_MAX_IDS 10000
 
 static const char *const wait_sql =
-"SELECT job_id, status::text FROM pgqueuer.wait_for($1::bigint[],"
-" pg_catalog.make_interval(secs => $2::double precision))";
+	"SELECT job_id, status::text FROM pgqueuer.wait_for($1::bigint[],"
+	" pg_catalog.make_interval(secs => $2::double precision))";
 
 static void
 wait_help(void)
@@ -62,9 +62,9 @@ wait_help(void)
 static PGresult *
 run_wait(PgqCli *cli, PGconn *conn, const char *const *params)
 {
-	PGresult   *res = NULL;
-	PGresult   *r;
-	bool		cancelled = false;
+	PGresult *res = NULL;
+	PGresult *r;
+	bool	  cancelled = false;
 
 	if (!PQsendQueryParams(conn, wait_sql, 2, NULL, params, NULL, NULL, 0))
 		return pgq_cli_check_result(cli, conn, NULL);
@@ -74,8 +74,8 @@ run_wait(PgqCli *cli, PGconn *conn, const char *const *params)
 
 		if (pgq_cli_interrupted && !cancelled)
 		{
-			PGcancel   *cancel = PQgetCancel(conn);
-			char		errbuf[256];
+			PGcancel *cancel = PQgetCancel(conn);
+			char	  errbuf[256];
 
 			if (cancel != NULL)
 			{
@@ -85,7 +85,7 @@ run_wait(PgqCli *cli, PGconn *conn, const char *const *params)
 			cancelled = true;
 		}
 		if (poll(&pfd, 1, 200) < 0)
-			continue;			/* EINTR: look at the flag again */
+			continue; /* EINTR: look at the flag again */
 		if (!PQconsumeInput(conn))
 			break;
 	}
@@ -106,7 +106,7 @@ run_wait(PgqCli *cli, PGconn *conn, const char *const *params)
 static int
 print_outcomes(PgqCli *cli, PGresult *res, char **ids, int nids)
 {
-	int			pending = 0;
+	int pending = 0;
 
 	for (int r = 0; r < PQntuples(res); r++)
 	{
@@ -118,8 +118,8 @@ print_outcomes(PgqCli *cli, PGresult *res, char **ids, int nids)
 	}
 	for (int i = 0; i < nids; i++)
 	{
-		bool		found = false;
-		long		id = strtol(ids[i], NULL, 10);
+		bool found = false;
+		long id = strtol(ids[i], NULL, 10);
 
 		for (int r = 0; r < PQntuples(res) && !found; r++)
 			found = strtol(PQgetvalue(res, r, 0), NULL, 10) == id;
@@ -140,8 +140,7 @@ cmd_wait(PgqCli *cli, int argc, char **argv)
 	static const struct option options[] = {
 		{"timeout", required_argument, NULL, 't'},
 		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}
-	};
+		{NULL, 0, NULL, 0}};
 	const char *timeout = "60";
 	const char *params[2];
 	long	   *ids;

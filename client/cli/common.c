@@ -34,10 +34,10 @@ volatile int pgq_cli_interrupted = 0;
 static void
 notice_processor(void *arg, const char *message)
 {
-	PgqCli	   *cli = arg;
-	size_t		len = strlen(message);
-	PgqBuf		text;
-	char	   *copy;
+	PgqCli *cli = arg;
+	size_t	len = strlen(message);
+	PgqBuf	text;
+	char   *copy;
 
 	/* libpq's text starts with "NOTICE:  " and ends with a newline */
 	if (strncmp(message, "NOTICE:  ", 9) == 0)
@@ -68,9 +68,9 @@ interrupted(void *arg)
 PGconn *
 pgq_cli_connect(PgqCli *cli)
 {
-	char		msg[PGQ_ERRMSG_LEN];
-	PGconn	   *conn = pgq_open_conn(cli->dsn, "pgq", interrupted, NULL,
-									 msg, sizeof(msg));
+	char	msg[PGQ_ERRMSG_LEN];
+	PGconn *conn = pgq_open_conn(cli->dsn, "pgq", interrupted, NULL,
+								 msg, sizeof(msg));
 
 	if (conn == NULL)
 	{
@@ -125,8 +125,8 @@ pgq_cli_check_result(PgqCli *cli, PGconn *conn, PGresult *res)
 						  hint ? "\nHint: " : "", hint ? hint : "");
 		else
 		{
-			char	   *msg = PQerrorMessage(conn);
-			size_t		len = strlen(msg);
+			char  *msg = PQerrorMessage(conn);
+			size_t len = strlen(msg);
 
 			while (len > 0 && msg[len - 1] == '\n')
 				len--;
@@ -140,9 +140,9 @@ pgq_cli_check_result(PgqCli *cli, PGconn *conn, PGresult *res)
 char *
 pgq_cli_text_array(const char *const *items, int n)
 {
-	size_t		len = 3;
-	char	   *out;
-	char	   *p;
+	size_t len = 3;
+	char  *out;
+	char  *p;
 
 	for (int i = 0; i < n; i++)
 		len += 2 * strlen(items[i]) + 3;
@@ -170,9 +170,9 @@ pgq_cli_text_array(const char *const *items, int n)
 }
 
 void
-pgq_cli_error(PgqCli *cli, const char *fmt,...)
+pgq_cli_error(PgqCli *cli, const char *fmt, ...)
 {
-	va_list		ap;
+	va_list ap;
 
 	if (cli->command)
 		fprintf(stderr, "pgq %s: error: ", cli->command);
@@ -185,9 +185,9 @@ pgq_cli_error(PgqCli *cli, const char *fmt,...)
 }
 
 int
-pgq_cli_usage(PgqCli *cli, const char *fmt,...)
+pgq_cli_usage(PgqCli *cli, const char *fmt, ...)
 {
-	va_list		ap;
+	va_list ap;
 
 	if (cli->command)
 		fprintf(stderr, "pgq %s: error: ", cli->command);
@@ -221,9 +221,9 @@ pgq_cli_option_error(PgqCli *cli, char **argv, int c)
 
 int
 pgq_cli_getopt(PgqCli *cli, int argc, char **argv, const char *shortopts,
-			   const struct option *longopts, void (*help) (void), int *rc)
+			   const struct option *longopts, void (*help)(void), int *rc)
 {
-	int			c = getopt_long(argc, argv, shortopts, longopts, NULL);
+	int c = getopt_long(argc, argv, shortopts, longopts, NULL);
 
 	if (c == 'h')
 	{
@@ -253,9 +253,9 @@ pgq_cli_parse_ids(PgqCli *cli, char **args, int n, long *ids)
 char *
 pgq_cli_id_array(const long *ids, int n)
 {
-	char	   *array;
-	size_t		array_size;
-	FILE	   *mem = open_memstream(&array, &array_size);
+	char  *array;
+	size_t array_size;
+	FILE  *mem = open_memstream(&array, &array_size);
 
 	if (mem == NULL)
 		return NULL;
@@ -275,8 +275,8 @@ bool
 pgq_cli_parse_int(PgqCli *cli, const char *what, const char *text,
 				  long min, long max, long *out)
 {
-	char	   *end;
-	long		v;
+	char *end;
+	long  v;
 
 	errno = 0;
 	v = strtol(text, &end, 10);
@@ -294,8 +294,8 @@ bool
 pgq_cli_parse_double(PgqCli *cli, const char *what, const char *text,
 					 double min, double max, double *out)
 {
-	char	   *end;
-	double		v;
+	char  *end;
+	double v;
 
 	errno = 0;
 	v = strtod(text, &end);

@@ -30,9 +30,9 @@
 
 typedef struct PgqCommand
 {
-	const char *name;
+	const char	*name;
 	PgqCommandFn fn;
-	const char *summary;
+	const char	*summary;
 } PgqCommand;
 
 static const PgqCommand commands[] = {
@@ -109,10 +109,9 @@ global_options(PgqCli *cli, int argc, char **argv, const char **dsn)
 		{"connect-timeout", required_argument, NULL, 'T'},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}
-	};
-	int			c;
-	long		timeout;
+		{NULL, 0, NULL, 0}};
+	int	 c;
+	long timeout;
 
 	/* "+": stop at the first non-option, the command */
 	while ((c = getopt_long(argc, argv, "+h", options, NULL)) != -1)
@@ -191,8 +190,8 @@ main(int argc, char **argv)
 	{
 		if (strcmp(argv[optind], commands[i].name) == 0)
 		{
-			int			cargc = argc - optind;
-			char	  **cargv = argv + optind;
+			int	   cargc = argc - optind;
+			char **cargv = argv + optind;
 
 			cli.command = commands[i].name;
 

@@ -46,8 +46,7 @@ extern char **environ;
 /* the variables we set; inherited values of the same names are dropped */
 static const char *const job_vars[] = {
 	"PGQ_JOB_ID", "PGQ_ENTRYPOINT", "PGQ_ATTEMPTS", "PGQ_PRIORITY",
-	"PGQ_QUEUE_MANAGER_ID", "PGQ_PAYLOAD_SIZE", "PGQ_HEADERS", "PGQ_DEDUPE_KEY"
-};
+	"PGQ_QUEUE_MANAGER_ID", "PGQ_PAYLOAD_SIZE", "PGQ_HEADERS", "PGQ_DEDUPE_KEY"};
 #define NJOBVARS (sizeof(job_vars) / sizeof(job_vars[0]))
 
 bool
@@ -77,8 +76,8 @@ pgq_exec_parse(PgqCli *cli, const char *arg, PgqExecSpec *spec)
 /* Output of one child, collected while it runs. */
 typedef struct ExecTail
 {
-	char		data[PGQ_EXEC_STDERR_TAIL + 1];
-	size_t		len;
+	char   data[PGQ_EXEC_STDERR_TAIL + 1];
+	size_t len;
 } ExecTail;
 
 /* tail_append: keep the last PGQ_EXEC_STDERR_TAIL bytes */
@@ -94,7 +93,7 @@ tail_append(ExecTail *tail, const char *buf, size_t n)
 	{
 		if (tail->len + n > PGQ_EXEC_STDERR_TAIL)
 		{
-			size_t		drop = tail->len + n - PGQ_EXEC_STDERR_TAIL;
+			size_t drop = tail->len + n - PGQ_EXEC_STDERR_TAIL;
 
 			memmove(tail->data, tail->data + drop, tail->len - drop);
 			tail->len -= drop;
@@ -151,11 +150,11 @@ make_env(const PgqJob *job, char **block)
 	}
 	for (size_t i = 0; i < n; i++)
 	{
-		bool		ours = false;
+		bool ours = false;
 
 		for (size_t v = 0; v < NJOBVARS && !ours; v++)
 		{
-			size_t		len = strlen(job_vars[v]);
+			size_t len = strlen(job_vars[v]);
 
 			ours = strncmp(environ[i], job_vars[v], len) == 0 && environ[i][len] == '=';
 		}
@@ -223,13 +222,13 @@ start_job(PgqContext *ctx, const PgqExecSpec *spec, int *err_rd, pid_t *pid,
 		  char *msg, size_t msglen)
 {
 	const PgqJob *job = pgq_ctx_job(ctx);
-	double		lease = pgq_ctx_lease_timeout(ctx);
-	double		grace = PGQ_EXEC_KILL_GRACE_S;
-	int			in;
-	int			err[2];
-	char	  **env;
-	char	   *envblock = NULL;
-	int			rc;
+	double		  lease = pgq_ctx_lease_timeout(ctx);
+	double		  grace = PGQ_EXEC_KILL_GRACE_S;
+	int			  in;
+	int			  err[2];
+	char		**env;
+	char		 *envblock = NULL;
+	int			  rc;
 
 	if (lease > 0 && lease / 4 < grace)
 		grace = lease / 4;
@@ -261,7 +260,7 @@ start_job(PgqContext *ctx, const PgqExecSpec *spec, int *err_rd, pid_t *pid,
 			snprintf(msg, msglen, "could not start the command: %s", strerror(rc));
 			close(err[0]);
 		}
-		close(err[1]);			/* the keeper has its copy */
+		close(err[1]); /* the keeper has its copy */
 	}
 	close(in);
 	free(env);
@@ -283,8 +282,8 @@ start_job(PgqContext *ctx, const PgqExecSpec *spec, int *err_rd, pid_t *pid,
 static bool
 read_stderr(int err_rd, ExecTail *tail, bool exited)
 {
-	char		buf[4096];
-	ssize_t		n = read(err_rd, buf, sizeof(buf));
+	char	buf[4096];
+	ssize_t n = read(err_rd, buf, sizeof(buf));
 
 	if (n > 0)
 	{
@@ -307,7 +306,7 @@ read_stderr(int err_rd, ExecTail *tail, bool exited)
 static PgqStatus
 exec_outcome(PgqContext *ctx, const PgqExecSpec *spec, int wstatus, ExecTail *tail)
 {
-	char		msg[256];
+	char msg[256];
 
 	if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0)
 	{
@@ -344,16 +343,16 @@ PgqStatus
 pgq_exec_handler(PgqContext *ctx)
 {
 	const PgqExecSpec *spec = pgq_ctx_handler_arg(ctx);
-	int			err_rd = -1;
-	pid_t		pid;
-	int			wstatus = 0;
-	bool		exited = false;
-	bool		err_open = true;
-	double		term_sent = 0;
-	bool		kill_sent = false;
-	int			idle_ms = 0;
-	ExecTail   *tail;
-	char		msg[256];
+	int				   err_rd = -1;
+	pid_t			   pid;
+	int				   wstatus = 0;
+	bool			   exited = false;
+	bool			   err_open = true;
+	double			   term_sent = 0;
+	bool			   kill_sent = false;
+	int				   idle_ms = 0;
+	ExecTail		  *tail;
+	char			   msg[256];
 
 	tail = calloc(1, sizeof(ExecTail));
 	if (tail == NULL)
@@ -371,7 +370,7 @@ pgq_exec_handler(PgqContext *ctx)
 	while (!exited || err_open)
 	{
 		struct pollfd fds[1];
-		int			nfds = 0;
+		int			  nfds = 0;
 
 		if (err_open)
 		{

@@ -76,7 +76,7 @@ extern bool pgq_table_format_choose(PgqCli *cli, const char *arg,
  * message is printed).
  */
 extern PGconn *pgq_table_command_connect(PgqCli *cli, int argc, char **argv,
-										 const char *format_name,
+										 const char		*format_name,
 										 PgqTableFormat *format, int *rc);
 
 /*
@@ -85,10 +85,10 @@ extern PGconn *pgq_table_command_connect(PgqCli *cli, int argc, char **argv,
  * Returns the exit status: PGQ_EXIT_FAIL when res is NULL (the failed
  * statement, already reported), else PGQ_EXIT_OK.
  */
-extern int	pgq_table_finish_listing(PGconn *conn, PGresult *res,
-									 PgqTableFormat format,
-									 const char *const *headers,
-									 const char *none);
+extern int pgq_table_finish_listing(PGconn *conn, PGresult *res,
+									PgqTableFormat	   format,
+									const char *const *headers,
+									const char		  *none);
 
 /*
  * Print a table: ncols headers, then nrows rows of ncols cells each, row
@@ -101,6 +101,6 @@ extern void pgq_table_print(FILE *out, PgqTableFormat fmt, int ncols,
 /* Print every row of a query result under the given headers. */
 extern void pgq_table_print_result(FILE *out, PgqTableFormat fmt,
 								   const char *const *headers,
-								   const PGresult *res);
+								   const PGresult	 *res);
 
-#endif							/* PGQ_TABLE_H */
+#endif /* PGQ_TABLE_H */

@@ -155,20 +155,19 @@ cmd_web(PgqCli *cli, int argc, char **argv)
 		{"max-clients", required_argument, NULL, 'm'},
 		{"connect-timeout", required_argument, NULL, 'c'},
 		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}
-	};
+		{NULL, 0, NULL, 0}};
 	char		host[64] = "127.0.0.1";
 	char		token[MAX_TOKEN_LEN];
 	const char *token_file = NULL;
 	bool		have_token;
 	long		pool = 4,
-				clients = 64,
-				timeout = 10;
-	int			port = 8080;
-	WebConfig	config;
-	WebServer  *server;
-	int			c;
-	int			rc;
+		 clients = 64,
+		 timeout = 10;
+	int		   port = 8080;
+	WebConfig  config;
+	WebServer *server;
+	int		   c;
+	int		   rc;
 
 	while ((c = pgq_cli_getopt(cli, argc, argv, ":h", options, usage, &rc)) >= 0)
 	{

@@ -39,11 +39,13 @@
 
 /* picked jobs whose heartbeat is older than the shortest lease in use */
 #define EXPIRE_SQL_CANDIDATES \
-" q.status OPERATOR(pg_catalog.=) 'picked'::pgqueuer.pgqueuer_status" \
-" AND q.heartbeat OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-)" \
-"     LEAST($2, (SELECT pg_catalog.min(lease_timeout) FROM pgqueuer.pgqueuer_entrypoints)))" \
-" AND ($1::pg_catalog.text[] IS NULL OR q.entrypoint OPERATOR(pg_catalog.=) ANY ($1))"
+	" q.status OPERATOR(pg_catalog.=) 'picked'::pgqueuer.pgqueuer_status" \
+	" AND q.heartbeat OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-)" \
+	"     LEAST($2, (SELECT pg_catalog.min(lease_timeout) FROM pgqueuer.pgqueuer_entrypoints)))" \
+	" AND ($1::pg_catalog.text[] IS NULL OR q.entrypoint OPERATOR(pg_catalog.=) ANY ($1))"
 
+/* clang-format cannot lay out a macro call inside a string concatenation */
+/* clang-format off */
 static const char *const expire_sql =
 "WITH stale AS ("
 " SELECT q.id, q.entrypoint, q.priority, q.attempts, q.queue_manager_id,"
@@ -91,6 +93,7 @@ static const char *const expire_sql =
 "     'entrypoint', entrypoint, 'queue_manager_id', queue_manager_id, 'attempt', attempts))"
 " FROM al"
 ") SELECT entrypoint, outcome OPERATOR(pg_catalog.=) 'queued'::pgqueuer.pgqueuer_status FROM al";
+/* clang-format on */
 
 /*
  * Whether any lease may have expired: the candidates of the statement
@@ -99,19 +102,19 @@ static const char *const expire_sql =
  * for nothing.
  */
 static const char *const probe_sql =
-"SELECT EXISTS (SELECT 1 FROM pgqueuer.pgqueuer q WHERE" EXPIRE_SQL_CANDIDATES
-"   AND " PGQ_JOB_VALID_SQL ")";
+	"SELECT EXISTS (SELECT 1 FROM pgqueuer.pgqueuer q WHERE" EXPIRE_SQL_CANDIDATES
+	"   AND " PGQ_JOB_VALID_SQL ")";
 
 /*
  * Expired picked jobs that the sweep skips because a value is one the
  * extension never writes (validate.h), for the report.
  */
 static const char *const invalid_sql =
-"SELECT q.id, q.entrypoint, pg_catalog.octet_length(q.entrypoint)::pg_catalog.int8, q.attempts,"
-"   q.queue_manager_id IS NOT NULL"
-" FROM pgqueuer.pgqueuer q WHERE" EXPIRE_SQL_CANDIDATES
-"   AND NOT " PGQ_JOB_VALID_SQL
-" ORDER BY q.id LIMIT 100";
+	"SELECT q.id, q.entrypoint, pg_catalog.octet_length(q.entrypoint)::pg_catalog.int8, q.attempts,"
+	"   q.queue_manager_id IS NOT NULL"
+	" FROM pgqueuer.pgqueuer q WHERE" EXPIRE_SQL_CANDIDATES
+	"   AND NOT " PGQ_JOB_VALID_SQL
+	" ORDER BY q.id LIMIT 100";
 
 static SPIPlanPtr expire_plan = NULL;
 static SPIPlanPtr probe_plan = NULL;
@@ -126,7 +129,7 @@ static void
 report_invalid(Datum *values, char *nulls)
 {
 	static const Oid argtypes[2] = {TEXTARRAYOID, INTERVALOID};
-	int			n;
+	int				 n;
 
 	n = pgq_execute_indexed(pgq_plan(&invalid_plan, invalid_sql, 2, argtypes),
 							values, nulls, SPI_OK_SELECT);
@@ -164,10 +167,10 @@ int64
 pgq_expire_leases(ArrayType *entrypoints, int limit, char ***woken, int *nwoken)
 {
 	static const Oid argtypes[4] = {TEXTARRAYOID, INTERVALOID, INT4OID, INT4OID};
-	Datum		values[4];
-	char		nulls[4] = {' ', ' ', ' ', ' '};
-	Interval   *lease = palloc0(sizeof(Interval));
-	int			n;
+	Datum			 values[4];
+	char			 nulls[4] = {' ', ' ', ' ', ' '};
+	Interval		*lease = palloc0(sizeof(Interval));
+	int				 n;
 
 	lease->time = (int64) pgq_lease_timeout_s * USECS_PER_SEC;
 	values[0] = PointerGetDatum(entrypoints);
@@ -184,7 +187,7 @@ pgq_expire_leases(ArrayType *entrypoints, int limit, char ***woken, int *nwoken)
 	if (pgq_execute_indexed(pgq_plan(&probe_plan, probe_sql, 2, argtypes),
 							values, nulls, SPI_OK_SELECT) == 1)
 	{
-		bool		isnull;
+		bool isnull;
 
 		if (!DatumGetBool(pgq_getdatum(0, 1, &isnull)))
 			return 0;
@@ -197,17 +200,17 @@ pgq_expire_leases(ArrayType *entrypoints, int limit, char ***woken, int *nwoken)
 		*woken = SPI_palloc(sizeof(char *) * n);
 		for (int i = 0; i < n; i++)
 		{
-			bool		isnull;
+			bool isnull;
 
 			if (DatumGetBool(pgq_getdatum(i, 2, &isnull)))
 			{
-				char	   *ep = TextDatumGetCString(pgq_getdatum(i, 1, &isnull));
+				char *ep = TextDatumGetCString(pgq_getdatum(i, 1, &isnull));
 
 				(*woken)[*nwoken] = SPI_palloc(strlen(ep) + 1);
 				strcpy((*woken)[(*nwoken)++], ep);
 			}
 			else
-				pgq_wait_signal_outcome();	/* held or ended: wake wait_for() */
+				pgq_wait_signal_outcome(); /* held or ended: wake wait_for() */
 		}
 		*nwoken = pgq_distinct_strings(*woken, *nwoken);
 	}

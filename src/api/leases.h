@@ -16,4 +16,4 @@
 extern int64 pgq_expire_leases(ArrayType *entrypoints, int limit,
 							   char ***woken, int *nwoken);
 
-#endif							/* PGQ_LEASES_H */
+#endif /* PGQ_LEASES_H */

@@ -15,9 +15,9 @@
 
 #include "cron.h"
 
-extern bool pgq_cron_next_in_zone(const CronSchedule *sched, const pg_tz *tz,
-								  int64 after, int64 *next);
+extern bool	  pgq_cron_next_in_zone(const CronSchedule *sched, const pg_tz *tz,
+									int64 after, int64 *next);
 extern pg_tz *pgq_lookup_timezone(const char *name, const char *argname,
 								  const char **canonical);
 
-#endif							/* PGQ_SCHEDULE_TZ_H */
+#endif /* PGQ_SCHEDULE_TZ_H */

@@ -14,8 +14,8 @@
 #include "pgtime.h"
 #include "utils/timestamp.h"
 
-extern int64 pgq_fire_schedules(void);
+extern int64	   pgq_fire_schedules(void);
 extern TimestampTz pgq_cron_next_or_error(const char *expression,
 										  TimestampTz after, const pg_tz *tz);
 
-#endif							/* PGQ_SCHEDULES_H */
+#endif /* PGQ_SCHEDULES_H */

@@ -14,4 +14,4 @@
 extern int64 pgq_fold_statistics(int chunk, bool single_writer);
 extern int64 pgq_prune_history(void);
 
-#endif							/* PGQ_STATISTICS_H */
+#endif /* PGQ_STATISTICS_H */

@@ -21,4 +21,4 @@ extern List *pgq_catalog_drift(MemoryContext resultcxt, bool *repairable,
 #define PGQ_REPAIR_HINT \
 	"run SELECT * FROM pgqueuer.repair() (or pgq verify --repair) to restore the extension's definitions; pgqueuer.repair(dry_run => true) lists the statements"
 
-#endif							/* PGQ_CATALOG_DRIFT_H */
+#endif /* PGQ_CATALOG_DRIFT_H */

@@ -58,4 +58,4 @@
 #define PGQ_HAVE_EXTENSION_SYSCACHE 1
 #endif
 
-#endif							/* PGQUEUER_COMPAT_H */
+#endif /* PGQUEUER_COMPAT_H */

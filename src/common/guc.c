@@ -25,18 +25,18 @@
 #include "args.h"
 #include "guc.h"
 
-int			pgq_lease_timeout_s = 30;
-int			pgq_max_attempts = 5;
-int			pgq_log_retention_s = 7 * 24 * 3600;
-int			pgq_stats_chunk = 10000;
-int			pgq_naptime_ms = 1000;
-bool		pgq_enabled = true;
-char	   *pgq_databases = NULL;
-char	   *pgq_schedule_timezone = NULL;
-bool		pgq_announce_outcomes = false;
+int	  pgq_lease_timeout_s = 30;
+int	  pgq_max_attempts = 5;
+int	  pgq_log_retention_s = 7 * 24 * 3600;
+int	  pgq_stats_chunk = 10000;
+int	  pgq_naptime_ms = 1000;
+bool  pgq_enabled = true;
+char *pgq_databases = NULL;
+char *pgq_schedule_timezone = NULL;
+bool  pgq_announce_outcomes = false;
 
 /* set by _PG_init: loaded by shared_preload_libraries */
-bool		pgq_preloaded = false;
+bool pgq_preloaded = false;
 
 /*
  * check_databases
@@ -45,9 +45,9 @@ bool		pgq_preloaded = false;
 static bool
 check_databases(char **newval, void **extra, GucSource source)
 {
-	char	   *raw;
-	List	   *names;
-	bool		ok;
+	char *raw;
+	List *names;
+	bool  ok;
 
 	if (*newval == NULL)
 		return true;
@@ -69,7 +69,7 @@ check_databases(char **newval, void **extra, GucSource source)
 static bool
 check_timezone(char **newval, void **extra, GucSource source)
 {
-	pg_tz	   *tz;
+	pg_tz *tz;
 
 	if (*newval == NULL)
 		return true;

@@ -11,19 +11,19 @@
 #ifndef PGQ_GUC_H
 #define PGQ_GUC_H
 
-extern int	pgq_lease_timeout_s;	/* default lease of unregistered entrypoints, s */
-extern int	pgq_max_attempts;	/* default max_attempts of unregistered entrypoints */
-extern int	pgq_log_retention_s;	/* log and statistics retention, s; 0 = keep */
-extern int	pgq_stats_chunk;	/* log rows folded per statistics statement */
-extern int	pgq_naptime_ms;		/* background worker pause between passes, ms */
-extern bool pgq_enabled;		/* background worker on/off */
-extern char *pgq_databases;		/* databases served, comma-separated; "" = all */
-extern char *pgq_schedule_timezone;	/* zone of schedules made without one */
-extern bool pgq_announce_outcomes;	/* complete()/cancel() announce outcomes */
+extern int	 pgq_lease_timeout_s;	/* default lease of unregistered entrypoints, s */
+extern int	 pgq_max_attempts;		/* default max_attempts of unregistered entrypoints */
+extern int	 pgq_log_retention_s;	/* log and statistics retention, s; 0 = keep */
+extern int	 pgq_stats_chunk;		/* log rows folded per statistics statement */
+extern int	 pgq_naptime_ms;		/* background worker pause between passes, ms */
+extern bool	 pgq_enabled;			/* background worker on/off */
+extern char *pgq_databases;			/* databases served, comma-separated; "" = all */
+extern char *pgq_schedule_timezone; /* zone of schedules made without one */
+extern bool	 pgq_announce_outcomes; /* complete()/cancel() announce outcomes */
 
 /* not a GUC: set by _PG_init when loaded by shared_preload_libraries */
 extern bool pgq_preloaded;
 
 extern void pgq_define_gucs(void);
 
-#endif							/* PGQ_GUC_H */
+#endif /* PGQ_GUC_H */

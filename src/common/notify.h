@@ -29,4 +29,4 @@ extern int	pgq_distinct_strings(char **items, int n);
 extern void pgq_notify_outcomes(const char *operation, char **entrypoints,
 								int n, int64 *final_ids, int nfinal);
 
-#endif							/* PGQ_NOTIFY_H */
+#endif /* PGQ_NOTIFY_H */

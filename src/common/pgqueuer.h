@@ -45,4 +45,4 @@
 #include "statistics.h"
 #include "wait_signal.h"
 
-#endif							/* PGQUEUER_H */
+#endif /* PGQUEUER_H */

@@ -17,4 +17,4 @@ extern void pgq_install_plan_hook(void);
 extern int	pgq_execute_indexed(SPIPlanPtr plan, Datum *values,
 								const char *nulls, int expected);
 
-#endif							/* PGQ_PLAN_SHAPE_H */
+#endif /* PGQ_PLAN_SHAPE_H */

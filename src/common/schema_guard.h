@@ -16,4 +16,4 @@
 
 extern List *pgq_schema_guard(MemoryContext resultcxt, bool *blocking);
 
-#endif							/* PGQ_SCHEMA_GUARD_H */
+#endif /* PGQ_SCHEMA_GUARD_H */

@@ -24,14 +24,14 @@
 
 typedef enum PgqSchemaState
 {
-	PGQ_SCHEMA_ABSENT,			/* the extension is not installed here */
-	PGQ_SCHEMA_CURRENT,			/* PGQ_SCHEMA_VERSION */
-	PGQ_SCHEMA_PENDING_UPDATE,	/* older, with an update script to ours */
-	PGQ_SCHEMA_UNSUPPORTED		/* any other version: refused */
+	PGQ_SCHEMA_ABSENT,		   /* the extension is not installed here */
+	PGQ_SCHEMA_CURRENT,		   /* PGQ_SCHEMA_VERSION */
+	PGQ_SCHEMA_PENDING_UPDATE, /* older, with an update script to ours */
+	PGQ_SCHEMA_UNSUPPORTED	   /* any other version: refused */
 } PgqSchemaState;
 extern PgqSchemaState pgq_schema_state(const char **version);
-extern char *pgq_schema_hint(const char *version);
-extern void pgq_check_schema_version(void);
-extern bool pgq_warn_if_not_preloaded(void);
+extern char			 *pgq_schema_hint(const char *version);
+extern void			  pgq_check_schema_version(void);
+extern bool			  pgq_warn_if_not_preloaded(void);
 
-#endif							/* PGQ_SCHEMA_VERSION_H */
+#endif /* PGQ_SCHEMA_VERSION_H */

@@ -27,13 +27,13 @@
 
 typedef struct ReportedRow
 {
-	const char *table;			/* a string constant */
+	const char *table; /* a string constant */
 	int64		id;
 } ReportedRow;
 
 static ReportedRow reported[REPORTED_MAX];
-static int	nreported = 0;
-static int	next_slot = 0;
+static int		   nreported = 0;
+static int		   next_slot = 0;
 
 /*
  * pgq_entrypoint_problem

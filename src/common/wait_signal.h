@@ -19,4 +19,4 @@ extern void pgq_wait_end(void);
 extern void pgq_wait_prepare(void);
 extern void pgq_wait_sleep(long timeout_ms);
 
-#endif							/* PGQ_WAIT_SIGNAL_H */
+#endif /* PGQ_WAIT_SIGNAL_H */

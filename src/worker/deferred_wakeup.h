@@ -13,7 +13,7 @@
 
 #include "utils/timestamp.h"
 
-extern void pgq_deferred_changed(void);
+extern void		   pgq_deferred_changed(void);
 extern TimestampTz pgq_next_deferred_due(void);
 
-#endif							/* PGQ_DEFERRED_WAKEUP_H */
+#endif /* PGQ_DEFERRED_WAKEUP_H */
