@@ -251,7 +251,7 @@ queue_options(PgqCli *cli, int argc, char **argv, QueueArgs *args)
 		{"dedupe-key", required_argument, NULL, 'k'},
 		{"on-conflict", required_argument, NULL, 'c'},
 		{"payload-file", required_argument, NULL, 'f'},
-		{"help", no_argument, NULL, 'h'},
+		PGQ_HELP_OPTION,
 		{NULL, 0, NULL, 0}};
 	int	   rc;
 	int	   c;
@@ -387,8 +387,7 @@ cmd_failed(PgqCli *cli, int argc, char **argv)
 {
 	static const struct option options[] = {
 		{"limit", required_argument, NULL, 'n'},
-		{"table-format", required_argument, NULL, 't'},
-		{"help", no_argument, NULL, 'h'},
+		PGQ_TABLE_OPTIONS,
 		{NULL, 0, NULL, 0}};
 	static const char *const headers[] = {
 		"ID", "Entrypoint", "Attempts", "Created", "Payload bytes"};
@@ -480,7 +479,7 @@ int
 cmd_requeue(PgqCli *cli, int argc, char **argv)
 {
 	static const struct option options[] = {
-		{"help", no_argument, NULL, 'h'},
+		PGQ_HELP_OPTION,
 		{NULL, 0, NULL, 0}};
 	long	 *ids;
 	int		  nids;
@@ -497,24 +496,9 @@ cmd_requeue(PgqCli *cli, int argc, char **argv)
 	nids = argc - optind;
 	if (nids == 0)
 		return pgq_cli_usage(cli, "missing argument ID");
-	ids = calloc(nids, sizeof(long));
-	if (ids == NULL)
-	{
-		pgq_cli_error(cli, "out of memory");
-		return PGQ_EXIT_FAIL;
-	}
-	if (!pgq_cli_parse_ids(cli, argv + optind, nids, ids))
-	{
-		free(ids);
-		return PGQ_EXIT_USAGE;
-	}
-	array = pgq_cli_id_array(ids, nids);
+	array = pgq_cli_id_array(cli, argv + optind, nids, &ids, &rc);
 	if (array == NULL)
-	{
-		free(ids);
-		pgq_cli_error(cli, "out of memory");
-		return PGQ_EXIT_FAIL;
-	}
+		return rc;
 
 	conn = pgq_cli_connect(cli);
 	if (conn == NULL)
@@ -609,8 +593,7 @@ cmd_schedules(PgqCli *cli, int argc, char **argv)
 {
 	static const struct option options[] = {
 		{"remove", required_argument, NULL, 'r'},
-		{"table-format", required_argument, NULL, 't'},
-		{"help", no_argument, NULL, 'h'},
+		PGQ_TABLE_OPTIONS,
 		{NULL, 0, NULL, 0}};
 	static const char *const headers[] = {
 		"id", "expression", "heartbeat", "created", "updated", "next_run",

@@ -87,8 +87,7 @@ jobs_options(PgqCli *cli, int argc, char **argv,
 		{"status", required_argument, NULL, 's'},
 		{"entrypoint", required_argument, NULL, 'e'},
 		{"limit", required_argument, NULL, 'n'},
-		{"table-format", required_argument, NULL, 't'},
-		{"help", no_argument, NULL, 'h'},
+		PGQ_TABLE_OPTIONS,
 		{NULL, 0, NULL, 0}};
 	const char *format_name = NULL;
 	long		lval;
@@ -219,8 +218,7 @@ int
 cmd_workers(PgqCli *cli, int argc, char **argv)
 {
 	static const struct option options[] = {
-		{"table-format", required_argument, NULL, 't'},
-		{"help", no_argument, NULL, 'h'},
+		PGQ_TABLE_OPTIONS,
 		{NULL, 0, NULL, 0}};
 	static const char *const headers[] = {
 		"Worker", "Jobs", "Entrypoints", "Oldest heartbeat", "Last heartbeat",

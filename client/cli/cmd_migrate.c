@@ -119,7 +119,7 @@ cmd_migrate(PgqCli *cli, int argc, char **argv)
 		{"dry-run", no_argument, NULL, 'n'},
 		{"drop-old", no_argument, NULL, 'D'},
 		{"requeue-picked", no_argument, NULL, 'R'},
-		{"help", no_argument, NULL, 'h'},
+		PGQ_HELP_OPTION,
 		{NULL, 0, NULL, 0}};
 	const char *schema = "public";
 	bool		dry_run = false;

@@ -157,8 +157,7 @@ cmd_dashboard(PgqCli *cli, int argc, char **argv)
 		{"interval", required_argument, NULL, 'i'},
 		{"tail", required_argument, NULL, 'n'},
 		{"limit", required_argument, NULL, 'n'},
-		{"table-format", required_argument, NULL, 't'},
-		{"help", no_argument, NULL, 'h'},
+		PGQ_TABLE_OPTIONS,
 		{NULL, 0, NULL, 0}};
 	double		   interval = 0;
 	bool		   repeat = false;
@@ -354,7 +353,7 @@ cmd_listen(PgqCli *cli, int argc, char **argv)
 {
 	static const struct option options[] = {
 		{"channel", required_argument, NULL, 'c'},
-		{"help", no_argument, NULL, 'h'},
+		PGQ_HELP_OPTION,
 		{NULL, 0, NULL, 0}};
 	const char *channel = "ch_pgqueuer";
 	PGconn	   *conn;

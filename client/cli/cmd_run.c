@@ -420,7 +420,7 @@ parse_args(PgqCli *cli, int argc, char **argv, RunArgs *args)
 		{"exec", required_argument, NULL, OPT_EXEC},
 		{"exec-retry-delay", required_argument, NULL, OPT_EXEC_RETRY_DELAY},
 		{"progress", no_argument, NULL, OPT_PROGRESS},
-		{"help", no_argument, NULL, 'h'},
+		PGQ_HELP_OPTION,
 		{NULL, 0, NULL, 0}};
 	int	 c;
 	long n;

@@ -140,11 +140,11 @@ parse_extension_options(PgqCli *cli, int argc, char **argv,
 	static const struct option options[] = {
 		{"durability", required_argument, NULL, 'd'},
 		{"dry-run", no_argument, NULL, 'n'},
-		{"help", no_argument, NULL, 'h'},
+		PGQ_HELP_OPTION,
 		{NULL, 0, NULL, 0}};
 	static const struct option options_no_durability[] = {
 		{"dry-run", no_argument, NULL, 'n'},
-		{"help", no_argument, NULL, 'h'},
+		PGQ_HELP_OPTION,
 		{NULL, 0, NULL, 0}};
 	int c;
 	int rc;
@@ -541,7 +541,7 @@ cmd_verify(PgqCli *cli, int argc, char **argv)
 		{"expect", required_argument, NULL, 'e'},
 		{"repair", no_argument, NULL, 'r'},
 		{"dry-run", no_argument, NULL, 'n'},
-		{"help", no_argument, NULL, 'h'},
+		PGQ_HELP_OPTION,
 		{NULL, 0, NULL, 0}};
 	bool	expect_present = true;
 	bool	repair = false;
@@ -670,7 +670,7 @@ cmd_durability(PgqCli *cli, int argc, char **argv)
 {
 	static const struct option options[] = {
 		{"dry-run", no_argument, NULL, 'n'},
-		{"help", no_argument, NULL, 'h'},
+		PGQ_HELP_OPTION,
 		{NULL, 0, NULL, 0}};
 	bool		dry_run = false;
 	const char *level;
@@ -737,7 +737,7 @@ cmd_autovac(PgqCli *cli, int argc, char **argv)
 	static const struct option options[] = {
 		{"dry-run", no_argument, NULL, 'n'},
 		{"rollback", no_argument, NULL, 'r'},
-		{"help", no_argument, NULL, 'h'},
+		PGQ_HELP_OPTION,
 		{NULL, 0, NULL, 0}};
 	bool		dry_run = false;
 	bool		rollback = false;

@@ -139,11 +139,10 @@ cmd_wait(PgqCli *cli, int argc, char **argv)
 {
 	static const struct option options[] = {
 		{"timeout", required_argument, NULL, 't'},
-		{"help", no_argument, NULL, 'h'},
+		PGQ_HELP_OPTION,
 		{NULL, 0, NULL, 0}};
 	const char *timeout = "60";
 	const char *params[2];
-	long	   *ids;
 	char	   *array;
 	PGconn	   *conn;
 	PGresult   *res;
@@ -171,24 +170,9 @@ cmd_wait(PgqCli *cli, int argc, char **argv)
 		return pgq_cli_usage(cli, "missing argument ID");
 	if (nids > WAIT_MAX_IDS)
 		return pgq_cli_usage(cli, "too many job ids: at most %d", WAIT_MAX_IDS);
-	ids = calloc(nids, sizeof(long));
-	if (ids == NULL)
-	{
-		pgq_cli_error(cli, "out of memory");
-		return PGQ_EXIT_FAIL;
-	}
-	if (!pgq_cli_parse_ids(cli, argv + optind, nids, ids))
-	{
-		free(ids);
-		return PGQ_EXIT_USAGE;
-	}
-	array = pgq_cli_id_array(ids, nids);
-	free(ids);
+	array = pgq_cli_id_array(cli, argv + optind, nids, NULL, &rc);
 	if (array == NULL)
-	{
-		pgq_cli_error(cli, "out of memory");
-		return PGQ_EXIT_FAIL;
-	}
+		return rc;
 
 	conn = pgq_cli_connect(cli);
 	if (conn == NULL)

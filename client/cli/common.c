@@ -169,17 +169,30 @@ pgq_cli_text_array(const char *const *items, int n)
 	return out;
 }
 
+/*
+ * print_error
+ *		"pgq COMMAND: error: " and the message, without a newline.
+ */
+static void print_error(PgqCli *cli, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+
+static void
+print_error(PgqCli *cli, const char *fmt, va_list ap)
+{
+	if (cli->command)
+		fprintf(stderr, "pgq %s: error: ", cli->command);
+	else
+		fprintf(stderr, "pgq: error: ");
+	vfprintf(stderr, fmt, ap);
+}
+
 void
 pgq_cli_error(PgqCli *cli, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (cli->command)
-		fprintf(stderr, "pgq %s: error: ", cli->command);
-	else
-		fprintf(stderr, "pgq: error: ");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	print_error(cli, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
 }
@@ -189,12 +202,8 @@ pgq_cli_usage(PgqCli *cli, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (cli->command)
-		fprintf(stderr, "pgq %s: error: ", cli->command);
-	else
-		fprintf(stderr, "pgq: error: ");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	print_error(cli, fmt, ap);
 	va_end(ap);
 	if (cli->command)
 		fprintf(stderr, "\nTry \"pgq %s --help\" for more information.\n", cli->command);
@@ -239,35 +248,48 @@ pgq_cli_getopt(PgqCli *cli, int argc, char **argv, const char *shortopts,
 	return c;
 }
 
-bool
-pgq_cli_parse_ids(PgqCli *cli, char **args, int n, long *ids)
-{
-	for (int i = 0; i < n; i++)
-	{
-		if (!pgq_cli_parse_int(cli, "ID", args[i], 1, LONG_MAX, &ids[i]))
-			return false;
-	}
-	return true;
-}
-
 char *
-pgq_cli_id_array(const long *ids, int n)
+pgq_cli_id_array(PgqCli *cli, char **args, int n, long **ids, int *rc)
 {
-	char  *array;
+	long  *v = calloc(n > 0 ? n : 1, sizeof(long));
+	char  *array = NULL;
 	size_t array_size;
-	FILE  *mem = open_memstream(&array, &array_size);
+	FILE  *mem;
 
-	if (mem == NULL)
-		return NULL;
-	fputc('{', mem);
-	for (int i = 0; i < n; i++)
-		fprintf(mem, "%s%ld", i > 0 ? "," : "", ids[i]);
-	fputc('}', mem);
-	if (fclose(mem) != 0)
+	*rc = PGQ_EXIT_FAIL;
+	if (v == NULL)
 	{
-		free(array);
+		pgq_cli_error(cli, "out of memory");
 		return NULL;
 	}
+	for (int i = 0; i < n; i++)
+	{
+		if (!pgq_cli_parse_int(cli, "ID", args[i], 1, LONG_MAX, &v[i]))
+		{
+			free(v);
+			*rc = PGQ_EXIT_USAGE;
+			return NULL;
+		}
+	}
+	mem = open_memstream(&array, &array_size);
+	if (mem != NULL)
+	{
+		fputc('{', mem);
+		for (int i = 0; i < n; i++)
+			fprintf(mem, "%s%ld", i > 0 ? "," : "", v[i]);
+		fputc('}', mem);
+		if (fclose(mem) != 0)
+		{
+			free(array);
+			array = NULL;
+		}
+	}
+	if (array == NULL)
+		pgq_cli_error(cli, "out of memory");
+	if (array != NULL && ids != NULL)
+		*ids = v;
+	else
+		free(v);
 	return array;
 }
 

@@ -150,6 +150,11 @@ extern int pgq_cli_usage(PgqCli *cli, const char *fmt, ...)
 #define PGQ_EXIT_STATUS_HELP \
 	"\nExit status: 0 success, 1 failure (connection or server error), 2 usage error.\n"
 
+/* --help in a command's option table */
+/* clang-format off */
+#define PGQ_HELP_OPTION {"help", no_argument, NULL, 'h'}
+/* clang-format on */
+
 /* pgq_cli_getopt's result when the command must return *rc at once */
 #define PGQ_OPT_STOP (-2)
 
@@ -166,13 +171,13 @@ extern int pgq_cli_getopt(PgqCli *cli, int argc, char **argv,
 						  void (*help)(void), int					 *rc);
 
 /*
- * Parse n job ids (integers from 1) into ids; on a bad one prints a usage
- * error and returns false.
+ * The n job ids in args (integers from 1) as a bigint[] literal, {1,2,3},
+ * malloc'd; with ids not NULL, also the numbers, in a malloc'd *ids.
+ * NULL after printing the error, with the exit status in *rc (a bad id:
+ * PGQ_EXIT_USAGE; out of memory: PGQ_EXIT_FAIL).
  */
-extern bool pgq_cli_parse_ids(PgqCli *cli, char **args, int n, long *ids);
-
-/* ids as a bigint[] literal, {1,2,3}, malloc'd; NULL when out of memory. */
-extern char *pgq_cli_id_array(const long *ids, int n);
+extern char *pgq_cli_id_array(PgqCli *cli, char **args, int n, long **ids,
+							  int *rc);
 
 /*
  * Report a getopt_long failure (c is '?' or ':'; the option string starts

@@ -54,6 +54,14 @@ typedef enum PgqTableFormat
 	"                           then " PGQ_TABLE_DEFAULT_NAME ")\n"
 
 /* The valid format names, comma-separated, for help and error texts. */
+/* --table-format and --help in a table command's option table */
+#define PGQ_TABLE_OPTIONS {"table-format", required_argument, NULL, 't'}, PGQ_HELP_OPTION
+
+/* the end of a table command's --help options: --table-format, --help */
+#define PGQ_TABLE_OPTIONS_HELP \
+	PGQ_TABLE_FORMAT_HELP \
+	"  -h, --help               show this help and exit\n"
+
 extern const char *pgq_table_format_names(void);
 
 /* Look a format up by name; false if there is no such format. */

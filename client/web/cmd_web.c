@@ -154,7 +154,7 @@ cmd_web(PgqCli *cli, int argc, char **argv)
 		{"pool-size", required_argument, NULL, 'p'},
 		{"max-clients", required_argument, NULL, 'm'},
 		{"connect-timeout", required_argument, NULL, 'c'},
-		{"help", no_argument, NULL, 'h'},
+		PGQ_HELP_OPTION,
 		{NULL, 0, NULL, 0}};
 	char		host[64] = "127.0.0.1";
 	char		token[MAX_TOKEN_LEN];
