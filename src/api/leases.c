@@ -33,6 +33,7 @@
 #include "leases.h"
 #include "notify.h"
 #include "plan_shape.h"
+#include "report_once.h"
 #include "spi_util.h"
 #include "validate.h"
 #include "wait_signal.h"

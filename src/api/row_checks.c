@@ -21,15 +21,14 @@
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
-#include "common/hashfn.h"
 #include "funcapi.h"
 #include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/json.h"
-#include "utils/memutils.h"
 
 #include "bounds.h"
 #include "cron.h"
+#include "report_once.h"
 #include "row_checks.h"
 #include "spi_util.h"
 
@@ -86,15 +85,6 @@ static const char *const schedules_sql =
 static SPIPlanPtr bad_rows_plan = NULL;
 static SPIPlanPtr schedules_plan = NULL;
 
-/* hashes of the lines pgq_report_bad_rows() logged and still sees */
-static uint32 *reported = NULL;
-static int	   nreported = 0;
-
-/* hashes of the lines pgq_report_once() logged in this backend */
-#define ONCE_MAX 256
-static uint32 once[ONCE_MAX];
-static int	  nonce = 0;
-
 /*
  * pgq_quote_for_log
  *		A stored string as a JSON string literal (quotes and control
@@ -129,16 +119,6 @@ warn_row(const char *line)
 }
 
 /*
- * line_hash
- *		Hash of a report line.
- */
-static uint32
-line_hash(const char *line)
-{
-	return hash_bytes((const unsigned char *) line, strlen(line));
-}
-
-/*
  * pgq_report_once
  *		Log a bad row's line once per backend (a dequeue that skips an
  *		entrypoint would otherwise say so on every call).
@@ -146,15 +126,8 @@ line_hash(const char *line)
 void
 pgq_report_once(const char *line)
 {
-	uint32 h = line_hash(line);
-
-	for (int i = 0; i < nonce; i++)
-		if (once[i] == h)
-			return;
-	if (nonce == ONCE_MAX)
-		nonce = 0;
-	once[nonce++] = h;
-	warn_row(line);
+	if (pgq_first_report_line(line))
+		warn_row(line);
 }
 
 /*
@@ -167,27 +140,20 @@ pgq_report_bad_rows(void)
 {
 	static const Oid argtypes[1] = {INT4OID};
 	Datum			 limit = Int32GetDatum(BAD_ROWS_LIMIT);
-	uint32			*current;
+	char		   **found;
+	bool			*is_new;
 	int				 n;
 
 	n = pgq_execute(pgq_plan(&bad_rows_plan, bad_rows_sql, 1, argtypes),
 					&limit, NULL, SPI_OK_SELECT);
-	current = MemoryContextAlloc(TopMemoryContext, sizeof(uint32) * Max(n, 1));
+	found = palloc(sizeof(char *) * Max(n, 1));
+	is_new = palloc(sizeof(bool) * Max(n, 1));
 	for (int i = 0; i < n; i++)
-	{
-		char *line = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
-		bool  seen = false;
-
-		current[i] = line_hash(line);
-		for (int j = 0; j < nreported && !seen; j++)
-			seen = reported[j] == current[i];
-		if (!seen)
-			warn_row(line);
-	}
-	if (reported != NULL)
-		pfree(reported);
-	reported = current;
-	nreported = n;
+		found[i] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+	pgq_mark_new_lines(found, n, is_new);
+	for (int i = 0; i < n; i++)
+		if (is_new[i])
+			warn_row(found[i]);
 }
 
 /*

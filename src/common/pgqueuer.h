@@ -37,6 +37,7 @@
 #include "maintenance.h"
 #include "notify.h"
 #include "plan_shape.h"
+#include "report_once.h"
 #include "schedule_tz.h"
 #include "schedules.h"
 #include "schema_guard.h"

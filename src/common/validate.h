@@ -27,7 +27,6 @@
 extern const char *pgq_entrypoint_problem(const char *entrypoint, int64 bytes);
 extern const char *pgq_job_problem(const char *entrypoint, int64 bytes,
 								   int attempts, bool has_owner);
-extern bool		   pgq_first_report(const char *table, int64 id);
 extern void		   pgq_report_skipped_row(const char *table, int64 id,
 										  const char *problem);
 
