@@ -27,6 +27,7 @@
 
 #include "args.h"
 #include "compat.h"
+#include "history.h"
 #include "notify.h"
 #include "plan_shape.h"
 #include "spi_util.h"
@@ -34,60 +35,70 @@
 PG_FUNCTION_INFO_V1(pgqueuer_cancel);
 PG_FUNCTION_INFO_V1(pgqueuer_requeue);
 
-static const char *const cancel_sql =
-	"WITH del AS ("
-	" DELETE FROM pgqueuer.pgqueuer q WHERE q.id OPERATOR(pg_catalog.=) ANY ($1)"
-	" RETURNING q.id, q.priority, q.entrypoint, q.status, q.queue_manager_id"
-	"), lg AS ("
-	" INSERT INTO pgqueuer.pgqueuer_log (job_id, status, priority, entrypoint)"
-	" SELECT id, 'canceled'::pgqueuer.pgqueuer_status, priority, entrypoint FROM del"
-	") SELECT d.id, d.entrypoint, d.status OPERATOR(pg_catalog.=) 'picked'::pgqueuer.pgqueuer_status,"
+#define CANCEL_SQL_HEAD \
+	"WITH del AS (" \
+	" DELETE FROM pgqueuer.pgqueuer q WHERE q.id OPERATOR(pg_catalog.=) ANY ($1)" \
+	" RETURNING q.id, q.priority, q.entrypoint, q.status, q.queue_manager_id" \
+	")"
+
+/* the 'canceled' log rows (history.c) */
+#define CANCEL_SQL_LOG \
+	"SELECT id, 'canceled'::pgqueuer.pgqueuer_status, priority, entrypoint, NULL::pg_catalog.jsonb FROM del"
+
+static const char *const cancel_sql_tail =
+	" SELECT d.id, d.entrypoint, d.status OPERATOR(pg_catalog.=) 'picked'::pgqueuer.pgqueuer_status,"
 	"   d.queue_manager_id::pg_catalog.text,"
 	"   COALESCE(e.concurrency_limit, 0) OPERATOR(pg_catalog.>) 0"
 	" FROM del d LEFT JOIN pgqueuer.pgqueuer_entrypoints e"
 	"   ON e.entrypoint OPERATOR(pg_catalog.=) d.entrypoint"
 	" ORDER BY d.queue_manager_id NULLS FIRST, d.id";
 
-static const char *const requeue_sql =
-	"WITH cand AS ("
-	" SELECT q.id, q.dedupe_key,"
-	"   q.dedupe_key IS NOT NULL AND ("
-	"     EXISTS (SELECT 1 FROM pgqueuer.pgqueuer a"
-	"             WHERE a.dedupe_key OPERATOR(pg_catalog.=) q.dedupe_key"
-	"             AND a.status OPERATOR(pg_catalog.=) ANY (ARRAY['queued'::pgqueuer.pgqueuer_status,"
-	"                                                          'picked'::pgqueuer.pgqueuer_status]))"
-	"     OR EXISTS (SELECT 1 FROM pgqueuer.pgqueuer b"
-	"             WHERE b.dedupe_key OPERATOR(pg_catalog.=) q.dedupe_key"
-	"             AND b.status OPERATOR(pg_catalog.=) 'failed'::pgqueuer.pgqueuer_status"
-	"             AND b.id OPERATOR(pg_catalog.=) ANY ($1) AND b.id OPERATOR(pg_catalog.<) q.id)) AS clash"
-	" FROM pgqueuer.pgqueuer q WHERE q.id OPERATOR(pg_catalog.=) ANY ($1)"
-	"   AND q.status OPERATOR(pg_catalog.=) 'failed'::pgqueuer.pgqueuer_status"
-	" FOR UPDATE OF q"
-	"), upd AS ("
-	" UPDATE pgqueuer.pgqueuer q SET status = 'queued'::pgqueuer.pgqueuer_status,"
-	"   execute_after = pg_catalog.now(), updated = pg_catalog.now(), attempts = 0,"
-	"   queue_manager_id = NULL"
-	" FROM cand c WHERE q.id OPERATOR(pg_catalog.=) c.id AND NOT c.clash"
-	" RETURNING q.id, q.priority, q.entrypoint"
-	"), lg AS ("
-	" INSERT INTO pgqueuer.pgqueuer_log (job_id, status, priority, entrypoint)"
-	" SELECT id, 'queued'::pgqueuer.pgqueuer_status, priority, entrypoint FROM upd"
-	") SELECT id, entrypoint, NULL::pg_catalog.text FROM upd"
+#define REQUEUE_SQL_HEAD \
+	"WITH cand AS (" \
+	" SELECT q.id, q.dedupe_key," \
+	"   q.dedupe_key IS NOT NULL AND (" \
+	"     EXISTS (SELECT 1 FROM pgqueuer.pgqueuer a" \
+	"             WHERE a.dedupe_key OPERATOR(pg_catalog.=) q.dedupe_key" \
+	"             AND a.status OPERATOR(pg_catalog.=) ANY (ARRAY['queued'::pgqueuer.pgqueuer_status," \
+	"                                                          'picked'::pgqueuer.pgqueuer_status]))" \
+	"     OR EXISTS (SELECT 1 FROM pgqueuer.pgqueuer b" \
+	"             WHERE b.dedupe_key OPERATOR(pg_catalog.=) q.dedupe_key" \
+	"             AND b.status OPERATOR(pg_catalog.=) 'failed'::pgqueuer.pgqueuer_status" \
+	"             AND b.id OPERATOR(pg_catalog.=) ANY ($1) AND b.id OPERATOR(pg_catalog.<) q.id)) AS clash" \
+	" FROM pgqueuer.pgqueuer q WHERE q.id OPERATOR(pg_catalog.=) ANY ($1)" \
+	"   AND q.status OPERATOR(pg_catalog.=) 'failed'::pgqueuer.pgqueuer_status" \
+	" FOR UPDATE OF q" \
+	"), upd AS (" \
+	" UPDATE pgqueuer.pgqueuer q SET status = 'queued'::pgqueuer.pgqueuer_status," \
+	"   execute_after = pg_catalog.now(), updated = pg_catalog.now(), attempts = 0," \
+	"   queue_manager_id = NULL" \
+	" FROM cand c WHERE q.id OPERATOR(pg_catalog.=) c.id AND NOT c.clash" \
+	" RETURNING q.id, q.priority, q.entrypoint" \
+	")"
+
+/* the 'queued' log rows of requeued jobs (history.c) */
+#define REQUEUE_SQL_LOG \
+	"SELECT id, 'queued'::pgqueuer.pgqueuer_status, priority, entrypoint, NULL::pg_catalog.jsonb FROM upd"
+
+static const char *const requeue_sql_tail =
+	" SELECT id, entrypoint, NULL::pg_catalog.text FROM upd"
 	" UNION ALL SELECT id, NULL, dedupe_key FROM cand WHERE clash"
 	" ORDER BY 1";
 
-static SPIPlanPtr cancel_plan = NULL;
-static SPIPlanPtr requeue_plan = NULL;
+/* [0] without, [1] with the log rows (history.c) */
+static SPIPlanPtr cancel_plans[2];
+static SPIPlanPtr requeue_plans[2];
 
 /*
  * run_on_job_ids
  *		Check the job_ids argument (not NULL, no NULL elements), then connect
- *		SPI and run the kept statement with it.  Returns the number of result
- *		rows, with SPI still connected, or -1 without connecting when the
- *		array is empty (nothing to do).
+ *		SPI and run the kept statement head, log rows, tail (history.c) with
+ *		it.  Returns the number of result rows, with SPI still connected, or
+ *		-1 without connecting when the array is empty (nothing to do).
  */
 static int
-run_on_job_ids(FunctionCallInfo fcinfo, SPIPlanPtr *cache, const char *sql)
+run_on_job_ids(FunctionCallInfo fcinfo, SPIPlanPtr *cache, const char *head,
+			   const char *rows, const char *tail)
 {
 	static const Oid argtypes[1] = {INT8ARRAYOID};
 	ArrayType		*ids;
@@ -100,7 +111,9 @@ run_on_job_ids(FunctionCallInfo fcinfo, SPIPlanPtr *cache, const char *sql)
 	value = PointerGetDatum(ids);
 
 	pgq_connect();
-	return pgq_execute_indexed(pgq_plan(cache, sql, 1, argtypes), &value, NULL,
+	return pgq_execute_indexed(pgq_log_plan(cache, PGQ_LOG_OUTCOME, head, rows,
+											tail, 1, argtypes),
+							   &value, NULL,
 							   SPI_OK_SELECT);
 }
 
@@ -123,7 +136,8 @@ pgqueuer_cancel(PG_FUNCTION_ARGS)
 	int			   nwoken = 0;
 
 	pgq_init_materialized_srf(fcinfo);
-	n = run_on_job_ids(fcinfo, &cancel_plan, cancel_sql);
+	n = run_on_job_ids(fcinfo, cancel_plans, CANCEL_SQL_HEAD, CANCEL_SQL_LOG,
+					   cancel_sql_tail);
 	if (n < 0)
 		return (Datum) 0;
 	oldctx = MemoryContextSwitchTo(callerctx);
@@ -188,7 +202,8 @@ pgqueuer_requeue(PG_FUNCTION_ARGS)
 	int			   nwoken = 0;
 
 	pgq_init_materialized_srf(fcinfo);
-	n = run_on_job_ids(fcinfo, &requeue_plan, requeue_sql);
+	n = run_on_job_ids(fcinfo, requeue_plans, REQUEUE_SQL_HEAD, REQUEUE_SQL_LOG,
+					   requeue_sql_tail);
 	if (n < 0)
 		return (Datum) 0;
 	oldctx = MemoryContextSwitchTo(callerctx);

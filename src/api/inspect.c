@@ -114,6 +114,8 @@ pgqueuer_log_statistics(PG_FUNCTION_ARGS)
 	pgq_connect();
 	while (pgq_fold_statistics(pgq_stats_chunk, false) > 0)
 		;
+	while (pgq_fold_statistics_tail(pgq_stats_chunk) > 0)
+		;
 	pgq_execute(pgq_plan(&statistics_plan, statistics_sql, 2, argtypes),
 				values, nulls, SPI_OK_SELECT);
 	pgq_store_spi_rows(fcinfo, 5);

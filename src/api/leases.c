@@ -30,6 +30,7 @@
 
 #include "bounds.h"
 #include "guc.h"
+#include "history.h"
 #include "leases.h"
 #include "notify.h"
 #include "plan_shape.h"
@@ -45,56 +46,57 @@
 	"     LEAST($2, (SELECT pg_catalog.min(lease_timeout) FROM pgqueuer.pgqueuer_entrypoints)))" \
 	" AND ($1::pg_catalog.text[] IS NULL OR q.entrypoint OPERATOR(pg_catalog.=) ANY ($1))"
 
-/* clang-format cannot lay out a macro call inside a string concatenation */
-/* clang-format off */
-static const char *const expire_sql =
-"WITH stale AS ("
-" SELECT q.id, q.entrypoint, q.priority, q.attempts, q.queue_manager_id,"
-"   COALESCE(e.max_attempts, $3) AS max_attempts,"
-"   COALESCE(e.on_failure, 'delete'::pg_catalog.text) AS on_failure,"
-"   COALESCE(e.lease_timeout, $2) AS lease"
-" FROM pgqueuer.pgqueuer q"
-" LEFT JOIN pgqueuer.pgqueuer_entrypoints e ON e.entrypoint OPERATOR(pg_catalog.=) q.entrypoint"
-" WHERE" EXPIRE_SQL_CANDIDATES
-"   AND " PGQ_JOB_VALID_SQL
-"   AND (e.entrypoint IS NULL OR " PGQ_SQL_REGISTRY_ROW_OK("e") ")"
-"   AND q.heartbeat OPERATOR(pg_catalog.<)"
-"       (pg_catalog.now() OPERATOR(pg_catalog.-) LEAST(COALESCE(e.lease_timeout, $2), " PGQ_LEASE_MAX_SQL "))"
-" ORDER BY q.heartbeat LIMIT $4"
-" FOR UPDATE OF q SKIP LOCKED"
-"), rq AS ("
-" UPDATE pgqueuer.pgqueuer q SET status = 'queued'::pgqueuer.pgqueuer_status,"
-"   attempts = q.attempts OPERATOR(pg_catalog.+) 1,"
-"   queue_manager_id = NULL, updated = pg_catalog.now()"
-" FROM stale s WHERE q.id OPERATOR(pg_catalog.=) s.id"
-"   AND s.attempts OPERATOR(pg_catalog.<) s.max_attempts"
-" RETURNING s.*, 'queued'::pgqueuer.pgqueuer_status AS outcome"
-"), hd AS ("
-" UPDATE pgqueuer.pgqueuer q SET status = 'failed'::pgqueuer.pgqueuer_status,"
-"   queue_manager_id = NULL, updated = pg_catalog.now()"
-" FROM stale s WHERE q.id OPERATOR(pg_catalog.=) s.id"
-"   AND s.attempts OPERATOR(pg_catalog.>=) s.max_attempts"
-"   AND s.on_failure OPERATOR(pg_catalog.=) 'hold'::pg_catalog.text"
-" RETURNING s.*, 'failed'::pgqueuer.pgqueuer_status AS outcome"
-"), dl AS ("
-" DELETE FROM pgqueuer.pgqueuer q USING stale s"
-" WHERE q.id OPERATOR(pg_catalog.=) s.id"
-"   AND s.attempts OPERATOR(pg_catalog.>=) s.max_attempts"
-"   AND s.on_failure OPERATOR(pg_catalog.<>) 'hold'::pg_catalog.text"
-" RETURNING s.*, 'exception'::pgqueuer.pgqueuer_status AS outcome"
-"), al AS (SELECT * FROM rq UNION ALL SELECT * FROM hd UNION ALL SELECT * FROM dl"
-"), lg AS ("
-" INSERT INTO pgqueuer.pgqueuer_log (job_id, status, priority, entrypoint, traceback)"
-" SELECT id, outcome, priority, entrypoint, pg_catalog.jsonb_build_object("
-"   'job_id', id, 'timestamp', pg_catalog.now(), 'exception_type', 'LeaseExpired',"
-"   'exception_message', pg_catalog.format('no heartbeat for %s (attempt %s of %s)',"
-"     lease, attempts::pg_catalog.int8 OPERATOR(pg_catalog.+) 1,"
-"     max_attempts::pg_catalog.int8 OPERATOR(pg_catalog.+) 1),"
-"   'traceback', '', 'additional_context', pg_catalog.jsonb_build_object("
-"     'entrypoint', entrypoint, 'queue_manager_id', queue_manager_id, 'attempt', attempts))"
-" FROM al"
-") SELECT entrypoint, outcome OPERATOR(pg_catalog.=) 'queued'::pgqueuer.pgqueuer_status FROM al";
-/* clang-format on */
+#define EXPIRE_SQL_HEAD \
+	"WITH stale AS (" \
+	" SELECT q.id, q.entrypoint, q.priority, q.attempts, q.queue_manager_id," \
+	"   COALESCE(e.max_attempts, $3) AS max_attempts," \
+	"   COALESCE(e.on_failure, 'delete'::pg_catalog.text) AS on_failure," \
+	"   COALESCE(e.lease_timeout, $2) AS lease" \
+	" FROM pgqueuer.pgqueuer q" \
+	" LEFT JOIN pgqueuer.pgqueuer_entrypoints e ON e.entrypoint OPERATOR(pg_catalog.=) q.entrypoint" \
+	" WHERE" EXPIRE_SQL_CANDIDATES \
+	"   AND " PGQ_JOB_VALID_SQL \
+	"   AND (e.entrypoint IS NULL OR " PGQ_SQL_REGISTRY_ROW_OK("e") ")" \
+																	"   AND q.heartbeat OPERATOR(pg_catalog.<)" \
+																	"       (pg_catalog.now() OPERATOR(pg_catalog.-) LEAST(COALESCE(e.lease_timeout, $2), " PGQ_LEASE_MAX_SQL "))" \
+																	" ORDER BY q.heartbeat LIMIT $4" \
+																	" FOR UPDATE OF q SKIP LOCKED" \
+																	"), rq AS (" \
+																	" UPDATE pgqueuer.pgqueuer q SET status = 'queued'::pgqueuer.pgqueuer_status," \
+																	"   attempts = q.attempts OPERATOR(pg_catalog.+) 1," \
+																	"   queue_manager_id = NULL, updated = pg_catalog.now()" \
+																	" FROM stale s WHERE q.id OPERATOR(pg_catalog.=) s.id" \
+																	"   AND s.attempts OPERATOR(pg_catalog.<) s.max_attempts" \
+																	" RETURNING s.*, 'queued'::pgqueuer.pgqueuer_status AS outcome" \
+																	"), hd AS (" \
+																	" UPDATE pgqueuer.pgqueuer q SET status = 'failed'::pgqueuer.pgqueuer_status," \
+																	"   queue_manager_id = NULL, updated = pg_catalog.now()" \
+																	" FROM stale s WHERE q.id OPERATOR(pg_catalog.=) s.id" \
+																	"   AND s.attempts OPERATOR(pg_catalog.>=) s.max_attempts" \
+																	"   AND s.on_failure OPERATOR(pg_catalog.=) 'hold'::pg_catalog.text" \
+																	" RETURNING s.*, 'failed'::pgqueuer.pgqueuer_status AS outcome" \
+																	"), dl AS (" \
+																	" DELETE FROM pgqueuer.pgqueuer q USING stale s" \
+																	" WHERE q.id OPERATOR(pg_catalog.=) s.id" \
+																	"   AND s.attempts OPERATOR(pg_catalog.>=) s.max_attempts" \
+																	"   AND s.on_failure OPERATOR(pg_catalog.<>) 'hold'::pg_catalog.text" \
+																	" RETURNING s.*, 'exception'::pgqueuer.pgqueuer_status AS outcome" \
+																	"), al AS (SELECT * FROM rq UNION ALL SELECT * FROM hd UNION ALL SELECT * FROM dl" \
+																	")"
+
+/* the log rows of expired leases, with a traceback record (history.c) */
+#define EXPIRE_SQL_LOG \
+	"SELECT id, outcome, priority, entrypoint, pg_catalog.jsonb_build_object(" \
+	"   'job_id', id, 'timestamp', pg_catalog.now(), 'exception_type', 'LeaseExpired'," \
+	"   'exception_message', pg_catalog.format('no heartbeat for %s (attempt %s of %s)'," \
+	"     lease, attempts::pg_catalog.int8 OPERATOR(pg_catalog.+) 1," \
+	"     max_attempts::pg_catalog.int8 OPERATOR(pg_catalog.+) 1)," \
+	"   'traceback', '', 'additional_context', pg_catalog.jsonb_build_object(" \
+	"     'entrypoint', entrypoint, 'queue_manager_id', queue_manager_id, 'attempt', attempts))" \
+	" FROM al"
+
+static const char *const expire_sql_tail =
+	" SELECT entrypoint, outcome OPERATOR(pg_catalog.=) 'queued'::pgqueuer.pgqueuer_status FROM al";
 
 /*
  * Whether any lease may have expired: the candidates of the statement
@@ -117,7 +119,8 @@ static const char *const invalid_sql =
 	"   AND NOT " PGQ_JOB_VALID_SQL
 	" ORDER BY q.id LIMIT 100";
 
-static SPIPlanPtr expire_plan = NULL;
+/* [0] without, [1] with the log rows (history.c) */
+static SPIPlanPtr expire_plans[2];
 static SPIPlanPtr probe_plan = NULL;
 static SPIPlanPtr invalid_plan = NULL;
 
@@ -193,7 +196,9 @@ pgq_expire_leases(ArrayType *entrypoints, int limit, char ***woken, int *nwoken)
 		if (!DatumGetBool(pgq_getdatum(0, 1, &isnull)))
 			return 0;
 	}
-	n = pgq_execute_indexed(pgq_plan(&expire_plan, expire_sql, 4, argtypes),
+	n = pgq_execute_indexed(pgq_log_plan(expire_plans, PGQ_LOG_OUTCOME,
+										 EXPIRE_SQL_HEAD, EXPIRE_SQL_LOG,
+										 expire_sql_tail, 4, argtypes),
 							values, nulls, SPI_OK_SELECT);
 	if (n > 0)
 	{

@@ -29,6 +29,7 @@
 #include "args.h"
 #include "cron.h"
 #include "guc.h"
+#include "history.h"
 #include "notify.h"
 #include "row_checks.h"
 #include "schedule_tz.h"
@@ -75,30 +76,34 @@ static const char *const due_sql =
 	" ORDER BY next_run, id LIMIT $1"
 	" FOR UPDATE SKIP LOCKED";
 
-static const char *const fire_sql =
-	"WITH nx AS ("
-	" SELECT * FROM unnest($1::pg_catalog.int8[], $2::pg_catalog.timestamptz[], $3::pg_catalog.bool[])"
-	"   AS t(id, next_run, ok)"
-	"), s AS ("
-	" UPDATE pgqueuer.pgqueuer_schedules s SET next_run = nx.next_run,"
-	"   last_run = CASE WHEN nx.ok THEN pg_catalog.now() ELSE s.last_run END,"
-	"   updated = pg_catalog.now(), heartbeat = pg_catalog.now()"
-	" FROM nx WHERE s.id OPERATOR(pg_catalog.=) nx.id"
-	" RETURNING s.entrypoint, s.payload, s.priority, nx.ok"
-	"), ins AS ("
-	" INSERT INTO pgqueuer.pgqueuer (priority, status, entrypoint, payload)"
-	" SELECT priority, 'queued'::pgqueuer.pgqueuer_status, entrypoint, payload FROM s WHERE ok"
-	" RETURNING id, priority, entrypoint"
-	"), lg AS ("
-	" INSERT INTO pgqueuer.pgqueuer_log (job_id, status, priority, entrypoint)"
-	" SELECT id, 'queued'::pgqueuer.pgqueuer_status, priority, entrypoint FROM ins"
-	") SELECT entrypoint FROM ins";
+#define FIRE_SQL_HEAD \
+	"WITH nx AS (" \
+	" SELECT * FROM unnest($1::pg_catalog.int8[], $2::pg_catalog.timestamptz[], $3::pg_catalog.bool[])" \
+	"   AS t(id, next_run, ok)" \
+	"), s AS (" \
+	" UPDATE pgqueuer.pgqueuer_schedules s SET next_run = nx.next_run," \
+	"   last_run = CASE WHEN nx.ok THEN pg_catalog.now() ELSE s.last_run END," \
+	"   updated = pg_catalog.now(), heartbeat = pg_catalog.now()" \
+	" FROM nx WHERE s.id OPERATOR(pg_catalog.=) nx.id" \
+	" RETURNING s.entrypoint, s.payload, s.priority, nx.ok" \
+	"), ins AS (" \
+	" INSERT INTO pgqueuer.pgqueuer (priority, status, entrypoint, payload)" \
+	" SELECT priority, 'queued'::pgqueuer.pgqueuer_status, entrypoint, payload FROM s WHERE ok" \
+	" RETURNING id, priority, entrypoint" \
+	")"
+
+/* the 'queued' log rows of the schedules' jobs (history.c) */
+#define FIRE_SQL_LOG \
+	"SELECT id, 'queued'::pgqueuer.pgqueuer_status, priority, entrypoint, NULL::pg_catalog.jsonb FROM ins"
+
+static const char *const fire_sql_tail = " SELECT entrypoint FROM ins";
 
 static SPIPlanPtr schedule_plan = NULL;
 static SPIPlanPtr unschedule_id_plan = NULL;
 static SPIPlanPtr unschedule_ep_plan = NULL;
 static SPIPlanPtr due_plan = NULL;
-static SPIPlanPtr fire_plan = NULL;
+/* [0] without, [1] with the log rows (history.c) */
+static SPIPlanPtr fire_plans[2];
 
 /*
  * report_cron_error
@@ -401,7 +406,9 @@ pgq_fire_schedules(void)
 	values[0] = PointerGetDatum(construct_array(ids, n, INT8OID, 8, true, TYPALIGN_DOUBLE));
 	values[1] = PointerGetDatum(construct_array(nexts, n, TIMESTAMPTZOID, 8, true, TYPALIGN_DOUBLE));
 	values[2] = PointerGetDatum(construct_array(oks, n, BOOLOID, 1, true, TYPALIGN_CHAR));
-	fired = pgq_execute(pgq_plan(&fire_plan, fire_sql, 3, fire_types), values,
+	fired = pgq_execute(pgq_log_plan(fire_plans, PGQ_LOG_TRANSITION, FIRE_SQL_HEAD,
+									 FIRE_SQL_LOG, fire_sql_tail, 3, fire_types),
+						values,
 						NULL, SPI_OK_SELECT);
 	if (fired > 0)
 	{

@@ -34,9 +34,17 @@ bool  pgq_enabled = true;
 char *pgq_databases = NULL;
 char *pgq_schedule_timezone = NULL;
 bool  pgq_announce_outcomes = false;
+int	  pgq_history = PGQ_HISTORY_FULL;
 
 /* set by _PG_init: loaded by shared_preload_libraries */
 bool pgq_preloaded = false;
+
+/* the values of pgqueuer.history (history.c says what each writes) */
+static const struct config_enum_entry history_options[] = {
+	{"full", PGQ_HISTORY_FULL, false},
+	{"finished", PGQ_HISTORY_FINISHED, false},
+	{"none", PGQ_HISTORY_NONE, false},
+	{NULL, 0, false}};
 
 /*
  * check_databases
@@ -91,6 +99,9 @@ check_timezone(char **newval, void **extra, GucSource source)
  * pgq_define_gucs
  *		Define every GUC of the extension and reserve the prefix.  Called
  *		once, by _PG_init (init.c).
+ *
+ * Long because it is the one list of the extension's GUCs, a
+ * DefineCustom*Variable call each: a new GUC goes here, next to the others.
  */
 void
 pgq_define_gucs(void)
@@ -157,6 +168,20 @@ pgq_define_gucs(void)
 							 &pgq_announce_outcomes,
 							 false,
 							 PGC_SIGHUP, 0,
+							 NULL, NULL, NULL);
+
+	/*
+	 * PGC_SUSET: a role below superuser must not switch off the record of
+	 * what its own session does; a superuser sets it per database or role
+	 * with ALTER DATABASE / ALTER ROLE ... SET, or in postgresql.conf.
+	 */
+	DefineCustomEnumVariable("pgqueuer.history",
+							 "How much job history pgqueuer writes to pgqueuer_log.",
+							 "full: PgQueuer's queued, picked and outcome rows; finished: outcome rows only; none: no rows (no statistics, no outcomes for job_status() and wait_for()).",
+							 &pgq_history,
+							 PGQ_HISTORY_FULL,
+							 history_options,
+							 PGC_SUSET, 0,
 							 NULL, NULL, NULL);
 
 	DefineCustomStringVariable("pgqueuer.schedule_timezone",

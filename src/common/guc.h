@@ -21,6 +21,16 @@ extern char *pgq_databases;			/* databases served, comma-separated; "" = all */
 extern char *pgq_schedule_timezone; /* zone of schedules made without one */
 extern bool	 pgq_announce_outcomes; /* complete()/cancel() announce outcomes */
 
+/* values of pgqueuer.history */
+typedef enum PgqHistory
+{
+	PGQ_HISTORY_FULL,	  /* PgQueuer's log: queued, picked, outcome */
+	PGQ_HISTORY_FINISHED, /* outcome rows only */
+	PGQ_HISTORY_NONE	  /* no log rows at all */
+} PgqHistory;
+
+extern int pgq_history; /* pgqueuer.history, a PgqHistory */
+
 /* not a GUC: set by _PG_init when loaded by shared_preload_libraries */
 extern bool pgq_preloaded;
 

@@ -33,6 +33,7 @@
 #include "deferred_wakeup.h"
 #include "durability.h"
 #include "guc.h"
+#include "history.h"
 #include "leases.h"
 #include "maintenance.h"
 #include "notify.h"
