@@ -68,4 +68,4 @@
 #define pgq_local_beentry(i) pgstat_fetch_stat_local_beentry(i)
 #endif
 
-#endif							/* PGQUEUER_COMPAT_H */
+#endif /* PGQUEUER_COMPAT_H */

@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * history.c
- *		pgqueuer.history, and the one place that spells a log-row INSERT.
+ *		What pgqueuer.history (guc.c) keeps, and the one place that spells a
+ *		log-row INSERT.
  *
  * PgQueuer's log (pgqueuer.pgqueuer_log) gets a row for every transition
  * of a job: 'queued' at enqueue, 'picked' at each claim, then the outcome.
@@ -34,48 +35,9 @@
 
 #include "utils/guc.h"
 
+#include "guc.h"
 #include "history.h"
-#include "pgqueuer.h"
-
-int			pgq_history = PGQ_HISTORY_FULL;
-int			pgq_fold_margin_ms = 1000;
-
-static const struct config_enum_entry history_options[] = {
-	{"full", PGQ_HISTORY_FULL, false},
-	{"finished", PGQ_HISTORY_FINISHED, false},
-	{"none", PGQ_HISTORY_NONE, false},
-	{NULL, 0, false}
-};
-
-/*
- * pgq_define_history_gucs
- *		Define pgqueuer.history and pgqueuer.statistics_fold_margin (from
- *		_PG_init).
- *
- * PGC_SUSET: a role below superuser must not switch off the record of what
- * its own session does; a superuser sets it per database or role with ALTER
- * DATABASE / ALTER ROLE ... SET, or in postgresql.conf.
- */
-void
-pgq_define_history_gucs(void)
-{
-	DefineCustomEnumVariable("pgqueuer.history",
-							 "How much job history pgqueuer writes to pgqueuer_log.",
-							 "full: PgQueuer's queued, picked and outcome rows; finished: outcome rows only; none: no rows (no statistics, no outcomes for job_status() and wait_for()).",
-							 &pgq_history,
-							 PGQ_HISTORY_FULL,
-							 history_options,
-							 PGC_SUSET, 0,
-							 NULL, NULL, NULL);
-
-	DefineCustomIntVariable("pgqueuer.statistics_fold_margin",
-							"How long the statistics fold stays behind the earliest transaction start it sees.",
-							"Covers a transaction whose start time is taken but not yet reported (statistics.c); tests set 0.",
-							&pgq_fold_margin_ms,
-							1000, 0, 60 * 1000,
-							PGC_SUSET, GUC_UNIT_MS | GUC_NOT_IN_SAMPLE,
-							NULL, NULL, NULL);
-}
+#include "spi_util.h"
 
 /*
  * pgq_log_wanted
@@ -111,8 +73,8 @@ pgq_log_plan(SPIPlanPtr *cache, PgqLogKind kind, const char *head,
 			 const char *rows, const char *tail, int nargs,
 			 const Oid *argtypes)
 {
-	bool		wanted = pgq_log_wanted(kind);
-	char	   *sql;
+	bool  wanted = pgq_log_wanted(kind);
+	char *sql;
 
 	if (cache[wanted] != NULL)
 		return cache[wanted];
@@ -123,7 +85,8 @@ pgq_log_plan(SPIPlanPtr *cache, PgqLogKind kind, const char *head,
 					   " SELECT r.job_id, r.status, r.priority, r.entrypoint, r.traceback,"
 					   "  NULL::pg_catalog.bool"
 					   " FROM (%s) AS r(job_id, status, priority, entrypoint, traceback)"
-					   ") %s", head, rows, tail);
+					   ") %s",
+					   head, rows, tail);
 	else
 		sql = psprintf("%s %s", head, tail);
 	pgq_plan(&cache[wanted], sql, nargs, argtypes);
