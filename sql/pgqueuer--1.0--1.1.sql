@@ -782,8 +782,9 @@ GRANT EXECUTE ON FUNCTION pgqueuer.migrate(text, boolean, boolean, boolean) TO p
 -- The log rows pgqueuer writes carry aggregated = NULL and are counted by
 -- time, up to this watermark (statistics.c), never updated; rows written
 -- with aggregated = false (PgQueuer's clients) are flipped as before.
--- Rows with NULL written before this update (by the new library on the old
--- schema) predate the watermark: hand them to the flipping fold.
+-- The library writes aggregated = false while the schema is 1.0; a NULL
+-- row from before this update would predate the watermark: hand any such
+-- row to the flipping fold.
 ALTER TABLE pgqueuer.pgqueuer_settings
 	DROP CONSTRAINT pgqueuer_settings_name_check,
 	ADD CONSTRAINT pgqueuer_settings_name_check

@@ -85,9 +85,9 @@ static const char *const requeue_sql_tail =
 	" UNION ALL SELECT id, NULL, dedupe_key FROM cand WHERE clash"
 	" ORDER BY 1";
 
-/* [0] without, [1] with the log rows (history.c) */
-static SPIPlanPtr cancel_plans[2];
-static SPIPlanPtr requeue_plans[2];
+/* the variants of pgq_log_plan() (history.c) */
+static SPIPlanPtr cancel_plans[PGQ_LOG_PLAN_SLOTS];
+static SPIPlanPtr requeue_plans[PGQ_LOG_PLAN_SLOTS];
 
 /*
  * run_on_job_ids

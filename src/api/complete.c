@@ -156,10 +156,10 @@ static const char *const heartbeat_sql =
 "   AND status OPERATOR(pg_catalog.=) 'picked'::pgqueuer.pgqueuer_status"
 "   AND ($2::pg_catalog.uuid IS NULL OR queue_manager_id OPERATOR(pg_catalog.=) $2)";
 
-/* [0] without, [1] with the log rows (history.c) */
-static SPIPlanPtr complete_plans[2];
-static SPIPlanPtr complete_delete_plans[2];
-static SPIPlanPtr retry_plans[2];
+/* the variants of pgq_log_plan() (history.c) */
+static SPIPlanPtr complete_plans[PGQ_LOG_PLAN_SLOTS];
+static SPIPlanPtr complete_delete_plans[PGQ_LOG_PLAN_SLOTS];
+static SPIPlanPtr retry_plans[PGQ_LOG_PLAN_SLOTS];
 static SPIPlanPtr heartbeat_plan = NULL;
 
 /*

@@ -142,9 +142,9 @@ static SPIPlanPtr gate_plan = NULL;
 static SPIPlanPtr lock_plan = NULL;
 static SPIPlanPtr load_plan = NULL;
 static SPIPlanPtr worker_load_plan = NULL;
-/* [0] without, [1] with the log rows (history.c) */
-static SPIPlanPtr claim_plans[2];
-static SPIPlanPtr claim_rated_plans[2];
+/* the variants of pgq_log_plan() (history.c) */
+static SPIPlanPtr claim_plans[PGQ_LOG_PLAN_SLOTS];
+static SPIPlanPtr claim_rated_plans[PGQ_LOG_PLAN_SLOTS];
 
 /* What the registry says about one requested entrypoint. */
 typedef struct EntrypointGate

@@ -60,9 +60,9 @@ PG_FUNCTION_INFO_V1(pgqueuer_enqueue_batch);
 	" SELECT ins.id, ins.execute_after OPERATOR(pg_catalog.<=) pg_catalog.now() AS due" \
 	" FROM input LEFT JOIN ins ON ins.id OPERATOR(pg_catalog.=) input.id ORDER BY input.ord"
 
-/* [0] without, [1] with the log rows (history.c) */
-static SPIPlanPtr plans_raise[2];
-static SPIPlanPtr plans_skip[2];
+/* the variants of pgq_log_plan() (history.c) */
+static SPIPlanPtr plans_raise[PGQ_LOG_PLAN_SLOTS];
+static SPIPlanPtr plans_skip[PGQ_LOG_PLAN_SLOTS];
 
 /*
  * parse_on_conflict

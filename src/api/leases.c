@@ -119,8 +119,8 @@ static const char *const invalid_sql =
 	"   AND NOT " PGQ_JOB_VALID_SQL
 	" ORDER BY q.id LIMIT 100";
 
-/* [0] without, [1] with the log rows (history.c) */
-static SPIPlanPtr expire_plans[2];
+/* the variants of pgq_log_plan() (history.c) */
+static SPIPlanPtr expire_plans[PGQ_LOG_PLAN_SLOTS];
 static SPIPlanPtr probe_plan = NULL;
 static SPIPlanPtr invalid_plan = NULL;
 

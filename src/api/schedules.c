@@ -102,8 +102,8 @@ static SPIPlanPtr schedule_plan = NULL;
 static SPIPlanPtr unschedule_id_plan = NULL;
 static SPIPlanPtr unschedule_ep_plan = NULL;
 static SPIPlanPtr due_plan = NULL;
-/* [0] without, [1] with the log rows (history.c) */
-static SPIPlanPtr fire_plans[2];
+/* the variants of pgq_log_plan() (history.c) */
+static SPIPlanPtr fire_plans[PGQ_LOG_PLAN_SLOTS];
 
 /*
  * report_cron_error

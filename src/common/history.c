@@ -37,6 +37,7 @@
 
 #include "guc.h"
 #include "history.h"
+#include "schema_version.h"
 #include "spi_util.h"
 
 /*
@@ -61,7 +62,10 @@ pgq_log_wanted(PgqLogKind kind)
  * pgq_log_plan
  *		The kept plan of head [, log CTE] tail for the current mode.
  *
- * cache points to two plan slots: [0] without the log rows, [1] with them.
+ * cache points to PGQ_LOG_PLAN_SLOTS plan slots: [0] without the log rows,
+ * [1] with rows for a 1.0 schema still waiting for ALTER EXTENSION UPDATE
+ * (aggregated = false: its statistics fold flips rows, it has no
+ * watermark), [2] with rows counted by time (aggregated = NULL).
  * rows is a SELECT whose five columns are job_id, status, priority,
  * entrypoint and traceback (jsonb, may be NULL); head must end inside a
  * WITH list (after a CTE), and tail holds any further CTEs (each starting
@@ -73,23 +77,25 @@ pgq_log_plan(SPIPlanPtr *cache, PgqLogKind kind, const char *head,
 			 const char *rows, const char *tail, int nargs,
 			 const Oid *argtypes)
 {
-	bool  wanted = pgq_log_wanted(kind);
+	int	  slot = 0;
 	char *sql;
 
-	if (cache[wanted] != NULL)
-		return cache[wanted];
-	if (wanted)
+	if (pgq_log_wanted(kind))
+		slot = pgq_schema_state(NULL) == PGQ_SCHEMA_CURRENT ? 2 : 1;
+	if (cache[slot] != NULL)
+		return cache[slot];
+	if (slot > 0)
 		sql = psprintf("%s, pgq_log AS ("
 					   " INSERT INTO pgqueuer.pgqueuer_log"
 					   "  (job_id, status, priority, entrypoint, traceback, aggregated)"
 					   " SELECT r.job_id, r.status, r.priority, r.entrypoint, r.traceback,"
-					   "  NULL::pg_catalog.bool"
+					   "  %s::pg_catalog.bool"
 					   " FROM (%s) AS r(job_id, status, priority, entrypoint, traceback)"
 					   ") %s",
-					   head, rows, tail);
+					   head, slot == 2 ? "NULL" : "false", rows, tail);
 	else
 		sql = psprintf("%s %s", head, tail);
-	pgq_plan(&cache[wanted], sql, nargs, argtypes);
+	pgq_plan(&cache[slot], sql, nargs, argtypes);
 	pfree(sql);
-	return cache[wanted];
+	return cache[slot];
 }

@@ -22,6 +22,9 @@ typedef enum PgqLogKind
 								 * cancel(), lease expiry, schedules' jobs */
 } PgqLogKind;
 
+/* kept plans per statement: without log rows, with rows for 1.0, current */
+#define PGQ_LOG_PLAN_SLOTS 3
+
 extern bool		  pgq_log_wanted(PgqLogKind kind);
 extern SPIPlanPtr pgq_log_plan(SPIPlanPtr *cache, PgqLogKind kind,
 							   const char *head, const char *rows,
