@@ -25,10 +25,14 @@
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 
+#include "args.h"
 #include "bounds.h"
 #include "compat.h"
+#include "deferred_wakeup.h"
 #include "history.h"
-#include "pgqueuer.h"
+#include "notify.h"
+#include "spi_util.h"
+
 
 PG_FUNCTION_INFO_V1(pgqueuer_enqueue);
 PG_FUNCTION_INFO_V1(pgqueuer_enqueue_batch);
@@ -71,7 +75,7 @@ static SPIPlanPtr plans_skip[PGQ_LOG_PLAN_SLOTS];
 static bool
 parse_on_conflict(FunctionCallInfo fcinfo, int argno)
 {
-	char	   *mode;
+	char *mode;
 
 	pgq_require_arg(fcinfo, argno, "on_conflict");
 	mode = text_to_cstring(PG_GETARG_TEXT_PP(argno));
@@ -83,7 +87,7 @@ parse_on_conflict(FunctionCallInfo fcinfo, int argno)
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 			 errmsg("invalid on_conflict value \"%s\"", pgq_clip(mode)),
 			 errhint("Use 'raise' or 'skip'.")));
-	return false;				/* keep compiler quiet */
+	return false; /* keep compiler quiet */
 }
 
 /*
@@ -126,17 +130,17 @@ enqueue_rows(int n, ArrayType *entrypoints, ArrayType *payloads,
 			 ArrayType *headers, bool skip, int64 *ids, bool *skipped)
 {
 	static const Oid argtypes[6] = {TEXTARRAYOID, BYTEAARRAYOID, INT4ARRAYOID,
-	INTERVALARRAYOID, TEXTARRAYOID, JSONBARRAYOID};
-	Datum		values[6];
-	char		nulls[6];
-	ArrayType  *arrays[6] = {entrypoints, payloads, priorities, delays, keys, headers};
-	SPIPlanPtr	plan;
-	Datum	   *epvals;
-	bool	   *epnulls;
-	char	  **woken;
-	int			nwoken = 0;
-	MemoryContext oldctx;
-	MemoryContext callerctx = CurrentMemoryContext;
+									INTERVALARRAYOID, TEXTARRAYOID, JSONBARRAYOID};
+	Datum			 values[6];
+	char			 nulls[6];
+	ArrayType		*arrays[6] = {entrypoints, payloads, priorities, delays, keys, headers};
+	SPIPlanPtr		 plan;
+	Datum			*epvals;
+	bool			*epnulls;
+	char		   **woken;
+	int				 nwoken = 0;
+	MemoryContext	 oldctx;
+	MemoryContext	 callerctx = CurrentMemoryContext;
 
 	pgq_array_elements(entrypoints, "entrypoints", false, &epvals, &epnulls);
 	woken = palloc(sizeof(char *) * n);
@@ -161,8 +165,8 @@ enqueue_rows(int n, ArrayType *entrypoints, ArrayType *payloads,
 	oldctx = MemoryContextSwitchTo(callerctx);
 	for (int i = 0; i < n; i++)
 	{
-		bool		isnull;
-		Datum		id = pgq_getdatum(i, 1, &isnull);
+		bool  isnull;
+		Datum id = pgq_getdatum(i, 1, &isnull);
 
 		skipped[i] = isnull;
 		ids[i] = isnull ? 0 : DatumGetInt64(id);
@@ -186,10 +190,10 @@ enqueue_rows(int n, ArrayType *entrypoints, ArrayType *payloads,
 static ArrayType *
 one_element_array(FunctionCallInfo fcinfo, int argno, Oid typid)
 {
-	Datum		d;
-	int16		typlen;
-	bool		typbyval;
-	char		typalign;
+	Datum d;
+	int16 typlen;
+	bool  typbyval;
+	char  typalign;
 
 	if (PG_ARGISNULL(argno))
 		return NULL;
@@ -206,10 +210,10 @@ one_element_array(FunctionCallInfo fcinfo, int argno, Oid typid)
 Datum
 pgqueuer_enqueue(PG_FUNCTION_ARGS)
 {
-	Datum		ep;
-	bool		skip;
-	int64		id;
-	bool		skipped;
+	Datum ep;
+	bool  skip;
+	int64 id;
+	bool  skipped;
 
 	pgq_require_arg(fcinfo, 0, "entrypoint");
 	pgq_require_arg(fcinfo, 2, "priority");
@@ -244,7 +248,7 @@ static ArrayType *
 optional_array(FunctionCallInfo fcinfo, int argno, const char *argname,
 			   bool allow_nulls, int n)
 {
-	ArrayType  *a;
+	ArrayType *a;
 
 	if (PG_ARGISNULL(argno))
 		return NULL;
@@ -261,9 +265,9 @@ optional_array(FunctionCallInfo fcinfo, int argno, const char *argname,
 static void
 check_batch_values(ArrayType *delays, ArrayType *headers)
 {
-	Datum	   *values;
-	bool	   *nulls;
-	int			n;
+	Datum *values;
+	bool  *nulls;
+	int	   n;
 
 	if (delays != NULL)
 	{
@@ -290,18 +294,18 @@ Datum
 pgqueuer_enqueue_batch(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	ArrayType  *eps;
-	ArrayType  *pls,
-			   *prs,
-			   *eas,
-			   *dks,
-			   *hds;
-	Datum	   *epvals;
-	bool	   *epnulls;
-	int			n;
-	bool		skip;
-	int64	   *ids;
-	bool	   *skipped;
+	ArrayType	  *eps;
+	ArrayType	  *pls,
+		*prs,
+		*eas,
+		*dks,
+		*hds;
+	Datum *epvals;
+	bool  *epnulls;
+	int	   n;
+	bool   skip;
+	int64 *ids;
+	bool  *skipped;
 
 	pgq_init_materialized_srf(fcinfo);
 	pgq_require_arg(fcinfo, 0, "entrypoints");
@@ -326,8 +330,8 @@ pgqueuer_enqueue_batch(PG_FUNCTION_ARGS)
 
 	for (int i = 0; i < n; i++)
 	{
-		Datum		v = Int64GetDatum(ids[i]);
-		bool		isnull = skipped[i];
+		Datum v = Int64GetDatum(ids[i]);
+		bool  isnull = skipped[i];
 
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &v, &isnull);
 	}

@@ -22,8 +22,17 @@
 #include "utils/builtins.h"
 
 #include "compat.h"
-#include "pgqueuer.h"
+#include "guc.h"
+#include "leases.h"
+#include "maintenance.h"
+#include "notify.h"
+#include "plan_shape.h"
 #include "row_checks.h"
+#include "schedules.h"
+#include "schema_version.h"
+#include "spi_util.h"
+#include "statistics.h"
+
 
 PG_FUNCTION_INFO_V1(pgqueuer_run_maintenance);
 PG_FUNCTION_INFO_V1(pgqueuer_check_background);
@@ -43,26 +52,26 @@ PG_FUNCTION_INFO_V1(pgqueuer_check_background);
  * the jobs are announced again, and the next announcement repairs it.
  */
 static const char *const deferred_sql =
-"WITH w AS ("
-" SELECT COALESCE((SELECT pg_catalog.to_timestamp(value::pg_catalog.float8)"
-"                  FROM pgqueuer.pgqueuer_settings"
-"                  WHERE name OPERATOR(pg_catalog.=) 'deferred_notified_until'::pg_catalog.text"
-"                    AND value OPERATOR(pg_catalog.~) '^[0-9]{1,12}(\\.[0-9]{1,9})?$'::pg_catalog.text),"
-"                 '-infinity'::pg_catalog.timestamptz) AS since"
-"), due AS ("
-" SELECT q.entrypoint, pg_catalog.count(*) AS n FROM pgqueuer.pgqueuer q, w"
-" WHERE q.status OPERATOR(pg_catalog.=) 'queued'::pgqueuer.pgqueuer_status"
-"   AND q.execute_after OPERATOR(pg_catalog.>) w.since"
-"   AND q.execute_after OPERATOR(pg_catalog.<=) pg_catalog.now()"
-"   AND q.execute_after OPERATOR(pg_catalog.>) q.created"
-" GROUP BY q.entrypoint"
-"), mark AS ("
-" INSERT INTO pgqueuer.pgqueuer_settings (name, value)"
-" SELECT 'deferred_notified_until',"
-"   pg_catalog.date_part('epoch'::pg_catalog.text, pg_catalog.now())::pg_catalog.text"
-"  WHERE EXISTS (SELECT 1 FROM due)"
-" ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value, updated = pg_catalog.now()"
-") SELECT entrypoint, n FROM due";
+	"WITH w AS ("
+	" SELECT COALESCE((SELECT pg_catalog.to_timestamp(value::pg_catalog.float8)"
+	"                  FROM pgqueuer.pgqueuer_settings"
+	"                  WHERE name OPERATOR(pg_catalog.=) 'deferred_notified_until'::pg_catalog.text"
+	"                    AND value OPERATOR(pg_catalog.~) '^[0-9]{1,12}(\\.[0-9]{1,9})?$'::pg_catalog.text),"
+	"                 '-infinity'::pg_catalog.timestamptz) AS since"
+	"), due AS ("
+	" SELECT q.entrypoint, pg_catalog.count(*) AS n FROM pgqueuer.pgqueuer q, w"
+	" WHERE q.status OPERATOR(pg_catalog.=) 'queued'::pgqueuer.pgqueuer_status"
+	"   AND q.execute_after OPERATOR(pg_catalog.>) w.since"
+	"   AND q.execute_after OPERATOR(pg_catalog.<=) pg_catalog.now()"
+	"   AND q.execute_after OPERATOR(pg_catalog.>) q.created"
+	" GROUP BY q.entrypoint"
+	"), mark AS ("
+	" INSERT INTO pgqueuer.pgqueuer_settings (name, value)"
+	" SELECT 'deferred_notified_until',"
+	"   pg_catalog.date_part('epoch'::pg_catalog.text, pg_catalog.now())::pg_catalog.text"
+	"  WHERE EXISTS (SELECT 1 FROM due)"
+	" ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value, updated = pg_catalog.now()"
+	") SELECT entrypoint, n FROM due";
 
 static SPIPlanPtr deferred_plan = NULL;
 
@@ -74,9 +83,9 @@ static SPIPlanPtr deferred_plan = NULL;
 static int64
 announce_deferred(void)
 {
-	int			n;
-	int64		jobs = 0;
-	char	  **woken;
+	int	   n;
+	int64  jobs = 0;
+	char **woken;
 
 	n = pgq_execute_indexed(pgq_plan(&deferred_plan, deferred_sql, 0, NULL), NULL,
 							NULL, SPI_OK_SELECT);
@@ -85,7 +94,7 @@ announce_deferred(void)
 	woken = palloc(sizeof(char *) * n);
 	for (int i = 0; i < n; i++)
 	{
-		bool		isnull;
+		bool isnull;
 
 		woken[i] = TextDatumGetCString(pgq_getdatum(i, 1, &isnull));
 		jobs += pgq_getint64(i, 2);
@@ -96,8 +105,7 @@ announce_deferred(void)
 
 /* the duties in the order of a pass, also the rows of run_maintenance() */
 const char *const pgq_duty_names[PGQ_NDUTIES] = {
-	"lease_expiry", "schedules", "deferred_wakeups", "statistics", "retention"
-};
+	"lease_expiry", "schedules", "deferred_wakeups", "statistics", "retention"};
 
 /*
  * pgq_maintenance_duty
@@ -108,22 +116,22 @@ const char *const pgq_duty_names[PGQ_NDUTIES] = {
 int64
 pgq_maintenance_duty(int duty)
 {
-	int64		rows = 0;
+	int64 rows = 0;
 
 	pgq_connect();
 	switch (duty)
 	{
 		case PGQ_DUTY_LEASE_EXPIRY:
-			{
-				char	  **woken;
-				int			nwoken;
+		{
+			char **woken;
+			int	   nwoken;
 
-				pgq_report_bad_rows();
-				rows = pgq_expire_leases(NULL, MAINTENANCE_LEASE_LIMIT, &woken, &nwoken);
-				if (nwoken > 0)
-					pgq_notify_table_changed("update", woken, nwoken, rows);
-				break;
-			}
+			pgq_report_bad_rows();
+			rows = pgq_expire_leases(NULL, MAINTENANCE_LEASE_LIMIT, &woken, &nwoken);
+			if (nwoken > 0)
+				pgq_notify_table_changed("update", woken, nwoken, rows);
+			break;
+		}
 		case PGQ_DUTY_SCHEDULES:
 			rows = pgq_fire_schedules();
 			break;
@@ -133,7 +141,7 @@ pgq_maintenance_duty(int duty)
 		case PGQ_DUTY_STATISTICS:
 			for (int i = 0; i < MAINTENANCE_FOLD_CHUNKS; i++)
 			{
-				int64		chunk = pgq_fold_statistics(pgq_stats_chunk, true);
+				int64 chunk = pgq_fold_statistics(pgq_stats_chunk, true);
 
 				rows += chunk;
 				if (chunk < pgq_stats_chunk)
@@ -170,15 +178,15 @@ Datum
 pgqueuer_run_maintenance(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	int64		counts[PGQ_NDUTIES];
+	int64		   counts[PGQ_NDUTIES];
 
 	pgq_init_materialized_srf(fcinfo);
 	pgq_maintenance_pass(counts);
 
 	for (int duty = 0; duty < PGQ_NDUTIES; duty++)
 	{
-		Datum		values[2];
-		bool		nulls[2] = {false, false};
+		Datum values[2];
+		bool  nulls[2] = {false, false};
 
 		values[0] = CStringGetTextDatum(pgq_duty_names[duty]);
 		values[1] = Int64GetDatum(counts[duty]);

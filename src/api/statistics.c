@@ -51,9 +51,13 @@
 #include "utils/timestamp.h"
 
 #include "compat.h"
-#include "history.h"
-#include "pgqueuer.h"
+#include "guc.h"
+#include "plan_shape.h"
+#include "report_once.h"
+#include "spi_util.h"
+#include "statistics.h"
 #include "validate.h"
+
 
 /* Log rows and statistics rows deleted per retention statement. */
 #define RETENTION_CHUNK 10000
@@ -69,7 +73,7 @@
 
 /* PgQueuer's advisory lock key: hashtext of the statistics table's name */
 static const char *const lock_sql =
-"SELECT pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtext('pgqueuer.pgqueuer_statistics'))";
+	"SELECT pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtext('pgqueuer.pgqueuer_statistics'))";
 
 /*
  * Whether a bucket's count may grow by n: a count that is negative or
@@ -87,53 +91,50 @@ static const char *const lock_sql =
  * statistics of the log claim.
  */
 #define FOLD_SQL_FLIP(pending) \
-"WITH upd AS (" \
-" UPDATE pgqueuer.pgqueuer_log l SET aggregated = true" \
-" WHERE l.id OPERATOR(pg_catalog.=) ANY (ARRAY(" \
-"   SELECT id FROM pgqueuer.pgqueuer_log WHERE " pending " LIMIT $1" \
-"   FOR UPDATE SKIP LOCKED))" \
-" RETURNING l.entrypoint, l.priority, l.status, l.created" \
-")"
+	"WITH upd AS (" \
+	" UPDATE pgqueuer.pgqueuer_log l SET aggregated = true" \
+	" WHERE l.id OPERATOR(pg_catalog.=) ANY (ARRAY(" \
+	"   SELECT id FROM pgqueuer.pgqueuer_log WHERE " pending " LIMIT $1" \
+	"   FOR UPDATE SKIP LOCKED))" \
+	" RETURNING l.entrypoint, l.priority, l.status, l.created" \
+	")"
 
 /* the rows of the time fold: created in [$2, $3), never updated */
 #define FOLD_SQL_RANGE \
-"WITH upd AS (" \
-" SELECT l.entrypoint, l.priority, l.status, l.created FROM pgqueuer.pgqueuer_log l" \
-" WHERE l.aggregated IS NULL" \
-"   AND l.created OPERATOR(pg_catalog.>=) $2 AND l.created OPERATOR(pg_catalog.<) $3" \
-")"
+	"WITH upd AS (" \
+	" SELECT l.entrypoint, l.priority, l.status, l.created FROM pgqueuer.pgqueuer_log l" \
+	" WHERE l.aggregated IS NULL" \
+	"   AND l.created OPERATOR(pg_catalog.>=) $2 AND l.created OPERATOR(pg_catalog.<) $3" \
+	")"
 
 /* count the rows of upd into their per-second buckets */
 #define FOLD_SQL_COUNT \
-", grp AS (" \
-" SELECT pg_catalog.count(*) AS n, priority, status, entrypoint," \
-"   pg_catalog.date_trunc('sec'::pg_catalog.text, pg_catalog.timezone('UTC'::pg_catalog.text, created)) AS sec" \
-" FROM upd WHERE pg_catalog.octet_length(entrypoint) OPERATOR(pg_catalog.<=) " CppAsString2(FOLD_ENTRYPOINT_MAX) \
-" GROUP BY priority, status, entrypoint, sec" \
-"), ins AS (" \
-" INSERT INTO pgqueuer.pgqueuer_statistics AS s (created, count, priority, status, entrypoint)" \
-" SELECT pg_catalog.timezone('UTC'::pg_catalog.text, sec), n, priority, status, entrypoint FROM grp" \
-" ON CONFLICT (priority, pg_catalog.date_trunc('sec'::pg_catalog.text, pg_catalog.timezone('UTC'::pg_catalog.text, created)), status, entrypoint)" \
-" DO UPDATE SET count = s.count OPERATOR(pg_catalog.+) EXCLUDED.count" \
-" WHERE " STATS_COUNT_OK("s.count", "EXCLUDED.count") \
-"), bad AS (" \
-" SELECT s.id FROM grp JOIN pgqueuer.pgqueuer_statistics s" \
-"   ON s.priority OPERATOR(pg_catalog.=) grp.priority" \
-"  AND pg_catalog.date_trunc('sec'::pg_catalog.text, pg_catalog.timezone('UTC'::pg_catalog.text, s.created))" \
-"      OPERATOR(pg_catalog.=) grp.sec" \
-"  AND s.status OPERATOR(pg_catalog.=) grp.status" \
-"  AND s.entrypoint OPERATOR(pg_catalog.=) grp.entrypoint" \
-" WHERE NOT " STATS_COUNT_OK("s.count", "grp.n") \
-") SELECT pg_catalog.count(*), ARRAY(SELECT id FROM bad ORDER BY id)," \
-"   pg_catalog.count(*) FILTER (WHERE pg_catalog.octet_length(entrypoint)" \
-"     OPERATOR(pg_catalog.>) " CppAsString2(FOLD_ENTRYPOINT_MAX) ") FROM upd"
+	", grp AS (" \
+	" SELECT pg_catalog.count(*) AS n, priority, status, entrypoint," \
+	"   pg_catalog.date_trunc('sec'::pg_catalog.text, pg_catalog.timezone('UTC'::pg_catalog.text, created)) AS sec" \
+	" FROM upd WHERE pg_catalog.octet_length(entrypoint) OPERATOR(pg_catalog.<=) " CppAsString2(FOLD_ENTRYPOINT_MAX) " GROUP BY priority, status, entrypoint, sec" \
+																													 "), ins AS (" \
+																													 " INSERT INTO pgqueuer.pgqueuer_statistics AS s (created, count, priority, status, entrypoint)" \
+																													 " SELECT pg_catalog.timezone('UTC'::pg_catalog.text, sec), n, priority, status, entrypoint FROM grp" \
+																													 " ON CONFLICT (priority, pg_catalog.date_trunc('sec'::pg_catalog.text, pg_catalog.timezone('UTC'::pg_catalog.text, created)), status, entrypoint)" \
+																													 " DO UPDATE SET count = s.count OPERATOR(pg_catalog.+) EXCLUDED.count" \
+																													 " WHERE " STATS_COUNT_OK("s.count", "EXCLUDED.count") "), bad AS (" \
+																																										   " SELECT s.id FROM grp JOIN pgqueuer.pgqueuer_statistics s" \
+																																										   "   ON s.priority OPERATOR(pg_catalog.=) grp.priority" \
+																																										   "  AND pg_catalog.date_trunc('sec'::pg_catalog.text, pg_catalog.timezone('UTC'::pg_catalog.text, s.created))" \
+																																										   "      OPERATOR(pg_catalog.=) grp.sec" \
+																																										   "  AND s.status OPERATOR(pg_catalog.=) grp.status" \
+																																										   "  AND s.entrypoint OPERATOR(pg_catalog.=) grp.entrypoint" \
+																																										   " WHERE NOT " STATS_COUNT_OK("s.count", "grp.n") ") SELECT pg_catalog.count(*), ARRAY(SELECT id FROM bad ORDER BY id)," \
+																																																							"   pg_catalog.count(*) FILTER (WHERE pg_catalog.octet_length(entrypoint)" \
+																																																							"     OPERATOR(pg_catalog.>) " CppAsString2(FOLD_ENTRYPOINT_MAX) ") FROM upd"
 
 /* the old path: rows written with aggregated = false */
 static const char *const fold_sql = FOLD_SQL_FLIP("NOT aggregated") FOLD_SQL_COUNT;
 
 /* readers: the rows after the watermark $2, not yet folded by time */
 static const char *const fold_tail_sql =
-FOLD_SQL_FLIP("aggregated IS NULL AND created OPERATOR(pg_catalog.>=) $2") FOLD_SQL_COUNT;
+	FOLD_SQL_FLIP("aggregated IS NULL AND created OPERATOR(pg_catalog.>=) $2") FOLD_SQL_COUNT;
 
 /* the time fold */
 static const char *const fold_range_sql = FOLD_SQL_RANGE FOLD_SQL_COUNT;
@@ -143,18 +144,18 @@ static const char *const fold_range_sql = FOLD_SQL_RANGE FOLD_SQL_COUNT;
  * pgqueuer_settings), and read as microseconds since the Unix epoch.
  */
 static const char *const watermark_sql =
-"SELECT value FROM pgqueuer.pgqueuer_settings"
-" WHERE name OPERATOR(pg_catalog.=) 'statistics_folded_until'::pg_catalog.text"
-" FOR UPDATE";
+	"SELECT value FROM pgqueuer.pgqueuer_settings"
+	" WHERE name OPERATOR(pg_catalog.=) 'statistics_folded_until'::pg_catalog.text"
+	" FOR UPDATE";
 
 static const char *const watermark_set_sql =
-"UPDATE pgqueuer.pgqueuer_settings SET value = $1, updated = pg_catalog.now()"
-" WHERE name OPERATOR(pg_catalog.=) 'statistics_folded_until'::pg_catalog.text";
+	"UPDATE pgqueuer.pgqueuer_settings SET value = $1, updated = pg_catalog.now()"
+	" WHERE name OPERATOR(pg_catalog.=) 'statistics_folded_until'::pg_catalog.text";
 
 /* a prepared transaction of this database may still commit old rows */
 static const char *const prepared_sql =
-"SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_prepared_xacts p"
-" WHERE p.database OPERATOR(pg_catalog.=) pg_catalog.current_database())";
+	"SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_prepared_xacts p"
+	" WHERE p.database OPERATOR(pg_catalog.=) pg_catalog.current_database())";
 
 /*
  * Retention: the oldest chunk by created (through its index), deleted by id
@@ -162,18 +163,18 @@ static const char *const prepared_sql =
  * time fold's watermark: a row pgqueuer wrote goes only once counted.
  */
 static const char *const prune_log_sql =
-"DELETE FROM pgqueuer.pgqueuer_log WHERE id OPERATOR(pg_catalog.=) ANY (ARRAY("
-" SELECT id FROM pgqueuer.pgqueuer_log"
-" WHERE created OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-) $1)"
-"   AND (aggregated OR (aggregated IS NULL AND created OPERATOR(pg_catalog.<) $3))"
-" ORDER BY created LIMIT $2))";
+	"DELETE FROM pgqueuer.pgqueuer_log WHERE id OPERATOR(pg_catalog.=) ANY (ARRAY("
+	" SELECT id FROM pgqueuer.pgqueuer_log"
+	" WHERE created OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-) $1)"
+	"   AND (aggregated OR (aggregated IS NULL AND created OPERATOR(pg_catalog.<) $3))"
+	" ORDER BY created LIMIT $2))";
 
 static const char *const prune_stats_sql =
-"DELETE FROM pgqueuer.pgqueuer_statistics WHERE id OPERATOR(pg_catalog.=) ANY (ARRAY("
-" SELECT id FROM pgqueuer.pgqueuer_statistics"
-" WHERE created OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-) $1)"
-"   AND $3::pg_catalog.timestamptz IS NOT NULL"
-" ORDER BY id LIMIT $2))";
+	"DELETE FROM pgqueuer.pgqueuer_statistics WHERE id OPERATOR(pg_catalog.=) ANY (ARRAY("
+	" SELECT id FROM pgqueuer.pgqueuer_statistics"
+	" WHERE created OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-) $1)"
+	"   AND $3::pg_catalog.timestamptz IS NOT NULL"
+	" ORDER BY id LIMIT $2))";
 
 static SPIPlanPtr lock_plan = NULL;
 static SPIPlanPtr fold_plan = NULL;
@@ -194,8 +195,8 @@ static SPIPlanPtr prune_stats_plan = NULL;
 static int64
 report_fold_result(void)
 {
-	bool		isnull;
-	Datum		bad;
+	bool  isnull;
+	Datum bad;
 
 	if (pgq_getint64(0, 3) > 0)
 		ereport(WARNING,
@@ -206,9 +207,9 @@ report_fold_result(void)
 	bad = pgq_getdatum(0, 2, &isnull);
 	if (!isnull)
 	{
-		Datum	   *ids;
-		bool	   *nulls;
-		int			n;
+		Datum *ids;
+		bool  *nulls;
+		int	   n;
 
 		deconstruct_array(DatumGetArrayTypeP(bad), INT8OID, 8, true,
 						  TYPALIGN_DOUBLE, &ids, &nulls, &n);
@@ -244,7 +245,7 @@ parse_watermark(const char *text, TimestampTz *result)
 		return false;
 	while (isdigit((unsigned char) *p))
 	{
-		if (secs > INT64CONST(100000000000))	/* past year 5000: not ours */
+		if (secs > INT64CONST(100000000000)) /* past year 5000: not ours */
 			return false;
 		secs = secs * 10 + (*p++ - '0');
 	}
@@ -266,7 +267,7 @@ parse_watermark(const char *text, TimestampTz *result)
 	for (; digits < 6; digits++)
 		usecs *= 10;
 	*result = (negative ? -1 : 1) * (secs * USECS_PER_SEC + usecs) -
-		((POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY);
+			  ((POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY);
 	return true;
 }
 
@@ -277,8 +278,8 @@ parse_watermark(const char *text, TimestampTz *result)
 static char *
 format_watermark(TimestampTz t)
 {
-	int64		unix_us = t + (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
-	int64		magnitude = unix_us < 0 ? -unix_us : unix_us;
+	int64 unix_us = t + (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
+	int64 magnitude = unix_us < 0 ? -unix_us : unix_us;
 
 	return psprintf("%s" INT64_FORMAT ".%06d", unix_us < 0 ? "-" : "",
 					magnitude / USECS_PER_SEC,
@@ -294,8 +295,8 @@ format_watermark(TimestampTz t)
 static bool
 lock_watermark(TimestampTz *w)
 {
-	bool		isnull;
-	Datum		d;
+	bool  isnull;
+	Datum d;
 
 	if (pgq_execute(pgq_plan(&watermark_plan, watermark_sql, 0, NULL), NULL,
 					NULL, SPI_OK_SELECT) != 1)
@@ -330,7 +331,7 @@ fold_horizon(void)
 
 	if (max_prepared_xacts > 0)
 	{
-		bool		isnull;
+		bool isnull;
 
 		pgq_execute(pgq_plan(&prepared_plan, prepared_sql, 0, NULL), NULL, NULL,
 					SPI_OK_SELECT);
@@ -343,7 +344,7 @@ fold_horizon(void)
 	for (int i = 1; i <= n; i++)
 	{
 		LocalPgBackendStatus *local = pgq_local_beentry(i);
-		PgBackendStatus *be;
+		PgBackendStatus		 *be;
 
 		if (local == NULL)
 			continue;
@@ -375,10 +376,10 @@ fold_by_time(void)
 {
 	static const Oid argtypes[3] = {INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID};
 	static const Oid settypes[1] = {TEXTOID};
-	TimestampTz w;
-	TimestampTz horizon;
-	Datum		values[3];
-	int64		folded;
+	TimestampTz		 w;
+	TimestampTz		 horizon;
+	Datum			 values[3];
+	int64			 folded;
 
 	if (IsolationUsesXactSnapshot() || !lock_watermark(&w))
 		return 0;
@@ -415,9 +416,9 @@ int64
 pgq_fold_statistics(int chunk, bool single_writer)
 {
 	static const Oid argtypes[1] = {INT4OID};
-	Datum		value = Int32GetDatum(chunk);
-	bool		isnull;
-	int64		folded;
+	Datum			 value = Int32GetDatum(chunk);
+	bool			 isnull;
+	int64			 folded;
 
 	if (single_writer)
 	{
@@ -445,8 +446,8 @@ int64
 pgq_fold_statistics_tail(int chunk)
 {
 	static const Oid argtypes[2] = {INT4OID, TIMESTAMPTZOID};
-	Datum		values[2];
-	TimestampTz w;
+	Datum			 values[2];
+	TimestampTz		 w;
 
 	if (!lock_watermark(&w))
 		return 0;
@@ -479,9 +480,9 @@ prune(SPIPlanPtr *cache, const char *sql, Interval *retention,
 	  TimestampTz watermark)
 {
 	static const Oid argtypes[3] = {INTERVALOID, INT4OID, TIMESTAMPTZOID};
-	Datum		values[3];
-	int64		total = 0;
-	int			n;
+	Datum			 values[3];
+	int64			 total = 0;
+	int				 n;
 
 	values[0] = IntervalPGetDatum(retention);
 	values[1] = Int32GetDatum(RETENTION_CHUNK);
@@ -513,5 +514,5 @@ pgq_prune_history(void)
 	retention.time = (int64) pgq_log_retention_s * USECS_PER_SEC;
 	w = statistics_watermark();
 	return prune(&prune_log_plan, prune_log_sql, &retention, w) +
-		prune(&prune_stats_plan, prune_stats_sql, &retention, w);
+		   prune(&prune_stats_plan, prune_stats_sql, &retention, w);
 }
