@@ -12,7 +12,9 @@ One connection, one asyncio task for the loop, one task per running job
    ``pgqueuer.complete`` for all the others) and claims up to as many jobs
    as it has free slots (``pgqueuer.dequeue``), complete and dequeue in
    ONE statement: one round trip and one transaction; the claimed batch
-   arrives as one JSON value;
+   arrives as one JSON value (these statements go through rawexec.py, a
+   prepared statement on psycopg's libpq layer: about half the client CPU
+   of psycopg's execute());
 4. otherwise sleeps until a notification, a finished job, a heartbeat, the
    poll timer (``dequeue_timeout``) or a stop request.
 
