@@ -226,3 +226,11 @@ check-length:
 # `scripts/check_format.sh --all` includes PGQ_UNDER_REWRITE).
 check-format:
 	PGQ_FORMAT_SKIP='$(strip $(PGQ_UNDER_REWRITE))' bash scripts/check_format.sh
+
+.PHONY: check-includes
+# Each extension C file includes exactly the headers of ours it uses; the
+# clients include no server header (scripts/check_includes.py).
+check-includes:
+	/usr/bin/python3 scripts/check_includes.py $(addprefix --skip ,$(PGQ_UNDER_REWRITE)) \
+		$(EXT_SRCS) $(CRON_SRCS) $(LIB_SRCS) $(CLI_SRCS) $(WEB_SRCS) $(CLIENT_HDRS) \
+		client/examples/factory/myjobs.c

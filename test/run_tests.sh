@@ -44,6 +44,8 @@ inst=$work/install
 private_install() {
 	local pgc=$1 dir jit
 	for dir in "$($pgc --bindir)" "$($pgc --pkglibdir)" "$($pgc --sharedir)"; do
+		# never copy "/" should pg_config fail
+		case $dir in /?*) ;; *) echo "run_tests.sh: $pgc gave no directory" >&2; exit 1 ;; esac
 		mkdir -p "$inst$dir"
 		cp -a "$dir/." "$inst$dir/"
 	done
