@@ -49,6 +49,8 @@ dir=$(mktemp -d /tmp/pgqueuer-bench.XXXXXX)
 chmod 755 "$dir"
 inst=$dir/install
 for d in "$($PG_CONFIG --bindir)" "$($PG_CONFIG --pkglibdir)" "$($PG_CONFIG --sharedir)"; do
+	# never copy "/" should pg_config fail
+	case $d in /?*) ;; *) echo "py_drain: $PG_CONFIG gave no directory" >&2; exit 1 ;; esac
 	mkdir -p "$inst$d"
 	cp -a "$d/." "$inst$d/"
 done
