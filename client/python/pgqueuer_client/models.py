@@ -90,31 +90,60 @@ class CancelScope:
     """
 
     def __init__(self) -> None:
-        self.event = threading.Event()
-        self._tasks: set[asyncio.Task] = set()
-        self._interrupted: set[asyncio.Task] = set()
+        # the threading.Event (a Condition and a Lock: the dearest part of
+        # a job's set-up) is only made when somebody asks for it
+        self._called = False
+        self._event: Optional[threading.Event] = None
+        self._tasks: Optional[set[asyncio.Task]] = None
+        self._interrupted: Optional[set[asyncio.Task]] = None
+
+    @property
+    def event(self) -> threading.Event:
+        """A ``threading.Event`` set once the job is cancelled (for sync
+        handlers on a pool thread)."""
+        ev = self._event
+        if ev is None:
+            with _event_lock:
+                ev = self._event
+                if ev is None:
+                    ev = threading.Event()
+                    if self._called:
+                        ev.set()
+                    self._event = ev
+        return ev
 
     @property
     def cancel_called(self) -> bool:
         """Whether the job was cancelled."""
-        return self.event.is_set()
+        return self._called
 
     def cancel(self) -> None:
         """Cancel the job: set ``cancel_called`` and interrupt the tasks
         currently inside a ``with`` block of this scope.  Idempotent; must
         be called on the event loop's thread."""
-        if self.event.is_set():
+        if self._called:
             return
-        self.event.set()
-        for task in list(self._tasks):
-            self._interrupted.add(task)
-            task.cancel()
+        with _event_lock:
+            self._called = True
+            ev = self._event
+        if ev is not None:
+            ev.set()
+        if self._tasks:
+            if self._interrupted is None:
+                self._interrupted = set()
+            for task in list(self._tasks):
+                self._interrupted.add(task)
+                task.cancel()
 
     def __enter__(self) -> "CancelScope":
         task = _current_task()
         if task is not None:
+            if self._tasks is None:
+                self._tasks = set()
             self._tasks.add(task)
-            if self.event.is_set():
+            if self._called:
+                if self._interrupted is None:
+                    self._interrupted = set()
                 self._interrupted.add(task)
                 task.cancel()
         return self
@@ -123,13 +152,17 @@ class CancelScope:
         task = _current_task()
         if task is None:
             return False
-        self._tasks.discard(task)
-        if task in self._interrupted:
+        if self._tasks is not None:
+            self._tasks.discard(task)
+        if self._interrupted is not None and task in self._interrupted:
             self._interrupted.discard(task)
             remaining = task.uncancel()
             if exc_type is asyncio.CancelledError and remaining == 0:
                 return True
         return False
+
+
+_event_lock = threading.Lock()
 
 
 def _current_task() -> Optional[asyncio.Task]:

@@ -18,6 +18,7 @@ import time
 import uuid
 
 import psycopg
+from psycopg import pq
 
 from . import sql
 from .connect import connect, dsn_of
@@ -74,11 +75,40 @@ class WorkerSession:
         self.listener = asyncio.get_running_loop().create_task(self._listen(self.listen_conn))
 
     async def _listen(self, conn: psycopg.AsyncConnection) -> None:
-        """The listener task: hand every notification to _handle_notify;
-        a failure is kept for the loop, which reconnects."""
+        """The listener task: while it runs, a reader callback on the
+        listening connection's socket hands every notification to
+        _handle_notify (libpq's queue read directly: no task switch, lock
+        or generator per notification, as psycopg's notifies() has); a
+        failure is kept for the loop, which reconnects."""
+        loop = asyncio.get_running_loop()
+        pgconn = conn.pgconn
+        encoding = conn.info.encoding
+        failed = loop.create_future()
+
+        def readable() -> None:
+            try:
+                pgconn.consume_input()
+                while True:
+                    n = pgconn.notifies()
+                    if n is None:
+                        break
+                    self._handle_notify(n.extra.decode(encoding, "replace"), n.be_pid)
+                if pgconn.status != pq.ConnStatus.OK:
+                    raise psycopg.OperationalError("the listening connection is closed")
+            except Exception as exc:
+                loop.remove_reader(fd)
+                if not failed.done():
+                    failed.set_exception(exc)
+
         try:
-            async for n in conn.notifies():
-                self._handle_notify(n.payload, n.pid)
+            fd = pgconn.socket
+            loop.add_reader(fd, readable)
+            try:
+                # notifications that arrived with LISTEN's own answer
+                readable()
+                await failed
+            finally:
+                loop.remove_reader(fd)
         except asyncio.CancelledError:
             raise
         except Exception as exc:

@@ -54,6 +54,23 @@ COMPLETE_DEQUEUE = (
     " LATERAL pgqueuer.dequeue(CASE WHEN c.n IS NOT NULL THEN %s::integer END, %s::text[], %s::uuid, NULL) d"
 )
 
+# The same statements for the worker's fast path (rawexec.py: prepared once,
+# text parameters): $n placeholders, the worker's id given once, complete()
+# without tracebacks (a batch with any goes through the statements above).
+RAW_DEQUEUE = _BATCH_JSON + " FROM pgqueuer.dequeue($1::integer, $2::text[], $3::uuid, NULL) d"
+
+RAW_COMPLETE_DEQUEUE = (
+    _BATCH_JSON
+    + " FROM (SELECT pg_catalog.count(*) AS n FROM pgqueuer.complete($1::bigint[],"
+    " $2::text[]::pgqueuer.pgqueuer_status[], NULL::jsonb[], $3::uuid)) c,"
+    " LATERAL pgqueuer.dequeue(CASE WHEN c.n IS NOT NULL THEN $4::integer END, $5::text[], $3::uuid, NULL) d"
+)
+
+RAW_COMPLETE = (
+    "SELECT pg_catalog.count(*) FROM pgqueuer.complete($1::bigint[],"
+    " $2::text[]::pgqueuer.pgqueuer_status[], NULL::jsonb[], $3::uuid)"
+)
+
 COMPLETE = (
     "SELECT pg_catalog.count(*) FROM pgqueuer.complete(%s::bigint[],"
     " %s::text[]::pgqueuer.pgqueuer_status[], %s::jsonb[], %s::uuid)"

@@ -12,7 +12,9 @@ One connection, one asyncio task for the loop, one task per running job
    ``pgqueuer.complete`` for all the others) and claims up to as many jobs
    as it has free slots (``pgqueuer.dequeue``), complete and dequeue in
    ONE statement: one round trip and one transaction; the claimed batch
-   arrives as one JSON value;
+   arrives as one JSON value (these statements go through rawexec.py, a
+   prepared statement on psycopg's libpq layer: about half the client CPU
+   of psycopg's execute());
 4. otherwise sleeps until a notification, a finished job, a heartbeat, the
    poll timer (``dequeue_timeout``) or a stop request.
 
@@ -42,7 +44,7 @@ from typing import Optional
 import psycopg
 from psycopg.types.json import Jsonb
 
-from . import sql
+from . import rawexec, sql
 from .entrypoints import Entrypoint
 from .errors import JobDecodeError, RetryRequested
 from .models import CancelScope, Context, Job, TracebackRecord
@@ -63,6 +65,13 @@ def _transient(exc: BaseException) -> bool:
 
 _when = datetime.fromisoformat
 
+# the stats counter of each reported status
+_STAT_OF = {"successful": "successful", "failed": "held", "canceled": "cancelled"}
+
+_RAW_DEQUEUE = sql.RAW_DEQUEUE.encode()
+_RAW_COMPLETE = sql.RAW_COMPLETE.encode()
+_RAW_COMPLETE_DEQUEUE = sql.RAW_COMPLETE_DEQUEUE.encode()
+
 
 class _Running:
     """A job held by this worker: its Job, Context, entrypoint, task,
@@ -78,6 +87,50 @@ class _Running:
         self.task: Optional[asyncio.Task] = None
         self.next_beat = next_beat
         self.cancelled = False
+
+
+class _Wakeup:
+    """What the loop sleeps on between turns: set by notifications,
+    finished jobs and stop requests.  An asyncio.Event with a timeout, but
+    one future per sleep instead of the tasks that asyncio.wait_for() or
+    asyncio.wait() over Event.wait() cost.  Loop thread only."""
+
+    __slots__ = ("_set", "_waiter")
+
+    def __init__(self) -> None:
+        self._set = False
+        self._waiter: Optional[asyncio.Future] = None
+
+    def set(self) -> None:
+        self._set = True
+        w = self._waiter
+        if w is not None and not w.done():
+            w.set_result(None)
+
+    def is_set(self) -> bool:
+        return self._set
+
+    def clear(self) -> None:
+        self._set = False
+
+    async def wait(self, timeout: float) -> None:
+        """Until set() or ``timeout`` seconds."""
+        if self._set:
+            return
+        loop = asyncio.get_running_loop()
+        w = self._waiter = loop.create_future()
+        timer = loop.call_later(timeout, _resolve, w)
+        try:
+            await w
+        finally:
+            timer.cancel()
+            self._waiter = None
+
+
+def _resolve(fut: asyncio.Future) -> None:
+    """Timer callback of _Wakeup.wait."""
+    if not fut.done():
+        fut.set_result(None)
 
 
 class WorkerRun(WorkerSession):
@@ -99,6 +152,9 @@ class WorkerRun(WorkerSession):
             '"' + n.replace("\\", "\\\\").replace('"', '\\"') + '"' for n in self.names) + "}"
         self.qm_id: uuid.UUID = qm.queue_manager_id
         self.qm_id_text = str(self.qm_id)
+        self.qm_id_bytes = self.qm_id_text.encode()
+        self.names_bytes = self.names_literal.encode()
+        self.raw = rawexec.Statements()
         self.conn: Optional[psycopg.AsyncConnection] = None
         self.listen_conn: Optional[psycopg.AsyncConnection] = None
         self.listener: Optional[asyncio.Task] = None
@@ -110,7 +166,8 @@ class WorkerRun(WorkerSession):
         self.outcomes: list[tuple[int, str, Optional[Jsonb]]] = []
         self.retries: list[tuple[int, timedelta, Jsonb]] = []
         self.cancel_candidates: set[int] = set()
-        self.wake = asyncio.Event()
+        self.wake = _Wakeup()
+        self.stop_watch: Optional[asyncio.Task] = None
         self.want_dequeue = True
         self.next_poll = 0.0
         self.rate_poll: Optional[float] = None
@@ -172,6 +229,9 @@ class WorkerRun(WorkerSession):
                     await self._wait_running()
                     break
         finally:
+            if self.stop_watch is not None:
+                self.stop_watch.cancel()
+                self.stop_watch = None
             if self.pool is not None:
                 self.pool.shutdown(wait=False)
             await self._close_all()
@@ -214,6 +274,12 @@ class WorkerRun(WorkerSession):
                     self.next_poll = min(self.next_poll, time.monotonic() + self.rate_poll)
                 if self.mode == "drain" and not self.running and not self.outcomes and not self.retries:
                     await self._drain_check()
+            if got:
+                # let the new handlers take their first step (after the
+                # bookkeeping above, which their _finish must override):
+                # quick ones finish in it, and the next turn reports them
+                # right away instead of going through _sleep
+                await asyncio.sleep(0)
             return
         await self._sleep(now)
 
@@ -233,16 +299,16 @@ class WorkerRun(WorkerSession):
         if self.wake.is_set():
             self.wake.clear()
             return
-        waits = {asyncio.ensure_future(self.wake.wait())}
-        if not self.qm.shutdown.is_set():
-            waits.add(asyncio.ensure_future(self.qm.shutdown.wait()))
-        try:
-            await asyncio.wait(waits, timeout=max(0.0, deadline - now), return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for f in waits:
-                if not f.done():
-                    f.cancel()
+        if not self.qm.shutdown.is_set() and (self.stop_watch is None or self.stop_watch.done()):
+            self.stop_watch = asyncio.get_running_loop().create_task(self._watch_stop())
+        await self.wake.wait(max(0.0, deadline - now))
         self.wake.clear()
+
+    async def _watch_stop(self) -> None:
+        """Wake the loop when a stop is requested (one task per run, not
+        one per sleep)."""
+        await self.qm.shutdown.wait()
+        self.wake.set()
 
     # ------------------------------------------------------------ heartbeats
 
@@ -281,16 +347,21 @@ class WorkerRun(WorkerSession):
             self.outcomes[:0] = outcomes
             self.retries[:0] = retries
             raise
-        for row in rows:
-            self._start(row)
         if rows:
+            loop = asyncio.get_running_loop()
+            now = time.monotonic()
+            for row in rows:
+                self._start(row, loop, now)
             log.debug("dequeued %d of %d jobs", len(rows), want)
         return len(rows)
 
     async def _report_and_claim(self, outcomes: list, retries: list, want: int) -> list:
         """The statements of _flush_and_dequeue; returns the claimed rows.
         Retries (rare) go first, one call each; then complete() and
-        dequeue() in one statement when there is something of both."""
+        dequeue() in one statement when there is something of both.  The
+        complete()/dequeue() statements go through rawexec (prepared once,
+        text parameters, no psycopg adaptation), except a complete() with
+        tracebacks (exceptions: rare), which goes through psycopg's Jsonb."""
         conn = self.conn
         async with self.lock:
             for job_id, delay, tb in retries:
@@ -300,26 +371,34 @@ class WorkerRun(WorkerSession):
             if outcomes:
                 # array literals are much cheaper to send than lists
                 # through psycopg's array dumpers; tracebacks only when any
+                ids = "{" + ",".join([str(o[0]) for o in outcomes]) + "}"
+                statuses = "{" + ",".join([o[1] for o in outcomes]) + "}"
                 tracebacks = [o[2] for o in outcomes]
-                args = ("{" + ",".join([str(o[0]) for o in outcomes]) + "}",
-                        "{" + ",".join([o[1] for o in outcomes]) + "}",
-                        tracebacks if any(t is not None for t in tracebacks) else None,
-                        self.qm_id_text)
-                if not want:
-                    await conn.execute(sql.COMPLETE, args)
-                    return []
-                cur = await conn.execute(sql.COMPLETE_DEQUEUE, args + (want, self.names_literal, self.qm_id_text))
+                if any(t is not None for t in tracebacks):
+                    args = (ids, statuses, tracebacks, self.qm_id_text)
+                    if not want:
+                        await conn.execute(sql.COMPLETE, args)
+                        return []
+                    cur = await conn.execute(sql.COMPLETE_DEQUEUE, args + (want, self.names_literal, self.qm_id_text))
+                    batch = (await cur.fetchone())[0]
+                else:
+                    args = (ids.encode(), statuses.encode(), self.qm_id_bytes)
+                    if not want:
+                        await self.raw.value(conn, b"pgqueuer_client_complete", _RAW_COMPLETE, args)
+                        return []
+                    args += (str(want).encode(), self.names_bytes)
+                    batch = await self.raw.value(conn, b"pgqueuer_client_complete_dequeue", _RAW_COMPLETE_DEQUEUE, args)
             elif want:
-                cur = await conn.execute(sql.DEQUEUE, (want, self.names_literal, self.qm_id_text))
+                batch = await self.raw.value(conn, b"pgqueuer_client_dequeue", _RAW_DEQUEUE,
+                                             (str(want).encode(), self.names_bytes, self.qm_id_bytes))
             else:
                 return []
-            batch = (await cur.fetchone())[0]
         return [] if batch is None else json.loads(batch)
 
-    def _start(self, row: list) -> None:
+    def _start(self, row: list, loop: asyncio.AbstractEventLoop, now: float) -> None:
         """Turn a claimed row (a JSON array, see sql.DEQUEUE) into a Job and
-        start its handler; a row that cannot be decoded is reported as an
-        exception against the job."""
+        start its handler in a task of its own; a row that cannot be
+        decoded is reported as an exception against the job."""
         self.stats["dequeued"] += 1
         job_id = row[0]
         try:
@@ -327,10 +406,10 @@ class WorkerRun(WorkerSession):
             headers = row[9]
             if headers is not None and not isinstance(headers, dict):
                 raise JobDecodeError(f"headers of job {job_id} are not a JSON object: {_safe(headers, 100)}")
-            job = Job(id=job_id, priority=row[1], created=_when(row[2]), updated=_when(row[3]),
-                      heartbeat=_when(row[4]), execute_after=_when(row[5]), status="picked", entrypoint=row[6],
-                      payload=None if row[7] is None else bytes.fromhex(row[7]), attempts=row[8],
-                      queue_manager_id=self.qm_id, headers=headers, dedupe_key=row[10])
+            payload = row[7]
+            job = Job(job_id, row[1], _when(row[2]), _when(row[3]), _when(row[4]), _when(row[5]), "picked",
+                      row[6], None if payload is None else bytes.fromhex(payload), row[8], self.qm_id,
+                      headers, row[10])
         except Exception as exc:
             if not isinstance(exc, JobDecodeError):
                 exc = JobDecodeError(f"could not decode job {job_id}: {exc!r}")
@@ -339,10 +418,9 @@ class WorkerRun(WorkerSession):
             self.outcomes.append((job_id, "exception", Jsonb(tb.as_dict())))
             self.stats["exception"] += 1
             return
-        ctx = Context(cancellation=CancelScope(), resources=self.qm.resources, job=job)
-        r = _Running(job, ctx, entry, time.monotonic() + self.leases[entry.name] / 2)
+        r = _Running(job, Context(CancelScope(), self.qm.resources, job), entry, now + self.leases[entry.name] / 2)
         self.running[job_id] = r
-        r.task = asyncio.get_running_loop().create_task(self._execute(r))
+        r.task = loop.create_task(self._execute(r))
 
     async def _execute(self, r: _Running) -> None:
         """Run one job's handler and record its outcome."""
@@ -390,8 +468,7 @@ class WorkerRun(WorkerSession):
             self.stats["cancelled"] += 1
         elif status is not None:
             self.outcomes.append((r.job.id, status, None if tb is None else Jsonb(tb.as_dict())))
-            key = {"successful": "successful", "failed": "held", "canceled": "cancelled"}.get(status, "exception")
-            self.stats[key] += 1
+            self.stats[_STAT_OF.get(status, "exception")] += 1
         self.wake.set()
 
     async def _wait_running(self) -> None:
