@@ -60,9 +60,10 @@
 
 /*
  * The backend status entries of the current snapshot, by 1-based index:
- * pgstat_fetch_stat_local_beentry() until 16, renamed in 17.
+ * pgstat_fetch_stat_local_beentry() until 15, renamed in 16 (when the
+ * backend id functions started to return real backend ids).
  */
-#if PG_VERSION_NUM >= 170000
+#if PG_VERSION_NUM >= 160000
 #define pgq_local_beentry(i) pgstat_get_local_beentry_by_index(i)
 #else
 #define pgq_local_beentry(i) pgstat_fetch_stat_local_beentry(i)
