@@ -238,9 +238,11 @@ class QueueManager:
         these entrypoints is queued (deferred ones included) or running
         (a :class:`QueueExecutionMode` is accepted too).
         ``max_concurrent_tasks``: most jobs this worker runs at once, also
-        the thread pool size of sync handlers (None = ``batch_size``; unlike
-        PgQueuer it need not be twice the batch: the worker claims only as
-        many jobs as it has free slots).  ``shutdown_on_listener_failure``:
+        the thread pool size of sync handlers (None = no cap, as PgQueuer:
+        a batch is claimed whenever there may be work; sync handlers then
+        share up to 1024 threads; unlike PgQueuer a cap need not be twice
+        the batch: the worker claims only as many jobs as it has free
+        slots).  ``shutdown_on_listener_failure``:
         every 10 s check that a notification sent through ``ch_pgqueuer``
         comes back within 10 s, else stop with FailingListenerError.
         ``heartbeat_timeout``: accepted for PgQueuer's signature and
