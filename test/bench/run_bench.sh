@@ -69,6 +69,7 @@ FLAT_ENTRYPOINTS=${BENCH_FLAT_ENTRYPOINTS:-1000}
 FLAT_LIMITED=${BENCH_FLAT_LIMITED:-100}
 FLAT_ASKED=${BENCH_FLAT_ASKED:-100}
 FLAT_TX=${BENCH_FLAT_TX:-1000}
+FLAT_SECONDS=${BENCH_FLAT_SECONDS:-5}
 FLAT_REPEAT=${BENCH_FLAT_REPEAT:-3}
 WAL_JOBS=${BENCH_WAL_JOBS:-20000}
 
@@ -163,7 +164,8 @@ start_pgq_workers() {
 	for ((i = 0; i < n; i++)); do
 		# not through runuser, which would not pass SIGTERM on to pgq
 		"$dir/pgq" --pg-dsn "$dsn" run "$dir/libmyjobs.so:setup" \
-			--batch-size "$b" --mode "$1" --log-level WARNING &
+			--batch-size "$b" --mode "$1" --log-level WARNING \
+			2> >(grep -v '^myjobs: cleanup:' >&2) &
 		workers+=($!)
 	done
 }
@@ -224,7 +226,7 @@ report() {
 	if [ -n "$2" ] && [ -n "$3" ] && [ "$3" != - ] && [ "$2" != - ]; then
 		ratio=$(calc "$2 / ($3 + 0.000001)")
 	fi
-	printf '%-40s %12s %12s %8s  %s\n' "$1" "${2:--}" "${3:--}" "$ratio" "${4:-}" | tee -a "$dir/report"
+	printf '%-44s %12s %12s %8s  %s\n' "$1" "${2:--}" "${3:--}" "$ratio" "${4:-}" | tee -a "$dir/report"
 }
 
 echo "== pgqueuer benchmark: sections: $SECTIONS; batch $BATCH, $WORKERS workers, $PRODUCERS producer(s), durable"
@@ -435,7 +437,7 @@ section_graphile() {
 	graphile_install || return 0
 	local i gpids=() startup dur rate gwal
 
-	sql -c 'DROP DATABASE IF EXISTS graphile' -c 'CREATE DATABASE graphile' >/dev/null
+	sql -c 'CREATE DATABASE graphile' >/dev/null
 	if ! g migrate >"$dir/graphile.log" 2>&1; then
 		echo "   graphile: graphile-worker's migration failed: skipped"
 		sed 's/^/      /' "$dir/graphile.log" | tail -5
@@ -479,22 +481,30 @@ section_graphile() {
 }
 
 # --- flat ---------------------------------------------------------------------------
+# flat_tx TX ENTRYPOINTS_LITERAL: enqueue TX * BATCH due "noop" jobs, run
+# TX flat_cycle.pgbench transactions (one client); prints pgbench's tps
+flat_tx() {
+	sql -c "SELECT count(*) FROM pgqueuer.enqueue_batch(array_fill('noop'::text, ARRAY[$(($1 * BATCH))]))" \
+		-c 'ANALYZE pgqueuer.pgqueuer' >/dev/null
+	bench -M prepared -c 1 -t "$1" -D eps="$2" -f "$dir/flat_cycle.pgbench" >"$dir/flat.out"
+	tps "$dir/flat.out"
+}
+
 # flat_run LABEL ENTRYPOINTS_LITERAL: the fastest of FLAT_REPEAT runs of
-# FLAT_TX flat_cycle.pgbench transactions (one client), in microseconds
-# per job; FLAT_TX * BATCH due "noop" jobs are enqueued before each run
+# flat_cycle.pgbench, in microseconds per job.  A probe of 20 transactions
+# sizes the runs: about FLAT_SECONDS each, at most FLAT_TX transactions.
 flat_run() {
-	local r best="" us t
+	local r best="" us t tx
+	t=$(flat_tx 20 "$2")
+	tx=$(awk "BEGIN { n = int($t * $FLAT_SECONDS); print (n < 20 ? 20 : (n > $FLAT_TX ? $FLAT_TX : n)) }")
 	for ((r = 0; r < FLAT_REPEAT; r++)); do
-		sql -c "SELECT count(*) FROM pgqueuer.enqueue_batch(array_fill('noop'::text, ARRAY[$((FLAT_TX * BATCH))]))" \
-			-c 'ANALYZE pgqueuer.pgqueuer' >/dev/null
-		bench -M prepared -c 1 -t "$FLAT_TX" -D eps="$2" -f "$dir/flat_cycle.pgbench" >"$dir/flat.out"
-		t=$(tps "$dir/flat.out")
+		t=$(flat_tx "$tx" "$2")
 		us=$(calc "1000000 / ($t * $BATCH)")
 		if [ -z "$best" ] || awk "BEGIN { exit !($us < $best) }"; then
 			best=$us
 		fi
 	done
-	echo "   flat, $1: $best us per job (best of $FLAT_REPEAT)" >&2
+	echo "   flat, $1: $best us per job (best of $FLAT_REPEAT runs of $tx x $BATCH jobs)" >&2
 	echo "$best"
 }
 
@@ -649,7 +659,7 @@ for s in $SECTIONS; do
 done
 
 echo
-printf '%-40s %12s %12s %8s\n' figure pgqueuer baseline ratio
+printf '%-44s %12s %12s %8s\n' figure pgqueuer baseline ratio
 cat "$dir/report"
 echo "(ratio = pgqueuer / baseline; where lower is better, above 1 means pgqueuer is worse)"
 if [ -n "$pgq_e2e" ]; then
