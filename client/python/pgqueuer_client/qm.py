@@ -112,8 +112,9 @@ class QueueManager:
 
         The handler is ``async def f(job)`` or a plain ``def f(job)``, which
         runs on a thread pool of ``max_concurrent_tasks`` threads (1024 at
-        most without it); with ``accepts_context=True`` (or a second parameter, or one annotated
-        ``Context``) it is called ``f(job, context)``.  It returns normally
+        most without it); with ``accepts_context=True`` (or a second
+        parameter, or one annotated ``Context``) it is called
+        ``f(job, context)``.  It returns normally
         (``successful``), raises :class:`RetryRequested` (run again after its
         delay, ``pgqueuer.retry``) or raises anything else (``exception``
         with PgQueuer's traceback record).
