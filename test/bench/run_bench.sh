@@ -617,11 +617,40 @@ wal_step() {
 	echo "   wal, $label: $step_wal bytes/job; rows/job: $per"
 }
 
-# wal_claim_pgq TX: TX dequeue+complete cycles, then one maintenance pass
-# (the statistics fold of their log rows is part of their cost)
+# fold_all: maintenance passes until the statistics fold has nothing left
+# (a pass folds at most pgqueuer.statistics_chunk rows per statement)
+fold_all() {
+	local i
+	for ((i = 0; i < 1000; i++)); do
+		[ "$(sql -c "SELECT sum(rows) FROM pgqueuer.run_maintenance() WHERE duty = 'statistics'")" = 0 ] && return 0
+	done
+}
+
+# wal_enqueue_pgq TX: TX batches enqueued, then their log rows folded
+wal_enqueue_pgq() {
+	bench -M prepared -c 1 -t "$1" -f "$dir/pgq_enqueue.pgbench"
+	fold_all
+}
+
+# wal_claim_pgq TX: TX dequeue+complete cycles, then their log rows folded
 wal_claim_pgq() {
 	bench -M prepared -c 1 -t "$1" -D eps='{noop}' -f "$dir/flat_cycle.pgbench"
-	sql -c 'SELECT count(*) FROM pgqueuer.run_maintenance()'
+	fold_all
+}
+
+# bgworker_enabled on|off: switch pgqueuer's background worker of the
+# server; off returns once the database's worker has gone
+bgworker_enabled() {
+	sql -c "ALTER SYSTEM SET pgqueuer.enabled = $1" -c 'SELECT pg_reload_conf()' >/dev/null
+	[ "$1" = off ] || return 0
+	local deadline=$((SECONDS + 30))
+	until [ "$(sql -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type LIKE 'pgqueuer worker%'")" = 0 ]; do
+		if [ $SECONDS -ge $deadline ]; then
+			echo "bench: pgqueuer's background worker did not stop" >&2
+			return 0
+		fi
+		sleep 0.1
+	done
 }
 
 section_wal() {
@@ -630,15 +659,19 @@ section_wal() {
 	n=$((tx * BATCH))
 	local pgq_tables=(pgqueuer pgqueuer_log pgqueuer_statistics pgqueuer_entrypoints)
 
+	# the folds run here, in backends that exit (and so report their rows
+	# written), not in the background worker
+	bgworker_enabled off
 	reset_all
-	wal_step "pgqueuer enqueue (batches of $BATCH)" "$n" pgqueuer "${pgq_tables[@]}" -- \
-		bench -M prepared -c 1 -t "$tx" -f "$dir/pgq_enqueue.pgbench"
+	wal_step "pgqueuer enqueue (batches of $BATCH), then the statistics fold" "$n" pgqueuer "${pgq_tables[@]}" -- \
+		wal_enqueue_pgq "$tx"
 	pe=$step_wal
 	sql -c 'CHECKPOINT' >/dev/null
-	wal_step "pgqueuer dequeue + complete ($BATCH at a time), then a maintenance pass" "$n" pgqueuer "${pgq_tables[@]}" -- \
+	wal_step "pgqueuer dequeue + complete ($BATCH at a time), then the statistics fold" "$n" pgqueuer "${pgq_tables[@]}" -- \
 		wal_claim_pgq "$tx"
 	pd=$step_wal
 	[ "$(sql -c 'SELECT count(*) FROM pgqueuer.pgqueuer')" = 0 ] || echo "bench: pgqueuer jobs left after the wal section" >&2
+	bgworker_enabled on
 
 	reset_all
 	wal_step "baseline enqueue (batches of $BATCH)" "$n" public bare_queue -- \
