@@ -59,9 +59,15 @@ UPDATE pgqueuer.pgqueuer SET execute_after = now() WHERE id = :did;
 SELECT duty, rows FROM pgqueuer.run_maintenance() WHERE duty = 'deferred_wakeups';
 SELECT duty, rows FROM pgqueuer.run_maintenance() WHERE duty = 'deferred_wakeups';
 
--- statistics: every log row folded once; retention removes old rows
+-- statistics: every log row folded once (log_statistics() counts the rows
+-- that the time fold's horizon has not reached yet); retention removes old
+-- rows
 SELECT (SELECT count(*) FROM pgqueuer.pgqueuer_log) AS log_rows,
-       (SELECT sum(count) FROM pgqueuer.pgqueuer_statistics) AS counted;
+       (SELECT sum(count) FROM pgqueuer.log_statistics(NULL, NULL)) AS counted;
+SELECT count(*) AS miscounted
+  FROM (SELECT entrypoint, status, sum(count) AS c FROM pgqueuer.log_statistics(NULL, NULL) GROUP BY 1, 2) s
+  FULL JOIN (SELECT entrypoint, status, count(*) AS n FROM pgqueuer.pgqueuer_log GROUP BY 1, 2) l
+ USING (entrypoint, status) WHERE s.c IS DISTINCT FROM l.n;
 UPDATE pgqueuer.pgqueuer_log SET created = created - interval '30 days';
 UPDATE pgqueuer.pgqueuer_statistics SET created = created - interval '30 days';
 SELECT duty, rows > 0 AS pruned FROM pgqueuer.run_maintenance() WHERE duty = 'retention';

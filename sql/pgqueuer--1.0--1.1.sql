@@ -776,6 +776,33 @@ GRANT EXECUTE ON FUNCTION pgqueuer.migrate(text, boolean, boolean, boolean) TO p
 
 
 ------------------------------------------------------------------------
+-- History without rewrites: the statistics fold by time
+------------------------------------------------------------------------
+
+-- The log rows pgqueuer writes carry aggregated = NULL and are counted by
+-- time, up to this watermark (statistics.c), never updated; rows written
+-- with aggregated = false (PgQueuer's clients) are flipped as before.
+-- The library writes aggregated = false while the schema is 1.0; a NULL
+-- row from before this update would predate the watermark: hand any such
+-- row to the flipping fold.
+ALTER TABLE pgqueuer.pgqueuer_settings
+	DROP CONSTRAINT pgqueuer_settings_name_check,
+	ADD CONSTRAINT pgqueuer_settings_name_check
+	CHECK (name OPERATOR(pg_catalog.=) ANY (ARRAY['durability'::text, 'autovac'::text,
+		'deferred_notified_until'::text, 'statistics_folded_until'::text]));
+UPDATE pgqueuer.pgqueuer_log SET aggregated = false WHERE aggregated IS NULL;
+INSERT INTO pgqueuer.pgqueuer_settings (name, value)
+VALUES ('statistics_folded_until', EXTRACT(epoch FROM pg_catalog.now())::pg_catalog.text);
+COMMENT ON COLUMN pgqueuer.pgqueuer_log.aggregated IS
+	$$false: not yet counted in pgqueuer_statistics (PgQueuer's clients write this; the fold sets true). true: counted. NULL: written by pgqueuer's functions, counted by time once created is before the statistics_folded_until watermark in pgqueuer_settings, without being updated.$$;
+
+-- pg_dump keeps neither watermark: a restore starts the time fold at the
+-- restore (its CREATE EXTENSION), so restored rows are not counted again.
+SELECT pg_catalog.pg_extension_config_dump('pgqueuer.pgqueuer_settings',
+	$$WHERE name OPERATOR(pg_catalog.<>) ALL (ARRAY['deferred_notified_until'::text, 'statistics_folded_until'::text])$$);
+
+
+------------------------------------------------------------------------
 -- Catalog snapshot: what this script defined, for verify() and repair().
 -- Its last statement (recording the snapshot) must stay the last
 -- statement of every update script; add new sections above this one.

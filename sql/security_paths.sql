@@ -141,6 +141,9 @@ INSERT INTO pgqueuer.pgqueuer_log (created, job_id, status, priority, entrypoint
 VALUES (now() - interval '30 days', 0, 'successful', 0, 'tr_old', true);
 INSERT INTO pgqueuer.pgqueuer_statistics (created, count, priority, status, entrypoint)
 VALUES (now() - interval '30 days', 1, 0, 'successful', 'tr_old');
+-- history for the time fold: rows older than its horizon, watermark before them
+UPDATE pgqueuer.pgqueuer_log SET created = created - interval '1 minute' WHERE aggregated IS NULL;
+UPDATE pgqueuer.pgqueuer_settings SET value = '0' WHERE name = 'statistics_folded_until';
 SELECT duty, rows > 0 AS did_work FROM pgqueuer.run_maintenance() ORDER BY duty;
 SELECT count(*) FROM pgqueuer.dequeue(10, ARRAY['tr_limited', 'tr_free', 'tr_cron', 'tr_deferred'],
 	'00000000-0000-0000-0000-00000000000d');

@@ -128,6 +128,9 @@ UPDATE pgqueuer.pgqueuer SET heartbeat = now() - interval '1 day' WHERE status =
 UPDATE pgqueuer.pgqueuer SET execute_after = now() - interval '1 second' WHERE entrypoint = 'pl_deferred';
 SELECT pgqueuer.schedule('pl_cron', '* * * * *') > 0 AS scheduled;
 UPDATE pgqueuer.pgqueuer_schedules SET next_run = now() - interval '1 minute' WHERE entrypoint = 'pl_cron';
+-- history for the time fold: rows older than its horizon, watermark before them
+UPDATE pgqueuer.pgqueuer_log SET created = created - interval '1 minute' WHERE aggregated IS NULL;
+UPDATE pgqueuer.pgqueuer_settings SET value = '0' WHERE name = 'statistics_folded_until';
 SELECT duty, rows > 0 AS did_work FROM pgqueuer.run_maintenance() ORDER BY duty;
 SELECT count(*) > 0 AS has_stats FROM pgqueuer.log_statistics(10, '1 day');
 SELECT count(*) > 0 AS sized FROM pgqueuer.queue_size();

@@ -33,9 +33,6 @@
 #include "pgq.h"
 #include "table.h"
 
-#define EXIT_STATUS_HELP \
-	"\nExit status: 0 success, 1 failure (connection or server error), 2 usage error.\n"
-
 /* bytea's limit: a field value is at most 1 GB */
 #define MAX_PAYLOAD_BYTES ((size_t) 1024 * 1024 * 1024 - 1)
 
@@ -64,12 +61,12 @@ read_payload(PgqCli *cli, const char *path, char **data, size_t *len)
 		problem = "out of memory";
 	while (problem == NULL)
 	{
-		size_t		want;
-		size_t		got;
+		size_t want;
+		size_t got;
 
 		if (n == cap)
 		{
-			char	   *grown;
+			char *grown;
 
 			if (cap > MAX_PAYLOAD_BYTES)
 			{
@@ -89,7 +86,7 @@ read_payload(PgqCli *cli, const char *path, char **data, size_t *len)
 		got = fread(buf + n, 1, want, in);
 		n += got;
 		if (got < want)
-			break;				/* end of file, or an error */
+			break; /* end of file, or an error */
 	}
 	if (problem == NULL && ferror(in))
 		problem = strerror(errno);
@@ -121,7 +118,7 @@ read_payload(PgqCli *cli, const char *path, char **data, size_t *len)
 static void
 print_repr(FILE *out, const char *s)
 {
-	char		quote = (strchr(s, '\'') && !strchr(s, '"')) ? '"' : '\'';
+	char quote = (strchr(s, '\'') && !strchr(s, '"')) ? '"' : '\'';
 
 	fputc(quote, out);
 	for (; *s; s++)
@@ -136,6 +133,65 @@ print_repr(FILE *out, const char *s)
 			fputc(*s, out);
 	}
 	fputc(quote, out);
+}
+
+/*
+ * queue_payload
+ *		The payload of pgq queue: the bytes of payload_file, else of arg,
+ *		else none (*payload NULL).  False after printing an error.
+ */
+static bool
+queue_payload(PgqCli *cli, const char *payload_file, const char *arg,
+			  char **payload, size_t *len)
+{
+	*payload = NULL;
+	*len = 0;
+	if (payload_file != NULL)
+	{
+		if (!read_payload(cli, payload_file, payload, len))
+			return false;
+	}
+	else if (arg != NULL)
+	{
+		*payload = strdup(arg);
+		*len = strlen(arg);
+		if (*payload == NULL)
+		{
+			pgq_cli_error(cli, "out of memory");
+			return false;
+		}
+	}
+	if (*len > INT_MAX)
+	{
+		free(*payload);
+		pgq_cli_error(cli, "the payload is too large: %zu bytes", *len);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * queue_report
+ *		Print what enqueue() returned (res, cleared here) with PgQueuer's
+ *		wording; returns the exit status: a duplicate key fails unless skip.
+ */
+static int
+queue_report(PGresult *res, bool skip, const char *dedupe_key)
+{
+	int rc = PGQ_EXIT_OK;
+
+	if (!PQgetisnull(res, 0, 0))
+		printf("Enqueued job %s.\n", PQgetvalue(res, 0, 0));
+	else
+	{
+		printf(skip ? "Skipped: duplicate dedupe_key " : "Error: duplicate dedupe_key ");
+		print_repr(stdout, dedupe_key ? dedupe_key : "");
+		printf(".\n");
+		if (!skip)
+			rc = PGQ_EXIT_FAIL;
+	}
+	PQclear(res);
+	return rc;
 }
 
 static void
@@ -168,6 +224,85 @@ queue_help(void)
 		   "connection or server error, 2 usage error.\n");
 }
 
+/* pgq queue's options and arguments */
+typedef struct QueueArgs
+{
+	const char *entrypoint;
+	const char *payload;	  /* PAYLOAD, or NULL */
+	const char *payload_file; /* --payload-file, or NULL */
+	const char *priority;
+	const char *delay;
+	const char *dedupe_key; /* or NULL */
+	bool		skip;		/* --on-conflict skip */
+} QueueArgs;
+
+/*
+ * queue_options
+ *		Read pgq queue's options and arguments into *args.  Returns -1 when
+ *		the command goes on, else its exit status (help shown, or a usage
+ *		error printed).
+ */
+static int
+queue_options(PgqCli *cli, int argc, char **argv, QueueArgs *args)
+{
+	static const struct option options[] = {
+		{"priority", required_argument, NULL, 'p'},
+		{"delay", required_argument, NULL, 'd'},
+		{"dedupe-key", required_argument, NULL, 'k'},
+		{"on-conflict", required_argument, NULL, 'c'},
+		{"payload-file", required_argument, NULL, 'f'},
+		PGQ_HELP_OPTION,
+		{NULL, 0, NULL, 0}};
+	int	   rc;
+	int	   c;
+	long   lval;
+	double dval;
+
+	*args = (QueueArgs){.priority = "0", .delay = "0"};
+	while ((c = pgq_cli_getopt(cli, argc, argv, ":p:d:k:f:h", options, queue_help, &rc)) >= 0)
+	{
+		switch (c)
+		{
+			case 'p':
+				if (!pgq_cli_parse_int(cli, "--priority", optarg, INT_MIN, INT_MAX, &lval))
+					return PGQ_EXIT_USAGE;
+				args->priority = optarg;
+				break;
+			case 'd':
+				if (!pgq_cli_parse_double(cli, "--delay", optarg, 0, 1e9, &dval))
+					return PGQ_EXIT_USAGE;
+				args->delay = optarg;
+				break;
+			case 'k':
+				args->dedupe_key = optarg;
+				break;
+			case 'c':
+				if (strcmp(optarg, "skip") == 0)
+					args->skip = true;
+				else if (strcmp(optarg, "raise") == 0)
+					args->skip = false;
+				else
+					return pgq_cli_usage(cli, "invalid value \"%s\" for --on-conflict: choose raise or skip",
+										 optarg);
+				break;
+			case 'f':
+				args->payload_file = optarg;
+				break;
+		}
+	}
+	if (c == PGQ_OPT_STOP)
+		return rc;
+	if (optind >= argc)
+		return pgq_cli_usage(cli, "missing argument ENTRYPOINT");
+	if (argc - optind > 2)
+		return pgq_cli_usage(cli, "unexpected argument \"%s\"", argv[optind + 2]);
+	if (argc - optind == 2 && args->payload_file != NULL)
+		return pgq_cli_usage(cli, "give the payload either as PAYLOAD or with --payload-file, not both");
+	args->entrypoint = argv[optind];
+	args->payload = argc - optind == 2 ? argv[optind + 1] : NULL;
+	return -1;
+}
+
 /*
  * cmd_queue
  *		pgq queue: enqueue one job, reporting a duplicate dedupe key as
@@ -176,99 +311,23 @@ queue_help(void)
 int
 cmd_queue(PgqCli *cli, int argc, char **argv)
 {
-	static const struct option options[] = {
-		{"priority", required_argument, NULL, 'p'},
-		{"delay", required_argument, NULL, 'd'},
-		{"dedupe-key", required_argument, NULL, 'k'},
-		{"on-conflict", required_argument, NULL, 'c'},
-		{"payload-file", required_argument, NULL, 'f'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}
-	};
 	/* text, bytea, int4, float8, text */
 	static const Oid types[5] = {25, 17, 23, 701, 25};
-	const char *priority = "0";
-	const char *delay = "0";
-	const char *dedupe_key = NULL;
-	const char *payload_file = NULL;
-	bool		skip = false;
-	char	   *payload = NULL;
-	size_t		payload_len = 0;
-	const char *params[5];
-	int			lengths[5] = {0};
-	int			formats[5] = {0};
-	PGconn	   *conn;
-	PGresult   *res;
-	int			rc;
-	int			c;
-	long		lval;
-	double		dval;
+	QueueArgs		 args;
+	char			*payload;
+	size_t			 payload_len;
+	const char		*params[5];
+	int				 lengths[5] = {0};
+	int				 formats[5] = {0};
+	PGconn			*conn;
+	PGresult		*res;
+	int				 rc;
 
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":p:d:k:f:h", options, NULL)) != -1)
-	{
-		switch (c)
-		{
-			case 'p':
-				if (!pgq_cli_parse_int(cli, "--priority", optarg, INT_MIN, INT_MAX, &lval))
-					return PGQ_EXIT_USAGE;
-				priority = optarg;
-				break;
-			case 'd':
-				if (!pgq_cli_parse_double(cli, "--delay", optarg, 0, 1e9, &dval))
-					return PGQ_EXIT_USAGE;
-				delay = optarg;
-				break;
-			case 'k':
-				dedupe_key = optarg;
-				break;
-			case 'c':
-				if (strcmp(optarg, "skip") == 0)
-					skip = true;
-				else if (strcmp(optarg, "raise") == 0)
-					skip = false;
-				else
-					return pgq_cli_usage(cli, "invalid value \"%s\" for --on-conflict: choose raise or skip",
-										 optarg);
-				break;
-			case 'f':
-				payload_file = optarg;
-				break;
-			case 'h':
-				queue_help();
-				return PGQ_EXIT_OK;
-			default:
-				return pgq_cli_option_error(cli, argv, c);
-		}
-	}
-	if (optind >= argc)
-		return pgq_cli_usage(cli, "missing argument ENTRYPOINT");
-	if (argc - optind > 2)
-		return pgq_cli_usage(cli, "unexpected argument \"%s\"", argv[optind + 2]);
-	if (argc - optind == 2 && payload_file != NULL)
-		return pgq_cli_usage(cli, "give the payload either as PAYLOAD or with --payload-file, not both");
-	if (payload_file != NULL)
-	{
-		if (!read_payload(cli, payload_file, &payload, &payload_len))
-			return PGQ_EXIT_FAIL;
-	}
-	else if (argc - optind == 2)
-	{
-		payload = strdup(argv[optind + 1]);
-		payload_len = strlen(argv[optind + 1]);
-		if (payload == NULL)
-		{
-			pgq_cli_error(cli, "out of memory");
-			return PGQ_EXIT_FAIL;
-		}
-	}
-	if (payload_len > INT_MAX)
-	{
-		free(payload);
-		pgq_cli_error(cli, "the payload is too large: %zu bytes", payload_len);
+	rc = queue_options(cli, argc, argv, &args);
+	if (rc >= 0)
+		return rc;
+	if (!queue_payload(cli, args.payload_file, args.payload, &payload, &payload_len))
 		return PGQ_EXIT_FAIL;
-	}
 
 	conn = pgq_cli_connect(cli);
 	if (conn == NULL)
@@ -276,13 +335,13 @@ cmd_queue(PgqCli *cli, int argc, char **argv)
 		free(payload);
 		return PGQ_EXIT_FAIL;
 	}
-	params[0] = argv[optind];
+	params[0] = args.entrypoint;
 	params[1] = payload ? (payload_len ? payload : "") : NULL;
 	lengths[1] = (int) payload_len;
-	formats[1] = 1;				/* the bytes as they are, in binary */
-	params[2] = priority;
-	params[3] = delay;
-	params[4] = dedupe_key;
+	formats[1] = 1; /* the bytes as they are, in binary */
+	params[2] = args.priority;
+	params[3] = args.delay;
+	params[4] = args.dedupe_key;
 	res = pgq_cli_exec_params(cli, conn,
 							  "SELECT pgqueuer.enqueue($1::pg_catalog.text, $2::pg_catalog.bytea,"
 							  " $3::pg_catalog.int4,"
@@ -295,20 +354,8 @@ cmd_queue(PgqCli *cli, int argc, char **argv)
 		PQfinish(conn);
 		return PGQ_EXIT_FAIL;
 	}
-	rc = PGQ_EXIT_OK;
-	if (!PQgetisnull(res, 0, 0))
-		printf("Enqueued job %s.\n", PQgetvalue(res, 0, 0));
-	else
-	{
-		printf(skip ? "Skipped: duplicate dedupe_key " : "Error: duplicate dedupe_key ");
-		print_repr(stdout, dedupe_key ? dedupe_key : "");
-		printf(".\n");
-		if (!skip)
-			rc = PGQ_EXIT_FAIL;
-	}
-	PQclear(res);
 	PQfinish(conn);
-	return rc;
+	return queue_report(res, args.skip, args.dedupe_key);
 }
 
 static void
@@ -326,10 +373,9 @@ failed_help(void)
 		   "with \"pgq requeue ID...\".\n"
 		   "\n"
 		   "Options:\n"
-		   "  -n, --limit N            show at most N jobs, 1 to 10000 (default: 25)\n"
-		   PGQ_TABLE_FORMAT_HELP
-		   "  -h, --help               show this help and exit\n"
-		   EXIT_STATUS_HELP, pgq_table_format_names());
+		   "  -n, --limit N            show at most N jobs, 1 to 10000 (default: 25)\n" PGQ_TABLE_FORMAT_HELP
+		   "  -h, --help               show this help and exit\n" PGQ_EXIT_STATUS_HELP,
+		   pgq_table_format_names());
 }
 
 /*
@@ -341,25 +387,20 @@ cmd_failed(PgqCli *cli, int argc, char **argv)
 {
 	static const struct option options[] = {
 		{"limit", required_argument, NULL, 'n'},
-		{"table-format", required_argument, NULL, 't'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}
-	};
+		PGQ_TABLE_OPTIONS,
+		{NULL, 0, NULL, 0}};
 	static const char *const headers[] = {
-		"ID", "Entrypoint", "Attempts", "Created", "Payload bytes"
-	};
-	const char *limit = "25";
-	const char *format_name = NULL;
+		"ID", "Entrypoint", "Attempts", "Created", "Payload bytes"};
+	const char	  *limit = "25";
+	const char	  *format_name = NULL;
 	PgqTableFormat format;
-	PGconn	   *conn;
-	PGresult   *res;
-	long		lval;
-	int			c;
-	int			rc;
+	PGconn		  *conn;
+	PGresult	  *res;
+	long		   lval;
+	int			   c;
+	int			   rc;
 
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":n:t:h", options, NULL)) != -1)
+	while ((c = pgq_cli_getopt(cli, argc, argv, ":n:t:h", options, failed_help, &rc)) >= 0)
 	{
 		switch (c)
 		{
@@ -371,13 +412,10 @@ cmd_failed(PgqCli *cli, int argc, char **argv)
 			case 't':
 				format_name = optarg;
 				break;
-			case 'h':
-				failed_help();
-				return PGQ_EXIT_OK;
-			default:
-				return pgq_cli_option_error(cli, argv, c);
 		}
 	}
+	if (c == PGQ_OPT_STOP)
+		return rc;
 	conn = pgq_table_command_connect(cli, argc, argv, format_name, &format, &rc);
 	if (conn == NULL)
 		return rc;
@@ -389,15 +427,8 @@ cmd_failed(PgqCli *cli, int argc, char **argv)
 					   " max_rows => $1::pg_catalog.int4)"
 					   " ORDER BY id",
 					   1, &limit);
-	PQfinish(conn);
-	if (res == NULL)
-		return PGQ_EXIT_FAIL;
-	if (PQntuples(res) == 0)
-		printf("No failed jobs.\n");
-	else
-		pgq_table_print_result(stdout, format, headers, res);
-	PQclear(res);
-	return PGQ_EXIT_OK;
+	return pgq_table_finish_listing(conn, res, format, headers,
+									"No failed jobs.");
 }
 
 static void
@@ -414,8 +445,29 @@ requeue_help(void)
 		   "held as failed, or its dedupe_key is in use by an active job).\n"
 		   "\n"
 		   "Options:\n"
-		   "  -h, --help   show this help and exit\n"
-		   EXIT_STATUS_HELP);
+		   "  -h, --help   show this help and exit\n" PGQ_EXIT_STATUS_HELP);
+}
+
+/*
+ * report_not_requeued
+ *		A notice on stderr for each of ids (once, also when given twice)
+ *		that is not among the ids requeue() returned in res.
+ */
+static void
+report_not_requeued(PgqCli *cli, const PGresult *res, const long *ids, int nids)
+{
+	for (int i = 0; i < nids; i++)
+	{
+		bool found = false;
+
+		for (int r = 0; r < PQntuples(res) && !found; r++)
+			found = strtol(PQgetvalue(res, r, 0), NULL, 10) == ids[i];
+		for (int j = 0; j < i && !found; j++)
+			found = ids[j] == ids[i];
+		if (!found)
+			fprintf(stderr, "pgq %s: notice: job %ld was not re-queued: it is not held as failed, or its dedupe_key is in use\n",
+					cli->command, ids[i]);
+	}
 }
 
 /*
@@ -427,62 +479,26 @@ int
 cmd_requeue(PgqCli *cli, int argc, char **argv)
 {
 	static const struct option options[] = {
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}
-	};
-	long	   *ids;
-	int			nids;
-	char	   *array;
-	size_t		array_size;
-	FILE	   *mem;
-	PGconn	   *conn;
-	PGresult   *res;
-	int			c;
+		PGQ_HELP_OPTION,
+		{NULL, 0, NULL, 0}};
+	long	 *ids;
+	int		  nids;
+	char	 *array;
+	PGconn	 *conn;
+	PGresult *res;
+	int		  c;
+	int		  rc;
 
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1)
-	{
-		switch (c)
-		{
-			case 'h':
-				requeue_help();
-				return PGQ_EXIT_OK;
-			default:
-				return pgq_cli_option_error(cli, argv, c);
-		}
-	}
+	while ((c = pgq_cli_getopt(cli, argc, argv, ":h", options, requeue_help, &rc)) >= 0)
+		;
+	if (c == PGQ_OPT_STOP)
+		return rc;
 	nids = argc - optind;
 	if (nids == 0)
 		return pgq_cli_usage(cli, "missing argument ID");
-	ids = calloc(nids, sizeof(long));
-	if (ids == NULL)
-	{
-		pgq_cli_error(cli, "out of memory");
-		return PGQ_EXIT_FAIL;
-	}
-	for (int i = 0; i < nids; i++)
-	{
-		if (!pgq_cli_parse_int(cli, "ID", argv[optind + i], 1, LONG_MAX, &ids[i]))
-		{
-			free(ids);
-			return PGQ_EXIT_USAGE;
-		}
-	}
-
-	/* the ids as an array literal, {1,2,3} */
-	mem = open_memstream(&array, &array_size);
-	if (mem == NULL)
-	{
-		free(ids);
-		pgq_cli_error(cli, "out of memory");
-		return PGQ_EXIT_FAIL;
-	}
-	fputc('{', mem);
-	for (int i = 0; i < nids; i++)
-		fprintf(mem, "%s%ld", i > 0 ? "," : "", ids[i]);
-	fputc('}', mem);
-	fclose(mem);
+	array = pgq_cli_id_array(cli, argv + optind, nids, &ids, &rc);
+	if (array == NULL)
+		return rc;
 
 	conn = pgq_cli_connect(cli);
 	if (conn == NULL)
@@ -495,28 +511,14 @@ cmd_requeue(PgqCli *cli, int argc, char **argv)
 					   1, (const char *const *) &array);
 	PQfinish(conn);
 	free(array);
-	if (res == NULL)
+	if (res != NULL)
 	{
-		free(ids);
-		return PGQ_EXIT_FAIL;
+		report_not_requeued(cli, res, ids, nids);
+		printf("Re-queued %d job(s).\n", PQntuples(res));
+		PQclear(res);
 	}
-	for (int i = 0; i < nids; i++)
-	{
-		bool		found = false;
-
-		for (int r = 0; r < PQntuples(res) && !found; r++)
-			found = strtol(PQgetvalue(res, r, 0), NULL, 10) == ids[i];
-		/* report each id once, also when given twice */
-		for (int j = 0; j < i && !found; j++)
-			found = ids[j] == ids[i];
-		if (!found)
-			fprintf(stderr, "pgq %s: notice: job %ld was not re-queued: it is not held as failed, or its dedupe_key is in use\n",
-					cli->command, ids[i]);
-	}
-	printf("Re-queued %d job(s).\n", PQntuples(res));
-	PQclear(res);
 	free(ids);
-	return PGQ_EXIT_OK;
+	return res != NULL ? PGQ_EXIT_OK : PGQ_EXIT_FAIL;
 }
 
 /* Is s all ASCII digits (and not empty), like Python's str.isdigit()? */
@@ -542,18 +544,16 @@ all_digits(const char *s)
 static bool
 remove_schedule(PgqCli *cli, PGconn *conn, const char *what)
 {
-	bool		by_id = all_digits(what);
-	PGresult   *res;
+	bool	  by_id = all_digits(what);
+	PGresult *res;
 
 	res = pgq_cli_exec(cli, conn,
-					   by_id ? "SELECT pgqueuer.unschedule($1::pg_catalog.int8)::pg_catalog.int4"
-					   : "SELECT pgqueuer.unschedule($1::pg_catalog.text)",
+					   by_id ? "SELECT pgqueuer.unschedule($1::pg_catalog.int8)::pg_catalog.int4" : "SELECT pgqueuer.unschedule($1::pg_catalog.text)",
 					   1, &what);
 	if (res == NULL)
 		return false;
 	if (by_id)
-		fprintf(stderr, strcmp(PQgetvalue(res, 0, 0), "1") == 0 ?
-				"Removed schedule %s.\n" : "No schedule with id %s.\n", what);
+		fprintf(stderr, strcmp(PQgetvalue(res, 0, 0), "1") == 0 ? "Removed schedule %s.\n" : "No schedule with id %s.\n", what);
 	else if (strcmp(PQgetvalue(res, 0, 0), "0") == 0)
 		fprintf(stderr, "No schedule with entrypoint '%s'.\n", what);
 	else
@@ -579,10 +579,9 @@ schedules_help(void)
 		   "Options:\n"
 		   "  -r, --remove ID|NAME     first remove the schedule with this id (all\n"
 		   "                           digits) or every schedule of this entrypoint;\n"
-		   "                           may be repeated\n"
-		   PGQ_TABLE_FORMAT_HELP
-		   "  -h, --help               show this help and exit\n"
-		   EXIT_STATUS_HELP, pgq_table_format_names());
+		   "                           may be repeated\n" PGQ_TABLE_FORMAT_HELP
+		   "  -h, --help               show this help and exit\n" PGQ_EXIT_STATUS_HELP,
+		   pgq_table_format_names());
 }
 
 /*
@@ -594,21 +593,19 @@ cmd_schedules(PgqCli *cli, int argc, char **argv)
 {
 	static const struct option options[] = {
 		{"remove", required_argument, NULL, 'r'},
-		{"table-format", required_argument, NULL, 't'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}
-	};
+		PGQ_TABLE_OPTIONS,
+		{NULL, 0, NULL, 0}};
 	static const char *const headers[] = {
 		"id", "expression", "heartbeat", "created", "updated", "next_run",
-		"last_run", "status", "entrypoint"
-	};
-	const char **remove;
-	int			nremove = 0;
-	const char *format_name = NULL;
+		"last_run", "status", "entrypoint"};
+	const char	 **remove;
+	int			   nremove = 0;
+	const char	  *format_name = NULL;
 	PgqTableFormat format;
-	PGconn	   *conn;
-	PGresult   *res;
-	int			c;
+	PGconn		  *conn = NULL;
+	PGresult	  *res;
+	int			   c;
+	int			   rc;
 
 	remove = calloc(argc > 0 ? argc : 1, sizeof(char *));
 	if (remove == NULL)
@@ -616,9 +613,7 @@ cmd_schedules(PgqCli *cli, int argc, char **argv)
 		pgq_cli_error(cli, "out of memory");
 		return PGQ_EXIT_FAIL;
 	}
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":r:t:h", options, NULL)) != -1)
+	while ((c = pgq_cli_getopt(cli, argc, argv, ":r:t:h", options, schedules_help, &rc)) >= 0)
 	{
 		switch (c)
 		{
@@ -628,43 +623,25 @@ cmd_schedules(PgqCli *cli, int argc, char **argv)
 			case 't':
 				format_name = optarg;
 				break;
-			case 'h':
-				free(remove);
-				schedules_help();
-				return PGQ_EXIT_OK;
-			default:
-				free(remove);
-				return pgq_cli_option_error(cli, argv, c);
 		}
 	}
-	if (optind < argc)
-	{
-		free(remove);
-		return pgq_cli_usage(cli, "unexpected argument \"%s\"", argv[optind]);
-	}
-	if (!pgq_table_format_choose(cli, format_name, &format))
-	{
-		free(remove);
-		return PGQ_EXIT_USAGE;
-	}
-
-	conn = pgq_cli_connect(cli);
-	if (conn == NULL)
-	{
-		free(remove);
-		return PGQ_EXIT_FAIL;
-	}
-	for (int i = 0; i < nremove; i++)
+	if (c != PGQ_OPT_STOP)
+		conn = pgq_table_command_connect(cli, argc, argv, format_name, &format, &rc);
+	for (int i = 0; conn != NULL && i < nremove; i++)
 	{
 		if (!remove_schedule(cli, conn, remove[i]))
 		{
-			free(remove);
 			PQfinish(conn);
-			return PGQ_EXIT_FAIL;
+			conn = NULL;
+			rc = PGQ_EXIT_FAIL;
 		}
 	}
 	free(remove);
+	if (conn == NULL)
+		return rc;
 
+	/* clang-format cannot lay out a macro call inside a string concatenation */
+	/* clang-format off */
 	res = pgq_cli_exec(cli, conn,
 					   "SELECT id, expression, " PGQ_SQL_TS("heartbeat") ","
 					   " " PGQ_SQL_TS("created") ", " PGQ_SQL_TS("updated") ","
@@ -673,10 +650,6 @@ cmd_schedules(PgqCli *cli, int argc, char **argv)
 					   " FROM pgqueuer.list_schedules()"
 					   " ORDER BY last_run, id",
 					   0, NULL);
-	PQfinish(conn);
-	if (res == NULL)
-		return PGQ_EXIT_FAIL;
-	pgq_table_print_result(stdout, format, headers, res);
-	PQclear(res);
-	return PGQ_EXIT_OK;
+	/* clang-format on */
+	return pgq_table_finish_listing(conn, res, format, headers, NULL);
 }

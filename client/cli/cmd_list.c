@@ -25,13 +25,9 @@
 #include "pgq.h"
 #include "table.h"
 
-#define EXIT_STATUS_HELP \
-	"\nExit status: 0 success, 1 failure (connection or server error), 2 usage error.\n"
-
 /* the labels of pgqueuer_status, in the enum's order */
 static const char *const job_statuses[] = {
-	"queued", "picked", "successful", "exception", "canceled", "deleted", "failed"
-};
+	"queued", "picked", "successful", "exception", "canceled", "deleted", "failed"};
 
 static void
 jobs_help(void)
@@ -53,10 +49,9 @@ jobs_help(void)
 		   "                           failed); may be repeated (default: all)\n"
 		   "  -e, --entrypoint NAME    only jobs of this entrypoint; may be repeated\n"
 		   "                           (default: all)\n"
-		   "  -n, --limit N            show at most N jobs, 1 to 10000 (default: 100)\n"
-		   PGQ_TABLE_FORMAT_HELP
-		   "  -h, --help               show this help and exit\n"
-		   EXIT_STATUS_HELP, pgq_table_format_names());
+		   "  -n, --limit N            show at most N jobs, 1 to 10000 (default: 100)\n" PGQ_TABLE_FORMAT_HELP
+		   "  -h, --help               show this help and exit\n" PGQ_EXIT_STATUS_HELP,
+		   pgq_table_format_names());
 }
 
 /*
@@ -76,36 +71,79 @@ parse_status(PgqCli *cli, const char *text)
 }
 
 /*
+ * jobs_options
+ *		Read pgq jobs' options: --status and --entrypoint values into
+ *		statuses and entrypoints (each room for argc), --limit into *limit,
+ *		--table-format into *format.  Returns -1 when the command goes on,
+ *		else its exit status (help shown, or a usage error printed).
+ */
+static int
+jobs_options(PgqCli *cli, int argc, char **argv,
+			 const char **statuses, int *nstatuses,
+			 const char **entrypoints, int *nentrypoints,
+			 const char **limit, PgqTableFormat *format)
+{
+	static const struct option options[] = {
+		{"status", required_argument, NULL, 's'},
+		{"entrypoint", required_argument, NULL, 'e'},
+		{"limit", required_argument, NULL, 'n'},
+		PGQ_TABLE_OPTIONS,
+		{NULL, 0, NULL, 0}};
+	const char *format_name = NULL;
+	long		lval;
+	int			c;
+	int			rc;
+
+	while ((c = pgq_cli_getopt(cli, argc, argv, ":s:e:n:t:h", options, jobs_help, &rc)) >= 0)
+	{
+		switch (c)
+		{
+			case 's':
+				if (!parse_status(cli, optarg))
+					return PGQ_EXIT_USAGE;
+				statuses[(*nstatuses)++] = optarg;
+				break;
+			case 'e':
+				entrypoints[(*nentrypoints)++] = optarg;
+				break;
+			case 'n':
+				if (!pgq_cli_parse_int(cli, "--limit", optarg, 1, PGQ_MAX_LIST_ROWS, &lval))
+					return PGQ_EXIT_USAGE;
+				*limit = optarg;
+				break;
+			case 't':
+				format_name = optarg;
+				break;
+		}
+	}
+	if (c == PGQ_OPT_STOP)
+		return rc;
+	if (optind < argc)
+		return pgq_cli_usage(cli, "unexpected argument \"%s\"", argv[optind]);
+	if (!pgq_table_format_choose(cli, format_name, format))
+		return PGQ_EXIT_USAGE;
+	return -1;
+}
+
+/*
  * cmd_jobs
  *		pgq jobs: the queue, filtered.
  */
 int
 cmd_jobs(PgqCli *cli, int argc, char **argv)
 {
-	static const struct option options[] = {
-		{"status", required_argument, NULL, 's'},
-		{"entrypoint", required_argument, NULL, 'e'},
-		{"limit", required_argument, NULL, 'n'},
-		{"table-format", required_argument, NULL, 't'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}
-	};
 	static const char *const headers[] = {
 		"ID", "Entrypoint", "Status", "Priority", "Attempts", "Execute after",
-		"Heartbeat", "Worker", "Payload bytes"
-	};
-	const char **statuses;
-	const char **entrypoints;
-	int			nstatuses = 0;
-	int			nentrypoints = 0;
-	const char *params[3] = {NULL, NULL, "100"};	/* entrypoints, statuses */
-	const char *format_name = NULL;
+		"Heartbeat", "Worker", "Payload bytes"};
+	const char	 **statuses;
+	const char	 **entrypoints;
+	int			   nstatuses = 0;
+	int			   nentrypoints = 0;
+	const char	  *params[3] = {NULL, NULL, "100"}; /* entrypoints, statuses */
 	PgqTableFormat format;
-	PGconn	   *conn;
-	PGresult   *res = NULL;
-	int			rc = PGQ_EXIT_USAGE;
-	long		lval;
-	int			c;
+	PGconn		  *conn;
+	PGresult	  *res;
+	int			   rc;
 
 	statuses = calloc(argc > 0 ? argc : 1, sizeof(char *));
 	entrypoints = calloc(argc > 0 ? argc : 1, sizeof(char *));
@@ -116,43 +154,9 @@ cmd_jobs(PgqCli *cli, int argc, char **argv)
 		pgq_cli_error(cli, "out of memory");
 		return PGQ_EXIT_FAIL;
 	}
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":s:e:n:t:h", options, NULL)) != -1)
-	{
-		switch (c)
-		{
-			case 's':
-				if (!parse_status(cli, optarg))
-					goto done;
-				statuses[nstatuses++] = optarg;
-				break;
-			case 'e':
-				entrypoints[nentrypoints++] = optarg;
-				break;
-			case 'n':
-				if (!pgq_cli_parse_int(cli, "--limit", optarg, 1, PGQ_MAX_LIST_ROWS, &lval))
-					goto done;
-				params[2] = optarg;
-				break;
-			case 't':
-				format_name = optarg;
-				break;
-			case 'h':
-				jobs_help();
-				rc = PGQ_EXIT_OK;
-				goto done;
-			default:
-				rc = pgq_cli_option_error(cli, argv, c);
-				goto done;
-		}
-	}
-	if (optind < argc)
-	{
-		rc = pgq_cli_usage(cli, "unexpected argument \"%s\"", argv[optind]);
-		goto done;
-	}
-	if (!pgq_table_format_choose(cli, format_name, &format))
+	rc = jobs_options(cli, argc, argv, statuses, &nstatuses,
+					  entrypoints, &nentrypoints, &params[2], &format);
+	if (rc >= 0)
 		goto done;
 
 	rc = PGQ_EXIT_FAIL;
@@ -165,6 +169,8 @@ cmd_jobs(PgqCli *cli, int argc, char **argv)
 	conn = pgq_cli_connect(cli);
 	if (conn == NULL)
 		goto done;
+	/* clang-format cannot lay out a macro call inside a string concatenation */
+	/* clang-format off */
 	res = pgq_cli_exec(cli, conn,
 					   "SELECT id, entrypoint, status, priority, attempts,"
 					   " " PGQ_SQL_TS("execute_after") ", " PGQ_SQL_TS("heartbeat") ","
@@ -174,15 +180,8 @@ cmd_jobs(PgqCli *cli, int argc, char **argv)
 					   " $2::pgqueuer.pgqueuer_status[], NULL, NULL, $3::pg_catalog.int4)"
 					   " ORDER BY id",
 					   3, params);
-	PQfinish(conn);
-	if (res == NULL)
-		goto done;
-	if (PQntuples(res) == 0)
-		printf("No jobs.\n");
-	else
-		pgq_table_print_result(stdout, format, headers, res);
-	PQclear(res);
-	rc = PGQ_EXIT_OK;
+	/* clang-format on */
+	rc = pgq_table_finish_listing(conn, res, format, headers, "No jobs.");
 
 done:
 	free((char *) params[0]);
@@ -206,10 +205,9 @@ workers_help(void)
 		   "connection, when it is connected under libpgqueuer's application name\n"
 		   "\"pgqueuer worker ID\"), or \"No workers.\".\n"
 		   "\n"
-		   "Options:\n"
-		   PGQ_TABLE_FORMAT_HELP
-		   "  -h, --help               show this help and exit\n"
-		   EXIT_STATUS_HELP, pgq_table_format_names());
+		   "Options:\n" PGQ_TABLE_FORMAT_HELP
+		   "  -h, --help               show this help and exit\n" PGQ_EXIT_STATUS_HELP,
+		   pgq_table_format_names());
 }
 
 /*
@@ -220,40 +218,34 @@ int
 cmd_workers(PgqCli *cli, int argc, char **argv)
 {
 	static const struct option options[] = {
-		{"table-format", required_argument, NULL, 't'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}
-	};
+		PGQ_TABLE_OPTIONS,
+		{NULL, 0, NULL, 0}};
 	static const char *const headers[] = {
 		"Worker", "Jobs", "Entrypoints", "Oldest heartbeat", "Last heartbeat",
-		"PID", "Client"
-	};
-	const char *format_name = NULL;
+		"PID", "Client"};
+	const char	  *format_name = NULL;
 	PgqTableFormat format;
-	PGconn	   *conn;
-	PGresult   *res;
-	int			c;
-	int			rc;
+	PGconn		  *conn;
+	PGresult	  *res;
+	int			   c;
+	int			   rc;
 
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":t:h", options, NULL)) != -1)
+	while ((c = pgq_cli_getopt(cli, argc, argv, ":t:h", options, workers_help, &rc)) >= 0)
 	{
 		switch (c)
 		{
 			case 't':
 				format_name = optarg;
 				break;
-			case 'h':
-				workers_help();
-				return PGQ_EXIT_OK;
-			default:
-				return pgq_cli_option_error(cli, argv, c);
 		}
 	}
+	if (c == PGQ_OPT_STOP)
+		return rc;
 	conn = pgq_table_command_connect(cli, argc, argv, format_name, &format, &rc);
 	if (conn == NULL)
 		return rc;
+	/* clang-format cannot lay out a macro call inside a string concatenation */
+	/* clang-format off */
 	res = pgq_cli_exec(cli, conn,
 					   "SELECT queue_manager_id, picked,"
 					   " pg_catalog.array_to_string(entrypoints, ', '),"
@@ -262,13 +254,7 @@ cmd_workers(PgqCli *cli, int argc, char **argv)
 					   " COALESCE(COALESCE(client_hostname, pg_catalog.host(client_addr)), '')"
 					   " FROM pgqueuer.workers()",
 					   0, NULL);
-	PQfinish(conn);
-	if (res == NULL)
-		return PGQ_EXIT_FAIL;
-	if (PQntuples(res) == 0)
-		printf("No workers.\n");
-	else
-		pgq_table_print_result(stdout, format, headers, res);
-	PQclear(res);
-	return PGQ_EXIT_OK;
+	/* clang-format on */
+	return pgq_table_finish_listing(conn, res, format, headers,
+									"No workers.");
 }

@@ -61,7 +61,7 @@ migrate_help(void)
 static bool
 exec_ok(PgqCli *cli, PGconn *conn, const char *sql)
 {
-	PGresult   *res = pgq_cli_exec(cli, conn, sql, 0, NULL);
+	PGresult *res = pgq_cli_exec(cli, conn, sql, 0, NULL);
 
 	PQclear(res);
 	return res != NULL;
@@ -75,8 +75,8 @@ exec_ok(PgqCli *cli, PGconn *conn, const char *sql)
 static bool
 prepare_extension(PgqCli *cli, PGconn *conn, const char **schema)
 {
-	PGresult   *res;
-	bool		installed;
+	PGresult *res;
+	bool	  installed;
 
 	res = pgq_cli_exec(cli, conn,
 					   "SELECT count(*) > 0 FROM pg_catalog.pg_extension WHERE extname = 'pgqueuer'",
@@ -119,9 +119,8 @@ cmd_migrate(PgqCli *cli, int argc, char **argv)
 		{"dry-run", no_argument, NULL, 'n'},
 		{"drop-old", no_argument, NULL, 'D'},
 		{"requeue-picked", no_argument, NULL, 'R'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}
-	};
+		PGQ_HELP_OPTION,
+		{NULL, 0, NULL, 0}};
 	const char *schema = "public";
 	bool		dry_run = false;
 	bool		drop_old = false;
@@ -130,10 +129,9 @@ cmd_migrate(PgqCli *cli, int argc, char **argv)
 	PGconn	   *conn;
 	PGresult   *res;
 	int			c;
+	int			rc;
 
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":s:h", options, NULL)) != -1)
+	while ((c = pgq_cli_getopt(cli, argc, argv, ":s:h", options, migrate_help, &rc)) >= 0)
 	{
 		switch (c)
 		{
@@ -149,13 +147,10 @@ cmd_migrate(PgqCli *cli, int argc, char **argv)
 			case 'R':
 				requeue = true;
 				break;
-			case 'h':
-				migrate_help();
-				return PGQ_EXIT_OK;
-			default:
-				return pgq_cli_option_error(cli, argv, c);
 		}
 	}
+	if (c == PGQ_OPT_STOP)
+		return rc;
 	if (optind < argc)
 		return pgq_cli_usage(cli, "unexpected argument \"%s\"", argv[optind]);
 
@@ -176,7 +171,7 @@ cmd_migrate(PgqCli *cli, int argc, char **argv)
 					   4, params);
 	if (res == NULL)
 	{
-		PQfinish(conn);			/* the transaction rolls back */
+		PQfinish(conn); /* the transaction rolls back */
 		return PGQ_EXIT_FAIL;
 	}
 	for (int r = 0; r < PQntuples(res); r++)

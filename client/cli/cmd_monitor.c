@@ -29,7 +29,7 @@
 #include "pgq.h"
 #include "table.h"
 
-#define EXIT_STATUS_HELP \
+#define EXIT_STATUS_SIGNAL_HELP \
 	"\nExit status: 0 success (also when stopped by SIGINT or SIGTERM), 1 failure\n" \
 	"(connection or server error), 2 usage error.\n"
 
@@ -42,10 +42,10 @@
 static bool
 wait_interrupted(double seconds)
 {
-	sigset_t	block;
-	sigset_t	old;
+	sigset_t		block;
+	sigset_t		old;
 	struct timespec deadline;
-	bool		interrupted;
+	bool			interrupted;
 
 	sigemptyset(&block);
 	sigaddset(&block, SIGINT);
@@ -92,13 +92,11 @@ static bool
 show_dashboard(PgqCli *cli, PGconn *conn, const char *limit, PgqTableFormat format)
 {
 	static const char *const stat_headers[] = {
-		"Created", "Count", "Entrypoint", "Status", "Priority"
-	};
+		"Created", "Count", "Entrypoint", "Status", "Priority"};
 	static const char *const queue_headers[] = {
-		"Jobs", "Entrypoint", "Status", "Priority"
-	};
-	PGresult   *stats;
-	PGresult   *queue;
+		"Jobs", "Entrypoint", "Status", "Priority"};
+	PGresult *stats;
+	PGresult *queue;
 
 	stats = pgq_cli_exec(cli, conn,
 						 "SELECT pg_catalog.to_char(created, 'YYYY-MM-DD HH24:MI:SSOF'),"
@@ -143,10 +141,9 @@ dashboard_help(void)
 		   "Options:\n"
 		   "  -i, --interval SECONDS   clear the screen and refresh every SECONDS until\n"
 		   "                           SIGINT or SIGTERM (default: print once and exit)\n"
-		   "  -n, --tail, --limit N    statistics rows to show (default: 25)\n"
-		   PGQ_TABLE_FORMAT_HELP
-		   "  -h, --help               show this help and exit\n"
-		   EXIT_STATUS_HELP, pgq_table_format_names());
+		   "  -n, --tail, --limit N    statistics rows to show (default: 25)\n" PGQ_TABLE_FORMAT_HELP
+		   "  -h, --help               show this help and exit\n" EXIT_STATUS_SIGNAL_HELP,
+		   pgq_table_format_names());
 }
 
 /*
@@ -160,23 +157,19 @@ cmd_dashboard(PgqCli *cli, int argc, char **argv)
 		{"interval", required_argument, NULL, 'i'},
 		{"tail", required_argument, NULL, 'n'},
 		{"limit", required_argument, NULL, 'n'},
-		{"table-format", required_argument, NULL, 't'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}
-	};
-	double		interval = 0;
-	bool		repeat = false;
-	const char *limit = "25";
-	const char *format_name = NULL;
+		PGQ_TABLE_OPTIONS,
+		{NULL, 0, NULL, 0}};
+	double		   interval = 0;
+	bool		   repeat = false;
+	const char	  *limit = "25";
+	const char	  *format_name = NULL;
 	PgqTableFormat format;
-	PGconn	   *conn;
-	long		lval;
-	int			c;
-	int			rc;
+	PGconn		  *conn;
+	long		   lval;
+	int			   c;
+	int			   rc;
 
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":i:n:t:h", options, NULL)) != -1)
+	while ((c = pgq_cli_getopt(cli, argc, argv, ":i:n:t:h", options, dashboard_help, &rc)) >= 0)
 	{
 		switch (c)
 		{
@@ -193,19 +186,16 @@ cmd_dashboard(PgqCli *cli, int argc, char **argv)
 			case 't':
 				format_name = optarg;
 				break;
-			case 'h':
-				dashboard_help();
-				return PGQ_EXIT_OK;
-			default:
-				return pgq_cli_option_error(cli, argv, c);
 		}
 	}
+	if (c == PGQ_OPT_STOP)
+		return rc;
 	conn = pgq_table_command_connect(cli, argc, argv, format_name, &format, &rc);
 	if (conn == NULL)
 		return rc;
 	if (!repeat)
 	{
-		bool		ok = show_dashboard(cli, conn, limit, format);
+		bool ok = show_dashboard(cli, conn, limit, format);
 
 		PQfinish(conn);
 		return ok ? PGQ_EXIT_OK : PGQ_EXIT_FAIL;
@@ -261,7 +251,7 @@ print_escaped(FILE *out, const char *s)
 static void
 print_notifications(PGconn *conn)
 {
-	PGnotify   *note;
+	PGnotify *note;
 
 	while ((note = PQnotifies(conn)) != NULL)
 	{
@@ -284,9 +274,9 @@ print_notifications(PGconn *conn)
 static bool
 listen_loop(PgqCli *cli, PGconn *conn)
 {
-	sigset_t	block;
-	sigset_t	old;
-	bool		ok = true;
+	sigset_t block;
+	sigset_t old;
+	bool	 ok = true;
 
 	sigemptyset(&block);
 	sigaddset(&block, SIGINT);
@@ -296,7 +286,7 @@ listen_loop(PgqCli *cli, PGconn *conn)
 	while (!pgq_cli_interrupted)
 	{
 		struct pollfd pfd;
-		int			rc;
+		int			  rc;
 
 		print_notifications(conn);
 		pfd.fd = PQsocket(conn);
@@ -319,8 +309,8 @@ listen_loop(PgqCli *cli, PGconn *conn)
 		}
 		if (!PQconsumeInput(conn))
 		{
-			char	   *msg = PQerrorMessage(conn);
-			size_t		len = strlen(msg);
+			char  *msg = PQerrorMessage(conn);
+			size_t len = strlen(msg);
 
 			while (len > 0 && msg[len - 1] == '\n')
 				len--;
@@ -351,8 +341,7 @@ listen_help(void)
 		   "\n"
 		   "Options:\n"
 		   "  -c, --channel NAME   channel to listen on (default: ch_pgqueuer)\n"
-		   "  -h, --help           show this help and exit\n"
-		   EXIT_STATUS_HELP);
+		   "  -h, --help           show this help and exit\n" EXIT_STATUS_SIGNAL_HELP);
 }
 
 /*
@@ -364,9 +353,8 @@ cmd_listen(PgqCli *cli, int argc, char **argv)
 {
 	static const struct option options[] = {
 		{"channel", required_argument, NULL, 'c'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}
-	};
+		PGQ_HELP_OPTION,
+		{NULL, 0, NULL, 0}};
 	const char *channel = "ch_pgqueuer";
 	PGconn	   *conn;
 	PGresult   *res;
@@ -374,23 +362,19 @@ cmd_listen(PgqCli *cli, int argc, char **argv)
 	char	   *sql;
 	bool		ok;
 	int			c;
+	int			rc;
 
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":c:h", options, NULL)) != -1)
+	while ((c = pgq_cli_getopt(cli, argc, argv, ":c:h", options, listen_help, &rc)) >= 0)
 	{
 		switch (c)
 		{
 			case 'c':
 				channel = optarg;
 				break;
-			case 'h':
-				listen_help();
-				return PGQ_EXIT_OK;
-			default:
-				return pgq_cli_option_error(cli, argv, c);
 		}
 	}
+	if (c == PGQ_OPT_STOP)
+		return rc;
 	if (optind < argc)
 		return pgq_cli_usage(cli, "unexpected argument \"%s\"", argv[optind]);
 	if (channel[0] == '\0')

@@ -52,9 +52,9 @@ static volatile sig_atomic_t got_signal = 0;
 
 /* --progress: the current worker and the totals of earlier cycles */
 static pthread_mutex_t progress_lock = PTHREAD_MUTEX_INITIALIZER;
-static PgqWorker *progress_worker = NULL;
-static PgqWorkerStats progress_base;
-static atomic_int progress_done = 0;
+static PgqWorker	  *progress_worker = NULL;
+static PgqWorkerStats  progress_base;
+static atomic_int	   progress_done = 0;
 
 static void
 usage(void)
@@ -103,7 +103,7 @@ usage(void)
 static void
 on_signal(int signo)
 {
-	PgqWorker  *worker = signal_worker;
+	PgqWorker *worker = signal_worker;
 
 	if (signo == SIGINT && got_signal == SIGINT)
 	{
@@ -129,7 +129,7 @@ install_signals(void)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = 0;			/* no SA_RESTART: the restart delay wakes up */
+	sa.sa_flags = 0; /* no SA_RESTART: the restart delay wakes up */
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 }
@@ -143,10 +143,10 @@ static void
 log_line(PgqLogLevel level, const char *message, void *arg)
 {
 	static const char *const names[] = {"DEBUG", "INFO", "WARNING", "ERROR"};
-	struct timeval tv;
-	struct tm	tm;
-	char		date[32];
-	char		zone[8];
+	struct timeval			 tv;
+	struct tm				 tm;
+	char					 date[32];
+	char					 zone[8];
 
 	gettimeofday(&tv, NULL);
 	localtime_r(&tv.tv_sec, &tm);
@@ -160,14 +160,14 @@ log_line(PgqLogLevel level, const char *message, void *arg)
 
 /* run_log: a message of pgq run itself, in the worker's format */
 static void
-run_log(const PgqWorkerOptions *opts, PgqLogLevel level, const char *fmt,...)
+run_log(const PgqWorkerOptions *opts, PgqLogLevel level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 static void
-run_log(const PgqWorkerOptions *opts, PgqLogLevel level, const char *fmt,...)
+run_log(const PgqWorkerOptions *opts, PgqLogLevel level, const char *fmt, ...)
 {
-	char		msg[2048];
-	va_list		ap;
+	char	msg[2048];
+	va_list ap;
 
 	if (level < opts->log_level)
 		return;
@@ -185,10 +185,15 @@ parse_log_level(const char *text, PgqLogLevel *level)
 	{
 		const char *name;
 		PgqLogLevel level;
-	}			names[] = {
-		{"DEBUG", PGQ_LOG_DEBUG}, {"NOTSET", PGQ_LOG_DEBUG}, {"INFO", PGQ_LOG_INFO},
-		{"WARNING", PGQ_LOG_WARNING}, {"WARN", PGQ_LOG_WARNING},
-		{"ERROR", PGQ_LOG_ERROR}, {"CRITICAL", PGQ_LOG_ERROR}, {"FATAL", PGQ_LOG_ERROR},
+	} names[] = {
+		{"DEBUG", PGQ_LOG_DEBUG},
+		{"NOTSET", PGQ_LOG_DEBUG},
+		{"INFO", PGQ_LOG_INFO},
+		{"WARNING", PGQ_LOG_WARNING},
+		{"WARN", PGQ_LOG_WARNING},
+		{"ERROR", PGQ_LOG_ERROR},
+		{"CRITICAL", PGQ_LOG_ERROR},
+		{"FATAL", PGQ_LOG_ERROR},
 	};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -222,19 +227,19 @@ add_stats(PgqWorkerStats *a, const PgqWorkerStats *b)
 static void *
 progress_main(void *arg)
 {
-	int64_t		last_done = 0;
+	int64_t			last_done = 0;
 	struct timespec last;
 
 	clock_gettime(CLOCK_MONOTONIC, &last);
 	while (!atomic_load(&progress_done))
 	{
 		struct timespec now;
-		PgqWorkerStats st;
-		int64_t		done;
-		double		dt;
+		PgqWorkerStats	st;
+		int64_t			done;
+		double			dt;
 
 		for (int i = 0; i < 10 && !atomic_load(&progress_done); i++)
-			nanosleep(&(struct timespec) {0, 100 * 1000 * 1000}, NULL);
+			nanosleep(&(struct timespec){0, 100 * 1000 * 1000}, NULL);
 		if (atomic_load(&progress_done))
 			break;
 
@@ -269,9 +274,9 @@ progress_main(void *arg)
 static bool
 start_progress(pthread_t *thread)
 {
-	sigset_t	block;
-	sigset_t	old;
-	int			rc;
+	sigset_t block;
+	sigset_t old;
+	int		 rc;
 
 	sigemptyset(&block);
 	sigaddset(&block, SIGINT);
@@ -303,28 +308,105 @@ restart_wait(double seconds)
 typedef struct RunArgs
 {
 	PgqWorkerOptions opts;
-	double		restart_delay;
-	bool		restart_on_failure;
-	bool		progress;
-	double		exec_retry_delay;
-	PgqExecSpec *execs;
-	int			nexecs;
-	const char *factory;
+	double			 restart_delay;
+	bool			 restart_on_failure;
+	bool			 progress;
+	double			 exec_retry_delay;
+	PgqExecSpec		*execs;
+	int				 nexecs;
+	const char		*factory;
 } RunArgs;
+
+/*
+ * add_exec
+ *		Add one --exec ENTRYPOINT=COMMAND to args.  Returns -1 to go on, else
+ *		the exit status (a bad or repeated entrypoint, out of memory).
+ */
+static int
+add_exec(PgqCli *cli, RunArgs *args, const char *spec)
+{
+	PgqExecSpec *execs = realloc(args->execs,
+								 sizeof(PgqExecSpec) * (size_t) (args->nexecs + 1));
+
+	if (execs == NULL)
+	{
+		pgq_cli_error(cli, "out of memory");
+		return PGQ_EXIT_FAIL;
+	}
+	args->execs = execs;
+	if (!pgq_exec_parse(cli, spec, &args->execs[args->nexecs]))
+		return PGQ_EXIT_USAGE;
+	for (int i = 0; i < args->nexecs; i++)
+		if (strcmp(args->execs[i].entrypoint, args->execs[args->nexecs].entrypoint) == 0)
+		{
+			pgq_cli_usage(cli, "--exec: entrypoint \"%s\" given twice",
+						  args->execs[i].entrypoint);
+			free(args->execs[args->nexecs].entrypoint);
+			return PGQ_EXIT_USAGE;
+		}
+	args->nexecs++;
+	return -1;
+}
+
+/*
+ * check_args
+ *		After the options (optind at the arguments): settle what depends on
+ *		several of them, take FACTORY, and require something to run.
+ *		Returns -1 to go on, else the exit status (usage error).
+ */
+static int
+check_args(PgqCli *cli, int argc, char **argv, RunArgs *args)
+{
+	const char *hook;
+
+	hook = getenv("PGQ_EXEC_TEST_HOOK");
+	for (int i = 0; i < args->nexecs; i++)
+	{
+		args->execs[i].retry_delay_s = args->exec_retry_delay;
+		if (hook && strcmp(hook, "stop-worker-after-fork") == 0)
+			args->execs[i].test_hook = PGQ_EXEC_HOOK_STOP_WORKER;
+		else if (hook && strcmp(hook, "stop-keeper-before-prctl") == 0)
+			args->execs[i].test_hook = PGQ_EXEC_HOOK_STOP_KEEPER;
+	}
+
+	/* a lost connection is re-established in place, jobs kept running */
+	if (args->restart_on_failure)
+		args->opts.reconnect_max_delay_s = fmax(args->restart_delay, 0.1);
+
+	if (optind < argc)
+		args->factory = argv[optind++];
+	if (optind < argc)
+		return pgq_cli_usage(cli, "unexpected argument \"%s\" (one FACTORY at most)", argv[optind]);
+	if (args->factory == NULL && args->nexecs == 0)
+		return pgq_cli_usage(cli, "a FACTORY (PATH.so:SYMBOL) or at least one --exec ENTRYPOINT=COMMAND is required");
+	return -1;
+}
 
 /*
  * parse_args
  *		Fill args from argv; returns -1 to go on, else the exit status
  *		(help, usage error).
+ *
+ * Long because it is one switch with a case for each of pgq run's eleven
+ * options, each a parse and an assignment next to the option table;
+ * splitting the switch would only separate the cases from the table.
  */
 static int
 parse_args(PgqCli *cli, int argc, char **argv, RunArgs *args)
 {
 	enum
 	{
-		OPT_DEQUEUE_TIMEOUT = 256, OPT_BATCH_SIZE, OPT_RESTART_DELAY,
-		OPT_RESTART_ON_FAILURE, OPT_LOG_LEVEL, OPT_MODE, OPT_MAX_CONCURRENT,
-		OPT_LISTENER, OPT_EXEC, OPT_EXEC_RETRY_DELAY, OPT_PROGRESS
+		OPT_DEQUEUE_TIMEOUT = 256,
+		OPT_BATCH_SIZE,
+		OPT_RESTART_DELAY,
+		OPT_RESTART_ON_FAILURE,
+		OPT_LOG_LEVEL,
+		OPT_MODE,
+		OPT_MAX_CONCURRENT,
+		OPT_LISTENER,
+		OPT_EXEC,
+		OPT_EXEC_RETRY_DELAY,
+		OPT_PROGRESS
 	};
 	static const struct option options[] = {
 		{"dequeue-timeout", required_argument, NULL, OPT_DEQUEUE_TIMEOUT},
@@ -338,12 +420,10 @@ parse_args(PgqCli *cli, int argc, char **argv, RunArgs *args)
 		{"exec", required_argument, NULL, OPT_EXEC},
 		{"exec-retry-delay", required_argument, NULL, OPT_EXEC_RETRY_DELAY},
 		{"progress", no_argument, NULL, OPT_PROGRESS},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}
-	};
-	int			c;
-	long		n;
-	const char *hook;
+		PGQ_HELP_OPTION,
+		{NULL, 0, NULL, 0}};
+	int	 c;
+	long n;
 
 	pgq_worker_options_init(&args->opts);
 	args->opts.conninfo = cli->dsn;
@@ -405,28 +485,8 @@ parse_args(PgqCli *cli, int argc, char **argv, RunArgs *args)
 				args->opts.shutdown_on_listener_failure = true;
 				break;
 			case OPT_EXEC:
-				{
-					PgqExecSpec *execs = realloc(args->execs,
-												 sizeof(PgqExecSpec) * (size_t) (args->nexecs + 1));
-
-					if (execs == NULL)
-					{
-						pgq_cli_error(cli, "out of memory");
-						return PGQ_EXIT_FAIL;
-					}
-					args->execs = execs;
-					if (!pgq_exec_parse(cli, optarg, &args->execs[args->nexecs]))
-						return PGQ_EXIT_USAGE;
-					for (int i = 0; i < args->nexecs; i++)
-						if (strcmp(args->execs[i].entrypoint, args->execs[args->nexecs].entrypoint) == 0)
-						{
-							pgq_cli_usage(cli, "--exec: entrypoint \"%s\" given twice",
-										  args->execs[i].entrypoint);
-							free(args->execs[args->nexecs].entrypoint);
-							return PGQ_EXIT_USAGE;
-						}
-					args->nexecs++;
-				}
+				if ((c = add_exec(cli, args, optarg)) >= 0)
+					return c;
 				break;
 			case OPT_EXEC_RETRY_DELAY:
 				if (!pgq_cli_parse_double(cli, "--exec-retry-delay", optarg, 0, 1e9,
@@ -445,27 +505,7 @@ parse_args(PgqCli *cli, int argc, char **argv, RunArgs *args)
 				return pgq_cli_usage(cli, "unknown option \"%s\"", argv[optind - 1]);
 		}
 	}
-	hook = getenv("PGQ_EXEC_TEST_HOOK");
-	for (int i = 0; i < args->nexecs; i++)
-	{
-		args->execs[i].retry_delay_s = args->exec_retry_delay;
-		if (hook && strcmp(hook, "stop-worker-after-fork") == 0)
-			args->execs[i].test_hook = PGQ_EXEC_HOOK_STOP_WORKER;
-		else if (hook && strcmp(hook, "stop-keeper-before-prctl") == 0)
-			args->execs[i].test_hook = PGQ_EXEC_HOOK_STOP_KEEPER;
-	}
-
-	/* a lost connection is re-established in place, jobs kept running */
-	if (args->restart_on_failure)
-		args->opts.reconnect_max_delay_s = fmax(args->restart_delay, 0.1);
-
-	if (optind < argc)
-		args->factory = argv[optind++];
-	if (optind < argc)
-		return pgq_cli_usage(cli, "unexpected argument \"%s\" (one FACTORY at most)", argv[optind]);
-	if (args->factory == NULL && args->nexecs == 0)
-		return pgq_cli_usage(cli, "a FACTORY (PATH.so:SYMBOL) or at least one --exec ENTRYPOINT=COMMAND is required");
-	return -1;
+	return check_args(cli, argc, argv, args);
 }
 
 /*
@@ -476,8 +516,8 @@ parse_args(PgqCli *cli, int argc, char **argv, RunArgs *args)
 static PgqRunResult
 run_cycle(RunArgs *args, PgqLoadedFactory *factory, char *message, size_t msglen)
 {
-	PgqWorker  *worker = pgq_worker_new(&args->opts);
-	PgqRunResult result = PGQ_RUN_ERROR;
+	PgqWorker	  *worker = pgq_worker_new(&args->opts);
+	PgqRunResult   result = PGQ_RUN_ERROR;
 	PgqWorkerStats st;
 
 	message[0] = '\0';
@@ -498,7 +538,7 @@ run_cycle(RunArgs *args, PgqLoadedFactory *factory, char *message, size_t msglen
 	}
 	if (factory->fn)
 	{
-		int			rc = factory->fn(worker);
+		int rc = factory->fn(worker);
 
 		if (rc != 0)
 		{
@@ -533,12 +573,12 @@ run_cycle(RunArgs *args, PgqLoadedFactory *factory, char *message, size_t msglen
 int
 cmd_run(PgqCli *cli, int argc, char **argv)
 {
-	RunArgs		args;
+	RunArgs			 args;
 	PgqLoadedFactory factory;
-	pthread_t	progress_thread;
-	bool		progress_started = false;
-	int			status;
-	char		message[2048];
+	pthread_t		 progress_thread;
+	bool			 progress_started = false;
+	int				 status;
+	char			 message[2048];
 
 	memset(&args, 0, sizeof(args));
 	memset(&factory, 0, sizeof(factory));

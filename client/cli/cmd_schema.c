@@ -26,9 +26,6 @@
 
 #include "pgq.h"
 
-#define EXIT_STATUS_HELP \
-	"\nExit status: 0 success, 1 failure (connection or server error), 2 usage error.\n"
-
 static const char *const durability_levels[] = {"volatile", "balanced", "durable"};
 
 /*
@@ -65,7 +62,7 @@ print_statements(const char *const *stmts, int n)
 static bool
 run_statements(PgqCli *cli, PGconn *conn, const char *const *stmts, int n)
 {
-	PGresult   *res;
+	PGresult *res;
 
 	for (int i = 0; i < n; i++)
 	{
@@ -87,7 +84,7 @@ static int
 extension_script(const char *ext_stmt, const char *level, char *durability_stmt,
 				 size_t stmt_size, const char **stmts)
 {
-	int			n = 0;
+	int n = 0;
 
 	if (level == NULL)
 	{
@@ -112,8 +109,8 @@ extension_script(const char *ext_stmt, const char *level, char *durability_stmt,
 static char *
 current_durability(PgqCli *cli, PGconn *conn)
 {
-	PGresult   *res;
-	char	   *level;
+	PGresult *res;
+	char	 *level;
 
 	res = pgq_cli_exec(cli, conn, "SELECT pgqueuer.current_durability()", 0, NULL);
 	if (res == NULL)
@@ -126,7 +123,7 @@ current_durability(PgqCli *cli, PGconn *conn)
 /* --durability and --dry-run, shared by install and upgrade. */
 typedef struct ExtensionOptions
 {
-	const char *level;			/* NULL: not given */
+	const char *level; /* NULL: not given */
 	bool		dry_run;
 } ExtensionOptions;
 
@@ -137,29 +134,26 @@ typedef struct ExtensionOptions
  */
 static int
 parse_extension_options(PgqCli *cli, int argc, char **argv,
-						void (*help) (void), bool with_durability,
+						void (*help)(void), bool with_durability,
 						ExtensionOptions *opts)
 {
 	static const struct option options[] = {
 		{"durability", required_argument, NULL, 'd'},
 		{"dry-run", no_argument, NULL, 'n'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}
-	};
+		PGQ_HELP_OPTION,
+		{NULL, 0, NULL, 0}};
 	static const struct option options_no_durability[] = {
 		{"dry-run", no_argument, NULL, 'n'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}
-	};
-	int			c;
+		PGQ_HELP_OPTION,
+		{NULL, 0, NULL, 0}};
+	int c;
+	int rc;
 
 	opts->level = NULL;
 	opts->dry_run = false;
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, with_durability ? ":d:h" : ":h",
-							with_durability ? options : options_no_durability,
-							NULL)) != -1)
+	while ((c = pgq_cli_getopt(cli, argc, argv, with_durability ? ":d:h" : ":h",
+							   with_durability ? options : options_no_durability,
+							   help, &rc)) >= 0)
 	{
 		switch (c)
 		{
@@ -171,13 +165,10 @@ parse_extension_options(PgqCli *cli, int argc, char **argv,
 			case 'n':
 				opts->dry_run = true;
 				break;
-			case 'h':
-				help();
-				return PGQ_EXIT_OK;
-			default:
-				return pgq_cli_option_error(cli, argv, c);
 		}
 	}
+	if (c == PGQ_OPT_STOP)
+		return rc;
 	if (optind < argc)
 		return pgq_cli_usage(cli, "unexpected argument \"%s\"", argv[optind]);
 	return -1;
@@ -243,8 +234,7 @@ install_help(void)
 		   "                          new installation)\n"
 		   "      --dry-run           print the SQL statements, one per line, and exit\n"
 		   "                          without connecting\n"
-		   "  -h, --help              show this help and exit\n"
-		   EXIT_STATUS_HELP);
+		   "  -h, --help              show this help and exit\n" PGQ_EXIT_STATUS_HELP);
 }
 
 /*
@@ -255,7 +245,7 @@ int
 cmd_install(PgqCli *cli, int argc, char **argv)
 {
 	ExtensionOptions opts;
-	int			rc = parse_extension_options(cli, argc, argv, install_help, true, &opts);
+	int				 rc = parse_extension_options(cli, argc, argv, install_help, true, &opts);
 
 	if (rc >= 0)
 		return rc;
@@ -280,8 +270,7 @@ uninstall_help(void)
 		   "\n"
 		   "Options:\n"
 		   "      --dry-run   print the SQL statements and exit without connecting\n"
-		   "  -h, --help      show this help and exit\n"
-		   EXIT_STATUS_HELP);
+		   "  -h, --help      show this help and exit\n" PGQ_EXIT_STATUS_HELP);
 }
 
 /*
@@ -325,11 +314,10 @@ cmd_uninstall(PgqCli *cli, int argc, char **argv)
 {
 	static const char *const stmts[] = {
 		"DROP EXTENSION IF EXISTS pgqueuer",
-		"DROP SCHEMA IF EXISTS pgqueuer"
-	};
+		"DROP SCHEMA IF EXISTS pgqueuer"};
 	ExtensionOptions opts;
-	int			rc = parse_extension_options(cli, argc, argv, uninstall_help, false, &opts);
-	PGconn	   *conn;
+	int				 rc = parse_extension_options(cli, argc, argv, uninstall_help, false, &opts);
+	PGconn			*conn;
 
 	if (rc >= 0)
 		return rc;
@@ -369,8 +357,7 @@ upgrade_help(void)
 		   "                          current level)\n"
 		   "      --dry-run           print the SQL statements, one per line, and exit\n"
 		   "                          without connecting\n"
-		   "  -h, --help              show this help and exit\n"
-		   EXIT_STATUS_HELP);
+		   "  -h, --help              show this help and exit\n" PGQ_EXIT_STATUS_HELP);
 }
 
 /*
@@ -381,7 +368,7 @@ int
 cmd_upgrade(PgqCli *cli, int argc, char **argv)
 {
 	ExtensionOptions opts;
-	int			rc = parse_extension_options(cli, argc, argv, upgrade_help, true, &opts);
+	int				 rc = parse_extension_options(cli, argc, argv, upgrade_help, true, &opts);
 
 	if (rc >= 0)
 		return rc;
@@ -400,31 +387,31 @@ cmd_upgrade(PgqCli *cli, int argc, char **argv)
  * look-alikes.
  */
 static const char *const objects_sql =
-"SELECT o.kind, o.name, o.present FROM ("
-" SELECT 1 AS ord, 'extension'::pg_catalog.text AS kind,"
-"  'pgqueuer'::pg_catalog.text AS name,"
-"  EXISTS (SELECT 1 FROM pg_catalog.pg_extension AS e"
-"   WHERE e.extname OPERATOR(pg_catalog.=) 'pgqueuer'::pg_catalog.name) AS present"
-" UNION ALL"
-" SELECT 2, 'schema', 'pgqueuer',"
-"  EXISTS (SELECT 1 FROM pg_catalog.pg_namespace AS n"
-"   WHERE n.nspname OPERATOR(pg_catalog.=) 'pgqueuer'::pg_catalog.name)"
-" UNION ALL"
-" SELECT 2 OPERATOR(pg_catalog.+) t.n::pg_catalog.int4, 'table', t.name,"
-"  pg_catalog.to_regclass(t.name) IS NOT NULL"
-" FROM pg_catalog.unnest('{pgqueuer.pgqueuer,pgqueuer.pgqueuer_log,"
-"pgqueuer.pgqueuer_statistics,pgqueuer.pgqueuer_schedules}'::pg_catalog.text[])"
-"  WITH ORDINALITY AS t(name, n)"
-" UNION ALL"
-" SELECT 10, 'function', 'pgqueuer.fn_pgqueuer_changed',"
-"  pg_catalog.to_regproc('pgqueuer.fn_pgqueuer_changed'::pg_catalog.text) IS NOT NULL"
-" UNION ALL"
-" SELECT 11, 'trigger', 'tg_pgqueuer_changed',"
-"  EXISTS (SELECT 1 FROM pg_catalog.pg_trigger AS g"
-"   WHERE g.tgname OPERATOR(pg_catalog.=) 'tg_pgqueuer_changed'::pg_catalog.name"
-"   AND g.tgrelid OPERATOR(pg_catalog.=)"
-"    pg_catalog.to_regclass('pgqueuer.pgqueuer'::pg_catalog.text)::pg_catalog.oid)"
-") AS o ORDER BY o.ord";
+	"SELECT o.kind, o.name, o.present FROM ("
+	" SELECT 1 AS ord, 'extension'::pg_catalog.text AS kind,"
+	"  'pgqueuer'::pg_catalog.text AS name,"
+	"  EXISTS (SELECT 1 FROM pg_catalog.pg_extension AS e"
+	"   WHERE e.extname OPERATOR(pg_catalog.=) 'pgqueuer'::pg_catalog.name) AS present"
+	" UNION ALL"
+	" SELECT 2, 'schema', 'pgqueuer',"
+	"  EXISTS (SELECT 1 FROM pg_catalog.pg_namespace AS n"
+	"   WHERE n.nspname OPERATOR(pg_catalog.=) 'pgqueuer'::pg_catalog.name)"
+	" UNION ALL"
+	" SELECT 2 OPERATOR(pg_catalog.+) t.n::pg_catalog.int4, 'table', t.name,"
+	"  pg_catalog.to_regclass(t.name) IS NOT NULL"
+	" FROM pg_catalog.unnest('{pgqueuer.pgqueuer,pgqueuer.pgqueuer_log,"
+	"pgqueuer.pgqueuer_statistics,pgqueuer.pgqueuer_schedules}'::pg_catalog.text[])"
+	"  WITH ORDINALITY AS t(name, n)"
+	" UNION ALL"
+	" SELECT 10, 'function', 'pgqueuer.fn_pgqueuer_changed',"
+	"  pg_catalog.to_regproc('pgqueuer.fn_pgqueuer_changed'::pg_catalog.text) IS NOT NULL"
+	" UNION ALL"
+	" SELECT 11, 'trigger', 'tg_pgqueuer_changed',"
+	"  EXISTS (SELECT 1 FROM pg_catalog.pg_trigger AS g"
+	"   WHERE g.tgname OPERATOR(pg_catalog.=) 'tg_pgqueuer_changed'::pg_catalog.name"
+	"   AND g.tgrelid OPERATOR(pg_catalog.=)"
+	"    pg_catalog.to_regclass('pgqueuer.pgqueuer'::pg_catalog.text)::pg_catalog.oid)"
+	") AS o ORDER BY o.ord";
 
 static void
 verify_help(void)
@@ -474,15 +461,15 @@ static int
 verify_objects(PgqCli *cli, PGconn *conn, bool expect_present,
 			   bool *extension_present)
 {
-	PGresult   *res = pgq_cli_exec(cli, conn, objects_sql, 0, NULL);
-	int			problems = 0;
+	PGresult *res = pgq_cli_exec(cli, conn, objects_sql, 0, NULL);
+	int		  problems = 0;
 
 	if (res == NULL)
 		return -1;
 	*extension_present = false;
 	for (int i = 0; i < PQntuples(res); i++)
 	{
-		bool		present = strcmp(PQgetvalue(res, i, 2), "t") == 0;
+		bool present = strcmp(PQgetvalue(res, i, 2), "t") == 0;
 
 		if (i == 0)
 			*extension_present = present;
@@ -522,6 +509,27 @@ run_repair(PgqCli *cli, PGconn *conn, bool dry_run)
 }
 
 /*
+ * run_verify
+ *		SELECT * FROM pgqueuer.verify(): print each problem it finds (the
+ *		basic objects verify_objects looks for are all part of its check).
+ *		Returns the number of problems, or -1 after an error.
+ */
+static int
+run_verify(PgqCli *cli, PGconn *conn)
+{
+	PGresult *res = pgq_cli_exec(cli, conn, "SELECT * FROM pgqueuer.verify()", 0, NULL);
+	int		  n;
+
+	if (res == NULL)
+		return -1;
+	n = PQntuples(res);
+	for (int i = 0; i < n; i++)
+		printf("%s\n", PQgetvalue(res, i, 0));
+	PQclear(res);
+	return n;
+}
+
+/*
  * cmd_verify
  *		pgq verify: report missing (or, with --expect absent, remaining)
  *		objects; exit 1 on any.
@@ -533,20 +541,18 @@ cmd_verify(PgqCli *cli, int argc, char **argv)
 		{"expect", required_argument, NULL, 'e'},
 		{"repair", no_argument, NULL, 'r'},
 		{"dry-run", no_argument, NULL, 'n'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}
-	};
-	bool		expect_present = true;
-	bool		repair = false;
-	bool		dry_run = false;
-	bool		extension_present;
-	int			problems;
-	PGconn	   *conn;
-	int			c;
+		PGQ_HELP_OPTION,
+		{NULL, 0, NULL, 0}};
+	bool	expect_present = true;
+	bool	repair = false;
+	bool	dry_run = false;
+	bool	extension_present;
+	int		problems;
+	PGconn *conn;
+	int		c;
+	int		rc;
 
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":hn", options, NULL)) != -1)
+	while ((c = pgq_cli_getopt(cli, argc, argv, ":hn", options, verify_help, &rc)) >= 0)
 	{
 		switch (c)
 		{
@@ -565,13 +571,10 @@ cmd_verify(PgqCli *cli, int argc, char **argv)
 					return pgq_cli_usage(cli, "invalid value \"%s\" for --expect: choose present or absent",
 										 optarg);
 				break;
-			case 'h':
-				verify_help();
-				return PGQ_EXIT_OK;
-			default:
-				return pgq_cli_option_error(cli, argv, c);
 		}
 	}
+	if (c == PGQ_OPT_STOP)
+		return rc;
 	if (optind < argc)
 		return pgq_cli_usage(cli, "unexpected argument \"%s\"", argv[optind]);
 	if (dry_run && !repair)
@@ -592,21 +595,7 @@ cmd_verify(PgqCli *cli, int argc, char **argv)
 	/* present and installed: the extension's own, thorough check */
 	problems = verify_objects(cli, conn, expect_present, &extension_present);
 	if (problems >= 0 && expect_present && extension_present)
-	{
-		PGresult   *res = pgq_cli_exec(cli, conn,
-									   "SELECT * FROM pgqueuer.verify()", 0, NULL);
-
-		if (res == NULL)
-			problems = -1;
-		else
-		{
-			/* the basic objects are all part of the extension's check */
-			problems = PQntuples(res);
-			for (int i = 0; i < PQntuples(res); i++)
-				printf("%s\n", PQgetvalue(res, i, 0));
-			PQclear(res);
-		}
-	}
+		problems = run_verify(cli, conn);
 	PQfinish(conn);
 	if (problems < 0)
 		return PGQ_EXIT_FAIL;
@@ -629,9 +618,9 @@ static int
 server_statements(PgqCli *cli, const char *sql, int nparams,
 				  const char *const *params, bool print)
 {
-	PGconn	   *conn = pgq_cli_connect(cli);
-	PGresult   *res;
-	int			n;
+	PGconn	 *conn = pgq_cli_connect(cli);
+	PGresult *res;
+	int		  n;
 
 	if (conn == NULL)
 		return -1;
@@ -669,8 +658,7 @@ durability_help(void)
 		   "      --dry-run   print the ALTER TABLE statements that would run, one per\n"
 		   "                  line (none when the tables are already at LEVEL), and\n"
 		   "                  change nothing; needs the extension installed\n"
-		   "  -h, --help      show this help and exit\n"
-		   EXIT_STATUS_HELP);
+		   "  -h, --help      show this help and exit\n" PGQ_EXIT_STATUS_HELP);
 }
 
 /*
@@ -682,30 +670,25 @@ cmd_durability(PgqCli *cli, int argc, char **argv)
 {
 	static const struct option options[] = {
 		{"dry-run", no_argument, NULL, 'n'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}
-	};
+		PGQ_HELP_OPTION,
+		{NULL, 0, NULL, 0}};
 	bool		dry_run = false;
 	const char *level;
 	const char *params[2];
 	int			c;
+	int			rc;
 
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1)
+	while ((c = pgq_cli_getopt(cli, argc, argv, ":h", options, durability_help, &rc)) >= 0)
 	{
 		switch (c)
 		{
 			case 'n':
 				dry_run = true;
 				break;
-			case 'h':
-				durability_help();
-				return PGQ_EXIT_OK;
-			default:
-				return pgq_cli_option_error(cli, argv, c);
 		}
 	}
+	if (c == PGQ_OPT_STOP)
+		return rc;
 	if (optind >= argc)
 		return pgq_cli_usage(cli, "missing argument LEVEL (volatile, balanced or durable)");
 	if (optind + 1 < argc)
@@ -741,8 +724,7 @@ autovac_help(void)
 		   "      --rollback  RESET those storage parameters to the server's defaults\n"
 		   "      --dry-run   print the ALTER TABLE statements, one per line, and\n"
 		   "                  change nothing; needs the extension installed\n"
-		   "  -h, --help      show this help and exit\n"
-		   EXIT_STATUS_HELP);
+		   "  -h, --help      show this help and exit\n" PGQ_EXIT_STATUS_HELP);
 }
 
 /*
@@ -755,17 +737,15 @@ cmd_autovac(PgqCli *cli, int argc, char **argv)
 	static const struct option options[] = {
 		{"dry-run", no_argument, NULL, 'n'},
 		{"rollback", no_argument, NULL, 'r'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}
-	};
+		PGQ_HELP_OPTION,
+		{NULL, 0, NULL, 0}};
 	bool		dry_run = false;
 	bool		rollback = false;
 	const char *params[2];
 	int			c;
+	int			rc;
 
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1)
+	while ((c = pgq_cli_getopt(cli, argc, argv, ":h", options, autovac_help, &rc)) >= 0)
 	{
 		switch (c)
 		{
@@ -775,13 +755,10 @@ cmd_autovac(PgqCli *cli, int argc, char **argv)
 			case 'r':
 				rollback = true;
 				break;
-			case 'h':
-				autovac_help();
-				return PGQ_EXIT_OK;
-			default:
-				return pgq_cli_option_error(cli, argv, c);
 		}
 	}
+	if (c == PGQ_OPT_STOP)
+		return rc;
 	if (optind < argc)
 		return pgq_cli_usage(cli, "unexpected argument \"%s\"", argv[optind]);
 
@@ -791,7 +768,6 @@ cmd_autovac(PgqCli *cli, int argc, char **argv)
 						  2, params, dry_run) < 0)
 		return PGQ_EXIT_FAIL;
 	if (!dry_run)
-		fprintf(stderr, "%s\n", rollback ? "Reset autovacuum settings to defaults." :
-				"Applied recommended autovacuum settings.");
+		fprintf(stderr, "%s\n", rollback ? "Reset autovacuum settings to defaults." : "Applied recommended autovacuum settings.");
 	return PGQ_EXIT_OK;
 }

@@ -28,8 +28,8 @@
 #define WAIT_MAX_IDS 10000
 
 static const char *const wait_sql =
-"SELECT job_id, status::text FROM pgqueuer.wait_for($1::bigint[],"
-" pg_catalog.make_interval(secs => $2::double precision))";
+	"SELECT job_id, status::text FROM pgqueuer.wait_for($1::bigint[],"
+	" pg_catalog.make_interval(secs => $2::double precision))";
 
 static void
 wait_help(void)
@@ -62,9 +62,9 @@ wait_help(void)
 static PGresult *
 run_wait(PgqCli *cli, PGconn *conn, const char *const *params)
 {
-	PGresult   *res = NULL;
-	PGresult   *r;
-	bool		cancelled = false;
+	PGresult *res = NULL;
+	PGresult *r;
+	bool	  cancelled = false;
 
 	if (!PQsendQueryParams(conn, wait_sql, 2, NULL, params, NULL, NULL, 0))
 		return pgq_cli_check_result(cli, conn, NULL);
@@ -74,8 +74,8 @@ run_wait(PgqCli *cli, PGconn *conn, const char *const *params)
 
 		if (pgq_cli_interrupted && !cancelled)
 		{
-			PGcancel   *cancel = PQgetCancel(conn);
-			char		errbuf[256];
+			PGcancel *cancel = PQgetCancel(conn);
+			char	  errbuf[256];
 
 			if (cancel != NULL)
 			{
@@ -85,7 +85,7 @@ run_wait(PgqCli *cli, PGconn *conn, const char *const *params)
 			cancelled = true;
 		}
 		if (poll(&pfd, 1, 200) < 0)
-			continue;			/* EINTR: look at the flag again */
+			continue; /* EINTR: look at the flag again */
 		if (!PQconsumeInput(conn))
 			break;
 	}
@@ -106,7 +106,7 @@ run_wait(PgqCli *cli, PGconn *conn, const char *const *params)
 static int
 print_outcomes(PgqCli *cli, PGresult *res, char **ids, int nids)
 {
-	int			pending = 0;
+	int pending = 0;
 
 	for (int r = 0; r < PQntuples(res); r++)
 	{
@@ -118,8 +118,8 @@ print_outcomes(PgqCli *cli, PGresult *res, char **ids, int nids)
 	}
 	for (int i = 0; i < nids; i++)
 	{
-		bool		found = false;
-		long		id = strtol(ids[i], NULL, 10);
+		bool found = false;
+		long id = strtol(ids[i], NULL, 10);
 
 		for (int r = 0; r < PQntuples(res) && !found; r++)
 			found = strtol(PQgetvalue(res, r, 0), NULL, 10) == id;
@@ -139,25 +139,20 @@ cmd_wait(PgqCli *cli, int argc, char **argv)
 {
 	static const struct option options[] = {
 		{"timeout", required_argument, NULL, 't'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}
-	};
+		PGQ_HELP_OPTION,
+		{NULL, 0, NULL, 0}};
 	const char *timeout = "60";
 	const char *params[2];
 	char	   *array;
-	size_t		array_size;
-	FILE	   *mem;
 	PGconn	   *conn;
 	PGresult   *res;
 	int			nids;
 	int			pending;
 	int			c;
-	long		lval;
+	int			rc;
 	double		dval;
 
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":t:h", options, NULL)) != -1)
+	while ((c = pgq_cli_getopt(cli, argc, argv, ":t:h", options, wait_help, &rc)) >= 0)
 	{
 		switch (c)
 		{
@@ -166,33 +161,18 @@ cmd_wait(PgqCli *cli, int argc, char **argv)
 					return PGQ_EXIT_USAGE;
 				timeout = optarg;
 				break;
-			case 'h':
-				wait_help();
-				return PGQ_EXIT_OK;
-			default:
-				return pgq_cli_option_error(cli, argv, c);
 		}
 	}
+	if (c == PGQ_OPT_STOP)
+		return rc;
 	nids = argc - optind;
 	if (nids == 0)
 		return pgq_cli_usage(cli, "missing argument ID");
 	if (nids > WAIT_MAX_IDS)
 		return pgq_cli_usage(cli, "too many job ids: at most %d", WAIT_MAX_IDS);
-	for (int i = optind; i < argc; i++)
-		if (!pgq_cli_parse_int(cli, "ID", argv[i], 1, LONG_MAX, &lval))
-			return PGQ_EXIT_USAGE;
-
-	mem = open_memstream(&array, &array_size);
-	if (mem == NULL)
-	{
-		pgq_cli_error(cli, "out of memory");
-		return PGQ_EXIT_FAIL;
-	}
-	fputc('{', mem);
-	for (int i = optind; i < argc; i++)
-		fprintf(mem, "%s%ld", i > optind ? "," : "", strtol(argv[i], NULL, 10));
-	fputc('}', mem);
-	fclose(mem);
+	array = pgq_cli_id_array(cli, argv + optind, nids, NULL, &rc);
+	if (array == NULL)
+		return rc;
 
 	conn = pgq_cli_connect(cli);
 	if (conn == NULL)

@@ -2,7 +2,7 @@
  *
  * common.c
  *		Helpers shared by the pgq commands: connecting, running SQL,
- *		messages, number parsing and signals (see pgq.h).
+ *		messages, option and number parsing and signals (see pgq.h).
  *
  * IDENTIFICATION
  *		client/cli/common.c
@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -33,10 +34,10 @@ volatile int pgq_cli_interrupted = 0;
 static void
 notice_processor(void *arg, const char *message)
 {
-	PgqCli	   *cli = arg;
-	size_t		len = strlen(message);
-	PgqBuf		text;
-	char	   *copy;
+	PgqCli *cli = arg;
+	size_t	len = strlen(message);
+	PgqBuf	text;
+	char   *copy;
 
 	/* libpq's text starts with "NOTICE:  " and ends with a newline */
 	if (strncmp(message, "NOTICE:  ", 9) == 0)
@@ -67,9 +68,9 @@ interrupted(void *arg)
 PGconn *
 pgq_cli_connect(PgqCli *cli)
 {
-	char		msg[PGQ_ERRMSG_LEN];
-	PGconn	   *conn = pgq_open_conn(cli->dsn, "pgq", interrupted, NULL,
-									 msg, sizeof(msg));
+	char	msg[PGQ_ERRMSG_LEN];
+	PGconn *conn = pgq_open_conn(cli->dsn, "pgq", interrupted, NULL,
+								 msg, sizeof(msg));
 
 	if (conn == NULL)
 	{
@@ -124,8 +125,8 @@ pgq_cli_check_result(PgqCli *cli, PGconn *conn, PGresult *res)
 						  hint ? "\nHint: " : "", hint ? hint : "");
 		else
 		{
-			char	   *msg = PQerrorMessage(conn);
-			size_t		len = strlen(msg);
+			char  *msg = PQerrorMessage(conn);
+			size_t len = strlen(msg);
 
 			while (len > 0 && msg[len - 1] == '\n')
 				len--;
@@ -139,9 +140,9 @@ pgq_cli_check_result(PgqCli *cli, PGconn *conn, PGresult *res)
 char *
 pgq_cli_text_array(const char *const *items, int n)
 {
-	size_t		len = 3;
-	char	   *out;
-	char	   *p;
+	size_t len = 3;
+	char  *out;
+	char  *p;
 
 	for (int i = 0; i < n; i++)
 		len += 2 * strlen(items[i]) + 3;
@@ -168,32 +169,41 @@ pgq_cli_text_array(const char *const *items, int n)
 	return out;
 }
 
-void
-pgq_cli_error(PgqCli *cli, const char *fmt,...)
-{
-	va_list		ap;
+/*
+ * print_error
+ *		"pgq COMMAND: error: " and the message, without a newline.
+ */
+static void print_error(PgqCli *cli, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
 
+static void
+print_error(PgqCli *cli, const char *fmt, va_list ap)
+{
 	if (cli->command)
 		fprintf(stderr, "pgq %s: error: ", cli->command);
 	else
 		fprintf(stderr, "pgq: error: ");
-	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
+}
+
+void
+pgq_cli_error(PgqCli *cli, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	print_error(cli, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
 }
 
 int
-pgq_cli_usage(PgqCli *cli, const char *fmt,...)
+pgq_cli_usage(PgqCli *cli, const char *fmt, ...)
 {
-	va_list		ap;
+	va_list ap;
 
-	if (cli->command)
-		fprintf(stderr, "pgq %s: error: ", cli->command);
-	else
-		fprintf(stderr, "pgq: error: ");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	print_error(cli, fmt, ap);
 	va_end(ap);
 	if (cli->command)
 		fprintf(stderr, "\nTry \"pgq %s --help\" for more information.\n", cli->command);
@@ -218,12 +228,77 @@ pgq_cli_option_error(PgqCli *cli, char **argv, int c)
 	return pgq_cli_usage(cli, "unrecognized option \"%s\"", arg);
 }
 
+int
+pgq_cli_getopt(PgqCli *cli, int argc, char **argv, const char *shortopts,
+			   const struct option *longopts, void (*help)(void), int *rc)
+{
+	int c = getopt_long(argc, argv, shortopts, longopts, NULL);
+
+	if (c == 'h')
+	{
+		help();
+		*rc = PGQ_EXIT_OK;
+		c = PGQ_OPT_STOP;
+	}
+	else if (c == '?' || c == ':')
+	{
+		*rc = pgq_cli_option_error(cli, argv, c);
+		c = PGQ_OPT_STOP;
+	}
+	return c;
+}
+
+char *
+pgq_cli_id_array(PgqCli *cli, char **args, int n, long **ids, int *rc)
+{
+	long  *v = calloc(n > 0 ? n : 1, sizeof(long));
+	char  *array = NULL;
+	size_t array_size;
+	FILE  *mem;
+
+	*rc = PGQ_EXIT_FAIL;
+	if (v == NULL)
+	{
+		pgq_cli_error(cli, "out of memory");
+		return NULL;
+	}
+	for (int i = 0; i < n; i++)
+	{
+		if (!pgq_cli_parse_int(cli, "ID", args[i], 1, LONG_MAX, &v[i]))
+		{
+			free(v);
+			*rc = PGQ_EXIT_USAGE;
+			return NULL;
+		}
+	}
+	mem = open_memstream(&array, &array_size);
+	if (mem != NULL)
+	{
+		fputc('{', mem);
+		for (int i = 0; i < n; i++)
+			fprintf(mem, "%s%ld", i > 0 ? "," : "", v[i]);
+		fputc('}', mem);
+		if (fclose(mem) != 0)
+		{
+			free(array);
+			array = NULL;
+		}
+	}
+	if (array == NULL)
+		pgq_cli_error(cli, "out of memory");
+	if (array != NULL && ids != NULL)
+		*ids = v;
+	else
+		free(v);
+	return array;
+}
+
 bool
 pgq_cli_parse_int(PgqCli *cli, const char *what, const char *text,
 				  long min, long max, long *out)
 {
-	char	   *end;
-	long		v;
+	char *end;
+	long  v;
 
 	errno = 0;
 	v = strtol(text, &end, 10);
@@ -241,8 +316,8 @@ bool
 pgq_cli_parse_double(PgqCli *cli, const char *what, const char *text,
 					 double min, double max, double *out)
 {
-	char	   *end;
-	double		v;
+	char  *end;
+	double v;
 
 	errno = 0;
 	v = strtod(text, &end);

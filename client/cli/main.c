@@ -30,9 +30,9 @@
 
 typedef struct PgqCommand
 {
-	const char *name;
+	const char	*name;
 	PgqCommandFn fn;
-	const char *summary;
+	const char	*summary;
 } PgqCommand;
 
 static const PgqCommand commands[] = {
@@ -90,8 +90,14 @@ usage(FILE *out)
 			"1 failure, 2 usage error.\n");
 }
 
-int
-main(int argc, char **argv)
+/*
+ * global_options
+ *		Read the global options (up to the command) into *dsn and the PG*
+ *		environment variables.  Returns -1 when pgq goes on, else its exit
+ *		status (help or version printed, or a usage error).
+ */
+static int
+global_options(PgqCli *cli, int argc, char **argv, const char **dsn)
 {
 	static const struct option options[] = {
 		{"pg-dsn", required_argument, NULL, 'd'},
@@ -103,12 +109,9 @@ main(int argc, char **argv)
 		{"connect-timeout", required_argument, NULL, 'T'},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}
-	};
-	PgqCli		cli = {0};
-	const char *dsn = NULL;
-	int			c;
-	long		timeout;
+		{NULL, 0, NULL, 0}};
+	int	 c;
+	long timeout;
 
 	/* "+": stop at the first non-option, the command */
 	while ((c = getopt_long(argc, argv, "+h", options, NULL)) != -1)
@@ -116,7 +119,7 @@ main(int argc, char **argv)
 		switch (c)
 		{
 			case 'd':
-				dsn = optarg;
+				*dsn = optarg;
 				break;
 			case 'H':
 				setenv("PGHOST", optarg, 1);
@@ -135,7 +138,7 @@ main(int argc, char **argv)
 				setenv("PGPASSWORD", optarg, 1);
 				break;
 			case 'T':
-				if (!pgq_cli_parse_int(&cli, "--connect-timeout", optarg, 0, INT_MAX, &timeout))
+				if (!pgq_cli_parse_int(cli, "--connect-timeout", optarg, 0, INT_MAX, &timeout))
 					return PGQ_EXIT_USAGE;
 				setenv("PGCONNECT_TIMEOUT", optarg, 1);
 				break;
@@ -150,6 +153,23 @@ main(int argc, char **argv)
 				return PGQ_EXIT_USAGE;
 		}
 	}
+	return -1;
+}
+
+/*
+ * main
+ *		Read the global options, then run the command named next.
+ */
+int
+main(int argc, char **argv)
+{
+	PgqCli		cli = {0};
+	const char *dsn = NULL;
+	int			rc;
+
+	rc = global_options(&cli, argc, argv, &dsn);
+	if (rc >= 0)
+		return rc;
 
 	if (optind >= argc)
 	{
@@ -170,11 +190,17 @@ main(int argc, char **argv)
 	{
 		if (strcmp(argv[optind], commands[i].name) == 0)
 		{
-			int			cargc = argc - optind;
-			char	  **cargv = argv + optind;
+			int	   cargc = argc - optind;
+			char **cargv = argv + optind;
 
 			cli.command = commands[i].name;
-			optind = 1;			/* the command parses its own options */
+
+			/*
+			 * The command parses its own options: optind 0 makes glibc's
+			 * getopt start afresh; messages are the command's (opterr 0).
+			 */
+			optind = 0;
+			opterr = 0;
 			return commands[i].fn(&cli, cargc, cargv);
 		}
 	}

@@ -26,58 +26,59 @@
 #ifndef PGQ_CLI_H
 #define PGQ_CLI_H
 
+#include <getopt.h>
 #include <stdbool.h>
 
 #include <libpq-fe.h>
 
-#define PGQ_EXIT_OK		0
-#define PGQ_EXIT_FAIL	1
-#define PGQ_EXIT_USAGE	2
+#define PGQ_EXIT_OK	   0
+#define PGQ_EXIT_FAIL  1
+#define PGQ_EXIT_USAGE 2
 
 /* Settings shared by every command, from the global options. */
 typedef struct PgqCli
 {
-	const char *dsn;			/* --pg-dsn, else PGQUEUER_DSN, else PGDSN, else
+	const char *dsn;	 /* --pg-dsn, else PGQUEUER_DSN, else PGDSN, else
 								 * NULL (libpq's PG* environment) */
-	const char *command;		/* the command being run, for messages */
+	const char *command; /* the command being run, for messages */
 } PgqCli;
 
 /* A command: returns the exit status (PGQ_EXIT_*). */
-typedef int (*PgqCommandFn) (PgqCli *cli, int argc, char **argv);
+typedef int (*PgqCommandFn)(PgqCli *cli, int argc, char **argv);
 
 /* cmd_schema.c */
-extern int	cmd_install(PgqCli *cli, int argc, char **argv);
-extern int	cmd_uninstall(PgqCli *cli, int argc, char **argv);
-extern int	cmd_upgrade(PgqCli *cli, int argc, char **argv);
-extern int	cmd_verify(PgqCli *cli, int argc, char **argv);
-extern int	cmd_durability(PgqCli *cli, int argc, char **argv);
-extern int	cmd_autovac(PgqCli *cli, int argc, char **argv);
+extern int cmd_install(PgqCli *cli, int argc, char **argv);
+extern int cmd_uninstall(PgqCli *cli, int argc, char **argv);
+extern int cmd_upgrade(PgqCli *cli, int argc, char **argv);
+extern int cmd_verify(PgqCli *cli, int argc, char **argv);
+extern int cmd_durability(PgqCli *cli, int argc, char **argv);
+extern int cmd_autovac(PgqCli *cli, int argc, char **argv);
 
 /* cmd_jobs.c */
-extern int	cmd_queue(PgqCli *cli, int argc, char **argv);
-extern int	cmd_failed(PgqCli *cli, int argc, char **argv);
-extern int	cmd_requeue(PgqCli *cli, int argc, char **argv);
-extern int	cmd_schedules(PgqCli *cli, int argc, char **argv);
+extern int cmd_queue(PgqCli *cli, int argc, char **argv);
+extern int cmd_failed(PgqCli *cli, int argc, char **argv);
+extern int cmd_requeue(PgqCli *cli, int argc, char **argv);
+extern int cmd_schedules(PgqCli *cli, int argc, char **argv);
 
 /* cmd_list.c */
-extern int	cmd_jobs(PgqCli *cli, int argc, char **argv);
-extern int	cmd_workers(PgqCli *cli, int argc, char **argv);
+extern int cmd_jobs(PgqCli *cli, int argc, char **argv);
+extern int cmd_workers(PgqCli *cli, int argc, char **argv);
 
 /* cmd_migrate.c */
-extern int	cmd_migrate(PgqCli *cli, int argc, char **argv);
+extern int cmd_migrate(PgqCli *cli, int argc, char **argv);
 
 /* cmd_wait.c */
-extern int	cmd_wait(PgqCli *cli, int argc, char **argv);
+extern int cmd_wait(PgqCli *cli, int argc, char **argv);
 
 /* cmd_monitor.c */
-extern int	cmd_dashboard(PgqCli *cli, int argc, char **argv);
-extern int	cmd_listen(PgqCli *cli, int argc, char **argv);
+extern int cmd_dashboard(PgqCli *cli, int argc, char **argv);
+extern int cmd_listen(PgqCli *cli, int argc, char **argv);
 
 /* cmd_run.c */
-extern int	cmd_run(PgqCli *cli, int argc, char **argv);
+extern int cmd_run(PgqCli *cli, int argc, char **argv);
 
 /* client/web/cmd_web.c */
-extern int	cmd_web(PgqCli *cli, int argc, char **argv);
+extern int cmd_web(PgqCli *cli, int argc, char **argv);
 
 /* common.c */
 
@@ -138,18 +139,51 @@ extern char *pgq_cli_text_array(const char *const *items, int n);
 extern PGresult *pgq_cli_check_result(PgqCli *cli, PGconn *conn, PGresult *res);
 
 /* "pgq COMMAND: error: ..." on stderr. */
-extern void pgq_cli_error(PgqCli *cli, const char *fmt,...)
-			__attribute__((format(printf, 2, 3)));
+extern void pgq_cli_error(PgqCli *cli, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 /* A usage error on stderr plus the --help hint; returns PGQ_EXIT_USAGE. */
-extern int	pgq_cli_usage(PgqCli *cli, const char *fmt,...)
-			__attribute__((format(printf, 2, 3)));
+extern int pgq_cli_usage(PgqCli *cli, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* The last paragraph of every command's --help. */
+#define PGQ_EXIT_STATUS_HELP \
+	"\nExit status: 0 success, 1 failure (connection or server error), 2 usage error.\n"
+
+/* --help in a command's option table */
+/* clang-format off */
+#define PGQ_HELP_OPTION {"help", no_argument, NULL, 'h'}
+/* clang-format on */
+
+/* pgq_cli_getopt's result when the command must return *rc at once */
+#define PGQ_OPT_STOP (-2)
+
+/*
+ * getopt_long over a command's arguments, doing what every command does the
+ * same way (main() resets getopt before it runs a command): -h/--help prints help() and stops with PGQ_EXIT_OK, an unknown
+ * option or a missing value stops with a usage error.  Returns the next
+ * option character, -1 after the last option (optind at the first
+ * argument), or PGQ_OPT_STOP with the exit status in *rc.  shortopts must
+ * start with ':' and hold 'h'.
+ */
+extern int pgq_cli_getopt(PgqCli *cli, int argc, char **argv,
+						  const char *shortopts, const struct option *longopts,
+						  void (*help)(void), int					 *rc);
+
+/*
+ * The n job ids in args (integers from 1) as a bigint[] literal, {1,2,3},
+ * malloc'd; with ids not NULL, also the numbers, in a malloc'd *ids.
+ * NULL after printing the error, with the exit status in *rc (a bad id:
+ * PGQ_EXIT_USAGE; out of memory: PGQ_EXIT_FAIL).
+ */
+extern char *pgq_cli_id_array(PgqCli *cli, char **args, int n, long **ids,
+							  int *rc);
 
 /*
  * Report a getopt_long failure (c is '?' or ':'; the option string starts
  * with ':' and opterr is 0) as a usage error; returns PGQ_EXIT_USAGE.
  */
-extern int	pgq_cli_option_error(PgqCli *cli, char **argv, int c);
+extern int pgq_cli_option_error(PgqCli *cli, char **argv, int c);
 
 /*
  * Parse a number option; on a bad value prints a usage error and returns
@@ -162,6 +196,6 @@ extern bool pgq_cli_parse_double(PgqCli *cli, const char *what, const char *text
 
 /* SIGINT/SIGTERM set this flag (installed by pgq_cli_catch_signals). */
 extern volatile int pgq_cli_interrupted;
-extern void pgq_cli_catch_signals(void);
+extern void			pgq_cli_catch_signals(void);
 
-#endif							/* PGQ_CLI_H */
+#endif /* PGQ_CLI_H */

@@ -54,9 +54,9 @@ typedef enum PgqExecTestHook
 /* One --exec ENTRYPOINT=COMMAND; handed to the handler as handler_arg. */
 typedef struct PgqExecSpec
 {
-	char	   *entrypoint;		/* malloc'd */
-	const char *command;		/* points into entrypoint's allocation */
-	double		retry_delay_s;	/* delay of an exit status 75 retry */
+	char		   *entrypoint;	   /* malloc'd */
+	const char	   *command;	   /* points into entrypoint's allocation */
+	double			retry_delay_s; /* delay of an exit status 75 retry */
 	PgqExecTestHook test_hook;
 } PgqExecSpec;
 
@@ -76,7 +76,7 @@ extern PgqStatus pgq_exec_handler(PgqContext *ctx);
  *		an unlinked temporary file where memfd_create is missing.  -1 with
  *		errno set on failure.
  */
-extern int	pgq_exec_payload_fd(const unsigned char *payload, size_t len);
+extern int pgq_exec_payload_fd(const unsigned char *payload, size_t len);
 
 /*
  * pgq_exec_start
@@ -87,16 +87,16 @@ extern int	pgq_exec_payload_fd(const unsigned char *payload, size_t len);
  *		also the command's process group and ends as the command ended.
  *		Returns 0 or an errno.  Call from the thread that waits for *pid.
  */
-extern int	pgq_exec_start(const char *command, int stdin_fd, int stderr_fd,
-						   char **env, double grace_s, PgqExecTestHook hook,
-						   pid_t *pid);
+extern int pgq_exec_start(const char *command, int stdin_fd, int stderr_fd,
+						  char **env, double grace_s, PgqExecTestHook hook,
+						  pid_t *pid);
 
 /* A factory loaded from PATH.so:SYMBOL. */
 typedef struct PgqLoadedFactory
 {
-	void	   *handle;			/* dlopen() handle */
-	PgqFactory	fn;
-	char	   *spec;			/* as given, for messages */
+	void	  *handle; /* dlopen() handle */
+	PgqFactory fn;
+	char	  *spec; /* as given, for messages */
 } PgqLoadedFactory;
 
 /*
@@ -108,4 +108,4 @@ typedef struct PgqLoadedFactory
 extern int	pgq_factory_load(PgqCli *cli, const char *spec, PgqLoadedFactory *factory);
 extern void pgq_factory_unload(PgqLoadedFactory *factory);
 
-#endif							/* PGQ_CLI_RUN_H */
+#endif /* PGQ_CLI_RUN_H */

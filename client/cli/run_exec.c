@@ -46,8 +46,7 @@ extern char **environ;
 /* the variables we set; inherited values of the same names are dropped */
 static const char *const job_vars[] = {
 	"PGQ_JOB_ID", "PGQ_ENTRYPOINT", "PGQ_ATTEMPTS", "PGQ_PRIORITY",
-	"PGQ_QUEUE_MANAGER_ID", "PGQ_PAYLOAD_SIZE", "PGQ_HEADERS", "PGQ_DEDUPE_KEY"
-};
+	"PGQ_QUEUE_MANAGER_ID", "PGQ_PAYLOAD_SIZE", "PGQ_HEADERS", "PGQ_DEDUPE_KEY"};
 #define NJOBVARS (sizeof(job_vars) / sizeof(job_vars[0]))
 
 bool
@@ -77,8 +76,8 @@ pgq_exec_parse(PgqCli *cli, const char *arg, PgqExecSpec *spec)
 /* Output of one child, collected while it runs. */
 typedef struct ExecTail
 {
-	char		data[PGQ_EXEC_STDERR_TAIL + 1];
-	size_t		len;
+	char   data[PGQ_EXEC_STDERR_TAIL + 1];
+	size_t len;
 } ExecTail;
 
 /* tail_append: keep the last PGQ_EXEC_STDERR_TAIL bytes */
@@ -94,7 +93,7 @@ tail_append(ExecTail *tail, const char *buf, size_t n)
 	{
 		if (tail->len + n > PGQ_EXEC_STDERR_TAIL)
 		{
-			size_t		drop = tail->len + n - PGQ_EXEC_STDERR_TAIL;
+			size_t drop = tail->len + n - PGQ_EXEC_STDERR_TAIL;
 
 			memmove(tail->data, tail->data + drop, tail->len - drop);
 			tail->len -= drop;
@@ -151,11 +150,11 @@ make_env(const PgqJob *job, char **block)
 	}
 	for (size_t i = 0; i < n; i++)
 	{
-		bool		ours = false;
+		bool ours = false;
 
 		for (size_t v = 0; v < NJOBVARS && !ours; v++)
 		{
-			size_t		len = strlen(job_vars[v]);
+			size_t len = strlen(job_vars[v]);
 
 			ours = strncmp(environ[i], job_vars[v], len) == 0 && environ[i][len] == '=';
 		}
@@ -223,13 +222,13 @@ start_job(PgqContext *ctx, const PgqExecSpec *spec, int *err_rd, pid_t *pid,
 		  char *msg, size_t msglen)
 {
 	const PgqJob *job = pgq_ctx_job(ctx);
-	double		lease = pgq_ctx_lease_timeout(ctx);
-	double		grace = PGQ_EXEC_KILL_GRACE_S;
-	int			in;
-	int			err[2];
-	char	  **env;
-	char	   *envblock = NULL;
-	int			rc;
+	double		  lease = pgq_ctx_lease_timeout(ctx);
+	double		  grace = PGQ_EXEC_KILL_GRACE_S;
+	int			  in;
+	int			  err[2];
+	char		**env;
+	char		 *envblock = NULL;
+	int			  rc;
 
 	if (lease > 0 && lease / 4 < grace)
 		grace = lease / 4;
@@ -261,7 +260,7 @@ start_job(PgqContext *ctx, const PgqExecSpec *spec, int *err_rd, pid_t *pid,
 			snprintf(msg, msglen, "could not start the command: %s", strerror(rc));
 			close(err[0]);
 		}
-		close(err[1]);			/* the keeper has its copy */
+		close(err[1]); /* the keeper has its copy */
 	}
 	close(in);
 	free(env);
@@ -274,98 +273,40 @@ start_job(PgqContext *ctx, const PgqExecSpec *spec, int *err_rd, pid_t *pid,
 }
 
 /*
- * pgq_exec_handler
- *		Run the job's command: start it, collect stderr, forward a
- *		cancellation as SIGTERM, wait for the exit and map its status.
+ * read_stderr
+ *		Read what the command wrote to stderr: keep it in tail and pass it
+ *		on to pgq's stderr.  Returns false when the pipe is done with: EOF,
+ *		an error, or nothing more after the exit (a grandchild may keep it
+ *		open).
  */
-PgqStatus
-pgq_exec_handler(PgqContext *ctx)
+static bool
+read_stderr(int err_rd, ExecTail *tail, bool exited)
 {
-	const PgqExecSpec *spec = pgq_ctx_handler_arg(ctx);
-	int			err_rd = -1;
-	pid_t		pid;
-	int			wstatus = 0;
-	bool		exited = false;
-	bool		err_open = true;
-	double		term_sent = 0;
-	bool		kill_sent = false;
-	int			idle_ms = 0;
-	ExecTail   *tail;
-	char		msg[256];
+	char	buf[4096];
+	ssize_t n = read(err_rd, buf, sizeof(buf));
 
-	tail = calloc(1, sizeof(ExecTail));
-	if (tail == NULL)
+	if (n > 0)
 	{
-		pgq_ctx_set_exception(ctx, "ExecError", "out of memory", NULL);
-		return PGQ_EXCEPTION;
+		tail_append(tail, buf, (size_t) n);
+		if (write(STDERR_FILENO, buf, (size_t) n) < 0)
+		{
+			/* pgq's stderr is gone: the tail is still kept */
+		}
+		return true;
 	}
-	if (start_job(ctx, spec, &err_rd, &pid, msg, sizeof(msg)) != 0)
-	{
-		free(tail);
-		pgq_ctx_set_exception(ctx, "ExecError", msg, NULL);
-		return PGQ_EXCEPTION;
-	}
+	return !(n == 0 || (errno != EAGAIN && errno != EINTR) || exited);
+}
 
-	while (!exited || err_open)
-	{
-		struct pollfd fds[1];
-		int			nfds = 0;
-
-		if (err_open)
-		{
-			fds[0].fd = err_rd;
-			fds[0].events = POLLIN;
-			nfds = 1;
-		}
-		/*
-		 * After the exit, only drain what is already there.  With nothing
-		 * to watch (stderr closed early, or closed at the exit just before
-		 * the child can be reaped), poll for the exit briefly at first.
-		 */
-		if (nfds == 0)
-		{
-			idle_ms = idle_ms ? (idle_ms * 2 > 50 ? 50 : idle_ms * 2) : 1;
-			poll(NULL, 0, idle_ms);
-		}
-		else if (poll(fds, (nfds_t) nfds, exited ? 0 : 50) < 0 && errno != EINTR)
-			break;
-
-		if (nfds > 0 && (fds[0].revents || exited))
-		{
-			char		buf[4096];
-			ssize_t		n = read(err_rd, buf, sizeof(buf));
-
-			if (n > 0)
-			{
-				tail_append(tail, buf, (size_t) n);
-				if (write(STDERR_FILENO, buf, (size_t) n) < 0)
-				{
-					/* pgq's stderr is gone: the tail is still kept */
-				}
-			}
-			else if (n == 0 || (errno != EAGAIN && errno != EINTR) || exited)
-				err_open = false;	/* EOF (or a grandchild keeps it open) */
-		}
-
-		if (!exited)
-		{
-			if (waitpid(pid, &wstatus, WNOHANG) == pid)
-				exited = true;
-			else if (pgq_ctx_cancelled(ctx) && term_sent == 0)
-			{
-				kill(-pid, SIGTERM);
-				term_sent = now_s();
-			}
-			else if (term_sent > 0 && !kill_sent && now_s() - term_sent > PGQ_EXEC_KILL_GRACE_S)
-			{
-				kill(-pid, SIGKILL);
-				kill_sent = true;
-			}
-		}
-	}
-	if (!exited)
-		waitpid(pid, &wstatus, 0);
-	close(err_rd);
+/*
+ * exec_outcome
+ *		The job's outcome from the command's wait status: exit 0 succeeds,
+ *		PGQ_EXEC_RETRY_STATUS asks for a retry, anything else is an
+ *		exception carrying the tail of stderr.  Frees tail.
+ */
+static PgqStatus
+exec_outcome(PgqContext *ctx, const PgqExecSpec *spec, int wstatus, ExecTail *tail)
+{
+	char msg[256];
 
 	if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0)
 	{
@@ -391,4 +332,87 @@ pgq_exec_handler(PgqContext *ctx)
 	pgq_ctx_set_exception(ctx, "ExecError", msg, tail->data);
 	free(tail);
 	return PGQ_EXCEPTION;
+}
+
+/*
+ * pgq_exec_handler
+ *		Run the job's command: start it, collect stderr, forward a
+ *		cancellation as SIGTERM, wait for the exit and map its status.
+ */
+PgqStatus
+pgq_exec_handler(PgqContext *ctx)
+{
+	const PgqExecSpec *spec = pgq_ctx_handler_arg(ctx);
+	int				   err_rd = -1;
+	pid_t			   pid;
+	int				   wstatus = 0;
+	bool			   exited = false;
+	bool			   err_open = true;
+	double			   term_sent = 0;
+	bool			   kill_sent = false;
+	int				   idle_ms = 0;
+	ExecTail		  *tail;
+	char			   msg[256];
+
+	tail = calloc(1, sizeof(ExecTail));
+	if (tail == NULL)
+	{
+		pgq_ctx_set_exception(ctx, "ExecError", "out of memory", NULL);
+		return PGQ_EXCEPTION;
+	}
+	if (start_job(ctx, spec, &err_rd, &pid, msg, sizeof(msg)) != 0)
+	{
+		free(tail);
+		pgq_ctx_set_exception(ctx, "ExecError", msg, NULL);
+		return PGQ_EXCEPTION;
+	}
+
+	while (!exited || err_open)
+	{
+		struct pollfd fds[1];
+		int			  nfds = 0;
+
+		if (err_open)
+		{
+			fds[0].fd = err_rd;
+			fds[0].events = POLLIN;
+			nfds = 1;
+		}
+		/*
+		 * After the exit, only drain what is already there.  With nothing
+		 * to watch (stderr closed early, or closed at the exit just before
+		 * the child can be reaped), poll for the exit briefly at first.
+		 */
+		if (nfds == 0)
+		{
+			idle_ms = idle_ms ? (idle_ms * 2 > 50 ? 50 : idle_ms * 2) : 1;
+			poll(NULL, 0, idle_ms);
+		}
+		else if (poll(fds, (nfds_t) nfds, exited ? 0 : 50) < 0 && errno != EINTR)
+			break;
+
+		if (nfds > 0 && (fds[0].revents || exited))
+			err_open = read_stderr(err_rd, tail, exited);
+
+		if (!exited)
+		{
+			if (waitpid(pid, &wstatus, WNOHANG) == pid)
+				exited = true;
+			else if (pgq_ctx_cancelled(ctx) && term_sent == 0)
+			{
+				kill(-pid, SIGTERM);
+				term_sent = now_s();
+			}
+			else if (term_sent > 0 && !kill_sent && now_s() - term_sent > PGQ_EXEC_KILL_GRACE_S)
+			{
+				kill(-pid, SIGKILL);
+				kill_sent = true;
+			}
+		}
+	}
+	if (!exited)
+		waitpid(pid, &wstatus, 0);
+	close(err_rd);
+
+	return exec_outcome(ctx, spec, wstatus, tail);
 }

@@ -33,8 +33,8 @@
 /* ExecSearch: an address, and whether a loaded segment holding it is executable */
 typedef struct ExecSearch
 {
-	uintptr_t	addr;
-	bool		executable;
+	uintptr_t addr;
+	bool	  executable;
 } ExecSearch;
 
 /* find_exec_segment: dl_iterate_phdr callback, per loaded object */
@@ -47,7 +47,7 @@ find_exec_segment(struct dl_phdr_info *info, size_t size, void *arg)
 	for (int i = 0; i < info->dlpi_phnum; i++)
 	{
 		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-		uintptr_t	start = (uintptr_t) info->dlpi_addr + ph->p_vaddr;
+		uintptr_t start = (uintptr_t) info->dlpi_addr + ph->p_vaddr;
 
 		if (ph->p_type == PT_LOAD && search->addr >= start &&
 			search->addr < start + ph->p_memsz)
@@ -67,9 +67,9 @@ find_exec_segment(struct dl_phdr_info *info, size_t size, void *arg)
 static const char *
 not_a_function(void *sym)
 {
-	Dl_info		info;
+	Dl_info info;
 	const ElfW(Sym) *esym = NULL;
-	ExecSearch	search = {(uintptr_t) sym, false};
+	ExecSearch search = {(uintptr_t) sym, false};
 
 	/* a thread-local variable's address is in this thread's TLS block */
 	if (dladdr1(sym, &info, (void **) &esym, RTLD_DL_SYMENT) == 0)
@@ -120,7 +120,7 @@ pgq_factory_load(PgqCli *cli, const char *spec, PgqLoadedFactory *factory)
 	path[0] = '\0';
 	if (memchr(spec, '/', (size_t) (colon - spec)) == NULL)
 	{
-		char	   *bare = strndup(spec, (size_t) (colon - spec));
+		char *bare = strndup(spec, (size_t) (colon - spec));
 
 		if (bare && access(bare, F_OK) == 0)
 			strcpy(path, "./");

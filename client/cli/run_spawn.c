@@ -79,7 +79,7 @@ write_all(int fd, const unsigned char *data, size_t len)
 {
 	while (len > 0)
 	{
-		ssize_t		n = write(fd, data, len);
+		ssize_t n = write(fd, data, len);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -124,9 +124,9 @@ tmpfile_fd(void)
 int
 pgq_exec_payload_fd(const unsigned char *payload, size_t len)
 {
-	int			fd;
-	int			save;
-	bool		sealable = true;
+	int	 fd;
+	int	 save;
+	bool sealable = true;
 
 	fd = memfd_create("pgq-payload", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0)
@@ -203,8 +203,8 @@ static void
 exec_command(const char *command, char **env, pid_t keeper)
 {
 	struct sigaction dfl;
-	sigset_t	none;
-	char	   *argv[4];
+	sigset_t		 none;
+	char			*argv[4];
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != keeper)
@@ -212,7 +212,7 @@ exec_command(const char *command, char **env, pid_t keeper)
 	memset(&dfl, 0, sizeof(dfl));
 	dfl.sa_handler = SIG_DFL;
 	for (int s = 1; s < NSIG; s++)
-		sigaction(s, &dfl, NULL);	/* fails harmlessly for KILL, STOP */
+		sigaction(s, &dfl, NULL); /* fails harmlessly for KILL, STOP */
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	argv[0] = "sh";
@@ -233,9 +233,9 @@ static void
 end_like(int wstatus)
 {
 	struct sigaction dfl;
-	struct rlimit nocore = {0, 0};
-	sigset_t	one;
-	int			sig;
+	struct rlimit	 nocore = {0, 0};
+	sigset_t		 one;
+	int				 sig;
 
 	if (WIFEXITED(wstatus))
 		_exit(WEXITSTATUS(wstatus));
@@ -259,19 +259,19 @@ static void
 keeper_main(const char *command, int stdin_fd, int stderr_fd, char **env,
 			pid_t parent, double grace_s, PgqExecTestHook hook)
 {
-	sigset_t	all;
+	sigset_t		 all;
 	struct sigaction dfl;
-	pid_t		self = getpid();
-	pid_t		cmd;
-	bool		orphaned = false;
-	double		kill_at = 0;
+	pid_t			 self = getpid();
+	pid_t			 cmd;
+	bool			 orphaned = false;
+	double			 kill_at = 0;
 
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
 	if (hook == PGQ_EXEC_HOOK_STOP_KEEPER)
 		kill(self, SIGSTOP);
 	if (prctl(PR_SET_PDEATHSIG, KEEPER_DEATHSIG) != 0 || getppid() != parent)
-		_exit(KEEPER_ORPHANED);	/* pgq is gone: its job must not start */
+		_exit(KEEPER_ORPHANED); /* pgq is gone: its job must not start */
 	setpgid(0, 0);
 	/* stderr_fd first: with pgq's fd 0 closed, it may be 0 itself */
 	if (stderr_fd == STDIN_FILENO && (stderr_fd = dup(stderr_fd)) < 0)
@@ -287,7 +287,7 @@ keeper_main(const char *command, int stdin_fd, int stderr_fd, char **env,
 	sigaction(SIGCHLD, &dfl, NULL); /* an inherited SIG_IGN would reap it */
 
 	if (getppid() != parent)
-		_exit(KEEPER_ORPHANED);	/* gone meanwhile: still nothing started */
+		_exit(KEEPER_ORPHANED); /* gone meanwhile: still nothing started */
 	cmd = plain_fork();
 	if (cmd < 0)
 	{
@@ -302,22 +302,22 @@ keeper_main(const char *command, int stdin_fd, int stderr_fd, char **env,
 
 	for (;;)
 	{
-		int			wstatus;
-		double		now;
-		double		wait_s = 1.0;
+		int				wstatus;
+		double			now;
+		double			wait_s = 1.0;
 		struct timespec ts;
 
 		if (waitpid(cmd, &wstatus, WNOHANG) == cmd)
 		{
 			if (orphaned)
-				kill(0, SIGKILL);	/* what is left of the group, and us */
+				kill(0, SIGKILL); /* what is left of the group, and us */
 			end_like(wstatus);
 		}
 		now = mono_s();
 		if (!orphaned && getppid() != parent)
 		{
 			orphaned = true;
-			kill(0, SIGTERM);	/* the whole group; ours stays pending */
+			kill(0, SIGTERM); /* the whole group; ours stays pending */
 			kill_at = now + grace_s;
 		}
 		if (orphaned)
@@ -337,8 +337,8 @@ int
 pgq_exec_start(const char *command, int stdin_fd, int stderr_fd, char **env,
 			   double grace_s, PgqExecTestHook hook, pid_t *pid)
 {
-	pid_t		parent = getpid();
-	pid_t		child;
+	pid_t parent = getpid();
+	pid_t child;
 
 	child = fork();
 	if (child < 0)

@@ -26,7 +26,7 @@
 
 typedef struct TableLine
 {
-	const char *begin;			/* NULL: no such line */
+	const char *begin; /* NULL: no such line */
 	char		fill;
 	const char *sep;
 	const char *end;
@@ -34,50 +34,49 @@ typedef struct TableLine
 
 typedef struct TableFormatDef
 {
-	const char *name;
+	const char	  *name;
 	PgqTableFormat format;
-	TableLine	above;
-	TableLine	below_header;
-	TableLine	between_rows;
-	TableLine	below;
-	const char *row_begin;
-	const char *row_sep;
-	const char *row_end;
-	int			padding;		/* spaces on both sides of a cell */
-	int			min_padding;	/* extra width of a column over its header */
-	bool		center;			/* centre every cell ("pretty") */
-	bool		colons;			/* alignment colons below the header ("pipe") */
-	bool		aligned;		/* pad cells to the column width */
+	TableLine	   above;
+	TableLine	   below_header;
+	TableLine	   between_rows;
+	TableLine	   below;
+	const char	  *row_begin;
+	const char	  *row_sep;
+	const char	  *row_end;
+	int			   padding;		/* spaces on both sides of a cell */
+	int			   min_padding; /* extra width of a column over its header */
+	bool		   center;		/* centre every cell ("pretty") */
+	bool		   colons;		/* alignment colons below the header ("pipe") */
+	bool		   aligned;		/* pad cells to the column width */
 } TableFormatDef;
 
-#define NO_LINE {NULL, 0, NULL, NULL}
-#define BOX_LINE(c) {"+", c, "+", "+"}
+#define NO_LINE \
+	{ \
+		NULL, 0, NULL, NULL \
+	}
+#define BOX_LINE(c) \
+	{ \
+		"+", c, "+", "+" \
+	}
 
 static const TableFormatDef formats[] = {
 	{"plain", PGQ_TABLE_PLAIN, NO_LINE, NO_LINE, NO_LINE, NO_LINE,
-	"", "  ", "", 0, 2, false, false, true},
-	{"simple", PGQ_TABLE_SIMPLE, NO_LINE, {"", '-', "  ", ""}, NO_LINE, NO_LINE,
-	"", "  ", "", 0, 2, false, false, true},
+	 "", "  ", "", 0, 2, false, false, true},
+	{"simple", PGQ_TABLE_SIMPLE, NO_LINE, {"", '-', "  ", ""}, NO_LINE, NO_LINE, "", "  ", "", 0, 2, false, false, true},
 	{"grid", PGQ_TABLE_GRID, BOX_LINE('-'), BOX_LINE('='), BOX_LINE('-'), BOX_LINE('-'),
-	"|", "|", "|", 1, 2, false, false, true},
+	 "|", "|", "|", 1, 2, false, false, true},
 	{"pretty", PGQ_TABLE_PRETTY, BOX_LINE('-'), BOX_LINE('-'), NO_LINE, BOX_LINE('-'),
-	"|", "|", "|", 1, 0, true, false, true},
-	{"github", PGQ_TABLE_GITHUB, NO_LINE, {"|", '-', "|", "|"}, NO_LINE, NO_LINE,
-	"|", "|", "|", 1, 2, false, false, true},
-	{"pipe", PGQ_TABLE_PIPE, NO_LINE, {"|", '-', "|", "|"}, NO_LINE, NO_LINE,
-	"|", "|", "|", 1, 2, false, true, true},
-	{"orgtbl", PGQ_TABLE_ORGTBL, NO_LINE, {"|", '-', "+", "|"}, NO_LINE, NO_LINE,
-	"|", "|", "|", 1, 2, false, false, true},
-	{"psql", PGQ_TABLE_PSQL, BOX_LINE('-'), {"|", '-', "+", "|"}, NO_LINE, BOX_LINE('-'),
-	"|", "|", "|", 1, 2, false, false, true},
-	{"rst", PGQ_TABLE_RST, {"", '=', "  ", ""}, {"", '=', "  ", ""}, NO_LINE,
-	{"", '=', "  ", ""}, "", "  ", "", 0, 2, false, false, true},
-	{"presto", PGQ_TABLE_PRESTO, NO_LINE, {"", '-', "+", ""}, NO_LINE, NO_LINE,
-	"", "|", "", 1, 2, false, false, true},
+	 "|", "|", "|", 1, 0, true, false, true},
+	{"github", PGQ_TABLE_GITHUB, NO_LINE, {"|", '-', "|", "|"}, NO_LINE, NO_LINE, "|", "|", "|", 1, 2, false, false, true},
+	{"pipe", PGQ_TABLE_PIPE, NO_LINE, {"|", '-', "|", "|"}, NO_LINE, NO_LINE, "|", "|", "|", 1, 2, false, true, true},
+	{"orgtbl", PGQ_TABLE_ORGTBL, NO_LINE, {"|", '-', "+", "|"}, NO_LINE, NO_LINE, "|", "|", "|", 1, 2, false, false, true},
+	{"psql", PGQ_TABLE_PSQL, BOX_LINE('-'), {"|", '-', "+", "|"}, NO_LINE, BOX_LINE('-'), "|", "|", "|", 1, 2, false, false, true},
+	{"rst", PGQ_TABLE_RST, {"", '=', "  ", ""}, {"", '=', "  ", ""}, NO_LINE, {"", '=', "  ", ""}, "", "  ", "", 0, 2, false, false, true},
+	{"presto", PGQ_TABLE_PRESTO, NO_LINE, {"", '-', "+", ""}, NO_LINE, NO_LINE, "", "|", "", 1, 2, false, false, true},
 	{"tsv", PGQ_TABLE_TSV, NO_LINE, NO_LINE, NO_LINE, NO_LINE,
-	"", "\t", "", 0, 0, false, false, false},
+	 "", "\t", "", 0, 0, false, false, false},
 	{"html", PGQ_TABLE_HTML, NO_LINE, NO_LINE, NO_LINE, NO_LINE,
-	"", "", "", 0, 0, false, false, false},
+	 "", "", "", 0, 0, false, false, false},
 };
 
 #define NFORMATS ((int) (sizeof(formats) / sizeof(formats[0])))
@@ -93,12 +92,12 @@ typedef enum Align
 typedef struct Table
 {
 	const TableFormatDef *def;
-	int			ncols;
-	const char *const *headers;
-	int			nrows;
-	const char *const *cells;
-	int		   *widths;			/* content width of each column */
-	Align	   *aligns;
+	int					  ncols;
+	const char *const	 *headers;
+	int					  nrows;
+	const char *const	 *cells;
+	int					 *widths; /* content width of each column */
+	Align				 *aligns;
 } Table;
 
 const char *
@@ -173,7 +172,7 @@ format_def(PgqTableFormat fmt)
 static int
 text_width(const char *s)
 {
-	int			n = 0;
+	int n = 0;
 
 	for (; *s; s++)
 	{
@@ -188,7 +187,7 @@ static bool
 is_number(const char *s)
 {
 	static regex_t re;
-	static bool compiled = false;
+	static bool	   compiled = false;
 
 	if (!compiled)
 	{
@@ -217,9 +216,9 @@ measure(Table *t)
 {
 	for (int c = 0; c < t->ncols; c++)
 	{
-		int			w = text_width(t->headers[c]) + t->def->min_padding;
-		bool		numeric = false;
-		bool		text = false;
+		int	 w = text_width(t->headers[c]) + t->def->min_padding;
+		bool numeric = false;
+		bool text = false;
 
 		for (int r = 0; r < t->nrows; r++)
 		{
@@ -254,8 +253,8 @@ put_spaces(FILE *out, int n)
 static void
 put_cell(FILE *out, const Table *t, int col, const char *s)
 {
-	int			gap = t->def->aligned ? t->widths[col] - text_width(s) : 0;
-	int			left = 0;
+	int gap = t->def->aligned ? t->widths[col] - text_width(s) : 0;
+	int left = 0;
 
 	if (gap < 0)
 		gap = 0;
@@ -285,9 +284,9 @@ put_trimmed_line(FILE *out, char *buf, size_t len)
 static void
 put_row(FILE *out, const Table *t, int row)
 {
-	char	   *buf = NULL;
-	size_t		len = 0;
-	FILE	   *mem = open_memstream(&buf, &len);
+	char  *buf = NULL;
+	size_t len = 0;
+	FILE  *mem = open_memstream(&buf, &len);
 
 	if (mem == NULL)
 		return;
@@ -313,13 +312,13 @@ put_line(FILE *out, const Table *t, const TableLine *line)
 	fputs(line->begin, out);
 	for (int c = 0; c < t->ncols; c++)
 	{
-		int			w = t->widths[c] + 2 * t->def->padding;
+		int w = t->widths[c] + 2 * t->def->padding;
 
 		if (c > 0)
 			fputs(line->sep, out);
 		for (int i = 0; i < w; i++)
 		{
-			char		ch = line->fill;
+			char ch = line->fill;
 
 			if (t->def->colons && t->aligns[c] != ALIGN_RIGHT && i == 0)
 				ch = ':';
@@ -396,7 +395,7 @@ pgq_table_print(FILE *out, PgqTableFormat fmt, int ncols,
 				const char *const *headers, int nrows,
 				const char *const *cells)
 {
-	Table		t;
+	Table t;
 
 	t.def = format_def(fmt);
 	t.ncols = ncols;
@@ -436,8 +435,8 @@ void
 pgq_table_print_result(FILE *out, PgqTableFormat fmt,
 					   const char *const *headers, const PGresult *res)
 {
-	int			ncols = PQnfields(res);
-	int			nrows = PQntuples(res);
+	int			 ncols = PQnfields(res);
+	int			 nrows = PQntuples(res);
 	const char **cells = calloc((size_t) ncols * nrows + 1, sizeof(char *));
 
 	if (cells == NULL)
@@ -446,7 +445,7 @@ pgq_table_print_result(FILE *out, PgqTableFormat fmt,
 	{
 		for (int c = 0; c < ncols; c++)
 			cells[r * ncols + c] = PQgetisnull(res, r, c) ? "" :
-				PQgetvalue(res, r, c);
+															PQgetvalue(res, r, c);
 	}
 	pgq_table_print(out, fmt, ncols, headers, nrows, cells);
 	free(cells);
@@ -456,7 +455,7 @@ PGconn *
 pgq_table_command_connect(PgqCli *cli, int argc, char **argv,
 						  const char *format_name, PgqTableFormat *format, int *rc)
 {
-	PGconn	   *conn;
+	PGconn *conn;
 
 	if (optind < argc)
 	{
@@ -472,4 +471,19 @@ pgq_table_command_connect(PgqCli *cli, int argc, char **argv,
 	if (conn == NULL)
 		*rc = PGQ_EXIT_FAIL;
 	return conn;
+}
+
+int
+pgq_table_finish_listing(PGconn *conn, PGresult *res, PgqTableFormat format,
+						 const char *const *headers, const char *none)
+{
+	PQfinish(conn);
+	if (res == NULL)
+		return PGQ_EXIT_FAIL;
+	if (PQntuples(res) == 0 && none != NULL)
+		printf("%s\n", none);
+	else
+		pgq_table_print_result(stdout, format, headers, res);
+	PQclear(res);
+	return PGQ_EXIT_OK;
 }

@@ -54,6 +54,14 @@ typedef enum PgqTableFormat
 	"                           then " PGQ_TABLE_DEFAULT_NAME ")\n"
 
 /* The valid format names, comma-separated, for help and error texts. */
+/* --table-format and --help in a table command's option table */
+#define PGQ_TABLE_OPTIONS {"table-format", required_argument, NULL, 't'}, PGQ_HELP_OPTION
+
+/* the end of a table command's --help options: --table-format, --help */
+#define PGQ_TABLE_OPTIONS_HELP \
+	PGQ_TABLE_FORMAT_HELP \
+	"  -h, --help               show this help and exit\n"
+
 extern const char *pgq_table_format_names(void);
 
 /* Look a format up by name; false if there is no such format. */
@@ -76,8 +84,19 @@ extern bool pgq_table_format_choose(PgqCli *cli, const char *arg,
  * message is printed).
  */
 extern PGconn *pgq_table_command_connect(PgqCli *cli, int argc, char **argv,
-										 const char *format_name,
+										 const char		*format_name,
 										 PgqTableFormat *format, int *rc);
+
+/*
+ * The common end of a listing command: close conn, then print res as a
+ * table, or the line none when it has no rows (and none is not NULL).
+ * Returns the exit status: PGQ_EXIT_FAIL when res is NULL (the failed
+ * statement, already reported), else PGQ_EXIT_OK.
+ */
+extern int pgq_table_finish_listing(PGconn *conn, PGresult *res,
+									PgqTableFormat	   format,
+									const char *const *headers,
+									const char		  *none);
 
 /*
  * Print a table: ncols headers, then nrows rows of ncols cells each, row
@@ -90,6 +109,6 @@ extern void pgq_table_print(FILE *out, PgqTableFormat fmt, int ncols,
 /* Print every row of a query result under the given headers. */
 extern void pgq_table_print_result(FILE *out, PgqTableFormat fmt,
 								   const char *const *headers,
-								   const PGresult *res);
+								   const PGresult	 *res);
 
-#endif							/* PGQ_TABLE_H */
+#endif /* PGQ_TABLE_H */

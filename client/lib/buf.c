@@ -53,9 +53,9 @@ pgq_buf_reset(PgqBuf *buf)
 static bool
 reserve(PgqBuf *buf, size_t extra)
 {
-	size_t		need;
-	size_t		cap;
-	char	   *data;
+	size_t need;
+	size_t cap;
+	char  *data;
 
 	if (buf->oom)
 		return false;
@@ -99,10 +99,10 @@ pgq_buf_putc(PgqBuf *buf, char c)
 }
 
 void
-pgq_buf_printf(PgqBuf *buf, const char *fmt,...)
+pgq_buf_printf(PgqBuf *buf, const char *fmt, ...)
 {
-	va_list		ap;
-	int			n;
+	va_list ap;
+	int		n;
 
 	va_start(ap, fmt);
 	n = vsnprintf(NULL, 0, fmt, ap);
@@ -146,7 +146,7 @@ pgq_buf_array_elem(PgqBuf *buf, const char *s)
 void
 pgq_buf_array_bytea(PgqBuf *buf, const void *data, size_t len)
 {
-	static const char hex[] = "0123456789abcdef";
+	static const char	 hex[] = "0123456789abcdef";
 	const unsigned char *p = data;
 
 	if (data == NULL)
@@ -179,8 +179,8 @@ void
 pgq_utc_timestamp(char *out, size_t outlen)
 {
 	struct timespec ts;
-	struct tm	tm;
-	char		date[32];
+	struct tm		tm;
+	char			date[32];
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
@@ -196,15 +196,15 @@ bool
 pgq_random_uuid(char out[PGQ_UUID_LEN])
 {
 	unsigned char b[16];
-	size_t		got = 0;
-	int			fd;
+	size_t		  got = 0;
+	int			  fd;
 
 	fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return false;
 	while (got < sizeof(b))
 	{
-		ssize_t		n = read(fd, b + got, sizeof(b) - got);
+		ssize_t n = read(fd, b + got, sizeof(b) - got);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -216,8 +216,8 @@ pgq_random_uuid(char out[PGQ_UUID_LEN])
 		got += (size_t) n;
 	}
 	close(fd);
-	b[6] = (unsigned char) ((b[6] & 0x0f) | 0x40);	/* version 4 */
-	b[8] = (unsigned char) ((b[8] & 0x3f) | 0x80);	/* RFC 4122 variant */
+	b[6] = (unsigned char) ((b[6] & 0x0f) | 0x40); /* version 4 */
+	b[8] = (unsigned char) ((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
 	snprintf(out, PGQ_UUID_LEN,
 			 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
 			 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7],

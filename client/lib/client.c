@@ -25,15 +25,15 @@
 #include "pgq_internal.h"
 
 /* type OIDs of the parameters we send */
-#define TEXTOID		25
-#define BYTEAOID	17
-#define INT4OID		23
-#define FLOAT8OID	701
+#define TEXTOID	  25
+#define BYTEAOID  17
+#define INT4OID	  23
+#define FLOAT8OID 701
 
 struct PgqClient
 {
-	PGconn	   *conn;
-	char		error[PGQ_ERRMSG_LEN];
+	PGconn *conn;
+	char	error[PGQ_ERRMSG_LEN];
 };
 
 /*
@@ -43,14 +43,14 @@ struct PgqClient
  * types (CVE-2018-1058).
  */
 static const char *const enqueue_sql =
-"SELECT pgqueuer.enqueue($1, $2, $3, pg_catalog.make_interval(secs => $4),"
-" $5, $6::pg_catalog.jsonb, $7)";
+	"SELECT pgqueuer.enqueue($1, $2, $3, pg_catalog.make_interval(secs => $4),"
+	" $5, $6::pg_catalog.jsonb, $7)";
 
 static const char *const enqueue_batch_sql =
-"SELECT t.id FROM pgqueuer.enqueue_batch($1::pg_catalog.text[],"
-" $2::pg_catalog.bytea[], $3::pg_catalog.int4[], $4::pg_catalog.interval[],"
-" $5::pg_catalog.text[], $6::pg_catalog.jsonb[], $7::pg_catalog.text)"
-" WITH ORDINALITY AS t(id, n) ORDER BY t.n";
+	"SELECT t.id FROM pgqueuer.enqueue_batch($1::pg_catalog.text[],"
+	" $2::pg_catalog.bytea[], $3::pg_catalog.int4[], $4::pg_catalog.interval[],"
+	" $5::pg_catalog.text[], $6::pg_catalog.jsonb[], $7::pg_catalog.text)"
+	" WITH ORDINALITY AS t(id, n) ORDER BY t.n";
 
 /*
  * connect_timeout_s
@@ -62,7 +62,7 @@ static int
 connect_timeout_s(PGconn *conn)
 {
 	PQconninfoOption *opts = PQconninfo(conn);
-	int			timeout = 0;
+	int				  timeout = 0;
 
 	for (PQconninfoOption *o = opts; o && o->keyword; o++)
 		if (strcmp(o->keyword, "connect_timeout") == 0 && o->val && o->val[0])
@@ -74,7 +74,7 @@ connect_timeout_s(PGconn *conn)
 }
 
 static const char *const wait_for_sql =
-"SELECT job_id, status::text FROM pgqueuer.wait_for($1::bigint[], $2::interval)";
+	"SELECT job_id, status::text FROM pgqueuer.wait_for($1::bigint[], $2::interval)";
 
 /*
  * pgq_open_conn
@@ -89,14 +89,14 @@ static const char *const wait_for_sql =
  */
 PGconn *
 pgq_open_conn(const char *conninfo, const char *appname,
-			  bool (*stop) (void *arg), void *arg, char *err, size_t errlen)
+			  bool (*stop)(void *arg), void *arg, char *err, size_t errlen)
 {
-	const char *keywords[] = {"fallback_application_name", "dbname", NULL};
-	const char *values[] = {appname, conninfo, NULL};
+	const char				 *keywords[] = {"fallback_application_name", "dbname", NULL};
+	const char				 *values[] = {appname, conninfo, NULL};
 	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
-	PGconn	   *conn;
-	int			timeout;
-	double		deadline;
+	PGconn					 *conn;
+	int						  timeout;
+	double					  deadline;
 
 	if (conninfo == NULL || conninfo[0] == '\0')
 		keywords[1] = NULL;
@@ -112,7 +112,7 @@ pgq_open_conn(const char *conninfo, const char *appname,
 		   st != PGRES_POLLING_OK && st != PGRES_POLLING_FAILED)
 	{
 		struct pollfd fd;
-		double		left = deadline - pgq_now();
+		double		  left = deadline - pgq_now();
 
 		if (stop != NULL && stop(arg))
 		{
@@ -147,8 +147,8 @@ pgq_open_conn(const char *conninfo, const char *appname,
 PgqClient *
 pgq_connect(const char *conninfo, char **errmsg)
 {
-	PgqClient  *client;
-	char		msg[PGQ_ERRMSG_LEN];
+	PgqClient *client;
+	char	   msg[PGQ_ERRMSG_LEN];
 
 	if (errmsg)
 		*errmsg = NULL;
@@ -164,7 +164,7 @@ pgq_connect(const char *conninfo, char **errmsg)
 	{
 		if (errmsg)
 		{
-			size_t		len = strlen(msg) + sizeof("could not connect: ");
+			size_t len = strlen(msg) + sizeof("could not connect: ");
 
 			*errmsg = malloc(len);
 			if (*errmsg)
@@ -198,12 +198,12 @@ pgq_client_error(const PgqClient *client)
 }
 
 /* set_error: printf into the client's error message */
-static int	set_error(PgqClient *client, const char *fmt,...) PGQ_PRINTF(2, 3);
+static int set_error(PgqClient *client, const char *fmt, ...) PGQ_PRINTF(2, 3);
 
 static int
-set_error(PgqClient *client, const char *fmt,...)
+set_error(PgqClient *client, const char *fmt, ...)
 {
-	va_list		ap;
+	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(client->error, sizeof(client->error), fmt, ap);
@@ -219,7 +219,7 @@ set_error(PgqClient *client, const char *fmt,...)
 static int
 check_spec(PgqClient *client, const PgqJobSpec *job, int i)
 {
-	char		where[32] = "";
+	char where[32] = "";
 
 	if (i >= 0)
 		snprintf(where, sizeof(where), "job %d: ", i);
@@ -268,7 +268,7 @@ pgq_enqueue(PgqClient *client, const PgqJobSpec *job,
 	values[0] = job->entrypoint;
 	values[1] = job->payload ? (job->payload_len ? job->payload : "") : NULL;
 	lengths[1] = (int) job->payload_len;
-	formats[1] = 1;				/* bytes as they are */
+	formats[1] = 1; /* bytes as they are */
 	values[2] = priority;
 	values[3] = delay;
 	values[4] = job->dedupe_key;
@@ -299,6 +299,47 @@ array_param(PgqBuf *buf, bool any)
 	return buf->data;
 }
 
+/*
+ * build_arrays
+ *		The six array literals of enqueue_batch() from n jobs: entrypoints,
+ *		payloads, priorities, delays, dedupe keys, headers (arr, initialised
+ *		here; the closing braces come from array_param).  any[a] becomes
+ *		true when a job sets field a (any[0] is the caller's: always true).
+ */
+static void
+build_arrays(const PgqJobSpec *jobs, int n, PgqBuf arr[6], bool any[6])
+{
+	for (int a = 0; a < 6; a++)
+	{
+		pgq_buf_init(&arr[a]);
+		pgq_buf_putc(&arr[a], '{');
+	}
+	for (int i = 0; i < n; i++)
+	{
+		const PgqJobSpec *job = &jobs[i];
+		const char		 *sep = (i > 0) ? "," : "";
+
+		for (int a = 0; a < 6; a++)
+			pgq_buf_puts(&arr[a], sep);
+		pgq_buf_array_elem(&arr[0], job->entrypoint);
+		pgq_buf_array_bytea(&arr[1], job->payload ? job->payload : NULL,
+							job->payload_len);
+		pgq_buf_printf(&arr[2], "%d", (int) job->priority);
+		pgq_buf_printf(&arr[3], "\"%.6f seconds\"", job->delay_s);
+		pgq_buf_array_elem(&arr[4], job->dedupe_key);
+		pgq_buf_array_elem(&arr[5], job->headers_json);
+		any[1] |= (job->payload != NULL);
+		any[2] |= (job->priority != 0);
+		any[3] |= (job->delay_s > 0);
+		any[4] |= (job->dedupe_key != NULL);
+		any[5] |= (job->headers_json != NULL);
+	}
+}
+
+/*
+ * pgq_enqueue_many
+ *		pgqueuer.enqueue_batch() of n jobs; see libpgqueuer.h.
+ */
 int
 pgq_enqueue_many(PgqClient *client, const PgqJobSpec *jobs, int n,
 				 PgqOnConflict on_conflict, int64_t *ids)
@@ -321,32 +362,7 @@ pgq_enqueue_many(PgqClient *client, const PgqJobSpec *jobs, int n,
 		if (check_spec(client, &jobs[i], i) < 0)
 			return -1;
 
-	/* entrypoints, payloads, priorities, delays, dedupe keys, headers */
-	for (int a = 0; a < 6; a++)
-	{
-		pgq_buf_init(&arr[a]);
-		pgq_buf_putc(&arr[a], '{');
-	}
-	for (int i = 0; i < n; i++)
-	{
-		const PgqJobSpec *job = &jobs[i];
-		const char *sep = (i > 0) ? "," : "";
-
-		for (int a = 0; a < 6; a++)
-			pgq_buf_puts(&arr[a], sep);
-		pgq_buf_array_elem(&arr[0], job->entrypoint);
-		pgq_buf_array_bytea(&arr[1], job->payload ? job->payload : NULL,
-							job->payload_len);
-		pgq_buf_printf(&arr[2], "%d", (int) job->priority);
-		pgq_buf_printf(&arr[3], "\"%.6f seconds\"", job->delay_s);
-		pgq_buf_array_elem(&arr[4], job->dedupe_key);
-		pgq_buf_array_elem(&arr[5], job->headers_json);
-		any[1] |= (job->payload != NULL);
-		any[2] |= (job->priority != 0);
-		any[3] |= (job->delay_s > 0);
-		any[4] |= (job->dedupe_key != NULL);
-		any[5] |= (job->headers_json != NULL);
-	}
+	build_arrays(jobs, n, arr, any);
 	for (int a = 0; a < 6; a++)
 	{
 		if (arr[a].oom)
@@ -374,7 +390,7 @@ pgq_enqueue_many(PgqClient *client, const PgqJobSpec *jobs, int n,
 	}
 	for (int i = 0; i < n; i++)
 	{
-		int64_t		id = PQgetisnull(res, i, 0) ? 0 : strtoll(PQgetvalue(res, i, 0), NULL, 10);
+		int64_t id = PQgetisnull(res, i, 0) ? 0 : strtoll(PQgetvalue(res, i, 0), NULL, 10);
 
 		if (ids)
 			ids[i] = id;

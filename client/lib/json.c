@@ -30,7 +30,7 @@
 static int
 utf8_sequence_length(const unsigned char *s, size_t avail)
 {
-	int			n;
+	int			 n;
 	unsigned int cp;
 
 	if (s[0] < 0x80)
@@ -68,7 +68,7 @@ void
 pgq_json_string(PgqBuf *buf, const char *s)
 {
 	const unsigned char *p = (const unsigned char *) s;
-	size_t		left;
+	size_t				 left;
 
 	if (s == NULL)
 	{
@@ -79,7 +79,7 @@ pgq_json_string(PgqBuf *buf, const char *s)
 	pgq_buf_putc(buf, '"');
 	while (left > 0)
 	{
-		int			n = utf8_sequence_length(p, left);
+		int n = utf8_sequence_length(p, left);
 
 		if (n == 0)
 		{
@@ -124,14 +124,14 @@ void
 pgq_buf_escaped(PgqBuf *buf, const char *s, size_t max, bool quoted)
 {
 	const unsigned char *p = (const unsigned char *) s;
-	size_t		total = strlen(s);
-	size_t		left = total < max ? total : max;
+	size_t				 total = strlen(s);
+	size_t				 left = total < max ? total : max;
 
 	if (quoted)
 		pgq_buf_putc(buf, '"');
 	while (left > 0)
 	{
-		int			n = utf8_sequence_length(p, left);
+		int n = utf8_sequence_length(p, left);
 
 		if (n == 0)
 		{
@@ -190,12 +190,12 @@ skip_ws(const char *p)
 static const char *
 scan_string(const char *p, char *out, size_t outlen)
 {
-	size_t		n = 0;
+	size_t n = 0;
 
 	p++;
 	while (*p && *p != '"')
 	{
-		char		c = *p++;
+		char c = *p++;
 
 		if (c == '\\')
 		{
@@ -226,7 +226,7 @@ scan_string(const char *p, char *out, size_t outlen)
 				case '\0':
 					return NULL;
 				default:
-					break;		/* \" \\ \/ */
+					break; /* \" \\ \/ */
 			}
 		}
 		if (out && n + 1 < outlen)
@@ -252,7 +252,7 @@ skip_value(const char *p)
 		return scan_string(p, NULL, 0);
 	if (*p == '{' || *p == '[')
 	{
-		char		close = (*p == '{') ? '}' : ']';
+		char close = (*p == '{') ? '}' : ']';
 
 		p = skip_ws(p + 1);
 		if (*p == close)
@@ -295,7 +295,7 @@ skip_value(const char *p)
 static const char *
 scan_ids(const char *p, PgqEvent *event)
 {
-	int			cap = 0;
+	int cap = 0;
 
 	p = skip_ws(p);
 	if (*p != '[')
@@ -305,8 +305,8 @@ scan_ids(const char *p, PgqEvent *event)
 		return p + 1;
 	for (;;)
 	{
-		char	   *end;
-		long long	v;
+		char	 *end;
+		long long v;
 
 		errno = 0;
 		v = strtoll(p, &end, 10);
@@ -314,7 +314,7 @@ scan_ids(const char *p, PgqEvent *event)
 			return NULL;
 		if (event->nids == cap)
 		{
-			int64_t    *ids;
+			int64_t *ids;
 
 			cap = cap ? cap * 2 : 16;
 			ids = realloc(event->ids, sizeof(int64_t) * (size_t) cap);
@@ -352,7 +352,7 @@ pgq_event_parse(const char *payload, PgqEvent *event)
 		return true;
 	for (;;)
 	{
-		char		key[32];
+		char key[32];
 
 		if (*p != '"' || (p = scan_string(p, key, sizeof(key))) == NULL)
 			break;
@@ -368,7 +368,7 @@ pgq_event_parse(const char *payload, PgqEvent *event)
 			p = scan_ids(p, event);
 		else if (strcmp(key, "jobs") == 0 && *p >= '0' && *p <= '9')
 		{
-			char	   *end;
+			char *end;
 
 			event->jobs = strtoll(p, &end, 10);
 			p = end;

@@ -59,8 +59,7 @@
 #include <libpq-fe.h>
 
 #ifdef __cplusplus
-extern "C"
-{
+extern "C" {
 #endif
 
 /* the client's version: it calls the functions of extension version 1.1 */
@@ -100,8 +99,8 @@ extern const char *pgq_client_error(const PgqClient *client);
 /* ON CONFLICT behaviour of a dedupe_key that is already queued or picked */
 typedef enum PgqOnConflict
 {
-	PGQ_ON_CONFLICT_RAISE = 0,	/* the call fails (SQLSTATE 23505) */
-	PGQ_ON_CONFLICT_SKIP		/* the job is skipped (id 0) */
+	PGQ_ON_CONFLICT_RAISE = 0, /* the call fails (SQLSTATE 23505) */
+	PGQ_ON_CONFLICT_SKIP	   /* the job is skipped (id 0) */
 } PgqOnConflict;
 
 /*
@@ -111,13 +110,13 @@ typedef enum PgqOnConflict
  */
 typedef struct PgqJobSpec
 {
-	const char *entrypoint;		/* required, not empty */
-	const void *payload;		/* bytes, or NULL for a NULL payload */
-	size_t		payload_len;	/* length of payload in bytes */
-	int32_t		priority;		/* higher runs first; default 0 */
-	double		delay_s;		/* execute_after = now() + delay_s seconds (>= 0) */
-	const char *dedupe_key;		/* NULL: none */
-	const char *headers_json;	/* a JSON object as text, or NULL */
+	const char *entrypoint;	  /* required, not empty */
+	const void *payload;	  /* bytes, or NULL for a NULL payload */
+	size_t		payload_len;  /* length of payload in bytes */
+	int32_t		priority;	  /* higher runs first; default 0 */
+	double		delay_s;	  /* execute_after = now() + delay_s seconds (>= 0) */
+	const char *dedupe_key;	  /* NULL: none */
+	const char *headers_json; /* a JSON object as text, or NULL */
 } PgqJobSpec;
 
 /*
@@ -127,8 +126,8 @@ typedef struct PgqJobSpec
  *		skipped under PGQ_ON_CONFLICT_SKIP.  Returns -1 on error (bad
  *		argument, server error, lost connection); see pgq_client_error().
  */
-extern int	pgq_enqueue(PgqClient *client, const PgqJobSpec *job,
-						PgqOnConflict on_conflict, int64_t *id);
+extern int pgq_enqueue(PgqClient *client, const PgqJobSpec *job,
+					   PgqOnConflict on_conflict, int64_t *id);
 
 /*
  * pgq_enqueue_many
@@ -138,14 +137,14 @@ extern int	pgq_enqueue(PgqClient *client, const PgqJobSpec *job,
  *		Returns the number of jobs enqueued (n minus skipped), or -1 on
  *		error.  n = 0 returns 0 without a round trip.
  */
-extern int	pgq_enqueue_many(PgqClient *client, const PgqJobSpec *jobs, int n,
-							 PgqOnConflict on_conflict, int64_t *ids);
+extern int pgq_enqueue_many(PgqClient *client, const PgqJobSpec *jobs, int n,
+							PgqOnConflict on_conflict, int64_t *ids);
 
 /* One job's status as reported by pgq_wait_for(). */
 typedef struct PgqJobState
 {
-	int64_t		id;
-	char		status[16];		/* "queued", "picked", "failed" (held), or the
+	int64_t id;
+	char	status[16]; /* "queued", "picked", "failed" (held), or the
 								 * logged outcome: "successful", "exception",
 								 * "canceled", "deleted" */
 } PgqJobState;
@@ -169,8 +168,8 @@ typedef struct PgqJobState
  *		connection), see pgq_client_error().  n = 0 returns 0 without a round
  *		trip.  Blocks the calling thread; the connection is busy meanwhile.
  */
-extern int	pgq_wait_for(PgqClient *client, const int64_t *ids, int n,
-						 double timeout_s, PgqJobState *states, int *pending);
+extern int pgq_wait_for(PgqClient *client, const int64_t *ids, int n,
+						double timeout_s, PgqJobState *states, int *pending);
 
 /* ------------------------------------------------------------------------
  * Jobs and handlers
@@ -184,30 +183,30 @@ extern int	pgq_wait_for(PgqClient *client, const int64_t *ids, int n,
  */
 typedef struct PgqJob
 {
-	int64_t		id;
-	const char *entrypoint;
-	int32_t		priority;
-	int32_t		attempts;		/* earlier attempts: 0 on the first run */
-	const unsigned char *payload;	/* NULL if the payload is NULL */
-	size_t		payload_len;
-	const char *headers_json;	/* NULL if none */
-	const char *dedupe_key;		/* NULL if none */
-	const char *created;		/* timestamptz as text (ISO 8601) */
-	const char *execute_after;	/* timestamptz as text */
-	const char *queue_manager_id;	/* this worker's uuid */
+	int64_t				 id;
+	const char			*entrypoint;
+	int32_t				 priority;
+	int32_t				 attempts; /* earlier attempts: 0 on the first run */
+	const unsigned char *payload;  /* NULL if the payload is NULL */
+	size_t				 payload_len;
+	const char			*headers_json;	   /* NULL if none */
+	const char			*dedupe_key;	   /* NULL if none */
+	const char			*created;		   /* timestamptz as text (ISO 8601) */
+	const char			*execute_after;	   /* timestamptz as text */
+	const char			*queue_manager_id; /* this worker's uuid */
 } PgqJob;
 
 /* The outcome a handler (or executor) returns. */
 typedef enum PgqStatus
 {
-	PGQ_SUCCESSFUL = 0,			/* done: the job is logged successful */
-	PGQ_EXCEPTION,				/* failed: logged exception with a traceback; a
+	PGQ_SUCCESSFUL = 0, /* done: the job is logged successful */
+	PGQ_EXCEPTION,		/* failed: logged exception with a traceback; a
 								 * registered entrypoint with attempts left is
 								 * retried by the server with backoff */
-	PGQ_RETRY,					/* back to the queue after the delay set by
+	PGQ_RETRY,			/* back to the queue after the delay set by
 								 * pgq_ctx_set_retry() (default 0), attempts +
 								 * 1, decided by the client */
-	PGQ_HOLD					/* held in the queue as failed (pgq requeue) */
+	PGQ_HOLD			/* held in the queue as failed (pgq requeue) */
 } PgqStatus;
 
 /*
@@ -262,7 +261,7 @@ extern void pgq_ctx_set_retry(PgqContext *ctx, double delay_s);
  * must not call exit() or longjmp out; an error it reports by returning
  * PGQ_EXCEPTION never stops the worker.
  */
-typedef PgqStatus (*PgqHandler) (PgqContext *ctx);
+typedef PgqStatus (*PgqHandler)(PgqContext *ctx);
 
 /*
  * An executor (PgQueuer's executor_factory): wraps how a handler runs,
@@ -271,8 +270,8 @@ typedef PgqStatus (*PgqHandler) (PgqContext *ctx);
  * returns the final outcome.  executor_arg is the pointer given at
  * registration.  NULL at registration means the plain call.
  */
-typedef PgqStatus (*PgqExecutor) (PgqContext *ctx, PgqHandler handler,
-								  void *executor_arg);
+typedef PgqStatus (*PgqExecutor)(PgqContext *ctx, PgqHandler handler,
+								 void *executor_arg);
 
 /* ------------------------------------------------------------------------
  * Worker
@@ -283,8 +282,8 @@ typedef struct PgqWorker PgqWorker;
 
 typedef enum PgqMode
 {
-	PGQ_MODE_CONTINUOUS = 0,	/* run until stopped */
-	PGQ_MODE_DRAIN				/* stop once no job is due and none runs */
+	PGQ_MODE_CONTINUOUS = 0, /* run until stopped */
+	PGQ_MODE_DRAIN			 /* stop once no job is due and none runs */
 } PgqMode;
 
 typedef enum PgqLogLevel
@@ -300,7 +299,7 @@ typedef enum PgqLogLevel
  * for messages at or above the worker's log level.  The default writes
  * "LEVEL: message" lines to stderr.
  */
-typedef void (*PgqLogFunc) (PgqLogLevel level, const char *message, void *arg);
+typedef void (*PgqLogFunc)(PgqLogLevel level, const char *message, void *arg);
 
 /*
  * Worker settings.  Zero-initialise, or start from pgq_worker_options_init()
@@ -309,25 +308,25 @@ typedef void (*PgqLogFunc) (PgqLogLevel level, const char *message, void *arg);
  */
 typedef struct PgqWorkerOptions
 {
-	const char *conninfo;		/* NULL: PG* environment */
-	int			batch_size;		/* jobs per dequeue; default 10 */
-	double		dequeue_timeout_s;	/* safety-net poll when no NOTIFY arrives;
+	const char *conninfo;					  /* NULL: PG* environment */
+	int			batch_size;					  /* jobs per dequeue; default 10 */
+	double		dequeue_timeout_s;			  /* safety-net poll when no NOTIFY arrives;
 									 * default 30.0 */
-	int			max_concurrent_tasks;	/* cap on jobs running at once and
+	int			max_concurrent_tasks;		  /* cap on jobs running at once and
 										 * on pool threads; 0 = no cap
 										 * (PgQueuer's None): the worker
 										 * dequeues a batch whenever there
 										 * may be work, and starts a thread
 										 * per job running at once */
-	PgqMode		mode;			/* default PGQ_MODE_CONTINUOUS */
-	bool		shutdown_on_listener_failure;	/* stop (error) if the LISTEN
+	PgqMode		mode;						  /* default PGQ_MODE_CONTINUOUS */
+	bool		shutdown_on_listener_failure; /* stop (error) if the LISTEN
 												 * health check fails;
 												 * default false: reconnect
 												 * is the supervisor's job */
-	PgqLogLevel log_level;		/* default PGQ_LOG_INFO */
-	PgqLogFunc	log_func;		/* NULL: stderr */
+	PgqLogLevel log_level;					  /* default PGQ_LOG_INFO */
+	PgqLogFunc	log_func;					  /* NULL: stderr */
 	void	   *log_arg;
-	double		reconnect_max_delay_s;	/* > 0: when the connection is lost,
+	double		reconnect_max_delay_s; /* > 0: when the connection is lost,
 										 * keep the handlers running and
 										 * reconnect with the same
 										 * queue_manager_id, waiting 0.1 s
@@ -349,16 +348,16 @@ extern void pgq_worker_options_init(PgqWorkerOptions *opts);
  */
 typedef struct PgqEntrypointOptions
 {
-	bool		register_entrypoint;	/* call register_entrypoint() */
-	int			concurrency_limit;	/* jobs running at once across all
+	bool		register_entrypoint;  /* call register_entrypoint() */
+	int			concurrency_limit;	  /* jobs running at once across all
 									 * workers; 0 = unlimited */
-	double		requests_per_second;	/* dequeue rate across all workers;
+	double		requests_per_second;  /* dequeue rate across all workers;
 										 * 0 = unlimited */
-	double		lease_timeout_s;	/* 0 = pgqueuer.lease_timeout */
-	int			max_attempts;	/* 0 = pgqueuer.max_attempts */
-	double		retry_backoff_base_s;	/* 0 = 1 s */
-	double		retry_backoff_max_s;	/* 0 = 300 s */
-	const char *on_failure;		/* "delete" (default) or "hold" */
+	double		lease_timeout_s;	  /* 0 = pgqueuer.lease_timeout */
+	int			max_attempts;		  /* 0 = pgqueuer.max_attempts */
+	double		retry_backoff_base_s; /* 0 = 1 s */
+	double		retry_backoff_max_s;  /* 0 = 300 s */
+	const char *on_failure;			  /* "delete" (default) or "hold" */
 } PgqEntrypointOptions;
 
 /*
@@ -377,10 +376,10 @@ extern PgqWorker *pgq_worker_new(const PgqWorkerOptions *opts);
  *		for an empty or duplicate name, a NULL handler or a bad option (see
  *		pgq_worker_error()).  Call before pgq_worker_run().
  */
-extern int	pgq_worker_add_entrypoint(PgqWorker *worker, const char *name,
-									  PgqHandler handler, void *handler_arg,
-									  PgqExecutor executor, void *executor_arg,
-									  const PgqEntrypointOptions *opts);
+extern int pgq_worker_add_entrypoint(PgqWorker *worker, const char *name,
+									 PgqHandler handler, void *handler_arg,
+									 PgqExecutor executor, void *executor_arg,
+									 const PgqEntrypointOptions *opts);
 
 /*
  * pgq_worker_set_resources
@@ -391,23 +390,23 @@ extern int	pgq_worker_add_entrypoint(PgqWorker *worker, const char *name,
  *		The worker does not otherwise touch them.
  */
 extern void pgq_worker_set_resources(PgqWorker *worker, void *resources,
-									 void (*cleanup) (void *resources));
+									 void (*cleanup)(void *resources));
 
 /*
  * Why pgq_worker_run() returned.
  */
 typedef enum PgqRunResult
 {
-	PGQ_RUN_STOPPED = 0,		/* pgq_worker_stop(), in-flight jobs finished */
-	PGQ_RUN_DRAINED,			/* drain mode: nothing left to do */
-	PGQ_RUN_CONNECTION_LOST,	/* the connection failed (and, with
+	PGQ_RUN_STOPPED = 0,	 /* pgq_worker_stop(), in-flight jobs finished */
+	PGQ_RUN_DRAINED,		 /* drain mode: nothing left to do */
+	PGQ_RUN_CONNECTION_LOST, /* the connection failed (and, with
 								 * reconnect_max_delay_s, a stop was
 								 * requested and reconnecting kept failing
 								 * after the last handler returned);
 								 * in-flight handlers were told (cancelled
 								 * flag) and waited for; their jobs return
 								 * to the queue when their lease expires */
-	PGQ_RUN_ERROR				/* setup failed: connection refused, no
+	PGQ_RUN_ERROR			 /* setup failed: connection refused, no
 								 * extension, no entrypoints, registry error */
 } PgqRunResult;
 
@@ -438,13 +437,13 @@ extern void pgq_worker_stop(PgqWorker *worker);
 /* Counters of the worker since it was made, for progress displays. */
 typedef struct PgqWorkerStats
 {
-	int64_t		dequeued;		/* jobs handed to handlers */
-	int64_t		successful;
-	int64_t		exception;
-	int64_t		retried;		/* PGQ_RETRY outcomes */
-	int64_t		held;			/* PGQ_HOLD outcomes */
-	int64_t		cancelled;		/* cancellation_event reached a running job */
-	int			running;		/* handlers running now */
+	int64_t dequeued; /* jobs handed to handlers */
+	int64_t successful;
+	int64_t exception;
+	int64_t retried;   /* PGQ_RETRY outcomes */
+	int64_t held;	   /* PGQ_HOLD outcomes */
+	int64_t cancelled; /* cancellation_event reached a running job */
+	int		running;   /* handlers running now */
 } PgqWorkerStats;
 
 /* A consistent snapshot of the counters; callable from any thread. */
@@ -468,10 +467,10 @@ extern void pgq_worker_free(PgqWorker *worker);
  * on shutdown).  Returns 0, or non-zero to abort the start (pgq run exits
  * with status 1, or retries under --restart-on-failure).
  */
-typedef int (*PgqFactory) (PgqWorker *worker);
+typedef int (*PgqFactory)(PgqWorker *worker);
 
 #ifdef __cplusplus
 }
 #endif
 
-#endif							/* LIBPGQUEUER_H */
+#endif /* LIBPGQUEUER_H */

@@ -38,10 +38,10 @@ pgq_log_level_name(PgqLogLevel level)
  *		Format and emit one message if level passes the worker's filter.
  */
 void
-pgq_log(PgqWorker *worker, PgqLogLevel level, const char *fmt,...)
+pgq_log(PgqWorker *worker, PgqLogLevel level, const char *fmt, ...)
 {
-	char		message[2048];
-	va_list		ap;
+	char	message[2048];
+	va_list ap;
 
 	if (level < worker->opts.log_level)
 		return;

@@ -39,8 +39,8 @@ pgq_worker_options_init(PgqWorkerOptions *opts)
 PgqWorker *
 pgq_worker_new(const PgqWorkerOptions *opts)
 {
-	PgqWorker  *worker = calloc(1, sizeof(PgqWorker));
-	int			fds[2];
+	PgqWorker *worker = calloc(1, sizeof(PgqWorker));
+	int		   fds[2];
 
 	if (worker == NULL)
 		return NULL;
@@ -88,9 +88,9 @@ pgq_worker_new(const PgqWorkerOptions *opts)
 }
 
 void
-pgq_worker_set_error(PgqWorker *worker, const char *fmt,...)
+pgq_worker_set_error(PgqWorker *worker, const char *fmt, ...)
 {
-	va_list		ap;
+	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(worker->error, sizeof(worker->error), fmt, ap);
@@ -162,8 +162,8 @@ pgq_worker_add_entrypoint(PgqWorker *worker, const char *name,
 
 	if (worker->nentries == worker->maxentries)
 	{
-		int			max = worker->maxentries ? worker->maxentries * 2 : 8;
-		PgqEntry   *entries = realloc(worker->entries, sizeof(PgqEntry) * (size_t) max);
+		int		  max = worker->maxentries ? worker->maxentries * 2 : 8;
+		PgqEntry *entries = realloc(worker->entries, sizeof(PgqEntry) * (size_t) max);
 
 		if (entries == NULL)
 		{
@@ -199,7 +199,7 @@ pgq_worker_add_entrypoint(PgqWorker *worker, const char *name,
 
 void
 pgq_worker_set_resources(PgqWorker *worker, void *resources,
-						 void (*cleanup) (void *resources))
+						 void (*cleanup)(void *resources))
 {
 	worker->resources = resources;
 	worker->cleanup = cleanup;
@@ -213,8 +213,8 @@ pgq_worker_set_resources(PgqWorker *worker, void *resources,
 void
 pgq_worker_wake(PgqWorker *worker)
 {
-	int			save_errno = errno;
-	char		c = 'w';
+	int	 save_errno = errno;
+	char c = 'w';
 
 	if (write(worker->wake_wr, &c, 1) < 0)
 	{

@@ -84,10 +84,10 @@ pgq_run_collect_done(PgqRun *run)
 static void
 append_timedelta(PgqBuf *buf, double seconds)
 {
-	long long	us = llround(seconds * 1e6);
-	long long	days = us / (86400LL * 1000000);
-	long long	rest = us % (86400LL * 1000000);
-	long long	secs = rest / 1000000;
+	long long us = llround(seconds * 1e6);
+	long long days = us / (86400LL * 1000000);
+	long long rest = us % (86400LL * 1000000);
+	long long secs = rest / 1000000;
 
 	if (days > 0)
 		pgq_buf_printf(buf, "%lld day%s, ", days, days == 1 ? "" : "s");
@@ -176,7 +176,7 @@ static bool
 give_up(PgqRun *run, int n, const char *what)
 {
 	if (run->broken)
-		return false;			/* the caller abandons everything */
+		return false; /* the caller abandons everything */
 	if (!run->failed && ++run->flush_failures < MAX_FLUSH_ATTEMPTS)
 		return false;
 	pgq_log(run->worker, PGQ_LOG_ERROR,
@@ -191,7 +191,7 @@ typedef struct CompleteCall
 	PgqBuf		ids;
 	PgqBuf		statuses;
 	PgqBuf		tracebacks;
-	int			count;			/* outcomes in it */
+	int			count; /* outcomes in it */
 	const char *values[4];
 } CompleteCall;
 
@@ -205,7 +205,7 @@ static bool
 build_complete(PgqRun *run, PgqContext **jobs, int n, const bool *done,
 			   CompleteCall *call)
 {
-	PgqBuf		tb;
+	PgqBuf tb;
 
 	pgq_buf_init(&call->ids);
 	pgq_buf_init(&call->statuses);
@@ -218,7 +218,7 @@ build_complete(PgqRun *run, PgqContext **jobs, int n, const bool *done,
 	for (int i = 0; i < n; i++)
 	{
 		const PgqContext *ctx = jobs[i];
-		const char *sep = call->count ? "," : "";
+		const char		 *sep = call->count ? "," : "";
 
 		if (ctx->status == PGQ_RETRY || done[i])
 			continue;
@@ -272,12 +272,12 @@ static void
 log_refused(PgqRun *run, const PGresult *res, PgqContext **jobs, int n,
 			const bool *done)
 {
-	int			rows = PQntuples(res);
+	int rows = PQntuples(res);
 
 	for (int i = 0; i < n; i++)
 	{
 		const PgqContext *ctx = jobs[i];
-		bool		recorded = false;
+		bool			  recorded = false;
 
 		if (ctx->status == PGQ_RETRY || done[i])
 			continue;
@@ -299,7 +299,7 @@ static bool
 complete_result(PgqRun *run, PGresult *res, PgqContext **jobs, int n,
 				bool *done, int count)
 {
-	bool		ok = pgq_run_check_result(run, res, "complete");
+	bool ok = pgq_run_check_result(run, res, "complete");
 
 	if (ok)
 	{
@@ -398,7 +398,7 @@ flush_retry(PgqRun *run, PgqContext *ctx)
 static bool
 gather_pending(PgqRun *run, PgqContext ***jobs, bool **done)
 {
-	int			i = 0;
+	int i = 0;
 
 	*jobs = malloc(sizeof(PgqContext *) * (size_t) run->npending);
 	*done = calloc((size_t) run->npending, sizeof(bool));
@@ -454,8 +454,8 @@ void
 pgq_run_flush_outcomes(PgqRun *run)
 {
 	PgqContext **jobs;
-	bool	   *done;
-	int			n = run->npending;
+	bool		*done;
+	int			 n = run->npending;
 
 	if (n == 0 || run->broken || pgq_now() < run->backoff_until)
 		return;
@@ -486,13 +486,13 @@ int
 pgq_run_flush_and_dequeue(PgqRun *run, int want)
 {
 	PgqContext **jobs;
-	bool	   *done;
-	int			n = run->npending;
+	bool		*done;
+	int			 n = run->npending;
 	CompleteCall call;
-	PGresult   *cres;
-	PGresult   *dres;
-	PGresult   *sync;
-	int			got;
+	PGresult	*cres;
+	PGresult	*dres;
+	PGresult	*sync;
+	int			 got;
 
 	if (n == 0)
 		return pgq_run_dequeue(run, want);

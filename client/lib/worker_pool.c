@@ -29,18 +29,18 @@
 
 struct PgqPool
 {
-	PgqWorker  *worker;
+	PgqWorker	   *worker;
 	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	PgqContext *head;			/* submitted jobs not yet taken */
-	PgqContext *tail;
-	int			nqueued;
-	int			nthreads;
-	int			nidle;			/* threads waiting for a job */
-	int			max_threads;
-	int			allocated;		/* length of threads[] */
-	bool		stopping;
-	pthread_t  *threads;
+	pthread_cond_t	cond;
+	PgqContext	   *head; /* submitted jobs not yet taken */
+	PgqContext	   *tail;
+	int				nqueued;
+	int				nthreads;
+	int				nidle; /* threads waiting for a job */
+	int				max_threads;
+	int				allocated; /* length of threads[] */
+	bool			stopping;
+	pthread_t	   *threads;
 };
 
 /*
@@ -52,8 +52,8 @@ static void
 run_job(PgqWorker *worker, PgqContext *ctx)
 {
 	const PgqEntry *entry = ctx->entry;
-	PgqStatus	status = PGQ_SUCCESSFUL;
-	bool		cancelled;
+	PgqStatus		status = PGQ_SUCCESSFUL;
+	bool			cancelled;
 
 	pthread_mutex_lock(&worker->lock);
 	ctx->state = PGQ_SLOT_RUNNING;
@@ -69,7 +69,7 @@ run_job(PgqWorker *worker, PgqContext *ctx)
 	}
 	if ((int) status < (int) PGQ_SUCCESSFUL || (int) status > (int) PGQ_HOLD)
 	{
-		char		msg[64];
+		char msg[64];
 
 		snprintf(msg, sizeof(msg), "handler returned invalid status %d", (int) status);
 		pgq_ctx_set_exception(ctx, "InvalidStatus", msg, NULL);
@@ -82,7 +82,7 @@ run_job(PgqWorker *worker, PgqContext *ctx)
 				(long long) ctx->job.id, entry->name,
 				ctx->exc_set ? (ctx->exc_type ? ctx->exc_type : "") : "HandlerError",
 				ctx->exc_set && ctx->exc_message ? ctx->exc_message :
-				(ctx->exc_set ? "" : "the handler returned PGQ_EXCEPTION"));
+												   (ctx->exc_set ? "" : "the handler returned PGQ_EXCEPTION"));
 
 	pthread_mutex_lock(&worker->lock);
 	cancelled = atomic_load(&ctx->cancelled);
@@ -122,7 +122,7 @@ run_job(PgqWorker *worker, PgqContext *ctx)
 static void *
 thread_main(void *arg)
 {
-	PgqPool    *pool = arg;
+	PgqPool *pool = arg;
 
 	pthread_mutex_lock(&pool->lock);
 	for (;;)
@@ -161,14 +161,14 @@ thread_main(void *arg)
 static bool
 spawn_thread(PgqPool *pool)
 {
-	sigset_t	all;
-	sigset_t	old;
-	int			rc;
+	sigset_t all;
+	sigset_t old;
+	int		 rc;
 
 	if (pool->nthreads == pool->allocated)
 	{
-		int			n = pool->allocated < 16 ? 16 : pool->allocated * 2;
-		pthread_t  *grown;
+		int		   n = pool->allocated < 16 ? 16 : pool->allocated * 2;
+		pthread_t *grown;
 
 		if (n > pool->max_threads)
 			n = pool->max_threads;
@@ -203,7 +203,7 @@ spawn_thread(PgqPool *pool)
 PgqPool *
 pgq_pool_start(PgqWorker *worker, int max_threads)
 {
-	PgqPool    *pool = calloc(1, sizeof(PgqPool));
+	PgqPool *pool = calloc(1, sizeof(PgqPool));
 
 	if (pool == NULL)
 		return NULL;
@@ -223,7 +223,7 @@ pgq_pool_start(PgqWorker *worker, int max_threads)
 bool
 pgq_pool_submit(PgqPool *pool, PgqContext *ctx)
 {
-	bool		ok = true;
+	bool ok = true;
 
 	pthread_mutex_lock(&pool->lock);
 	ctx->next = NULL;

@@ -64,17 +64,17 @@
 
 #include "pgq_internal.h"
 
-#define HEALTH_INTERVAL_S 10.0	/* PgQueuer's listener probe period */
-#define HEALTH_TIMEOUT_S 10.0	/* and how long the echo may take */
-#define BLOCKED_POLL_S 0.25		/* drain: work exists but is not handed out */
-#define RECONNECT_FIRST_DELAY_S 0.1 /* before the first reconnection attempt */
-#define RECONNECT_STOP_ATTEMPTS 5	/* failed attempts once stopping and idle */
+#define HEALTH_INTERVAL_S		10.0 /* PgQueuer's listener probe period */
+#define HEALTH_TIMEOUT_S		10.0 /* and how long the echo may take */
+#define BLOCKED_POLL_S			0.25 /* drain: work exists but is not handed out */
+#define RECONNECT_FIRST_DELAY_S 0.1	 /* before the first reconnection attempt */
+#define RECONNECT_STOP_ATTEMPTS 5	 /* failed attempts once stopping and idle */
 
 /* drain_wake_pipe: empty the self-pipe (its bytes only mean "wake up") */
 static void
 drain_wake_pipe(PgqWorker *worker)
 {
-	char		buf[256];
+	char buf[256];
 
 	while (read(worker->wake_rd, buf, sizeof(buf)) > 0)
 		;
@@ -86,10 +86,10 @@ drain_wake_pipe(PgqWorker *worker)
  */
 typedef struct CancelList
 {
-	int64_t    *ids;
-	int		   *senders;		/* backend PID of the notifying session */
-	int			n;
-	int			cap;
+	int64_t *ids;
+	int		*senders; /* backend PID of the notifying session */
+	int		 n;
+	int		 cap;
 } CancelList;
 
 /*
@@ -105,7 +105,7 @@ note_cancellation(PgqRun *run, CancelList *list, const int64_t *ids, int nids,
 {
 	for (int i = 0; i < nids; i++)
 	{
-		bool		wanted = false;
+		bool wanted = false;
 
 		for (PgqContext *c = run->held_head; c && !wanted; c = c->run_next)
 			wanted = c->job.id == ids[i] && !atomic_load(&c->cancelled);
@@ -115,9 +115,9 @@ note_cancellation(PgqRun *run, CancelList *list, const int64_t *ids, int nids,
 			continue;
 		if (list->n == list->cap)
 		{
-			int			cap = list->cap ? list->cap * 2 : 16;
-			int64_t    *grown = realloc(list->ids, sizeof(int64_t) * (size_t) cap);
-			int		   *grown_senders;
+			int		 cap = list->cap ? list->cap * 2 : 16;
+			int64_t *grown = realloc(list->ids, sizeof(int64_t) * (size_t) cap);
+			int		*grown_senders;
 
 			if (grown == NULL)
 				return false;
@@ -145,8 +145,8 @@ note_cancellation(PgqRun *run, CancelList *list, const int64_t *ids, int nids,
 static void
 cancel_jobs(PgqRun *run, const CancelList *list)
 {
-	PgqWorker  *worker = run->worker;
-	bool	   *gone;
+	PgqWorker *worker = run->worker;
+	bool	  *gone;
 
 	if (list->n == 0)
 		return;
@@ -162,7 +162,7 @@ cancel_jobs(PgqRun *run, const CancelList *list)
 	{
 		for (PgqContext *c = run->held_head; c; c = c->run_next)
 		{
-			bool		reached = false;
+			bool reached = false;
 
 			if (c->job.id != list->ids[i])
 				continue;
@@ -202,7 +202,7 @@ cancel_jobs(PgqRun *run, const CancelList *list)
 static void
 log_unparseable(PgqWorker *worker, const char *payload)
 {
-	PgqBuf		text;
+	PgqBuf text;
 
 	pgq_buf_init(&text);
 	pgq_buf_escaped(&text, payload, PGQ_LOG_TEXT_MAX, true);
@@ -220,14 +220,14 @@ log_unparseable(PgqWorker *worker, const char *payload)
 static int
 handle_notifications(PgqRun *run, bool *want_dequeue)
 {
-	PgqWorker  *worker = run->worker;
-	PGnotify   *n;
-	int			count = 0;
-	CancelList	cancels = {0};
+	PgqWorker *worker = run->worker;
+	PGnotify  *n;
+	int		   count = 0;
+	CancelList cancels = {0};
 
 	if (!PQconsumeInput(run->conn) || PQstatus(run->conn) == CONNECTION_BAD)
 	{
-		char		msg[PGQ_ERRMSG_LEN];
+		char msg[PGQ_ERRMSG_LEN];
 
 		pgq_copy_pq_error(msg, sizeof(msg), run->conn, NULL);
 		pgq_worker_set_error(worker, "connection to the server lost: %s", msg);
@@ -236,7 +236,7 @@ handle_notifications(PgqRun *run, bool *want_dequeue)
 	}
 	while ((n = PQnotifies(run->conn)) != NULL)
 	{
-		PgqEvent	event;
+		PgqEvent event;
 
 		count++;
 		if (strcmp(n->relname, PGQ_CHANNEL) != 0)
@@ -265,7 +265,7 @@ handle_notifications(PgqRun *run, bool *want_dequeue)
 			}
 		}
 		else if (event.jobs != 0 || !event.no_entrypoints)
-			*want_dequeue = true;	/* table_changed_event and the like */
+			*want_dequeue = true; /* table_changed_event and the like */
 		/* "jobs": 0 with "entrypoints": [] announces only outcomes */
 		pgq_event_free(&event);
 		PQfreemem(n);
@@ -286,8 +286,8 @@ static bool
 wait_for_events(PgqRun *run, double deadline)
 {
 	struct pollfd fds[2];
-	int			timeout_ms = -1;
-	int			sock = PQsocket(run->conn);
+	int			  timeout_ms = -1;
+	int			  sock = PQsocket(run->conn);
 
 	if (sock < 0)
 	{
@@ -297,7 +297,7 @@ wait_for_events(PgqRun *run, double deadline)
 	}
 	if (isfinite(deadline))
 	{
-		double		wait_s = deadline - pgq_now();
+		double wait_s = deadline - pgq_now();
 
 		timeout_ms = wait_s <= 0 ? 0 : (int) fmin(ceil(wait_s * 1000), 24 * 3600 * 1000.0);
 	}
@@ -319,8 +319,8 @@ wait_for_events(PgqRun *run, double deadline)
 static void
 abandon(PgqRun *run)
 {
-	PgqWorker  *worker = run->worker;
-	int			running = run->nheld - run->npending;
+	PgqWorker *worker = run->worker;
+	int		   running = run->nheld - run->npending;
 
 	pgq_log(worker, PGQ_LOG_ERROR, "%s", worker->error);
 	if (run->nheld > 0)
@@ -340,10 +340,10 @@ abandon(PgqRun *run)
 	run->npending = 0;
 	for (;;)
 	{
-		struct pollfd fd = {.fd = worker->wake_rd,.events = POLLIN};
+		struct pollfd fd = {.fd = worker->wake_rd, .events = POLLIN};
 
 		drain_wake_pipe(worker);
-		pgq_run_collect_done(run);	/* all cancelled: released */
+		pgq_run_collect_done(run); /* all cancelled: released */
 		if (run->nheld == 0)
 			break;
 		if (poll(&fd, 1, -1) < 0 && errno != EINTR)
@@ -372,7 +372,7 @@ running(const PgqRun *run)
 static int
 min_dequeue(const PgqRun *run)
 {
-	int			batch = run->worker->opts.batch_size;
+	int batch = run->worker->opts.batch_size;
 
 	if (running(run) == 0)
 		return 1;
@@ -409,11 +409,11 @@ log_stopping(PgqRun *run)
 static bool
 reconnect(PgqRun *run, bool *stopping)
 {
-	PgqWorker  *worker = run->worker;
-	double		cap = worker->opts.reconnect_max_delay_s;
-	double		delay = fmin(RECONNECT_FIRST_DELAY_S, cap);
-	double		since = pgq_now();
-	int			idle_failures = 0;
+	PgqWorker *worker = run->worker;
+	double	   cap = worker->opts.reconnect_max_delay_s;
+	double	   delay = fmin(RECONNECT_FIRST_DELAY_S, cap);
+	double	   since = pgq_now();
+	int		   idle_failures = 0;
 
 	pgq_log(worker, PGQ_LOG_WARNING,
 			"%s; reconnecting as worker %s (%d job%s held: %d running, %d outcome%s to report)",
@@ -423,13 +423,13 @@ reconnect(PgqRun *run, bool *stopping)
 	run->conn = NULL;
 	for (;;)
 	{
-		double		until = pgq_now() + delay;
-		double		left;
+		double until = pgq_now() + delay;
+		double left;
 
 		/* wait out the delay; collect finished handlers meanwhile */
 		for (;;)
 		{
-			struct pollfd fd = {.fd = worker->wake_rd,.events = POLLIN};
+			struct pollfd fd = {.fd = worker->wake_rd, .events = POLLIN};
 
 			drain_wake_pipe(worker);
 			pgq_run_collect_done(run);
@@ -482,7 +482,7 @@ static double
 next_deadline(PgqRun *run, bool stopping, bool want_dequeue, double next_poll,
 			  bool health)
 {
-	double		deadline = INFINITY;
+	double deadline = INFINITY;
 
 	if (!stopping)
 	{
@@ -492,7 +492,8 @@ next_deadline(PgqRun *run, bool stopping, bool want_dequeue, double next_poll,
 			deadline = next_poll;
 		if (health)
 			deadline = fmin(deadline, run->health_sent > 0 ?
-							run->health_sent + HEALTH_TIMEOUT_S : run->health_next);
+										  run->health_sent + HEALTH_TIMEOUT_S :
+										  run->health_next);
 	}
 	for (PgqContext *c = run->held_head; c; c = c->run_next)
 		if (!atomic_load(&c->cancelled))
@@ -503,26 +504,64 @@ next_deadline(PgqRun *run, bool stopping, bool want_dequeue, double next_poll,
 }
 
 /*
+ * check_listener_health
+ *		The listener health check of shutdown_on_listener_failure: fail the
+ *		run when the last health_check_event did not come back in time,
+ *		send the next when it is due.  Returns 1 when the check failed
+ *		(run->failed set), -1 when the connection broke, else 0.
+ */
+static int
+check_listener_health(PgqRun *run, double now)
+{
+	PgqWorker *worker = run->worker;
+
+	if (run->health_sent > 0 && now - run->health_sent > HEALTH_TIMEOUT_S)
+	{
+		pgq_worker_set_error(worker,
+							 "listener health check failed: no health_check_event came back on %s within %.0f s",
+							 PGQ_CHANNEL, HEALTH_TIMEOUT_S);
+		pgq_log(worker, PGQ_LOG_ERROR, "%s; shutting down", worker->error);
+		run->failed = true;
+		return 1;
+	}
+	if (run->health_sent == 0 && now >= run->health_next)
+	{
+		pgq_run_send_health_check(run, now);
+		run->health_next = now + HEALTH_INTERVAL_S;
+		if (run->broken)
+			return -1;
+	}
+	return 0;
+}
+
+/*
  * run_loop
  *		The event loop (see the file header).  Returns why it ended.
+ *
+ * Long because each pass is one ordered sequence (notifications, stop,
+ * health, heartbeats, dequeue and the drain probe, outcomes, wait) whose
+ * steps share the loop's state (stopping, want_dequeue, next_poll) and
+ * leave by continue, break or the one reconnection path at "lost"; in
+ * separate functions each of those exits would become a returned code to
+ * dispatch on again.
  */
 static PgqRunResult
 run_loop(PgqRun *run)
 {
-	PgqWorker  *worker = run->worker;
+	PgqWorker			   *worker = run->worker;
 	const PgqWorkerOptions *o = &worker->opts;
-	bool		drain = (o->mode == PGQ_MODE_DRAIN);
-	bool		health = o->shutdown_on_listener_failure && !drain;
-	bool		stopping = false;
-	bool		want_dequeue = true;
-	double		next_poll = 0;
-	PgqRunResult result = PGQ_RUN_STOPPED;
+	bool					drain = (o->mode == PGQ_MODE_DRAIN);
+	bool					health = o->shutdown_on_listener_failure && !drain;
+	bool					stopping = false;
+	bool					want_dequeue = true;
+	double					next_poll = 0;
+	PgqRunResult			result = PGQ_RUN_STOPPED;
 
 	run->health_next = pgq_now() + HEALTH_INTERVAL_S;
 	for (;;)
 	{
-		int			held_before = run->nheld;
-		double		now;
+		int	   held_before = run->nheld;
+		double now;
 
 		drain_wake_pipe(worker);
 		if (handle_notifications(run, &want_dequeue) < 0)
@@ -543,22 +582,12 @@ run_loop(PgqRun *run)
 		now = pgq_now();
 		if (health && !stopping)
 		{
-			if (run->health_sent > 0 && now - run->health_sent > HEALTH_TIMEOUT_S)
-			{
-				pgq_worker_set_error(worker,
-									 "listener health check failed: no health_check_event came back on %s within %.0f s",
-									 PGQ_CHANNEL, HEALTH_TIMEOUT_S);
-				pgq_log(worker, PGQ_LOG_ERROR, "%s; shutting down", worker->error);
-				run->failed = true;
+			int checked = check_listener_health(run, now);
+
+			if (checked < 0)
+				goto lost;
+			if (checked > 0)
 				continue;
-			}
-			if (run->health_sent == 0 && now >= run->health_next)
-			{
-				pgq_run_send_health_check(run, now);
-				run->health_next = now + HEALTH_INTERVAL_S;
-				if (run->broken)
-					goto lost;
-			}
 		}
 
 		/* before dequeuing: a stream of full batches must not starve it */
@@ -580,8 +609,8 @@ run_loop(PgqRun *run)
 			run->capacity - running(run) >= min_dequeue(run) &&
 			now >= run->backoff_until)
 		{
-			int			ask = run->capacity - running(run);
-			int			got;
+			int ask = run->capacity - running(run);
+			int got;
 
 			if (ask > o->batch_size)
 				ask = o->batch_size;
@@ -590,7 +619,7 @@ run_loop(PgqRun *run)
 			if (run->broken)
 				goto lost;
 			if (got < 0)
-				continue;		/* failed: stop; transient: back off */
+				continue; /* failed: stop; transient: back off */
 			now = pgq_now();
 			next_poll = now + o->dequeue_timeout_s;
 			want_dequeue = (got == ask);
@@ -598,7 +627,7 @@ run_loop(PgqRun *run)
 			if (got < ask &&
 				((drain && run->nheld == 0 && run->npending == 0) || run->rate_poll_s > 0))
 			{
-				double		eta = pgq_run_probe_queued(run);
+				double eta = pgq_run_probe_queued(run);
 
 				if (run->broken)
 					goto lost;
@@ -617,7 +646,7 @@ run_loop(PgqRun *run)
 					next_poll = now + fmin(eta, o->dequeue_timeout_s);
 			}
 			if (want_dequeue)
-				continue;		/* a full batch: more may be waiting */
+				continue; /* a full batch: more may be waiting */
 		}
 
 		/* outcomes that no dequeue carried */
@@ -652,6 +681,26 @@ lost:
 }
 
 /*
+ * log_started
+ *		The INFO line of a run's start: entrypoints, batch size, cap.
+ */
+static void
+log_started(PgqRun *run)
+{
+	const PgqWorkerOptions *o = &run->worker->opts;
+	char					cap[32];
+
+	if (run->capacity == PGQ_UNLIMITED)
+		snprintf(cap, sizeof(cap), "no cap on");
+	else
+		snprintf(cap, sizeof(cap), "at most %d", run->capacity);
+	pgq_log(run->worker, PGQ_LOG_INFO,
+			"worker %s started: entrypoints %s, batch size %d, %s jobs at once, %s mode",
+			run->worker->qm_id, run->entrypoints_literal, o->batch_size, cap,
+			o->mode == PGQ_MODE_DRAIN ? "drain" : "continuous");
+}
+
+/*
  * entrypoints_literal
  *		The worker's entrypoint names as a text[] literal; NULL when out of
  *		memory.
@@ -659,7 +708,7 @@ lost:
 static char *
 entrypoints_literal(PgqWorker *worker)
 {
-	PgqBuf		buf;
+	PgqBuf buf;
 
 	pgq_buf_init(&buf);
 	pgq_buf_putc(&buf, '{');
@@ -698,9 +747,9 @@ result_name(PgqRunResult result)
 PgqRunResult
 pgq_worker_run(PgqWorker *worker)
 {
-	PgqRun		run;
-	PgqRunResult result = PGQ_RUN_ERROR;
-	PgqWorkerStats st;
+	PgqRun					run;
+	PgqRunResult			result = PGQ_RUN_ERROR;
+	PgqWorkerStats			st;
 	const PgqWorkerOptions *o = &worker->opts;
 
 	if (worker->running)
@@ -754,16 +803,7 @@ pgq_worker_run(PgqWorker *worker)
 	}
 	else
 	{
-		char		cap[32];
-
-		if (run.capacity == PGQ_UNLIMITED)
-			snprintf(cap, sizeof(cap), "no cap on");
-		else
-			snprintf(cap, sizeof(cap), "at most %d", run.capacity);
-		pgq_log(worker, PGQ_LOG_INFO,
-				"worker %s started: entrypoints %s, batch size %d, %s jobs at once, %s mode",
-				worker->qm_id, run.entrypoints_literal, o->batch_size, cap,
-				o->mode == PGQ_MODE_DRAIN ? "drain" : "continuous");
+		log_started(&run);
 		result = run_loop(&run);
 		pgq_pool_stop(run.pool);
 	}

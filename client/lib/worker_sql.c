@@ -40,53 +40,53 @@
  * in the server would cost an index scan per dequeue.
  */
 static const char *const dequeue_sql =
-"SELECT id, entrypoint, priority, attempts, payload, headers::pg_catalog.text,"
-" dedupe_key,"
-" pg_catalog.to_char(created AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
-" pg_catalog.to_char(execute_after AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
-" FROM pgqueuer.dequeue($1::pg_catalog.int4, $2::pg_catalog.text[],"
-" $3::pg_catalog.uuid, NULL)";
+	"SELECT id, entrypoint, priority, attempts, payload, headers::pg_catalog.text,"
+	" dedupe_key,"
+	" pg_catalog.to_char(created AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
+	" pg_catalog.to_char(execute_after AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+	" FROM pgqueuer.dequeue($1::pg_catalog.int4, $2::pg_catalog.text[],"
+	" $3::pg_catalog.uuid, NULL)";
 
 /* one row per job whose outcome was recorded */
 static const char *const complete_sql =
-"SELECT c.job_id FROM pgqueuer.complete($1::pg_catalog.int8[],"
-" $2::pgqueuer.pgqueuer_status[], $3::pg_catalog.jsonb[], $4::pg_catalog.uuid)"
-" AS c(job_id)";
+	"SELECT c.job_id FROM pgqueuer.complete($1::pg_catalog.int8[],"
+	" $2::pgqueuer.pgqueuer_status[], $3::pg_catalog.jsonb[], $4::pg_catalog.uuid)"
+	" AS c(job_id)";
 
 static const char *const retry_sql =
-"SELECT pgqueuer.retry($1::pg_catalog.int8,"
-" pg_catalog.make_interval(secs => $2::pg_catalog.float8),"
-" $3::pg_catalog.jsonb, $4::pg_catalog.uuid)";
+	"SELECT pgqueuer.retry($1::pg_catalog.int8,"
+	" pg_catalog.make_interval(secs => $2::pg_catalog.float8),"
+	" $3::pg_catalog.jsonb, $4::pg_catalog.uuid)";
 
 static const char *const heartbeat_sql =
-"SELECT pgqueuer.heartbeat($1::pg_catalog.int8[], $2::pg_catalog.uuid)";
+	"SELECT pgqueuer.heartbeat($1::pg_catalog.int8[], $2::pg_catalog.uuid)";
 
 /* seconds until the first queued job of ours (not paused) is due; NULL: none */
 static const char *const probe_sql =
-"SELECT pgqueuer.next_due($1::pg_catalog.text[])";
+	"SELECT pgqueuer.next_due($1::pg_catalog.text[])";
 
 static const char *const register_sql =
-"SELECT pgqueuer.register_entrypoint($1::pg_catalog.text, $2::pg_catalog.int4,"
-" pg_catalog.make_interval(secs => $3::pg_catalog.float8), $4::pg_catalog.int4,"
-" $5::pg_catalog.float8,"
-" pg_catalog.make_interval(secs => $6::pg_catalog.float8),"
-" pg_catalog.make_interval(secs => $7::pg_catalog.float8), $8::pg_catalog.text)";
+	"SELECT pgqueuer.register_entrypoint($1::pg_catalog.text, $2::pg_catalog.int4,"
+	" pg_catalog.make_interval(secs => $3::pg_catalog.float8), $4::pg_catalog.int4,"
+	" $5::pg_catalog.float8,"
+	" pg_catalog.make_interval(secs => $6::pg_catalog.float8),"
+	" pg_catalog.make_interval(secs => $7::pg_catalog.float8), $8::pg_catalog.text)";
 
 /* each entrypoint's lease: its registry row, else the server's default */
 static const char *const lease_sql =
-"SELECT entrypoint, EXTRACT(EPOCH FROM lease_timeout)::pg_catalog.float8"
-" FROM pgqueuer.entrypoint_leases($1::pg_catalog.text[])";
+	"SELECT entrypoint, EXTRACT(EPOCH FROM lease_timeout)::pg_catalog.float8"
+	" FROM pgqueuer.entrypoint_leases($1::pg_catalog.text[])";
 
 /* which of our jobs the server says we no longer hold (cancellations) */
 static const char *const not_held_sql =
-"SELECT job_id, status FROM pgqueuer.jobs_not_held($1::pg_catalog.int8[],"
-" $2::pg_catalog.uuid)";
+	"SELECT job_id, status FROM pgqueuer.jobs_not_held($1::pg_catalog.int8[],"
+	" $2::pg_catalog.uuid)";
 
 /* the extension's version; a catalog probe, as no function exists without it */
 static const char *const extension_sql =
-"SELECT pg_catalog.current_database(), (SELECT e.extversion"
-" FROM pg_catalog.pg_extension AS e"
-" WHERE e.extname OPERATOR(pg_catalog.=) 'pgqueuer'::pg_catalog.name)";
+	"SELECT pg_catalog.current_database(), (SELECT e.extversion"
+	" FROM pg_catalog.pg_extension AS e"
+	" WHERE e.extname OPERATOR(pg_catalog.=) 'pgqueuer'::pg_catalog.name)";
 
 /*
  * is_transient
@@ -100,7 +100,7 @@ is_transient(const char *sqlstate)
 	if (sqlstate == NULL)
 		return false;
 	return strncmp(sqlstate, "40", 2) == 0 || strncmp(sqlstate, "53", 2) == 0 ||
-		strcmp(sqlstate, "55P03") == 0 || strcmp(sqlstate, "57014") == 0;
+		   strcmp(sqlstate, "55P03") == 0 || strcmp(sqlstate, "57014") == 0;
 }
 
 /*
@@ -113,8 +113,8 @@ bool
 pgq_run_check_result(PgqRun *run, PGresult *res, const char *what)
 {
 	ExecStatusType st = PQresultStatus(res);
-	char		msg[PGQ_ERRMSG_LEN];
-	const char *sqlstate;
+	char		   msg[PGQ_ERRMSG_LEN];
+	const char	  *sqlstate;
 
 	if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
 		return true;
@@ -150,9 +150,9 @@ notice_receiver(void *arg, const PGresult *res)
 	const char *severity = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
 	const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
 	bool		serious = severity && (strcmp(severity, "WARNING") == 0 ||
-									   strcmp(severity, "ERROR") == 0 ||
-									   strcmp(severity, "FATAL") == 0 ||
-									   strcmp(severity, "PANIC") == 0);
+								   strcmp(severity, "ERROR") == 0 ||
+								   strcmp(severity, "FATAL") == 0 ||
+								   strcmp(severity, "PANIC") == 0);
 	PgqBuf		text;
 
 	/* a notice may quote data other roles wrote (entrypoint names, keys) */
@@ -172,7 +172,7 @@ notice_receiver(void *arg, const PGresult *res)
 static bool
 setup_fail(PgqRun *run, PGresult *res, const char *prefix)
 {
-	char		msg[PGQ_ERRMSG_LEN];
+	char msg[PGQ_ERRMSG_LEN];
 
 	pgq_copy_pq_error(msg, sizeof(msg), run->conn, res);
 	pgq_worker_set_error(run->worker, "%s: %s", prefix, msg);
@@ -184,15 +184,15 @@ setup_fail(PgqRun *run, PGresult *res, const char *prefix)
 static bool
 register_entrypoints(PgqRun *run)
 {
-	PgqWorker  *worker = run->worker;
+	PgqWorker *worker = run->worker;
 
 	for (int i = 0; i < worker->nentries; i++)
 	{
-		const PgqEntry *e = &worker->entries[i];
+		const PgqEntry			   *e = &worker->entries[i];
 		const PgqEntrypointOptions *o = &e->opts;
-		char		limit[16], lease[32], attempts[16], rps[32], base[32], max[32];
-		const char *values[8];
-		PGresult   *res;
+		char						limit[16], lease[32], attempts[16], rps[32], base[32], max[32];
+		const char				   *values[8];
+		PGresult				   *res;
 
 		if (!o->register_entrypoint)
 			continue;
@@ -213,7 +213,7 @@ register_entrypoints(PgqRun *run)
 		res = PQexecParams(run->conn, register_sql, 8, NULL, values, NULL, NULL, 0);
 		if (PQresultStatus(res) != PGRES_TUPLES_OK)
 		{
-			char		prefix[256];
+			char prefix[256];
 
 			snprintf(prefix, sizeof(prefix), "could not register entrypoint \"%s\"", e->name);
 			return setup_fail(run, res, prefix);
@@ -261,11 +261,11 @@ learn_leases(PgqRun *run)
 static bool
 prepare(PgqRun *run, const char *name, const char *sql)
 {
-	PGresult   *res = PQprepare(run->conn, name, sql, 0, NULL);
+	PGresult *res = PQprepare(run->conn, name, sql, 0, NULL);
 
 	if (PQresultStatus(res) != PGRES_COMMAND_OK)
 	{
-		char		prefix[128];
+		char prefix[128];
 
 		snprintf(prefix, sizeof(prefix), "could not prepare %s", name);
 		return setup_fail(run, res, prefix);
@@ -278,7 +278,7 @@ prepare(PgqRun *run, const char *name, const char *sql)
 static bool
 stop_requested(void *arg)
 {
-	PgqWorker  *worker = arg;
+	PgqWorker *worker = arg;
 
 	return atomic_load(&worker->stop_requested) != 0;
 }
@@ -291,11 +291,11 @@ stop_requested(void *arg)
 bool
 pgq_run_setup(PgqRun *run)
 {
-	PgqWorker  *worker = run->worker;
-	PGresult   *res;
-	char		msg[PGQ_ERRMSG_LEN];
-	char		appname[64];
-	double		min_rate = 0;
+	PgqWorker *worker = run->worker;
+	PGresult  *res;
+	char	   msg[PGQ_ERRMSG_LEN];
+	char	   appname[64];
+	double	   min_rate = 0;
 
 	/* pgqueuer.workers() finds this connection by its application name */
 	snprintf(appname, sizeof(appname), "pgqueuer worker %s", worker->qm_id);
@@ -353,7 +353,7 @@ pgq_run_setup(PgqRun *run)
 	/* rate-limited entrypoints are polled: their capacity frees silently */
 	for (int i = 0; i < worker->nentries; i++)
 	{
-		double		rate = worker->entries[i].opts.requests_per_second;
+		double rate = worker->entries[i].opts.requests_per_second;
 
 		if (worker->entries[i].opts.register_entrypoint && rate > 0 &&
 			(min_rate == 0 || rate < min_rate))
@@ -383,10 +383,10 @@ find_entry(PgqWorker *worker, const char *name)
 static PgqContext *
 make_context(PgqRun *run, PGresult *res, int r, const PgqEntry *entry, double now)
 {
-	PgqContext *ctx = calloc(1, sizeof(PgqContext));
-	size_t		need = 0;
-	char	   *p;
-	const int	strcols[4] = {5, 6, 7, 8};
+	PgqContext	*ctx = calloc(1, sizeof(PgqContext));
+	size_t		 need = 0;
+	char		*p;
+	const int	 strcols[4] = {5, 6, 7, 8};
 	const char **targets[4];
 
 	if (ctx == NULL)
@@ -410,7 +410,7 @@ make_context(PgqRun *run, PGresult *res, int r, const PgqEntry *entry, double no
 			*targets[c] = NULL;
 		else
 		{
-			size_t		len = (size_t) PQgetlength(res, r, strcols[c]);
+			size_t len = (size_t) PQgetlength(res, r, strcols[c]);
 
 			memcpy(p, PQgetvalue(res, r, strcols[c]), len + 1);
 			*targets[c] = p;
@@ -419,7 +419,7 @@ make_context(PgqRun *run, PGresult *res, int r, const PgqEntry *entry, double no
 	}
 	if (!PQgetisnull(res, r, 4))
 	{
-		size_t		len = 0;
+		size_t len = 0;
 
 		ctx->payload = PQunescapeBytea((const unsigned char *) PQgetvalue(res, r, 4), &len);
 		if (ctx->payload == NULL)
@@ -452,8 +452,8 @@ make_context(PgqRun *run, PGresult *res, int r, const PgqEntry *entry, double no
 PGresult *
 pgq_run_last_result(PgqRun *run)
 {
-	PGresult   *res;
-	PGresult   *last = NULL;
+	PGresult *res;
+	PGresult *last = NULL;
 
 	while ((res = PQgetResult(run->conn)) != NULL)
 	{
@@ -495,9 +495,9 @@ pgq_run_send_dequeue(PgqRun *run, int want)
 int
 pgq_run_take_jobs(PgqRun *run, PGresult *res, int want)
 {
-	PgqWorker  *worker = run->worker;
-	double		now = pgq_now();
-	int			n;
+	PgqWorker *worker = run->worker;
+	double	   now = pgq_now();
+	int		   n;
 
 	if (!pgq_run_check_result(run, res, "dequeue"))
 		return -1;
@@ -506,7 +506,7 @@ pgq_run_take_jobs(PgqRun *run, PGresult *res, int want)
 	for (int r = 0; r < n; r++)
 	{
 		const PgqEntry *entry = find_entry(worker, PQgetvalue(res, r, 1));
-		PgqContext *ctx;
+		PgqContext	   *ctx;
 
 		if (entry == NULL)
 		{
@@ -565,7 +565,7 @@ pgq_run_dequeue(PgqRun *run, int want)
 static void
 stop_lost_jobs(PgqRun *run)
 {
-	PgqWorker  *worker = run->worker;
+	PgqWorker *worker = run->worker;
 
 	for (PgqContext *c = run->held_head; c && !run->broken; c = c->run_next)
 	{
@@ -750,7 +750,7 @@ pgq_run_confirm_not_held(PgqRun *run, const int64_t *ids, int n, bool *gone)
 		return -1;
 	for (int r = 0; r < PQntuples(res); r++)
 	{
-		int64_t		id = strtoll(PQgetvalue(res, r, 0), NULL, 10);
+		int64_t id = strtoll(PQgetvalue(res, r, 0), NULL, 10);
 
 		for (int i = 0; i < n; i++)
 			if (ids[i] == id && !gone[i])

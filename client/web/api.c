@@ -42,14 +42,14 @@
 
 /* Per-minute counts by status over the last hour. */
 static const char *const throughput_sql =
-"SELECT pg_catalog.date_trunc('minute', s.created) AS minute, s.status,"
-" pg_catalog.sum(s.count) AS count"
-" FROM pgqueuer.log_statistics(NULL, '1 hour') AS s"
-" GROUP BY 1, 2 ORDER BY 1, 2";
+	"SELECT pg_catalog.date_trunc('minute', s.created) AS minute, s.status,"
+	" pg_catalog.sum(s.count) AS count"
+	" FROM pgqueuer.log_statistics(NULL, '1 hour') AS s"
+	" GROUP BY 1, 2 ORDER BY 1, 2";
 
 static const char *const held_ids_sql =
-"SELECT pg_catalog.array_agg(j.id)"
-" FROM pgqueuer.list_jobs(ARRAY[$1::pg_catalog.text], '{failed}', NULL, NULL, 10000) AS j";
+	"SELECT pg_catalog.array_agg(j.id)"
+	" FROM pgqueuer.list_jobs(ARRAY[$1::pg_catalog.text], '{failed}', NULL, NULL, 10000) AS j";
 
 void
 web_reply_error(WebReply *reply, int status, const char *message)
@@ -69,8 +69,8 @@ web_reply_error(WebReply *reply, int status, const char *message)
 static void
 result_json(PgqBuf *buf, const PGresult *res)
 {
-	int			nrows = PQntuples(res);
-	int			ncols = PQnfields(res);
+	int nrows = PQntuples(res);
+	int ncols = PQnfields(res);
 
 	pgq_buf_putc(buf, '[');
 	for (int r = 0; r < nrows; r++)
@@ -119,7 +119,7 @@ server_error(WebReply *reply, PGconn *conn, const PGresult *res)
 static PGresult *
 run(PGconn *conn, WebReply *reply, const char *sql, int n, const char *const *params)
 {
-	PGresult   *res = PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
+	PGresult *res = PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
 
 	if (PQresultStatus(res) == PGRES_TUPLES_OK || PQresultStatus(res) == PGRES_COMMAND_OK)
 		return res;
@@ -137,7 +137,7 @@ static bool
 add_result(PGconn *conn, WebReply *reply, PgqBuf *out, const char *name,
 		   const char *sql, int n, const char *const *params)
 {
-	PGresult   *res = run(conn, reply, sql, n, params);
+	PGresult *res = run(conn, reply, sql, n, params);
 
 	if (res == NULL)
 		return false;
@@ -165,7 +165,7 @@ empty_null(const char *s)
 static bool
 valid_int(const char *s)
 {
-	int			digits = 0;
+	int digits = 0;
 
 	if (*s == '-' || *s == '+')
 		s++;
@@ -189,8 +189,8 @@ ids_literal(const char *ids, PgqBuf *out)
 	pgq_buf_putc(out, '{');
 	while (*p)
 	{
-		char		one[24];
-		size_t		len = strcspn(p, ",");
+		char   one[24];
+		size_t len = strcspn(p, ",");
 
 		if (len == 0 || len >= sizeof(one) || ++n > WEB_MAX_IDS)
 			return false;
@@ -235,10 +235,10 @@ metric_value_escaped(PgqBuf *buf, const char *v)
 
 /* metrics() flattened: one row per sample and label, labels in key order. */
 static const char *const metrics_sql =
-"SELECT m.ord, m.name, m.type, m.help, m.value::pg_catalog.text, l.key, l.value"
-" FROM pgqueuer.metrics() WITH ORDINALITY AS m(name, type, help, labels, value, ord)"
-" LEFT JOIN LATERAL pg_catalog.jsonb_each_text(m.labels) AS l(key, value) ON true"
-" ORDER BY m.name, m.ord, l.key";
+	"SELECT m.ord, m.name, m.type, m.help, m.value::pg_catalog.text, l.key, l.value"
+	" FROM pgqueuer.metrics() WITH ORDINALITY AS m(name, type, help, labels, value, ord)"
+	" LEFT JOIN LATERAL pg_catalog.jsonb_each_text(m.labels) AS l(key, value) ON true"
+	" ORDER BY m.name, m.ord, l.key";
 
 /*
  * metrics_text
@@ -303,9 +303,9 @@ get_json(PGconn *conn, const char *path, WebArgFn arg, void *request,
 	if (strcmp(path, "/api/overview") == 0)
 		return add_result(conn, reply, out, "entrypoints",
 						  "SELECT * FROM pgqueuer.entrypoint_summary()", 0, NULL) &&
-			add_result(conn, reply, out, "workers",
-					   "SELECT * FROM pgqueuer.workers()", 0, NULL) &&
-			add_result(conn, reply, out, "throughput", throughput_sql, 0, NULL);
+			   add_result(conn, reply, out, "workers",
+						  "SELECT * FROM pgqueuer.workers()", 0, NULL) &&
+			   add_result(conn, reply, out, "throughput", throughput_sql, 0, NULL);
 	if (strcmp(path, "/api/entrypoints") == 0)
 		return add_result(conn, reply, out, "entrypoints",
 						  "SELECT * FROM pgqueuer.entrypoint_summary()", 0, NULL);
@@ -334,7 +334,8 @@ get_json(PGconn *conn, const char *path, WebArgFn arg, void *request,
 						  "  ELSE ARRAY[$2::pg_catalog.text::pgqueuer.pgqueuer_status] END,"
 						  " CASE WHEN $3::pg_catalog.text IS NULL THEN NULL ELSE ARRAY[$3::bigint] END,"
 						  " CASE WHEN $4::pg_catalog.text IS NULL THEN NULL ELSE ARRAY[$4::pg_catalog.text] END,"
-						  " COALESCE($5::integer, 100))", 5, params);
+						  " COALESCE($5::integer, 100))",
+						  5, params);
 	}
 	if (strcmp(path, "/api/job") == 0)
 	{
@@ -347,8 +348,8 @@ get_json(PGconn *conn, const char *path, WebArgFn arg, void *request,
 		}
 		return add_result(conn, reply, out, "job",
 						  "SELECT * FROM pgqueuer.job_detail($1::bigint, 4096)", 1, params) &&
-			add_result(conn, reply, out, "history",
-					   "SELECT * FROM pgqueuer.job_history($1::bigint)", 1, params);
+			   add_result(conn, reply, out, "history",
+						  "SELECT * FROM pgqueuer.job_history($1::bigint)", 1, params);
 	}
 	web_reply_error(reply, 404, "no such endpoint");
 	return false;
@@ -361,8 +362,8 @@ get_json(PGconn *conn, const char *path, WebArgFn arg, void *request,
 static PGconn *
 borrow(WebPool *pool, WebReply *reply)
 {
-	char		err[PGQ_ERRMSG_LEN];
-	PGconn	   *conn = web_pool_get(pool, err, sizeof(err));
+	char	err[PGQ_ERRMSG_LEN];
+	PGconn *conn = web_pool_get(pool, err, sizeof(err));
 
 	if (conn == NULL)
 		web_reply_error(reply, 503, err);
@@ -373,7 +374,7 @@ void
 web_api_get(WebPool *pool, const char *path, WebArgFn arg, void *request,
 			WebReply *reply)
 {
-	PGconn	   *conn;
+	PGconn *conn;
 
 	if (strcmp(path, "/metrics") != 0 && strncmp(path, "/api/", 5) != 0)
 	{
@@ -384,7 +385,7 @@ web_api_get(WebPool *pool, const char *path, WebArgFn arg, void *request,
 		return;
 	if (strcmp(path, "/metrics") == 0)
 	{
-		PGresult   *res = run(conn, reply, metrics_sql, 0, NULL);
+		PGresult *res = run(conn, reply, metrics_sql, 0, NULL);
 
 		if (res != NULL)
 		{
@@ -396,7 +397,7 @@ web_api_get(WebPool *pool, const char *path, WebArgFn arg, void *request,
 	}
 	else
 	{
-		PgqBuf		out;
+		PgqBuf out;
 
 		pgq_buf_init(&out);
 		pgq_buf_putc(&out, '{');
@@ -421,7 +422,7 @@ web_api_get(WebPool *pool, const char *path, WebArgFn arg, void *request,
 static void
 action(PGconn *conn, WebReply *reply, const char *sql, int n, const char *const *params)
 {
-	PgqBuf		out;
+	PgqBuf out;
 
 	pgq_buf_init(&out);
 	pgq_buf_putc(&out, '{');
@@ -465,9 +466,7 @@ ids_action(PGconn *conn, WebReply *reply, const char *fn, bool by_entrypoint,
 	}
 	pgq_buf_init(&lit);
 	if (ids == NULL || !ids_literal(ids, &lit))
-		web_reply_error(reply, 400, by_entrypoint
-						? "give ids=1,2,... (at most 10000) or entrypoint=NAME"
-						: "give ids=1,2,... (at most 10000)");
+		web_reply_error(reply, 400, by_entrypoint ? "give ids=1,2,... (at most 10000) or entrypoint=NAME" : "give ids=1,2,... (at most 10000)");
 	else
 	{
 		const char *params[1] = {lit.data};
@@ -504,9 +503,7 @@ web_api_post(WebPool *pool, const char *path, WebArgFn arg, void *request,
 		if (ep == NULL)
 			web_reply_error(reply, 400, "give entrypoint=NAME");
 		else
-			action(conn, reply, strcmp(path, "/api/pause") == 0
-				   ? "SELECT pgqueuer.pause($1) AS changed"
-				   : "SELECT pgqueuer.resume($1) AS changed", 1, &ep);
+			action(conn, reply, strcmp(path, "/api/pause") == 0 ? "SELECT pgqueuer.pause($1) AS changed" : "SELECT pgqueuer.resume($1) AS changed", 1, &ep);
 	}
 	else
 	{
@@ -517,7 +514,8 @@ web_api_post(WebPool *pool, const char *path, WebArgFn arg, void *request,
 			web_reply_error(reply, 400, "give id=N and enabled=true or enabled=false");
 		else
 			action(conn, reply, "SELECT pgqueuer.set_schedule_enabled($1::bigint,"
-				   " $2::boolean) AS changed", 2, params);
+								" $2::boolean) AS changed",
+				   2, params);
 	}
 	web_pool_put(pool, conn);
 }

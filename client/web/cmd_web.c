@@ -141,6 +141,10 @@ read_token(PgqCli *cli, const char *path, char *out, size_t outlen, bool *have)
 	return true;
 }
 
+/*
+ * cmd_web
+ *		pgq web: serve the dashboard and /metrics until SIGINT or SIGTERM.
+ */
 int
 cmd_web(PgqCli *cli, int argc, char **argv)
 {
@@ -150,24 +154,22 @@ cmd_web(PgqCli *cli, int argc, char **argv)
 		{"pool-size", required_argument, NULL, 'p'},
 		{"max-clients", required_argument, NULL, 'm'},
 		{"connect-timeout", required_argument, NULL, 'c'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}
-	};
+		PGQ_HELP_OPTION,
+		{NULL, 0, NULL, 0}};
 	char		host[64] = "127.0.0.1";
 	char		token[MAX_TOKEN_LEN];
 	const char *token_file = NULL;
 	bool		have_token;
 	long		pool = 4,
-				clients = 64,
-				timeout = 10;
-	int			port = 8080;
-	WebConfig	config;
-	WebServer  *server;
-	int			c;
+		 clients = 64,
+		 timeout = 10;
+	int		   port = 8080;
+	WebConfig  config;
+	WebServer *server;
+	int		   c;
+	int		   rc;
 
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1)
+	while ((c = pgq_cli_getopt(cli, argc, argv, ":h", options, usage, &rc)) >= 0)
 	{
 		switch (c)
 		{
@@ -190,13 +192,10 @@ cmd_web(PgqCli *cli, int argc, char **argv)
 				if (!pgq_cli_parse_int(cli, "--connect-timeout", optarg, 1, 3600, &timeout))
 					return PGQ_EXIT_USAGE;
 				break;
-			case 'h':
-				usage();
-				return PGQ_EXIT_OK;
-			default:
-				return pgq_cli_option_error(cli, argv, c);
 		}
 	}
+	if (c == PGQ_OPT_STOP)
+		return rc;
 	if (optind < argc)
 		return pgq_cli_usage(cli, "unexpected argument \"%s\"", argv[optind]);
 	if (!read_token(cli, token_file, token, sizeof(token), &have_token))

@@ -23,19 +23,19 @@
 struct WebPool
 {
 	pthread_mutex_t lock;
-	pthread_cond_t freed;
-	char	   *conninfo;
-	int			timeout_s;
-	int			size;
-	int			borrowed;		/* connections out, or being made */
-	int			nidle;
-	PGconn	  **idle;
+	pthread_cond_t	freed;
+	char		   *conninfo;
+	int				timeout_s;
+	int				size;
+	int				borrowed; /* connections out, or being made */
+	int				nidle;
+	PGconn		  **idle;
 };
 
 WebPool *
 web_pool_new(const char *conninfo, int size, int timeout_s)
 {
-	WebPool    *pool = calloc(1, sizeof(WebPool));
+	WebPool *pool = calloc(1, sizeof(WebPool));
 
 	if (pool == NULL)
 		return NULL;
@@ -66,7 +66,7 @@ connect_one(WebPool *pool, char *err, size_t errlen)
 {
 	char		timeout[16];
 	const char *keywords[] = {"connect_timeout", "fallback_application_name",
-	"dbname", NULL};
+							  "dbname", NULL};
 	const char *values[] = {timeout, "pgq web", pool->conninfo, NULL};
 	PGconn	   *conn;
 
@@ -89,7 +89,7 @@ connect_one(WebPool *pool, char *err, size_t errlen)
 PGconn *
 web_pool_get(WebPool *pool, char *err, size_t errlen)
 {
-	PGconn	   *conn = NULL;
+	PGconn *conn = NULL;
 
 	pthread_mutex_lock(&pool->lock);
 	while (pool->nidle == 0 && pool->borrowed >= pool->size)

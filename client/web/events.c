@@ -27,15 +27,15 @@
 
 struct WebEvents
 {
-	pthread_t	thread;
+	pthread_t		thread;
 	pthread_mutex_t lock;
-	pthread_cond_t changed;
-	uint64_t	generation;		/* bumped per notification or state change */
-	bool		db_ok;
-	bool		stopping;
-	char	   *conninfo;
-	int			timeout_s;
-	int			stop_pipe[2];	/* wakes the thread's poll() on stop */
+	pthread_cond_t	changed;
+	uint64_t		generation; /* bumped per notification or state change */
+	bool			db_ok;
+	bool			stopping;
+	char		   *conninfo;
+	int				timeout_s;
+	int				stop_pipe[2]; /* wakes the thread's poll() on stop */
 };
 
 /* bump: record a change and wake every waiting stream */
@@ -53,7 +53,7 @@ bump(WebEvents *ev, int db_ok)
 static bool
 stopping(WebEvents *ev)
 {
-	bool		s;
+	bool s;
 
 	pthread_mutex_lock(&ev->lock);
 	s = ev->stopping;
@@ -70,7 +70,7 @@ listen_conn(WebEvents *ev)
 {
 	char		timeout[16];
 	const char *keywords[] = {"connect_timeout", "fallback_application_name",
-	"dbname", NULL};
+							  "dbname", NULL};
 	const char *values[] = {timeout, "pgq web listener", ev->conninfo, NULL};
 	PGconn	   *conn;
 	PGresult   *res;
@@ -108,8 +108,8 @@ serve(WebEvents *ev, PGconn *conn)
 	fds[1].events = POLLIN;
 	while (!stopping(ev))
 	{
-		PGnotify   *n;
-		bool		any = false;
+		PGnotify *n;
+		bool	  any = false;
 
 		if (poll(fds, 2, -1) < 0 && errno != EINTR)
 			return;
@@ -133,7 +133,7 @@ serve(WebEvents *ev, PGconn *conn)
 static void
 sleep_ms(WebEvents *ev, int ms)
 {
-	struct pollfd fd = {.fd = ev->stop_pipe[0],.events = POLLIN};
+	struct pollfd fd = {.fd = ev->stop_pipe[0], .events = POLLIN};
 
 	(void) poll(&fd, 1, ms);
 }
@@ -141,12 +141,12 @@ sleep_ms(WebEvents *ev, int ms)
 static void *
 events_main(void *arg)
 {
-	WebEvents  *ev = arg;
-	int			backoff = 500;
+	WebEvents *ev = arg;
+	int		   backoff = 500;
 
 	while (!stopping(ev))
 	{
-		PGconn	   *conn = listen_conn(ev);
+		PGconn *conn = listen_conn(ev);
 
 		if (conn != NULL)
 		{
@@ -167,7 +167,7 @@ events_main(void *arg)
 WebEvents *
 web_events_start(const char *conninfo, int timeout_s)
 {
-	WebEvents  *ev = calloc(1, sizeof(WebEvents));
+	WebEvents *ev = calloc(1, sizeof(WebEvents));
 
 	if (ev == NULL)
 		return NULL;
@@ -225,7 +225,7 @@ bool
 web_events_wait(WebEvents *ev, uint64_t *seen, bool *db_ok, int timeout_ms)
 {
 	struct timespec deadline;
-	bool		alive;
+	bool			alive;
 
 	clock_gettime(CLOCK_REALTIME, &deadline);
 	deadline.tv_sec += timeout_ms / 1000;

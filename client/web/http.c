@@ -40,43 +40,43 @@
 #include "web.h"
 
 #define CSP "default-src 'none'; script-src 'self'; style-src 'self'; " \
-	"img-src 'self' data:; connect-src 'self'; form-action 'self'; " \
-	"base-uri 'none'; frame-ancestors 'none'"
+			"img-src 'self' data:; connect-src 'self'; form-action 'self'; " \
+			"base-uri 'none'; frame-ancestors 'none'"
 
 typedef struct WebSession
 {
-	bool		used;
-	time_t		expires;
-	char		id[2 * WEB_SESSION_BYTES + 1];
-	char		csrf[2 * WEB_SESSION_BYTES + 1];
+	bool   used;
+	time_t expires;
+	char   id[2 * WEB_SESSION_BYTES + 1];
+	char   csrf[2 * WEB_SESSION_BYTES + 1];
 } WebSession;
 
 struct WebServer
 {
 	struct MHD_Daemon *daemon;
-	WebPool    *pool;
-	WebEvents  *events;
-	char	   *token;
-	pthread_mutex_t lock;		/* protects sessions */
-	WebSession	sessions[WEB_MAX_SESSIONS];
+	WebPool			  *pool;
+	WebEvents		  *events;
+	char			  *token;
+	pthread_mutex_t	   lock; /* protects sessions */
+	WebSession		   sessions[WEB_MAX_SESSIONS];
 };
 
 /* Per-request state, made by uri_logged() before the headers are read. */
 typedef struct WebRequest
 {
-	size_t		uri_len;
-	PgqBuf		body;
-	bool		too_big;
-	bool		seen;			/* the first call (headers only) is over */
+	size_t				   uri_len;
+	PgqBuf				   body;
+	bool				   too_big;
+	bool				   seen; /* the first call (headers only) is over */
 	struct MHD_Connection *conn;
 } WebRequest;
 
 /* A stream of /events. */
 typedef struct WebStream
 {
-	WebServer  *server;
-	uint64_t	seen;
-	bool		started;
+	WebServer *server;
+	uint64_t   seen;
+	bool	   started;
 } WebStream;
 
 /* ---- helpers ---- */
@@ -98,8 +98,8 @@ random_hex(char *out, size_t n)
 static bool
 same_secret(const char *a, const char *b)
 {
-	size_t		la = strlen(a),
-				lb = strlen(b);
+	size_t la = strlen(a),
+		   lb = strlen(b);
 	unsigned char diff = (unsigned char) (la != lb);
 
 	for (size_t i = 0; i < la; i++)
@@ -124,7 +124,7 @@ respond(struct MHD_Connection *conn, int status, const char *content_type,
 		const void *data, size_t len, const char *cookie)
 {
 	struct MHD_Response *r;
-	enum MHD_Result ret;
+	enum MHD_Result		 ret;
 
 	r = MHD_create_response_from_buffer(len, (void *) data, MHD_RESPMEM_MUST_COPY);
 	if (r == NULL)
@@ -154,7 +154,7 @@ respond_reply(struct MHD_Connection *conn, WebReply *reply, const char *cookie)
 static enum MHD_Result
 respond_error(struct MHD_Connection *conn, int status, const char *message)
 {
-	WebReply	reply = {0};
+	WebReply		reply = {0};
 	enum MHD_Result ret;
 
 	pgq_buf_init(&reply.body);
@@ -205,8 +205,8 @@ find_session(WebServer *server, struct MHD_Connection *conn, WebSession *out)
 static bool
 new_session(WebServer *server, WebSession *out)
 {
-	WebSession	s = {.used = true,.expires = time(NULL) + WEB_SESSION_TTL};
-	int			slot = 0;
+	WebSession s = {.used = true, .expires = time(NULL) + WEB_SESSION_TTL};
+	int		   slot = 0;
 
 	if (!random_hex(s.id, WEB_SESSION_BYTES) || !random_hex(s.csrf, WEB_SESSION_BYTES))
 		return false;
@@ -266,9 +266,9 @@ authorized(WebServer *server, struct MHD_Connection *conn, WebSession *session,
 static ssize_t
 stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
-	WebStream  *st = cls;
-	bool		db_ok;
-	int			n;
+	WebStream *st = cls;
+	bool	   db_ok;
+	int		   n;
 
 	(void) pos;
 	if (!st->started)
@@ -280,7 +280,7 @@ stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 		return n;
 	}
 	{
-		uint64_t	before = st->seen;
+		uint64_t before = st->seen;
 
 		if (!web_events_wait(st->server->events, &st->seen, &db_ok, 15000))
 			return MHD_CONTENT_READER_END_OF_STREAM;
@@ -296,9 +296,9 @@ stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 static enum MHD_Result
 serve_events(WebServer *server, struct MHD_Connection *conn)
 {
-	WebStream  *st = calloc(1, sizeof(WebStream));
+	WebStream			*st = calloc(1, sizeof(WebStream));
 	struct MHD_Response *r;
-	enum MHD_Result ret;
+	enum MHD_Result		 ret;
 
 	if (st == NULL)
 		return MHD_NO;
@@ -324,7 +324,7 @@ static bool
 is_page(const char *url)
 {
 	static const char *const pages[] = {"/", "/jobs", "/job", "/failed",
-	"/entrypoints", "/schedules", NULL};
+										"/entrypoints", "/schedules", NULL};
 
 	for (int i = 0; pages[i]; i++)
 		if (strcmp(url, pages[i]) == 0)
@@ -349,9 +349,9 @@ serve_get(WebServer *server, struct MHD_Connection *conn, const char *url,
 		return serve_events(server, conn);
 	if (strcmp(url, "/api/session") == 0)
 	{
-		WebSession	s;
-		bool		logged_in = server->token != NULL && find_session(server, conn, &s);
-		char		body[256];
+		WebSession s;
+		bool	   logged_in = server->token != NULL && find_session(server, conn, &s);
+		char	   body[256];
 
 		snprintf(body, sizeof(body), "{\"actions\":%s,\"authenticated\":%s,\"csrf\":%s%s%s}",
 				 server->token ? "true" : "false", logged_in ? "true" : "false",
@@ -360,7 +360,7 @@ serve_get(WebServer *server, struct MHD_Connection *conn, const char *url,
 	}
 	if (strncmp(url, "/api/", 5) == 0 || strcmp(url, "/metrics") == 0)
 	{
-		WebReply	reply = {0};
+		WebReply		reply = {0};
 		enum MHD_Result ret;
 
 		pgq_buf_init(&reply.body);
@@ -380,10 +380,10 @@ serve_get(WebServer *server, struct MHD_Connection *conn, const char *url,
 static enum MHD_Result
 login(WebServer *server, struct MHD_Connection *conn, WebRequest *req)
 {
-	char	   *body = req->body.data ? req->body.data : "";
-	WebSession	s;
-	char		cookie[160];
-	char		reply[160];
+	char	  *body = req->body.data ? req->body.data : "";
+	WebSession s;
+	char	   cookie[160];
+	char	   reply[160];
 
 	if (server->token == NULL)
 		return respond_error(conn, MHD_HTTP_FORBIDDEN,
@@ -406,9 +406,9 @@ static enum MHD_Result
 serve_post(WebServer *server, struct MHD_Connection *conn, const char *url,
 		   WebRequest *req)
 {
-	WebSession	s;
-	bool		by_session;
-	WebReply	reply = {0};
+	WebSession		s;
+	bool			by_session;
+	WebReply		reply = {0};
 	enum MHD_Result ret;
 
 	if (strcmp(url, "/api/login") == 0)
@@ -443,8 +443,8 @@ handle(void *cls, struct MHD_Connection *conn, const char *url,
 	WebServer  *server = cls;
 	WebRequest *req = *con_cls;
 	bool		get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
-		strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
-	bool		post = strcmp(method, MHD_HTTP_METHOD_POST) == 0;
+			   strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+	bool post = strcmp(method, MHD_HTTP_METHOD_POST) == 0;
 
 	(void) version;
 	if (req == NULL)
@@ -513,12 +513,12 @@ request_done(void *cls, struct MHD_Connection *conn, void **con_cls,
 WebServer *
 web_server_start(const WebConfig *config)
 {
-	WebServer  *server = calloc(1, sizeof(WebServer));
+	WebServer		   *server = calloc(1, sizeof(WebServer));
 	struct sockaddr_in6 a6 = {0};
-	struct sockaddr_in a4 = {0};
-	struct sockaddr *addr;
-	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD |
-		MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG;
+	struct sockaddr_in	a4 = {0};
+	struct sockaddr	   *addr;
+	unsigned int		flags = MHD_USE_INTERNAL_POLLING_THREAD |
+						 MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG;
 
 	if (server == NULL)
 		return NULL;

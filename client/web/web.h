@@ -35,12 +35,12 @@
 #include "pgq_internal.h"
 
 /* Limits on what a client may send. */
-#define WEB_MAX_URL			2048	/* bytes of path and query */
-#define WEB_MAX_BODY		4096	/* bytes of a POST body */
-#define WEB_MAX_IDS			10000	/* job ids in one action */
-#define WEB_SESSION_BYTES	32		/* random bytes of a session id */
-#define WEB_MAX_SESSIONS	64		/* logged-in browsers at once */
-#define WEB_SESSION_TTL		(12 * 3600) /* seconds a session lives */
+#define WEB_MAX_URL		  2048		  /* bytes of path and query */
+#define WEB_MAX_BODY	  4096		  /* bytes of a POST body */
+#define WEB_MAX_IDS		  10000		  /* job ids in one action */
+#define WEB_SESSION_BYTES 32		  /* random bytes of a session id */
+#define WEB_MAX_SESSIONS  64		  /* logged-in browsers at once */
+#define WEB_SESSION_TTL	  (12 * 3600) /* seconds a session lives */
 
 /* ---- dbpool.c ---- */
 
@@ -96,13 +96,13 @@ extern bool web_events_wait(WebEvents *events, uint64_t *seen, bool *db_ok,
 
 typedef struct WebConfig
 {
-	const char *host;			/* address to bind, numeric */
-	int			port;			/* TCP port */
-	const char *conninfo;		/* libpq connection string, or NULL */
-	const char *token;			/* secret for actions, or NULL: read-only */
-	int			pool_size;		/* database connections for requests */
-	int			max_clients;	/* HTTP connections at once */
-	int			connect_timeout;	/* seconds */
+	const char *host;			 /* address to bind, numeric */
+	int			port;			 /* TCP port */
+	const char *conninfo;		 /* libpq connection string, or NULL */
+	const char *token;			 /* secret for actions, or NULL: read-only */
+	int			pool_size;		 /* database connections for requests */
+	int			max_clients;	 /* HTTP connections at once */
+	int			connect_timeout; /* seconds */
 } WebConfig;
 
 typedef struct WebServer WebServer;
@@ -121,13 +121,13 @@ extern void web_server_stop(WebServer *server);
 /* What an endpoint hands back to http.c. */
 typedef struct WebReply
 {
-	int			status;			/* HTTP status */
+	int			status; /* HTTP status */
 	const char *content_type;
 	PgqBuf		body;
 } WebReply;
 
 /* A request's arguments: query string values, by name. */
-typedef const char *(*WebArgFn) (void *request, const char *name);
+typedef const char *(*WebArgFn)(void *request, const char *name);
 
 /* Read endpoints: GET /api/... and GET /metrics. */
 extern void web_api_get(WebPool *pool, const char *path, WebArgFn arg,
@@ -144,13 +144,13 @@ extern void web_reply_error(WebReply *reply, int status, const char *message);
 
 typedef struct WebAsset
 {
-	const char *name;			/* file name under assets/ */
-	const char *content_type;
+	const char			*name; /* file name under assets/ */
+	const char			*content_type;
 	const unsigned char *data;
-	size_t		size;
+	size_t				 size;
 } WebAsset;
 
 /* The asset called name, or NULL. */
 extern const WebAsset *web_asset(const char *name);
 
-#endif							/* PGQ_WEB_H */
+#endif /* PGQ_WEB_H */

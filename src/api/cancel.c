@@ -25,70 +25,84 @@
 #include "funcapi.h"
 #include "utils/builtins.h"
 
+#include "args.h"
 #include "compat.h"
-#include "pgqueuer.h"
+#include "history.h"
+#include "notify.h"
+#include "plan_shape.h"
+#include "spi_util.h"
 
 PG_FUNCTION_INFO_V1(pgqueuer_cancel);
 PG_FUNCTION_INFO_V1(pgqueuer_requeue);
 
-static const char *const cancel_sql =
-"WITH del AS ("
-" DELETE FROM pgqueuer.pgqueuer q WHERE q.id OPERATOR(pg_catalog.=) ANY ($1)"
-" RETURNING q.id, q.priority, q.entrypoint, q.status, q.queue_manager_id"
-"), lg AS ("
-" INSERT INTO pgqueuer.pgqueuer_log (job_id, status, priority, entrypoint)"
-" SELECT id, 'canceled'::pgqueuer.pgqueuer_status, priority, entrypoint FROM del"
-") SELECT d.id, d.entrypoint, d.status OPERATOR(pg_catalog.=) 'picked'::pgqueuer.pgqueuer_status,"
-"   d.queue_manager_id::pg_catalog.text,"
-"   COALESCE(e.concurrency_limit, 0) OPERATOR(pg_catalog.>) 0"
-" FROM del d LEFT JOIN pgqueuer.pgqueuer_entrypoints e"
-"   ON e.entrypoint OPERATOR(pg_catalog.=) d.entrypoint"
-" ORDER BY d.queue_manager_id NULLS FIRST, d.id";
+#define CANCEL_SQL_HEAD \
+	"WITH del AS (" \
+	" DELETE FROM pgqueuer.pgqueuer q WHERE q.id OPERATOR(pg_catalog.=) ANY ($1)" \
+	" RETURNING q.id, q.priority, q.entrypoint, q.status, q.queue_manager_id" \
+	")"
 
-static const char *const requeue_sql =
-"WITH cand AS ("
-" SELECT q.id, q.dedupe_key,"
-"   q.dedupe_key IS NOT NULL AND ("
-"     EXISTS (SELECT 1 FROM pgqueuer.pgqueuer a"
-"             WHERE a.dedupe_key OPERATOR(pg_catalog.=) q.dedupe_key"
-"             AND a.status OPERATOR(pg_catalog.=) ANY (ARRAY['queued'::pgqueuer.pgqueuer_status,"
-"                                                          'picked'::pgqueuer.pgqueuer_status]))"
-"     OR EXISTS (SELECT 1 FROM pgqueuer.pgqueuer b"
-"             WHERE b.dedupe_key OPERATOR(pg_catalog.=) q.dedupe_key"
-"             AND b.status OPERATOR(pg_catalog.=) 'failed'::pgqueuer.pgqueuer_status"
-"             AND b.id OPERATOR(pg_catalog.=) ANY ($1) AND b.id OPERATOR(pg_catalog.<) q.id)) AS clash"
-" FROM pgqueuer.pgqueuer q WHERE q.id OPERATOR(pg_catalog.=) ANY ($1)"
-"   AND q.status OPERATOR(pg_catalog.=) 'failed'::pgqueuer.pgqueuer_status"
-" FOR UPDATE OF q"
-"), upd AS ("
-" UPDATE pgqueuer.pgqueuer q SET status = 'queued'::pgqueuer.pgqueuer_status,"
-"   execute_after = pg_catalog.now(), updated = pg_catalog.now(), attempts = 0,"
-"   queue_manager_id = NULL"
-" FROM cand c WHERE q.id OPERATOR(pg_catalog.=) c.id AND NOT c.clash"
-" RETURNING q.id, q.priority, q.entrypoint"
-"), lg AS ("
-" INSERT INTO pgqueuer.pgqueuer_log (job_id, status, priority, entrypoint)"
-" SELECT id, 'queued'::pgqueuer.pgqueuer_status, priority, entrypoint FROM upd"
-") SELECT id, entrypoint, NULL::pg_catalog.text FROM upd"
-" UNION ALL SELECT id, NULL, dedupe_key FROM cand WHERE clash"
-" ORDER BY 1";
+/* the 'canceled' log rows (history.c) */
+#define CANCEL_SQL_LOG \
+	"SELECT id, 'canceled'::pgqueuer.pgqueuer_status, priority, entrypoint, NULL::pg_catalog.jsonb FROM del"
 
-static SPIPlanPtr cancel_plan = NULL;
-static SPIPlanPtr requeue_plan = NULL;
+static const char *const cancel_sql_tail =
+	" SELECT d.id, d.entrypoint, d.status OPERATOR(pg_catalog.=) 'picked'::pgqueuer.pgqueuer_status,"
+	"   d.queue_manager_id::pg_catalog.text,"
+	"   COALESCE(e.concurrency_limit, 0) OPERATOR(pg_catalog.>) 0"
+	" FROM del d LEFT JOIN pgqueuer.pgqueuer_entrypoints e"
+	"   ON e.entrypoint OPERATOR(pg_catalog.=) d.entrypoint"
+	" ORDER BY d.queue_manager_id NULLS FIRST, d.id";
+
+#define REQUEUE_SQL_HEAD \
+	"WITH cand AS (" \
+	" SELECT q.id, q.dedupe_key," \
+	"   q.dedupe_key IS NOT NULL AND (" \
+	"     EXISTS (SELECT 1 FROM pgqueuer.pgqueuer a" \
+	"             WHERE a.dedupe_key OPERATOR(pg_catalog.=) q.dedupe_key" \
+	"             AND a.status OPERATOR(pg_catalog.=) ANY (ARRAY['queued'::pgqueuer.pgqueuer_status," \
+	"                                                          'picked'::pgqueuer.pgqueuer_status]))" \
+	"     OR EXISTS (SELECT 1 FROM pgqueuer.pgqueuer b" \
+	"             WHERE b.dedupe_key OPERATOR(pg_catalog.=) q.dedupe_key" \
+	"             AND b.status OPERATOR(pg_catalog.=) 'failed'::pgqueuer.pgqueuer_status" \
+	"             AND b.id OPERATOR(pg_catalog.=) ANY ($1) AND b.id OPERATOR(pg_catalog.<) q.id)) AS clash" \
+	" FROM pgqueuer.pgqueuer q WHERE q.id OPERATOR(pg_catalog.=) ANY ($1)" \
+	"   AND q.status OPERATOR(pg_catalog.=) 'failed'::pgqueuer.pgqueuer_status" \
+	" FOR UPDATE OF q" \
+	"), upd AS (" \
+	" UPDATE pgqueuer.pgqueuer q SET status = 'queued'::pgqueuer.pgqueuer_status," \
+	"   execute_after = pg_catalog.now(), updated = pg_catalog.now(), attempts = 0," \
+	"   queue_manager_id = NULL" \
+	" FROM cand c WHERE q.id OPERATOR(pg_catalog.=) c.id AND NOT c.clash" \
+	" RETURNING q.id, q.priority, q.entrypoint" \
+	")"
+
+/* the 'queued' log rows of requeued jobs (history.c) */
+#define REQUEUE_SQL_LOG \
+	"SELECT id, 'queued'::pgqueuer.pgqueuer_status, priority, entrypoint, NULL::pg_catalog.jsonb FROM upd"
+
+static const char *const requeue_sql_tail =
+	" SELECT id, entrypoint, NULL::pg_catalog.text FROM upd"
+	" UNION ALL SELECT id, NULL, dedupe_key FROM cand WHERE clash"
+	" ORDER BY 1";
+
+/* the variants of pgq_log_plan() (history.c) */
+static SPIPlanPtr cancel_plans[PGQ_LOG_PLAN_SLOTS];
+static SPIPlanPtr requeue_plans[PGQ_LOG_PLAN_SLOTS];
 
 /*
  * run_on_job_ids
  *		Check the job_ids argument (not NULL, no NULL elements), then connect
- *		SPI and run the kept statement with it.  Returns the number of result
- *		rows, with SPI still connected, or -1 without connecting when the
- *		array is empty (nothing to do).
+ *		SPI and run the kept statement head, log rows, tail (history.c) with
+ *		it.  Returns the number of result rows, with SPI still connected, or
+ *		-1 without connecting when the array is empty (nothing to do).
  */
 static int
-run_on_job_ids(FunctionCallInfo fcinfo, SPIPlanPtr *cache, const char *sql)
+run_on_job_ids(FunctionCallInfo fcinfo, SPIPlanPtr *cache, const char *head,
+			   const char *rows, const char *tail)
 {
 	static const Oid argtypes[1] = {INT8ARRAYOID};
-	ArrayType  *ids;
-	Datum		value;
+	ArrayType		*ids;
+	Datum			 value;
 
 	pgq_require_arg(fcinfo, 0, "job_ids");
 	ids = PG_GETARG_ARRAYTYPE_P(0);
@@ -97,7 +111,9 @@ run_on_job_ids(FunctionCallInfo fcinfo, SPIPlanPtr *cache, const char *sql)
 	value = PointerGetDatum(ids);
 
 	pgq_connect();
-	return pgq_execute_indexed(pgq_plan(cache, sql, 1, argtypes), &value, NULL,
+	return pgq_execute_indexed(pgq_log_plan(cache, PGQ_LOG_OUTCOME, head, rows,
+											tail, 1, argtypes),
+							   &value, NULL,
 							   SPI_OK_SELECT);
 }
 
@@ -109,18 +125,19 @@ Datum
 pgqueuer_cancel(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	MemoryContext callerctx = CurrentMemoryContext;
-	MemoryContext oldctx;
-	int			n;
-	int64	   *running;
-	char	  **owners;
-	char	  **woken;
-	int64	   *final_ids;
-	int			nrunning = 0;
-	int			nwoken = 0;
+	MemoryContext  callerctx = CurrentMemoryContext;
+	MemoryContext  oldctx;
+	int			   n;
+	int64		  *running;
+	char		 **owners;
+	char		 **woken;
+	int64		  *final_ids;
+	int			   nrunning = 0;
+	int			   nwoken = 0;
 
 	pgq_init_materialized_srf(fcinfo);
-	n = run_on_job_ids(fcinfo, &cancel_plan, cancel_sql);
+	n = run_on_job_ids(fcinfo, cancel_plans, CANCEL_SQL_HEAD, CANCEL_SQL_LOG,
+					   cancel_sql_tail);
 	if (n < 0)
 		return (Datum) 0;
 	oldctx = MemoryContextSwitchTo(callerctx);
@@ -130,14 +147,14 @@ pgqueuer_cancel(PG_FUNCTION_ARGS)
 	final_ids = palloc(sizeof(int64) * Max(n, 1));
 	for (int i = 0; i < n; i++)
 	{
-		bool		isnull;
-		Datum		id = pgq_getdatum(i, 1, &isnull);
+		bool  isnull;
+		Datum id = pgq_getdatum(i, 1, &isnull);
 
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &id, &isnull);
 		final_ids[i] = DatumGetInt64(id);
 		if (DatumGetBool(pgq_getdatum(i, 3, &isnull)))
 		{
-			Datum		qm = pgq_getdatum(i, 4, &isnull);
+			Datum qm = pgq_getdatum(i, 4, &isnull);
 
 			owners[nrunning] = isnull ? NULL : TextDatumGetCString(qm);
 			running[nrunning++] = DatumGetInt64(id);
@@ -151,7 +168,7 @@ pgqueuer_cancel(PG_FUNCTION_ARGS)
 	/* rows come sorted by owner: one event (or more) per worker */
 	for (int start = 0; start < nrunning;)
 	{
-		int			end = start + 1;
+		int end = start + 1;
 
 		while (end < nrunning &&
 			   ((owners[end] == NULL && owners[start] == NULL) ||
@@ -178,24 +195,25 @@ Datum
 pgqueuer_requeue(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	MemoryContext callerctx = CurrentMemoryContext;
-	MemoryContext oldctx;
-	int			n;
-	char	  **woken;
-	int			nwoken = 0;
+	MemoryContext  callerctx = CurrentMemoryContext;
+	MemoryContext  oldctx;
+	int			   n;
+	char		 **woken;
+	int			   nwoken = 0;
 
 	pgq_init_materialized_srf(fcinfo);
-	n = run_on_job_ids(fcinfo, &requeue_plan, requeue_sql);
+	n = run_on_job_ids(fcinfo, requeue_plans, REQUEUE_SQL_HEAD, REQUEUE_SQL_LOG,
+					   requeue_sql_tail);
 	if (n < 0)
 		return (Datum) 0;
 	oldctx = MemoryContextSwitchTo(callerctx);
 	woken = palloc(sizeof(char *) * Max(n, 1));
 	for (int i = 0; i < n; i++)
 	{
-		bool		isnull;
-		bool		nokey;
-		Datum		id = pgq_getdatum(i, 1, &isnull);
-		Datum		key = pgq_getdatum(i, 3, &nokey);
+		bool  isnull;
+		bool  nokey;
+		Datum id = pgq_getdatum(i, 1, &isnull);
+		Datum key = pgq_getdatum(i, 3, &nokey);
 
 		if (!nokey)
 		{

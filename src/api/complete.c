@@ -29,6 +29,7 @@
 
 #include "bounds.h"
 #include "compat.h"
+#include "history.h"
 #include "pgqueuer.h"
 
 PG_FUNCTION_INFO_V1(pgqueuer_complete);
@@ -64,47 +65,50 @@ PG_FUNCTION_INFO_V1(pgqueuer_heartbeat);
 "     LEAST(GREATEST(q.attempts, 0), 60)::pg_catalog.float8)," \
 "  pg_catalog.date_part('epoch'::pg_catalog.text, e.retry_backoff_max), " PGQ_BACKOFF_MAX_SECS_SQL "::pg_catalog.float8)))"
 
-static const char *const complete_sql =
-COMPLETE_SQL_INPUT
-", target AS ("
-" SELECT q.id, q.entrypoint, q.priority, i.st, i.tb, i.ord,"
-"   CASE WHEN i.st OPERATOR(pg_catalog.=) 'failed'::pgqueuer.pgqueuer_status THEN 'hold'"
-"        WHEN i.st OPERATOR(pg_catalog.=) 'exception'::pgqueuer.pgqueuer_status AND e.registered"
-"             AND q.attempts OPERATOR(pg_catalog.<) COALESCE(e.max_attempts, $5) THEN 'retry'"
-"        WHEN i.st OPERATOR(pg_catalog.=) 'exception'::pgqueuer.pgqueuer_status"
-"             AND e.on_failure OPERATOR(pg_catalog.=) 'hold'::pg_catalog.text THEN 'hold'"
-"        ELSE 'delete' END::pg_catalog.text AS action,"
-"   " COMPLETE_SQL_BACKOFF " AS backoff,"
-"   COALESCE(e.concurrency_limit, 0) OPERATOR(pg_catalog.>) 0 AS limited"
-" FROM input i JOIN pgqueuer.pgqueuer q ON q.id OPERATOR(pg_catalog.=) i.id"
-" LEFT JOIN pgqueuer.pgqueuer_entrypoints e ON e.entrypoint OPERATOR(pg_catalog.=) q.entrypoint"
-" WHERE " COMPLETE_SQL_FENCE
-" FOR UPDATE OF q"
-"), del AS ("
-" DELETE FROM pgqueuer.pgqueuer q USING target t"
-" WHERE q.id OPERATOR(pg_catalog.=) t.id AND t.action OPERATOR(pg_catalog.=) 'delete'::pg_catalog.text"
-" RETURNING t.id, t.ord, t.st AS logst, t.priority, t.entrypoint, t.tb, t.limited AS wake,"
-"   false AS deferred"
-"), hd AS ("
-" UPDATE pgqueuer.pgqueuer q SET status = 'failed'::pgqueuer.pgqueuer_status,"
-"   updated = pg_catalog.now(), queue_manager_id = NULL"
-" FROM target t WHERE q.id OPERATOR(pg_catalog.=) t.id AND t.action OPERATOR(pg_catalog.=) 'hold'::pg_catalog.text"
-" RETURNING t.id, t.ord, 'failed'::pgqueuer.pgqueuer_status, t.priority, t.entrypoint, t.tb, t.limited,"
-"   false"
-"), rt AS ("
-" UPDATE pgqueuer.pgqueuer q SET status = 'queued'::pgqueuer.pgqueuer_status,"
-"   attempts = q.attempts OPERATOR(pg_catalog.+) 1,"
-"   execute_after = pg_catalog.now() OPERATOR(pg_catalog.+) t.backoff, updated = pg_catalog.now(),"
-"   queue_manager_id = NULL"
-" FROM target t WHERE q.id OPERATOR(pg_catalog.=) t.id AND t.action OPERATOR(pg_catalog.=) 'retry'::pg_catalog.text"
-" RETURNING t.id, t.ord, 'queued'::pgqueuer.pgqueuer_status, t.priority, t.entrypoint, t.tb,"
-"   t.limited OR t.backoff OPERATOR(pg_catalog.<=) '0'::interval,"
-"   t.backoff OPERATOR(pg_catalog.>) '0'::interval"
-"), al AS (SELECT * FROM del UNION ALL SELECT * FROM hd UNION ALL SELECT * FROM rt"
-"), lg AS ("
-" INSERT INTO pgqueuer.pgqueuer_log (job_id, status, priority, entrypoint, traceback)"
-" SELECT id, logst, priority, entrypoint, tb FROM al"
-") SELECT id, entrypoint, wake, deferred,"
+#define COMPLETE_SQL_HEAD \
+COMPLETE_SQL_INPUT \
+", target AS (" \
+" SELECT q.id, q.entrypoint, q.priority, i.st, i.tb, i.ord," \
+"   CASE WHEN i.st OPERATOR(pg_catalog.=) 'failed'::pgqueuer.pgqueuer_status THEN 'hold'" \
+"        WHEN i.st OPERATOR(pg_catalog.=) 'exception'::pgqueuer.pgqueuer_status AND e.registered" \
+"             AND q.attempts OPERATOR(pg_catalog.<) COALESCE(e.max_attempts, $5) THEN 'retry'" \
+"        WHEN i.st OPERATOR(pg_catalog.=) 'exception'::pgqueuer.pgqueuer_status" \
+"             AND e.on_failure OPERATOR(pg_catalog.=) 'hold'::pg_catalog.text THEN 'hold'" \
+"        ELSE 'delete' END::pg_catalog.text AS action," \
+"   " COMPLETE_SQL_BACKOFF " AS backoff," \
+"   COALESCE(e.concurrency_limit, 0) OPERATOR(pg_catalog.>) 0 AS limited" \
+" FROM input i JOIN pgqueuer.pgqueuer q ON q.id OPERATOR(pg_catalog.=) i.id" \
+" LEFT JOIN pgqueuer.pgqueuer_entrypoints e ON e.entrypoint OPERATOR(pg_catalog.=) q.entrypoint" \
+" WHERE " COMPLETE_SQL_FENCE \
+" FOR UPDATE OF q" \
+"), del AS (" \
+" DELETE FROM pgqueuer.pgqueuer q USING target t" \
+" WHERE q.id OPERATOR(pg_catalog.=) t.id AND t.action OPERATOR(pg_catalog.=) 'delete'::pg_catalog.text" \
+" RETURNING t.id, t.ord, t.st AS logst, t.priority, t.entrypoint, t.tb, t.limited AS wake," \
+"   false AS deferred" \
+"), hd AS (" \
+" UPDATE pgqueuer.pgqueuer q SET status = 'failed'::pgqueuer.pgqueuer_status," \
+"   updated = pg_catalog.now(), queue_manager_id = NULL" \
+" FROM target t WHERE q.id OPERATOR(pg_catalog.=) t.id AND t.action OPERATOR(pg_catalog.=) 'hold'::pg_catalog.text" \
+" RETURNING t.id, t.ord, 'failed'::pgqueuer.pgqueuer_status, t.priority, t.entrypoint, t.tb, t.limited," \
+"   false" \
+"), rt AS (" \
+" UPDATE pgqueuer.pgqueuer q SET status = 'queued'::pgqueuer.pgqueuer_status," \
+"   attempts = q.attempts OPERATOR(pg_catalog.+) 1," \
+"   execute_after = pg_catalog.now() OPERATOR(pg_catalog.+) t.backoff, updated = pg_catalog.now()," \
+"   queue_manager_id = NULL" \
+" FROM target t WHERE q.id OPERATOR(pg_catalog.=) t.id AND t.action OPERATOR(pg_catalog.=) 'retry'::pg_catalog.text" \
+" RETURNING t.id, t.ord, 'queued'::pgqueuer.pgqueuer_status, t.priority, t.entrypoint, t.tb," \
+"   t.limited OR t.backoff OPERATOR(pg_catalog.<=) '0'::interval," \
+"   t.backoff OPERATOR(pg_catalog.>) '0'::interval" \
+"), al AS (SELECT * FROM del UNION ALL SELECT * FROM hd UNION ALL SELECT * FROM rt" \
+")"
+
+/* the outcome log rows (history.c) */
+#define COMPLETE_SQL_LOG "SELECT id, logst, priority, entrypoint, tb FROM al"
+
+static const char *const complete_sql_tail =
+" SELECT id, entrypoint, wake, deferred,"
 "   logst OPERATOR(pg_catalog.<>) 'queued'::pgqueuer.pgqueuer_status"
 " FROM al ORDER BY ord";
 
@@ -112,34 +116,39 @@ COMPLETE_SQL_INPUT
  * complete() when no outcome is exception or failed: every job is deleted,
  * so the registry is only read for the wake-up, and one DELETE does it.
  */
-static const char *const complete_delete_sql =
-COMPLETE_SQL_INPUT
-", del AS ("
-" DELETE FROM pgqueuer.pgqueuer q USING input i"
-" WHERE q.id OPERATOR(pg_catalog.=) i.id AND " COMPLETE_SQL_FENCE
-" RETURNING i.id, i.ord, i.st, q.priority, q.entrypoint, i.tb"
-"), lg AS ("
-" INSERT INTO pgqueuer.pgqueuer_log (job_id, status, priority, entrypoint, traceback)"
-" SELECT id, st, priority, entrypoint, tb FROM del"
-") SELECT d.id, d.entrypoint, COALESCE(e.concurrency_limit, 0) OPERATOR(pg_catalog.>) 0, false, true"
+#define COMPLETE_DELETE_SQL_HEAD \
+COMPLETE_SQL_INPUT \
+", del AS (" \
+" DELETE FROM pgqueuer.pgqueuer q USING input i" \
+" WHERE q.id OPERATOR(pg_catalog.=) i.id AND " COMPLETE_SQL_FENCE \
+" RETURNING i.id, i.ord, i.st, q.priority, q.entrypoint, i.tb" \
+")"
+
+#define COMPLETE_DELETE_SQL_LOG "SELECT id, st, priority, entrypoint, tb FROM del"
+
+static const char *const complete_delete_sql_tail =
+" SELECT d.id, d.entrypoint, COALESCE(e.concurrency_limit, 0) OPERATOR(pg_catalog.>) 0, false, true"
 " FROM del d LEFT JOIN pgqueuer.pgqueuer_entrypoints e"
 "   ON e.entrypoint OPERATOR(pg_catalog.=) d.entrypoint"
 " ORDER BY d.ord";
 
-static const char *const retry_sql =
-"WITH u AS ("
-" UPDATE pgqueuer.pgqueuer q SET status = 'queued'::pgqueuer.pgqueuer_status,"
-"   attempts = q.attempts OPERATOR(pg_catalog.+) 1,"
-"   execute_after = pg_catalog.now() OPERATOR(pg_catalog.+) $2, updated = pg_catalog.now(),"
-"   queue_manager_id = NULL"
-" WHERE q.id OPERATOR(pg_catalog.=) $1"
-"   AND q.status OPERATOR(pg_catalog.=) 'picked'::pgqueuer.pgqueuer_status"
-"   AND ($4::pg_catalog.uuid IS NULL OR q.queue_manager_id OPERATOR(pg_catalog.=) $4)"
-" RETURNING q.id, q.priority, q.entrypoint"
-"), lg AS ("
-" INSERT INTO pgqueuer.pgqueuer_log (job_id, status, priority, entrypoint, traceback)"
-" SELECT id, 'queued'::pgqueuer.pgqueuer_status, priority, entrypoint, $3 FROM u"
-") SELECT entrypoint FROM u";
+#define RETRY_SQL_HEAD \
+"WITH u AS (" \
+" UPDATE pgqueuer.pgqueuer q SET status = 'queued'::pgqueuer.pgqueuer_status," \
+"   attempts = q.attempts OPERATOR(pg_catalog.+) 1," \
+"   execute_after = pg_catalog.now() OPERATOR(pg_catalog.+) $2, updated = pg_catalog.now()," \
+"   queue_manager_id = NULL" \
+" WHERE q.id OPERATOR(pg_catalog.=) $1" \
+"   AND q.status OPERATOR(pg_catalog.=) 'picked'::pgqueuer.pgqueuer_status" \
+"   AND ($4::pg_catalog.uuid IS NULL OR q.queue_manager_id OPERATOR(pg_catalog.=) $4)" \
+" RETURNING q.id, q.priority, q.entrypoint" \
+")"
+
+/* the retry's log row, with its traceback (history.c) */
+#define RETRY_SQL_LOG \
+"SELECT id, 'queued'::pgqueuer.pgqueuer_status, priority, entrypoint, $3::pg_catalog.jsonb FROM u"
+
+static const char *const retry_sql_tail = " SELECT entrypoint FROM u";
 
 static const char *const heartbeat_sql =
 "UPDATE pgqueuer.pgqueuer SET heartbeat = pg_catalog.now()"
@@ -147,9 +156,10 @@ static const char *const heartbeat_sql =
 "   AND status OPERATOR(pg_catalog.=) 'picked'::pgqueuer.pgqueuer_status"
 "   AND ($2::pg_catalog.uuid IS NULL OR queue_manager_id OPERATOR(pg_catalog.=) $2)";
 
-static SPIPlanPtr complete_plan = NULL;
-static SPIPlanPtr complete_delete_plan = NULL;
-static SPIPlanPtr retry_plan = NULL;
+/* the variants of pgq_log_plan() (history.c) */
+static SPIPlanPtr complete_plans[PGQ_LOG_PLAN_SLOTS];
+static SPIPlanPtr complete_delete_plans[PGQ_LOG_PLAN_SLOTS];
+static SPIPlanPtr retry_plans[PGQ_LOG_PLAN_SLOTS];
 static SPIPlanPtr heartbeat_plan = NULL;
 
 /*
@@ -241,9 +251,13 @@ pgqueuer_complete(PG_FUNCTION_ARGS)
 
 	pgq_connect();
 	if (all_deleted)
-		plan = pgq_plan(&complete_delete_plan, complete_delete_sql, 4, argtypes);
+		plan = pgq_log_plan(complete_delete_plans, PGQ_LOG_OUTCOME,
+							COMPLETE_DELETE_SQL_HEAD, COMPLETE_DELETE_SQL_LOG,
+							complete_delete_sql_tail, 4, argtypes);
 	else
-		plan = pgq_plan(&complete_plan, complete_sql, 5, argtypes);
+		plan = pgq_log_plan(complete_plans, PGQ_LOG_OUTCOME,
+							COMPLETE_SQL_HEAD, COMPLETE_SQL_LOG,
+							complete_sql_tail, 5, argtypes);
 	done = pgq_execute_indexed(plan, values, nulls, SPI_OK_SELECT);
 	oldctx = MemoryContextSwitchTo(callerctx);
 	woken = palloc(sizeof(char *) * Max(done, 1));
@@ -298,7 +312,9 @@ pgqueuer_retry(PG_FUNCTION_ARGS)
 	}
 
 	pgq_connect();
-	changed = pgq_execute_indexed(pgq_plan(&retry_plan, retry_sql, 4, argtypes),
+	changed = pgq_execute_indexed(pgq_log_plan(retry_plans, PGQ_LOG_OUTCOME,
+											   RETRY_SQL_HEAD, RETRY_SQL_LOG,
+											   retry_sql_tail, 4, argtypes),
 								  values, nulls, SPI_OK_SELECT) > 0;
 	if (changed)
 	{

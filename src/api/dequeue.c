@@ -38,6 +38,7 @@
 
 #include "bounds.h"
 #include "compat.h"
+#include "history.h"
 #include "pgqueuer.h"
 #include "row_checks.h"
 
@@ -117,10 +118,11 @@ static const char *const worker_load_sql =
 "   updated = pg_catalog.now(), heartbeat = pg_catalog.now(), queue_manager_id = $4" \
 " FROM cand WHERE q.id OPERATOR(pg_catalog.=) cand.id" \
 " RETURNING q.*" \
-"), lg AS (" \
-" INSERT INTO pgqueuer.pgqueuer_log (job_id, status, priority, entrypoint)" \
-" SELECT id, 'picked'::pgqueuer.pgqueuer_status, priority, entrypoint FROM upd" \
 ")"
+
+/* the 'picked' log rows (history.c) */
+#define CLAIM_SQL_LOG \
+"SELECT id, 'picked'::pgqueuer.pgqueuer_status, priority, entrypoint, NULL::pg_catalog.jsonb FROM upd"
 
 #define CLAIM_SQL_RATE \
 ", rg AS (" \
@@ -136,16 +138,13 @@ static const char *const worker_load_sql =
 
 #define CLAIM_SQL_TAIL " SELECT * FROM upd ORDER BY priority DESC, id ASC"
 
-static const char *const claim_sql = CLAIM_SQL_HEAD CLAIM_SQL_TAIL;
-static const char *const claim_rated_sql =
-CLAIM_SQL_HEAD CLAIM_SQL_RATE CLAIM_SQL_TAIL;
-
 static SPIPlanPtr gate_plan = NULL;
 static SPIPlanPtr lock_plan = NULL;
 static SPIPlanPtr load_plan = NULL;
 static SPIPlanPtr worker_load_plan = NULL;
-static SPIPlanPtr claim_plan = NULL;
-static SPIPlanPtr claim_rated_plan = NULL;
+/* the variants of pgq_log_plan() (history.c) */
+static SPIPlanPtr claim_plans[PGQ_LOG_PLAN_SLOTS];
+static SPIPlanPtr claim_rated_plans[PGQ_LOG_PLAN_SLOTS];
 
 /* What the registry says about one requested entrypoint. */
 typedef struct EntrypointGate
@@ -477,9 +476,13 @@ pgqueuer_dequeue(PG_FUNCTION_ARGS)
 													sizeof(Interval), false,
 													TYPALIGN_DOUBLE));
 		if (nrated > 0)
-			plan = pgq_plan(&claim_rated_plan, claim_rated_sql, 7, claim_types);
+			plan = pgq_log_plan(claim_rated_plans, PGQ_LOG_TRANSITION,
+								CLAIM_SQL_HEAD, CLAIM_SQL_LOG,
+								CLAIM_SQL_RATE CLAIM_SQL_TAIL, 7, claim_types);
 		else
-			plan = pgq_plan(&claim_plan, claim_sql, 4, claim_types);
+			plan = pgq_log_plan(claim_plans, PGQ_LOG_TRANSITION,
+								CLAIM_SQL_HEAD, CLAIM_SQL_LOG,
+								CLAIM_SQL_TAIL, 4, claim_types);
 		pgq_execute_indexed(plan, values, nulls, SPI_OK_SELECT);
 		pgq_store_spi_rows(fcinfo, SPI_tuptable->tupdesc->natts);
 	}

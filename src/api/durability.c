@@ -35,17 +35,17 @@
 #include "utils/lsyscache.h"
 #include "utils/tuplestore.h"
 
+#include "args.h"
 #include "compat.h"
 #include "durability.h"
-#include "pgqueuer.h"
+#include "spi_util.h"
 
 PG_FUNCTION_INFO_V1(pgqueuer_set_durability);
 PG_FUNCTION_INFO_V1(pgqueuer_autovac);
 PG_FUNCTION_INFO_V1(pgqueuer_settings_apply);
 
 const char *const pgq_durability_tables[PGQ_NTABLES] = {
-	"pgqueuer", "pgqueuer_log", "pgqueuer_statistics", "pgqueuer_schedules"
-};
+	"pgqueuer", "pgqueuer_log", "pgqueuer_statistics", "pgqueuer_schedules"};
 
 const DurabilityLevel pgq_durability_levels[] = {
 	{"volatile", {false, false, false, false}},
@@ -53,7 +53,7 @@ const DurabilityLevel pgq_durability_levels[] = {
 	{"durable", {true, true, true, true}},
 };
 
-const int	pgq_ndurability_levels = lengthof(pgq_durability_levels);
+const int pgq_ndurability_levels = lengthof(pgq_durability_levels);
 
 /* Queue and schedules: vacuum early and often, leave room for HOT updates. */
 static const StorageParam churn_params[] = {
@@ -139,7 +139,7 @@ parse_autovac(const char *value)
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 			 errmsg("invalid value \"%s\" for setting \"autovac\"", pgq_clip(value)),
 			 errhint("Valid values are \"on\" and \"off\".")));
-	return false;				/* keep compiler quiet */
+	return false; /* keep compiler quiet */
 }
 
 /*
@@ -160,8 +160,8 @@ parse_autovac(const char *value)
 static char
 relation_persistence(const char *relname, char relkind)
 {
-	Oid			nspid = get_namespace_oid("pgqueuer", false);
-	Oid			relid = get_relname_relid(relname, nspid);
+	Oid nspid = get_namespace_oid("pgqueuer", false);
+	Oid relid = get_relname_relid(relname, nspid);
 
 	if (!OidIsValid(relid) || get_rel_relkind(relid) != relkind)
 		ereport(ERROR,
@@ -200,12 +200,12 @@ List *
 pgq_durability_statements(const char *level)
 {
 	const DurabilityLevel *l = check_durability(level);
-	List	   *statements = NIL;
-	bool		sequence_statement = false;
+	List				  *statements = NIL;
+	bool				   sequence_statement = false;
 
 	for (int i = 0; i < PGQ_NTABLES; i++)
 	{
-		bool		logged;
+		bool logged;
 
 		logged = table_persistence(pgq_durability_tables[i]) != RELPERSISTENCE_UNLOGGED;
 
@@ -237,12 +237,12 @@ pgq_durability_statements(const char *level)
 List *
 pgq_autovac_statements(bool rollback)
 {
-	List	   *statements = NIL;
+	List *statements = NIL;
 
 	for (int i = 0; i < PGQ_NTABLES; i++)
 	{
 		const TableParams *tp = &pgq_autovac_params[i];
-		StringInfoData buf;
+		StringInfoData	   buf;
 
 		initStringInfo(&buf);
 		appendStringInfo(&buf, "ALTER TABLE pgqueuer.%s %s (",
@@ -272,9 +272,9 @@ pgq_autovac_statements(bool rollback)
 void
 pgq_run_statements(List *statements)
 {
-	ListCell   *lc;
+	ListCell *lc;
 
-	foreach(lc, statements)
+	foreach (lc, statements)
 	{
 		const char *sql = (const char *) lfirst(lc);
 		int			rc = SPI_execute(sql, false, 0);
@@ -295,8 +295,8 @@ static void
 store_setting(const char *name, const char *value)
 {
 	static const Oid argtypes[2] = {TEXTOID, TEXTOID};
-	Datum		values[2];
-	SPIPlanPtr	plan;
+	Datum			 values[2];
+	SPIPlanPtr		 plan;
 
 	values[0] = CStringGetTextDatum(name);
 	values[1] = CStringGetTextDatum(value);
@@ -320,12 +320,12 @@ static void
 return_statements(FunctionCallInfo fcinfo, List *statements)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	ListCell   *lc;
+	ListCell	  *lc;
 
-	foreach(lc, statements)
+	foreach (lc, statements)
 	{
-		Datum		value = CStringGetTextDatum((const char *) lfirst(lc));
-		bool		isnull = false;
+		Datum value = CStringGetTextDatum((const char *) lfirst(lc));
+		bool  isnull = false;
 
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc,
 							 &value, &isnull);
@@ -347,9 +347,9 @@ return_statements(FunctionCallInfo fcinfo, List *statements)
 Datum
 pgqueuer_set_durability(PG_FUNCTION_ARGS)
 {
-	char	   *level;
-	bool		dry_run;
-	List	   *statements;
+	char *level;
+	bool  dry_run;
+	List *statements;
 
 	pgq_init_materialized_srf(fcinfo);
 	pgq_require_arg(fcinfo, 0, "level");
@@ -375,9 +375,9 @@ pgqueuer_set_durability(PG_FUNCTION_ARGS)
 Datum
 pgqueuer_autovac(PG_FUNCTION_ARGS)
 {
-	bool		rollback;
-	bool		dry_run;
-	List	   *statements;
+	bool  rollback;
+	bool  dry_run;
+	List *statements;
 
 	pgq_init_materialized_srf(fcinfo);
 	pgq_require_arg(fcinfo, 0, "rollback");
@@ -400,7 +400,7 @@ pgqueuer_autovac(PG_FUNCTION_ARGS)
 static char *
 row_column(HeapTuple tuple, TupleDesc tupdesc, const char *colname)
 {
-	int			attnum = SPI_fnumber(tupdesc, colname);
+	int attnum = SPI_fnumber(tupdesc, colname);
 
 	if (attnum <= 0)
 		ereport(ERROR,
@@ -426,11 +426,11 @@ Datum
 pgqueuer_settings_apply(PG_FUNCTION_ARGS)
 {
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
-	HeapTuple	tuple;
-	TupleDesc	tupdesc;
-	char	   *name;
-	char	   *value;
-	List	   *statements;
+	HeapTuple	 tuple;
+	TupleDesc	 tupdesc;
+	char		*name;
+	char		*value;
+	List		*statements;
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		ereport(ERROR,
@@ -445,7 +445,8 @@ pgqueuer_settings_apply(PG_FUNCTION_ARGS)
 				 errmsg("settings_apply() must be fired AFTER INSERT OR UPDATE FOR EACH ROW")));
 
 	tuple = TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ?
-		trigdata->tg_newtuple : trigdata->tg_trigtuple;
+				trigdata->tg_newtuple :
+				trigdata->tg_trigtuple;
 	tupdesc = RelationGetDescr(trigdata->tg_relation);
 	name = row_column(tuple, tupdesc, "name");
 

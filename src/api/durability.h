@@ -13,6 +13,8 @@
 #ifndef PGQUEUER_DURABILITY_H
 #define PGQUEUER_DURABILITY_H
 
+#include "nodes/pg_list.h"
+
 /*
  * PgQueuer's four tables, in the order in which statements about them are
  * generated and returned.  There are no foreign keys between them, so any
@@ -30,7 +32,7 @@ typedef struct DurabilityLevel
 } DurabilityLevel;
 
 extern const DurabilityLevel pgq_durability_levels[];
-extern const int pgq_ndurability_levels;
+extern const int			 pgq_ndurability_levels;
 
 /* One storage parameter and the value autovac gives it. */
 typedef struct StorageParam
@@ -43,12 +45,16 @@ typedef struct StorageParam
 typedef struct TableParams
 {
 	const StorageParam *params;
-	int			nparams;
+	int					nparams;
 } TableParams;
 
 /* autovac's parameters of each of pgq_durability_tables (same order) */
 extern const TableParams pgq_autovac_params[PGQ_NTABLES];
 
 extern const DurabilityLevel *pgq_find_durability_level(const char *name);
+extern List					 *pgq_durability_statements(const char *level);
+extern List					 *pgq_autovac_statements(bool rollback);
+extern void					  pgq_run_statements(List *statements);
+extern bool					  pgq_valid_durability(const char *level);
 
-#endif							/* PGQUEUER_DURABILITY_H */
+#endif /* PGQUEUER_DURABILITY_H */

@@ -27,6 +27,7 @@
 
 #include "bounds.h"
 #include "compat.h"
+#include "history.h"
 #include "pgqueuer.h"
 
 PG_FUNCTION_INFO_V1(pgqueuer_enqueue);
@@ -47,16 +48,21 @@ PG_FUNCTION_INFO_V1(pgqueuer_enqueue_batch);
 #define ENQUEUE_SQL_SKIP \
 	" ON CONFLICT (dedupe_key) WHERE ((status OPERATOR(pg_catalog.=) ANY (ARRAY['queued'::pgqueuer.pgqueuer_status, 'picked'::pgqueuer.pgqueuer_status])) AND dedupe_key IS NOT NULL) DO NOTHING"
 
-#define ENQUEUE_SQL_TAIL \
+#define ENQUEUE_SQL_RETURNING \
 	" RETURNING q.id, q.priority, q.entrypoint, q.execute_after" \
-	"), lg AS (" \
-	" INSERT INTO pgqueuer.pgqueuer_log (job_id, status, priority, entrypoint)" \
-	" SELECT id, 'queued'::pgqueuer.pgqueuer_status, priority, entrypoint FROM ins" \
-	") SELECT ins.id, ins.execute_after OPERATOR(pg_catalog.<=) pg_catalog.now() AS due" \
+	")"
+
+/* the 'queued' log rows (history.c) */
+#define ENQUEUE_SQL_LOG \
+	"SELECT id, 'queued'::pgqueuer.pgqueuer_status, priority, entrypoint, NULL::pg_catalog.jsonb FROM ins"
+
+#define ENQUEUE_SQL_TAIL \
+	" SELECT ins.id, ins.execute_after OPERATOR(pg_catalog.<=) pg_catalog.now() AS due" \
 	" FROM input LEFT JOIN ins ON ins.id OPERATOR(pg_catalog.=) input.id ORDER BY input.ord"
 
-static SPIPlanPtr plan_raise = NULL;
-static SPIPlanPtr plan_skip = NULL;
+/* the variants of pgq_log_plan() (history.c) */
+static SPIPlanPtr plans_raise[PGQ_LOG_PLAN_SLOTS];
+static SPIPlanPtr plans_skip[PGQ_LOG_PLAN_SLOTS];
 
 /*
  * parse_on_conflict
@@ -142,12 +148,13 @@ enqueue_rows(int n, ArrayType *entrypoints, ArrayType *payloads,
 
 	pgq_connect();
 	if (skip)
-		plan = pgq_plan(&plan_skip,
-						ENQUEUE_SQL_HEAD ENQUEUE_SQL_SKIP ENQUEUE_SQL_TAIL,
-						6, argtypes);
+		plan = pgq_log_plan(plans_skip, PGQ_LOG_TRANSITION,
+							ENQUEUE_SQL_HEAD ENQUEUE_SQL_SKIP ENQUEUE_SQL_RETURNING,
+							ENQUEUE_SQL_LOG, ENQUEUE_SQL_TAIL, 6, argtypes);
 	else
-		plan = pgq_plan(&plan_raise,
-						ENQUEUE_SQL_HEAD ENQUEUE_SQL_TAIL, 6, argtypes);
+		plan = pgq_log_plan(plans_raise, PGQ_LOG_TRANSITION,
+							ENQUEUE_SQL_HEAD ENQUEUE_SQL_RETURNING,
+							ENQUEUE_SQL_LOG, ENQUEUE_SQL_TAIL, 6, argtypes);
 	if (pgq_execute(plan, values, nulls, SPI_OK_SELECT) != n)
 		elog(ERROR, "pgqueuer: enqueue returned an unexpected number of rows");
 

@@ -14,29 +14,32 @@
 #include "catalog/pg_type.h"
 #include "funcapi.h"
 
+#include "args.h"
 #include "bounds.h"
 #include "compat.h"
-#include "pgqueuer.h"
+#include "guc.h"
+#include "spi_util.h"
+#include "statistics.h"
 
 PG_FUNCTION_INFO_V1(pgqueuer_queue_size);
 PG_FUNCTION_INFO_V1(pgqueuer_job_status);
 PG_FUNCTION_INFO_V1(pgqueuer_log_statistics);
 
 static const char *const queue_size_sql =
-"SELECT pg_catalog.count(*), priority, entrypoint, status FROM pgqueuer.pgqueuer"
-" GROUP BY entrypoint, priority, status"
-" ORDER BY pg_catalog.count(*), entrypoint, priority, status";
+	"SELECT pg_catalog.count(*), priority, entrypoint, status FROM pgqueuer.pgqueuer"
+	" GROUP BY entrypoint, priority, status"
+	" ORDER BY pg_catalog.count(*), entrypoint, priority, status";
 
 static const char *const job_status_sql =
-"SELECT DISTINCT ON (l.job_id) l.job_id, l.status FROM pgqueuer.pgqueuer_log l"
-" WHERE l.job_id OPERATOR(pg_catalog.=) ANY ($1)"
-" ORDER BY l.job_id, l.created DESC, l.id DESC";
+	"SELECT DISTINCT ON (l.job_id) l.job_id, l.status FROM pgqueuer.pgqueuer_log l"
+	" WHERE l.job_id OPERATOR(pg_catalog.=) ANY ($1)"
+	" ORDER BY l.job_id, l.created DESC, l.id DESC";
 
 static const char *const statistics_sql =
-"SELECT count, created, entrypoint, priority, status FROM pgqueuer.pgqueuer_statistics"
-" WHERE $2::interval IS NULL"
-"    OR created OPERATOR(pg_catalog.>) (pg_catalog.now() OPERATOR(pg_catalog.-) $2)"
-" ORDER BY id DESC LIMIT $1";
+	"SELECT count, created, entrypoint, priority, status FROM pgqueuer.pgqueuer_statistics"
+	" WHERE $2::interval IS NULL"
+	"    OR created OPERATOR(pg_catalog.>) (pg_catalog.now() OPERATOR(pg_catalog.-) $2)"
+	" ORDER BY id DESC LIMIT $1";
 
 static SPIPlanPtr queue_size_plan = NULL;
 static SPIPlanPtr job_status_plan = NULL;
@@ -66,7 +69,7 @@ Datum
 pgqueuer_job_status(PG_FUNCTION_ARGS)
 {
 	static const Oid argtypes[1] = {INT8ARRAYOID};
-	Datum		value;
+	Datum			 value;
 
 	pgq_init_materialized_srf(fcinfo);
 	pgq_require_arg(fcinfo, 0, "job_ids");
@@ -91,8 +94,8 @@ Datum
 pgqueuer_log_statistics(PG_FUNCTION_ARGS)
 {
 	static const Oid argtypes[2] = {INT8OID, INTERVALOID};
-	Datum		values[2];
-	char		nulls[2] = {' ', ' '};
+	Datum			 values[2];
+	char			 nulls[2] = {' ', ' '};
 
 	pgq_init_materialized_srf(fcinfo);
 	if (!PG_ARGISNULL(0) && PG_GETARG_INT32(0) < 0)
@@ -110,6 +113,8 @@ pgqueuer_log_statistics(PG_FUNCTION_ARGS)
 
 	pgq_connect();
 	while (pgq_fold_statistics(pgq_stats_chunk, false) > 0)
+		;
+	while (pgq_fold_statistics_tail(pgq_stats_chunk) > 0)
 		;
 	pgq_execute(pgq_plan(&statistics_plan, statistics_sql, 2, argtypes),
 				values, nulls, SPI_OK_SELECT);

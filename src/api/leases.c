@@ -26,65 +26,77 @@
 
 #include "catalog/pg_type.h"
 #include "utils/builtins.h"
+#include "utils/timestamp.h"
 
 #include "bounds.h"
-#include "pgqueuer.h"
+#include "guc.h"
+#include "history.h"
+#include "leases.h"
+#include "notify.h"
+#include "plan_shape.h"
+#include "report_once.h"
+#include "spi_util.h"
 #include "validate.h"
+#include "wait_signal.h"
 
 /* picked jobs whose heartbeat is older than the shortest lease in use */
 #define EXPIRE_SQL_CANDIDATES \
-" q.status OPERATOR(pg_catalog.=) 'picked'::pgqueuer.pgqueuer_status" \
-" AND q.heartbeat OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-)" \
-"     LEAST($2, (SELECT pg_catalog.min(lease_timeout) FROM pgqueuer.pgqueuer_entrypoints)))" \
-" AND ($1::pg_catalog.text[] IS NULL OR q.entrypoint OPERATOR(pg_catalog.=) ANY ($1))"
+	" q.status OPERATOR(pg_catalog.=) 'picked'::pgqueuer.pgqueuer_status" \
+	" AND q.heartbeat OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-)" \
+	"     LEAST($2, (SELECT pg_catalog.min(lease_timeout) FROM pgqueuer.pgqueuer_entrypoints)))" \
+	" AND ($1::pg_catalog.text[] IS NULL OR q.entrypoint OPERATOR(pg_catalog.=) ANY ($1))"
 
-static const char *const expire_sql =
-"WITH stale AS ("
-" SELECT q.id, q.entrypoint, q.priority, q.attempts, q.queue_manager_id,"
-"   COALESCE(e.max_attempts, $3) AS max_attempts,"
-"   COALESCE(e.on_failure, 'delete'::pg_catalog.text) AS on_failure,"
-"   COALESCE(e.lease_timeout, $2) AS lease"
-" FROM pgqueuer.pgqueuer q"
-" LEFT JOIN pgqueuer.pgqueuer_entrypoints e ON e.entrypoint OPERATOR(pg_catalog.=) q.entrypoint"
-" WHERE" EXPIRE_SQL_CANDIDATES
-"   AND " PGQ_JOB_VALID_SQL
-"   AND (e.entrypoint IS NULL OR " PGQ_SQL_REGISTRY_ROW_OK("e") ")"
-"   AND q.heartbeat OPERATOR(pg_catalog.<)"
-"       (pg_catalog.now() OPERATOR(pg_catalog.-) LEAST(COALESCE(e.lease_timeout, $2), " PGQ_LEASE_MAX_SQL "))"
-" ORDER BY q.heartbeat LIMIT $4"
-" FOR UPDATE OF q SKIP LOCKED"
-"), rq AS ("
-" UPDATE pgqueuer.pgqueuer q SET status = 'queued'::pgqueuer.pgqueuer_status,"
-"   attempts = q.attempts OPERATOR(pg_catalog.+) 1,"
-"   queue_manager_id = NULL, updated = pg_catalog.now()"
-" FROM stale s WHERE q.id OPERATOR(pg_catalog.=) s.id"
-"   AND s.attempts OPERATOR(pg_catalog.<) s.max_attempts"
-" RETURNING s.*, 'queued'::pgqueuer.pgqueuer_status AS outcome"
-"), hd AS ("
-" UPDATE pgqueuer.pgqueuer q SET status = 'failed'::pgqueuer.pgqueuer_status,"
-"   queue_manager_id = NULL, updated = pg_catalog.now()"
-" FROM stale s WHERE q.id OPERATOR(pg_catalog.=) s.id"
-"   AND s.attempts OPERATOR(pg_catalog.>=) s.max_attempts"
-"   AND s.on_failure OPERATOR(pg_catalog.=) 'hold'::pg_catalog.text"
-" RETURNING s.*, 'failed'::pgqueuer.pgqueuer_status AS outcome"
-"), dl AS ("
-" DELETE FROM pgqueuer.pgqueuer q USING stale s"
-" WHERE q.id OPERATOR(pg_catalog.=) s.id"
-"   AND s.attempts OPERATOR(pg_catalog.>=) s.max_attempts"
-"   AND s.on_failure OPERATOR(pg_catalog.<>) 'hold'::pg_catalog.text"
-" RETURNING s.*, 'exception'::pgqueuer.pgqueuer_status AS outcome"
-"), al AS (SELECT * FROM rq UNION ALL SELECT * FROM hd UNION ALL SELECT * FROM dl"
-"), lg AS ("
-" INSERT INTO pgqueuer.pgqueuer_log (job_id, status, priority, entrypoint, traceback)"
-" SELECT id, outcome, priority, entrypoint, pg_catalog.jsonb_build_object("
-"   'job_id', id, 'timestamp', pg_catalog.now(), 'exception_type', 'LeaseExpired',"
-"   'exception_message', pg_catalog.format('no heartbeat for %s (attempt %s of %s)',"
-"     lease, attempts::pg_catalog.int8 OPERATOR(pg_catalog.+) 1,"
-"     max_attempts::pg_catalog.int8 OPERATOR(pg_catalog.+) 1),"
-"   'traceback', '', 'additional_context', pg_catalog.jsonb_build_object("
-"     'entrypoint', entrypoint, 'queue_manager_id', queue_manager_id, 'attempt', attempts))"
-" FROM al"
-") SELECT entrypoint, outcome OPERATOR(pg_catalog.=) 'queued'::pgqueuer.pgqueuer_status FROM al";
+#define EXPIRE_SQL_HEAD \
+	"WITH stale AS (" \
+	" SELECT q.id, q.entrypoint, q.priority, q.attempts, q.queue_manager_id," \
+	"   COALESCE(e.max_attempts, $3) AS max_attempts," \
+	"   COALESCE(e.on_failure, 'delete'::pg_catalog.text) AS on_failure," \
+	"   COALESCE(e.lease_timeout, $2) AS lease" \
+	" FROM pgqueuer.pgqueuer q" \
+	" LEFT JOIN pgqueuer.pgqueuer_entrypoints e ON e.entrypoint OPERATOR(pg_catalog.=) q.entrypoint" \
+	" WHERE" EXPIRE_SQL_CANDIDATES \
+	"   AND " PGQ_JOB_VALID_SQL \
+	"   AND (e.entrypoint IS NULL OR " PGQ_SQL_REGISTRY_ROW_OK("e") ")" \
+																	"   AND q.heartbeat OPERATOR(pg_catalog.<)" \
+																	"       (pg_catalog.now() OPERATOR(pg_catalog.-) LEAST(COALESCE(e.lease_timeout, $2), " PGQ_LEASE_MAX_SQL "))" \
+																	" ORDER BY q.heartbeat LIMIT $4" \
+																	" FOR UPDATE OF q SKIP LOCKED" \
+																	"), rq AS (" \
+																	" UPDATE pgqueuer.pgqueuer q SET status = 'queued'::pgqueuer.pgqueuer_status," \
+																	"   attempts = q.attempts OPERATOR(pg_catalog.+) 1," \
+																	"   queue_manager_id = NULL, updated = pg_catalog.now()" \
+																	" FROM stale s WHERE q.id OPERATOR(pg_catalog.=) s.id" \
+																	"   AND s.attempts OPERATOR(pg_catalog.<) s.max_attempts" \
+																	" RETURNING s.*, 'queued'::pgqueuer.pgqueuer_status AS outcome" \
+																	"), hd AS (" \
+																	" UPDATE pgqueuer.pgqueuer q SET status = 'failed'::pgqueuer.pgqueuer_status," \
+																	"   queue_manager_id = NULL, updated = pg_catalog.now()" \
+																	" FROM stale s WHERE q.id OPERATOR(pg_catalog.=) s.id" \
+																	"   AND s.attempts OPERATOR(pg_catalog.>=) s.max_attempts" \
+																	"   AND s.on_failure OPERATOR(pg_catalog.=) 'hold'::pg_catalog.text" \
+																	" RETURNING s.*, 'failed'::pgqueuer.pgqueuer_status AS outcome" \
+																	"), dl AS (" \
+																	" DELETE FROM pgqueuer.pgqueuer q USING stale s" \
+																	" WHERE q.id OPERATOR(pg_catalog.=) s.id" \
+																	"   AND s.attempts OPERATOR(pg_catalog.>=) s.max_attempts" \
+																	"   AND s.on_failure OPERATOR(pg_catalog.<>) 'hold'::pg_catalog.text" \
+																	" RETURNING s.*, 'exception'::pgqueuer.pgqueuer_status AS outcome" \
+																	"), al AS (SELECT * FROM rq UNION ALL SELECT * FROM hd UNION ALL SELECT * FROM dl" \
+																	")"
+
+/* the log rows of expired leases, with a traceback record (history.c) */
+#define EXPIRE_SQL_LOG \
+	"SELECT id, outcome, priority, entrypoint, pg_catalog.jsonb_build_object(" \
+	"   'job_id', id, 'timestamp', pg_catalog.now(), 'exception_type', 'LeaseExpired'," \
+	"   'exception_message', pg_catalog.format('no heartbeat for %s (attempt %s of %s)'," \
+	"     lease, attempts::pg_catalog.int8 OPERATOR(pg_catalog.+) 1," \
+	"     max_attempts::pg_catalog.int8 OPERATOR(pg_catalog.+) 1)," \
+	"   'traceback', '', 'additional_context', pg_catalog.jsonb_build_object(" \
+	"     'entrypoint', entrypoint, 'queue_manager_id', queue_manager_id, 'attempt', attempts))" \
+	" FROM al"
+
+static const char *const expire_sql_tail =
+	" SELECT entrypoint, outcome OPERATOR(pg_catalog.=) 'queued'::pgqueuer.pgqueuer_status FROM al";
 
 /*
  * Whether any lease may have expired: the candidates of the statement
@@ -93,21 +105,22 @@ static const char *const expire_sql =
  * for nothing.
  */
 static const char *const probe_sql =
-"SELECT EXISTS (SELECT 1 FROM pgqueuer.pgqueuer q WHERE" EXPIRE_SQL_CANDIDATES
-"   AND " PGQ_JOB_VALID_SQL ")";
+	"SELECT EXISTS (SELECT 1 FROM pgqueuer.pgqueuer q WHERE" EXPIRE_SQL_CANDIDATES
+	"   AND " PGQ_JOB_VALID_SQL ")";
 
 /*
  * Expired picked jobs that the sweep skips because a value is one the
  * extension never writes (validate.h), for the report.
  */
 static const char *const invalid_sql =
-"SELECT q.id, q.entrypoint, pg_catalog.octet_length(q.entrypoint)::pg_catalog.int8, q.attempts,"
-"   q.queue_manager_id IS NOT NULL"
-" FROM pgqueuer.pgqueuer q WHERE" EXPIRE_SQL_CANDIDATES
-"   AND NOT " PGQ_JOB_VALID_SQL
-" ORDER BY q.id LIMIT 100";
+	"SELECT q.id, q.entrypoint, pg_catalog.octet_length(q.entrypoint)::pg_catalog.int8, q.attempts,"
+	"   q.queue_manager_id IS NOT NULL"
+	" FROM pgqueuer.pgqueuer q WHERE" EXPIRE_SQL_CANDIDATES
+	"   AND NOT " PGQ_JOB_VALID_SQL
+	" ORDER BY q.id LIMIT 100";
 
-static SPIPlanPtr expire_plan = NULL;
+/* the variants of pgq_log_plan() (history.c) */
+static SPIPlanPtr expire_plans[PGQ_LOG_PLAN_SLOTS];
 static SPIPlanPtr probe_plan = NULL;
 static SPIPlanPtr invalid_plan = NULL;
 
@@ -120,7 +133,7 @@ static void
 report_invalid(Datum *values, char *nulls)
 {
 	static const Oid argtypes[2] = {TEXTARRAYOID, INTERVALOID};
-	int			n;
+	int				 n;
 
 	n = pgq_execute_indexed(pgq_plan(&invalid_plan, invalid_sql, 2, argtypes),
 							values, nulls, SPI_OK_SELECT);
@@ -158,10 +171,10 @@ int64
 pgq_expire_leases(ArrayType *entrypoints, int limit, char ***woken, int *nwoken)
 {
 	static const Oid argtypes[4] = {TEXTARRAYOID, INTERVALOID, INT4OID, INT4OID};
-	Datum		values[4];
-	char		nulls[4] = {' ', ' ', ' ', ' '};
-	Interval   *lease = palloc0(sizeof(Interval));
-	int			n;
+	Datum			 values[4];
+	char			 nulls[4] = {' ', ' ', ' ', ' '};
+	Interval		*lease = palloc0(sizeof(Interval));
+	int				 n;
 
 	lease->time = (int64) pgq_lease_timeout_s * USECS_PER_SEC;
 	values[0] = PointerGetDatum(entrypoints);
@@ -178,12 +191,14 @@ pgq_expire_leases(ArrayType *entrypoints, int limit, char ***woken, int *nwoken)
 	if (pgq_execute_indexed(pgq_plan(&probe_plan, probe_sql, 2, argtypes),
 							values, nulls, SPI_OK_SELECT) == 1)
 	{
-		bool		isnull;
+		bool isnull;
 
 		if (!DatumGetBool(pgq_getdatum(0, 1, &isnull)))
 			return 0;
 	}
-	n = pgq_execute_indexed(pgq_plan(&expire_plan, expire_sql, 4, argtypes),
+	n = pgq_execute_indexed(pgq_log_plan(expire_plans, PGQ_LOG_OUTCOME,
+										 EXPIRE_SQL_HEAD, EXPIRE_SQL_LOG,
+										 expire_sql_tail, 4, argtypes),
 							values, nulls, SPI_OK_SELECT);
 	if (n > 0)
 	{
@@ -191,17 +206,17 @@ pgq_expire_leases(ArrayType *entrypoints, int limit, char ***woken, int *nwoken)
 		*woken = SPI_palloc(sizeof(char *) * n);
 		for (int i = 0; i < n; i++)
 		{
-			bool		isnull;
+			bool isnull;
 
 			if (DatumGetBool(pgq_getdatum(i, 2, &isnull)))
 			{
-				char	   *ep = TextDatumGetCString(pgq_getdatum(i, 1, &isnull));
+				char *ep = TextDatumGetCString(pgq_getdatum(i, 1, &isnull));
 
 				(*woken)[*nwoken] = SPI_palloc(strlen(ep) + 1);
 				strcpy((*woken)[(*nwoken)++], ep);
 			}
 			else
-				pgq_wait_signal_outcome();	/* held or ended: wake wait_for() */
+				pgq_wait_signal_outcome(); /* held or ended: wake wait_for() */
 		}
 		*nwoken = pgq_distinct_strings(*woken, *nwoken);
 	}

@@ -45,30 +45,32 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 
+#include "args.h"
 #include "compat.h"
-#include "pgqueuer.h"
+#include "guc.h"
+#include "schema_version.h"
+#include "spi_util.h"
 
 PG_FUNCTION_INFO_V1(pgqueuer_migrate);
 
 /* the four PgQueuer tables, as named in the source schema */
-#define T_QUEUE		0
-#define T_LOG		1
-#define T_STATS		2
-#define T_SCHED		3
-#define NTABLES		4
+#define T_QUEUE 0
+#define T_LOG	1
+#define T_STATS 2
+#define T_SCHED 3
+#define NTABLES 4
 static const char *const table_names[NTABLES] = {
-	"pgqueuer", "pgqueuer_log", "pgqueuer_statistics", "pgqueuer_schedules"
-};
+	"pgqueuer", "pgqueuer_log", "pgqueuer_statistics", "pgqueuer_schedules"};
 
 /* picked jobs of running workers named in the refusal at most */
 #define MAX_NAMED 20
 
 typedef struct Migration
 {
-	const char *schema;			/* quoted source schema */
-	const char *schema_raw;		/* as given */
-	bool		present[NTABLES];
-	FunctionCallInfo fcinfo;	/* where result rows go */
+	const char		*schema;	 /* quoted source schema */
+	const char		*schema_raw; /* as given */
+	bool			 present[NTABLES];
+	FunctionCallInfo fcinfo; /* where result rows go */
 } Migration;
 
 /*
@@ -78,7 +80,7 @@ typedef struct Migration
 static int64
 run_sql(const char *sql, int expected)
 {
-	int			rc = SPI_execute(sql, false, 0);
+	int rc = SPI_execute(sql, false, 0);
 
 	if (rc != expected)
 		elog(ERROR, "pgqueuer: migration statement returned %s: %s",
@@ -104,7 +106,7 @@ scalar_int64(const char *sql)
 static bool
 table_present(const Migration *m, int t)
 {
-	Oid			nsp = get_namespace_oid(m->schema_raw, false);
+	Oid nsp = get_namespace_oid(m->schema_raw, false);
 
 	return OidIsValid(get_relname_relid(table_names[t], nsp));
 }
@@ -112,8 +114,8 @@ table_present(const Migration *m, int t)
 static bool
 has_column(const Migration *m, int t, const char *column)
 {
-	Oid			nsp = get_namespace_oid(m->schema_raw, false);
-	Oid			rel = get_relname_relid(table_names[t], nsp);
+	Oid nsp = get_namespace_oid(m->schema_raw, false);
+	Oid rel = get_relname_relid(table_names[t], nsp);
 
 	return OidIsValid(rel) && get_attnum(rel, column) != InvalidAttrNumber;
 }
@@ -136,8 +138,8 @@ static void
 emit(Migration *m, const char *step, int64 rows)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) m->fcinfo->resultinfo;
-	Datum		values[2];
-	bool		nulls[2] = {false, rows < 0};
+	Datum		   values[2];
+	bool		   nulls[2] = {false, rows < 0};
 
 	values[0] = CStringGetTextDatum(step);
 	values[1] = Int64GetDatum(rows);
@@ -153,9 +155,9 @@ check_target_empty(void)
 {
 	for (int t = 0; t < NTABLES; t++)
 	{
-		char	   *sql = psprintf("SELECT pg_catalog.count(*) FROM"
-								   " (SELECT 1 FROM pgqueuer.%s LIMIT 1) x",
-								   table_names[t]);
+		char *sql = psprintf("SELECT pg_catalog.count(*) FROM"
+							 " (SELECT 1 FROM pgqueuer.%s LIMIT 1) x",
+							 table_names[t]);
 
 		if (scalar_int64(sql) > 0)
 			ereport(ERROR,
@@ -190,7 +192,7 @@ static int64
 check_running_workers(Migration *m, bool requeue_picked, bool dry_run)
 {
 	StringInfoData names;
-	int64		n;
+	int64		   n;
 
 	n = run_sql(psprintf("SELECT o.id, %s::text FROM %s.pgqueuer o WHERE %s ORDER BY o.id",
 						 col_or(m, T_QUEUE, "queue_manager_id", "NULL"),
@@ -202,8 +204,8 @@ check_running_workers(Migration *m, bool requeue_picked, bool dry_run)
 	initStringInfo(&names);
 	for (int i = 0; i < n && i < MAX_NAMED; i++)
 	{
-		bool		isnull;
-		Datum		qm = pgq_getdatum(i, 2, &isnull);
+		bool  isnull;
+		Datum qm = pgq_getdatum(i, 2, &isnull);
 
 		appendStringInfo(&names, "%s" INT64_FORMAT " (worker %s)", i > 0 ? ", " : "",
 						 pgq_getint64(i, 1), isnull ? "unknown" : TextDatumGetCString(qm));
@@ -238,15 +240,15 @@ plan_jobs(Migration *m, int64 live, bool requeue_picked)
 					 " pg_catalog.count(*) FILTER (WHERE o.status::text OPERATOR(pg_catalog.=) 'failed'),"
 					 " pg_catalog.count(*) FILTER (WHERE o.status::text OPERATOR(pg_catalog.=) 'picked'),"
 					 " pg_catalog.count(*)"
-					 " FROM %s.pgqueuer o", ea, ea, m->schema),
+					 " FROM %s.pgqueuer o",
+					 ea, ea, m->schema),
 			SPI_OK_SELECT);
 	total = pgq_getint64(0, 5);
 	emit(m, "jobs queued", pgq_getint64(0, 1));
 	emit(m, "jobs deferred", pgq_getint64(0, 2));
 	emit(m, "jobs held as failed", pgq_getint64(0, 3));
 	emit(m, "jobs picked by stopped workers, requeued", pgq_getint64(0, 4) - live);
-	emit(m, requeue_picked ? "jobs picked by running workers, requeued" :
-		 "jobs picked by running workers, refused (requeue_picked requeues them)", live);
+	emit(m, requeue_picked ? "jobs picked by running workers, requeued" : "jobs picked by running workers, refused (requeue_picked requeues them)", live);
 	return total;
 }
 
@@ -305,9 +307,9 @@ continue_sequence(Migration *m, int t)
 static int64
 move_table(Migration *m, int t, bool dry_run)
 {
-	char	   *insert;
-	int64		counted;
-	int64		moved;
+	char *insert;
+	int64 counted;
+	int64 moved;
 
 	if (!m->present[t])
 		return 0;
@@ -329,7 +331,8 @@ move_table(Migration *m, int t, bool dry_run)
 						  " heartbeat, created, updated, next_run, last_run, status)"
 						  " SELECT o.id, o.expression, o.entrypoint, o.heartbeat, o.created, o.updated,"
 						  "  o.next_run, o.last_run, o.status::text::pgqueuer.pgqueuer_status"
-						  " FROM %s.pgqueuer_schedules o", m->schema);
+						  " FROM %s.pgqueuer_schedules o",
+						  m->schema);
 	else
 	{
 		/* 0.x kept time_in_queue in the bucket: add those buckets up */
@@ -339,7 +342,8 @@ move_table(Migration *m, int t, bool dry_run)
 						  "  o.status::text::pgqueuer.pgqueuer_status, o.entrypoint"
 						  " FROM %s.pgqueuer_statistics o"
 						  " GROUP BY o.priority, pg_catalog.date_trunc('sec', pg_catalog.timezone('UTC', o.created)),"
-						  "  o.status::text, o.entrypoint", m->schema);
+						  "  o.status::text, o.entrypoint",
+						  m->schema);
 		run_sql(insert, SPI_OK_INSERT);
 		moved = scalar_int64("SELECT pg_catalog.sum(count)::pg_catalog.int8 FROM pgqueuer.pgqueuer_statistics");
 		if (moved != counted)
@@ -387,8 +391,7 @@ retire_old_tables(Migration *m, bool drop_old, bool dry_run)
 				run_sql(psprintf("ALTER TABLE %s.%s RENAME TO %s_migrated", m->schema,
 								 table_names[t], table_names[t]),
 						SPI_OK_UTILITY);
-			emit(m, psprintf("rename table %s.%s to %s_migrated", m->schema,
-							 table_names[t], table_names[t]), -1);
+			emit(m, psprintf("rename table %s.%s to %s_migrated", m->schema, table_names[t], table_names[t]), -1);
 		}
 	}
 	if (drop_old)
@@ -413,12 +416,12 @@ retire_old_tables(Migration *m, bool drop_old, bool dry_run)
 Datum
 pgqueuer_migrate(PG_FUNCTION_ARGS)
 {
-	Migration	m;
-	bool		dry_run;
-	bool		drop_old;
-	bool		requeue_picked;
-	int64		jobs;
-	int64		live;
+	Migration				 m;
+	bool					 dry_run;
+	bool					 drop_old;
+	bool					 requeue_picked;
+	int64					 jobs;
+	int64					 live;
 	static const char *const what[NTABLES] = {"jobs", "log rows", "statistics count", "schedules"};
 
 	pgq_init_materialized_srf(fcinfo);
@@ -459,19 +462,19 @@ pgqueuer_migrate(PG_FUNCTION_ARGS)
 	if (!dry_run)
 		run_sql(psprintf("LOCK TABLE %s.pgqueuer IN ACCESS EXCLUSIVE MODE", m.schema),
 				SPI_OK_UTILITY);
-	emit(&m, psprintf("PgQueuer %s layout in schema %s",
-					  has_column(&m, T_QUEUE, "attempts") ? "1.x" : "0.x", m.schema), -1);
+	emit(&m, psprintf("PgQueuer %s layout in schema %s", has_column(&m, T_QUEUE, "attempts") ? "1.x" : "0.x", m.schema), -1);
 
 	live = check_running_workers(&m, requeue_picked, dry_run);
 	jobs = plan_jobs(&m, live, requeue_picked);
 	if (!dry_run)
 	{
-		int64		moved;
+		int64 moved;
 
 		for (int t = 1; t < NTABLES; t++)
 			if (m.present[t])
 				run_sql(psprintf("LOCK TABLE %s.%s IN ACCESS EXCLUSIVE MODE", m.schema,
-								 table_names[t]), SPI_OK_UTILITY);
+								 table_names[t]),
+						SPI_OK_UTILITY);
 		moved = move_jobs(&m);
 		if (moved != jobs)
 			ereport(ERROR,

@@ -17,33 +17,35 @@
 #include "catalog/pg_type.h"
 #include "utils/builtins.h"
 
+#include "args.h"
 #include "bounds.h"
-#include "pgqueuer.h"
+#include "notify.h"
+#include "spi_util.h"
 
 PG_FUNCTION_INFO_V1(pgqueuer_register_entrypoint);
 PG_FUNCTION_INFO_V1(pgqueuer_pause);
 PG_FUNCTION_INFO_V1(pgqueuer_resume);
 
 static const char *const register_sql =
-"INSERT INTO pgqueuer.pgqueuer_entrypoints AS e (entrypoint, concurrency_limit,"
-"  lease_timeout, max_attempts, requests_per_second, retry_backoff_base,"
-"  retry_backoff_max, on_failure, registered)"
-" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, true)"
-" ON CONFLICT (entrypoint) DO UPDATE SET"
-"  concurrency_limit = EXCLUDED.concurrency_limit, lease_timeout = EXCLUDED.lease_timeout,"
-"  max_attempts = EXCLUDED.max_attempts, requests_per_second = EXCLUDED.requests_per_second,"
-"  retry_backoff_base = EXCLUDED.retry_backoff_base, retry_backoff_max = EXCLUDED.retry_backoff_max,"
-"  on_failure = EXCLUDED.on_failure, registered = true, updated = pg_catalog.now()";
+	"INSERT INTO pgqueuer.pgqueuer_entrypoints AS e (entrypoint, concurrency_limit,"
+	"  lease_timeout, max_attempts, requests_per_second, retry_backoff_base,"
+	"  retry_backoff_max, on_failure, registered)"
+	" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, true)"
+	" ON CONFLICT (entrypoint) DO UPDATE SET"
+	"  concurrency_limit = EXCLUDED.concurrency_limit, lease_timeout = EXCLUDED.lease_timeout,"
+	"  max_attempts = EXCLUDED.max_attempts, requests_per_second = EXCLUDED.requests_per_second,"
+	"  retry_backoff_base = EXCLUDED.retry_backoff_base, retry_backoff_max = EXCLUDED.retry_backoff_max,"
+	"  on_failure = EXCLUDED.on_failure, registered = true, updated = pg_catalog.now()";
 
 static const char *const pause_sql =
-"INSERT INTO pgqueuer.pgqueuer_entrypoints AS e (entrypoint, paused, registered)"
-" VALUES ($1, true, false)"
-" ON CONFLICT (entrypoint) DO UPDATE SET paused = true, updated = pg_catalog.now()"
-" WHERE NOT e.paused";
+	"INSERT INTO pgqueuer.pgqueuer_entrypoints AS e (entrypoint, paused, registered)"
+	" VALUES ($1, true, false)"
+	" ON CONFLICT (entrypoint) DO UPDATE SET paused = true, updated = pg_catalog.now()"
+	" WHERE NOT e.paused";
 
 static const char *const resume_sql =
-"UPDATE pgqueuer.pgqueuer_entrypoints SET paused = false, updated = pg_catalog.now()"
-" WHERE entrypoint OPERATOR(pg_catalog.=) $1 AND paused";
+	"UPDATE pgqueuer.pgqueuer_entrypoints SET paused = false, updated = pg_catalog.now()"
+	" WHERE entrypoint OPERATOR(pg_catalog.=) $1 AND paused";
 
 static SPIPlanPtr register_plan = NULL;
 static SPIPlanPtr pause_plan = NULL;
@@ -87,11 +89,11 @@ Datum
 pgqueuer_register_entrypoint(PG_FUNCTION_ARGS)
 {
 	static const Oid argtypes[8] = {TEXTOID, INT4OID, INTERVALOID, INT4OID,
-	FLOAT8OID, INTERVALOID, INTERVALOID, TEXTOID};
-	Datum		values[8];
-	char		nulls[8] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
-	char	   *on_failure;
-	char	   *name = TextDatumGetCString(entrypoint_arg(fcinfo));
+									FLOAT8OID, INTERVALOID, INTERVALOID, TEXTOID};
+	Datum			 values[8];
+	char			 nulls[8] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
+	char			*on_failure;
+	char			*name = TextDatumGetCString(entrypoint_arg(fcinfo));
 
 	pgq_require_arg(fcinfo, 1, "concurrency_limit");
 	pgq_require_arg(fcinfo, 4, "requests_per_second");
@@ -138,8 +140,8 @@ Datum
 pgqueuer_pause(PG_FUNCTION_ARGS)
 {
 	static const Oid argtypes[1] = {TEXTOID};
-	Datum		value = entrypoint_arg(fcinfo);
-	int			n;
+	Datum			 value = entrypoint_arg(fcinfo);
+	int				 n;
 
 	pgq_connect();
 	n = pgq_execute(pgq_plan(&pause_plan, pause_sql, 1, argtypes),
@@ -156,9 +158,9 @@ Datum
 pgqueuer_resume(PG_FUNCTION_ARGS)
 {
 	static const Oid argtypes[1] = {TEXTOID};
-	Datum		value;
-	char	   *name;
-	int			n;
+	Datum			 value;
+	char			*name;
+	int				 n;
 
 	pgq_require_arg(fcinfo, 0, "entrypoint");
 	value = PG_GETARG_DATUM(0);

@@ -21,17 +21,16 @@
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
-#include "common/hashfn.h"
 #include "funcapi.h"
 #include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/json.h"
-#include "utils/memutils.h"
 
 #include "bounds.h"
 #include "cron.h"
-#include "pgqueuer.h"
+#include "report_once.h"
 #include "row_checks.h"
+#include "spi_util.h"
 
 /* bad rows reported per statement at most */
 #define BAD_ROWS_LIMIT 1000
@@ -44,56 +43,47 @@
  * unusable deferred wake-up watermark, each line naming the row.
  */
 static const char *const bad_rows_sql =
-"SELECT b.line FROM ("
-" SELECT 1 AS k, e.entrypoint AS key, p.n,"
-"   pg_catalog.format('entrypoint %s: %s; lease expiry skips its jobs%s',"
-"     pg_catalog.to_jsonb(pg_catalog.\"left\"(e.entrypoint, 200)), p.problem,"
-"     CASE WHEN p.n OPERATOR(pg_catalog.=) 3 THEN ' and dequeue hands out none of them' ELSE '' END) AS line"
-" FROM pgqueuer.pgqueuer_entrypoints e"
-" CROSS JOIN LATERAL (VALUES"
-"  (1, CASE WHEN e.lease_timeout OPERATOR(pg_catalog.<) '1 second'::pg_catalog.interval"
-"         OR e.lease_timeout OPERATOR(pg_catalog.>) " PGQ_LEASE_MAX_SQL
-"      THEN pg_catalog.format('lease_timeout %s is outside 1 second .. 365 days', e.lease_timeout) END),"
-"  (2, CASE WHEN e.max_attempts OPERATOR(pg_catalog.<) 0"
-"         OR e.max_attempts OPERATOR(pg_catalog.>) 1000000"
-"      THEN pg_catalog.format('max_attempts %s is outside 0 .. 1000000', e.max_attempts) END),"
-"  (3, CASE WHEN NOT (e.requests_per_second OPERATOR(pg_catalog.=) 0"
-"         OR (e.requests_per_second OPERATOR(pg_catalog.>=) 0.000001::pg_catalog.float8"
-"             AND e.requests_per_second OPERATOR(pg_catalog.<=) 1000000000::pg_catalog.float8))"
-"      THEN pg_catalog.format('requests_per_second %s is outside 0 and 0.000001 .. 1000000000',"
-"           e.requests_per_second) END),"
-"  (4, CASE WHEN e.retry_backoff_base OPERATOR(pg_catalog.>) " PGQ_BACKOFF_MAX_SQL
-"      THEN pg_catalog.format('retry_backoff_base %s is outside 0 .. 365 days', e.retry_backoff_base) END),"
-"  (5, CASE WHEN e.retry_backoff_max OPERATOR(pg_catalog.>) " PGQ_BACKOFF_MAX_SQL
-"      THEN pg_catalog.format('retry_backoff_max %s is outside 0 .. 365 days', e.retry_backoff_max) END)"
-" ) AS p(n, problem)"
-" WHERE p.problem IS NOT NULL"
-" UNION ALL"
-" SELECT 2, s.name, 0,"
-"   pg_catalog.format('setting deferred_notified_until has the unusable value %s;"
-" deferred wake-ups treat it as never announced',"
-"     pg_catalog.to_jsonb(pg_catalog.\"left\"(s.value, 100)))"
-" FROM pgqueuer.pgqueuer_settings s"
-" WHERE s.name OPERATOR(pg_catalog.=) 'deferred_notified_until'"
-"   AND s.value OPERATOR(pg_catalog.!~) '^[0-9]{1,12}(\\.[0-9]{1,9})?$'"
-") AS b ORDER BY b.k, b.key, b.n LIMIT $1";
+	"SELECT b.line FROM ("
+	" SELECT 1 AS k, e.entrypoint AS key, p.n,"
+	"   pg_catalog.format('entrypoint %s: %s; lease expiry skips its jobs%s',"
+	"     pg_catalog.to_jsonb(pg_catalog.\"left\"(e.entrypoint, 200)), p.problem,"
+	"     CASE WHEN p.n OPERATOR(pg_catalog.=) 3 THEN ' and dequeue hands out none of them' ELSE '' END) AS line"
+	" FROM pgqueuer.pgqueuer_entrypoints e"
+	" CROSS JOIN LATERAL (VALUES"
+	"  (1, CASE WHEN e.lease_timeout OPERATOR(pg_catalog.<) '1 second'::pg_catalog.interval"
+	"         OR e.lease_timeout OPERATOR(pg_catalog.>) " PGQ_LEASE_MAX_SQL
+	"      THEN pg_catalog.format('lease_timeout %s is outside 1 second .. 365 days', e.lease_timeout) END),"
+	"  (2, CASE WHEN e.max_attempts OPERATOR(pg_catalog.<) 0"
+	"         OR e.max_attempts OPERATOR(pg_catalog.>) 1000000"
+	"      THEN pg_catalog.format('max_attempts %s is outside 0 .. 1000000', e.max_attempts) END),"
+	"  (3, CASE WHEN NOT (e.requests_per_second OPERATOR(pg_catalog.=) 0"
+	"         OR (e.requests_per_second OPERATOR(pg_catalog.>=) 0.000001::pg_catalog.float8"
+	"             AND e.requests_per_second OPERATOR(pg_catalog.<=) 1000000000::pg_catalog.float8))"
+	"      THEN pg_catalog.format('requests_per_second %s is outside 0 and 0.000001 .. 1000000000',"
+	"           e.requests_per_second) END),"
+	"  (4, CASE WHEN e.retry_backoff_base OPERATOR(pg_catalog.>) " PGQ_BACKOFF_MAX_SQL
+	"      THEN pg_catalog.format('retry_backoff_base %s is outside 0 .. 365 days', e.retry_backoff_base) END),"
+	"  (5, CASE WHEN e.retry_backoff_max OPERATOR(pg_catalog.>) " PGQ_BACKOFF_MAX_SQL
+	"      THEN pg_catalog.format('retry_backoff_max %s is outside 0 .. 365 days', e.retry_backoff_max) END)"
+	" ) AS p(n, problem)"
+	" WHERE p.problem IS NOT NULL"
+	" UNION ALL"
+	" SELECT 2, s.name, 0,"
+	"   pg_catalog.format('setting deferred_notified_until has the unusable value %s;"
+	" deferred wake-ups treat it as never announced',"
+	"     pg_catalog.to_jsonb(pg_catalog.\"left\"(s.value, 100)))"
+	" FROM pgqueuer.pgqueuer_settings s"
+	" WHERE s.name OPERATOR(pg_catalog.=) 'deferred_notified_until'"
+	"   AND s.value OPERATOR(pg_catalog.!~) '^[0-9]{1,12}(\\.[0-9]{1,9})?$'"
+	") AS b ORDER BY b.k, b.key, b.n LIMIT $1";
 
 /* server-fired schedules, for the parse check of verify() */
 static const char *const schedules_sql =
-"SELECT s.id, s.expression, s.next_run OPERATOR(pg_catalog.=) 'infinity'::pg_catalog.timestamptz"
-" FROM pgqueuer.pgqueuer_schedules s WHERE s.server_fired ORDER BY s.id LIMIT $1";
+	"SELECT s.id, s.expression, s.next_run OPERATOR(pg_catalog.=) 'infinity'::pg_catalog.timestamptz"
+	" FROM pgqueuer.pgqueuer_schedules s WHERE s.server_fired ORDER BY s.id LIMIT $1";
 
 static SPIPlanPtr bad_rows_plan = NULL;
 static SPIPlanPtr schedules_plan = NULL;
-
-/* hashes of the lines pgq_report_bad_rows() logged and still sees */
-static uint32 *reported = NULL;
-static int	nreported = 0;
-
-/* hashes of the lines pgq_report_once() logged in this backend */
-#define ONCE_MAX 256
-static uint32 once[ONCE_MAX];
-static int	nonce = 0;
 
 /*
  * pgq_quote_for_log
@@ -104,8 +94,8 @@ char *
 pgq_quote_for_log(const char *s)
 {
 	StringInfoData buf;
-	int			len = strlen(s);
-	char	   *cut;
+	int			   len = strlen(s);
+	char		  *cut;
 
 	if (len > QUOTE_MAX_BYTES)
 		len = pg_mbcliplen(s, len, QUOTE_MAX_BYTES);
@@ -129,16 +119,6 @@ warn_row(const char *line)
 }
 
 /*
- * line_hash
- *		Hash of a report line.
- */
-static uint32
-line_hash(const char *line)
-{
-	return hash_bytes((const unsigned char *) line, strlen(line));
-}
-
-/*
  * pgq_report_once
  *		Log a bad row's line once per backend (a dequeue that skips an
  *		entrypoint would otherwise say so on every call).
@@ -146,15 +126,8 @@ line_hash(const char *line)
 void
 pgq_report_once(const char *line)
 {
-	uint32		h = line_hash(line);
-
-	for (int i = 0; i < nonce; i++)
-		if (once[i] == h)
-			return;
-	if (nonce == ONCE_MAX)
-		nonce = 0;
-	once[nonce++] = h;
-	warn_row(line);
+	if (pgq_first_report_line(line))
+		warn_row(line);
 }
 
 /*
@@ -166,28 +139,21 @@ void
 pgq_report_bad_rows(void)
 {
 	static const Oid argtypes[1] = {INT4OID};
-	Datum		limit = Int32GetDatum(BAD_ROWS_LIMIT);
-	uint32	   *current;
-	int			n;
+	Datum			 limit = Int32GetDatum(BAD_ROWS_LIMIT);
+	char		   **found;
+	bool			*is_new;
+	int				 n;
 
 	n = pgq_execute(pgq_plan(&bad_rows_plan, bad_rows_sql, 1, argtypes),
 					&limit, NULL, SPI_OK_SELECT);
-	current = MemoryContextAlloc(TopMemoryContext, sizeof(uint32) * Max(n, 1));
+	found = palloc(sizeof(char *) * Max(n, 1));
+	is_new = palloc(sizeof(bool) * Max(n, 1));
 	for (int i = 0; i < n; i++)
-	{
-		char	   *line = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
-		bool		seen = false;
-
-		current[i] = line_hash(line);
-		for (int j = 0; j < nreported && !seen; j++)
-			seen = reported[j] == current[i];
-		if (!seen)
-			warn_row(line);
-	}
-	if (reported != NULL)
-		pfree(reported);
-	reported = current;
-	nreported = n;
+		found[i] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+	pgq_mark_new_lines(found, n, is_new);
+	for (int i = 0; i < n; i++)
+		if (is_new[i])
+			warn_row(found[i]);
 }
 
 /*
@@ -198,8 +164,8 @@ static void
 add_line(FunctionCallInfo fcinfo, const char *line)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	Datum		value = CStringGetTextDatum(line);
-	bool		isnull = false;
+	Datum		   value = CStringGetTextDatum(line);
+	bool		   isnull = false;
 
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &value, &isnull);
 }
@@ -215,8 +181,8 @@ void
 pgq_verify_bad_rows(FunctionCallInfo fcinfo)
 {
 	static const Oid argtypes[1] = {INT4OID};
-	Datum		limit = Int32GetDatum(BAD_ROWS_LIMIT);
-	int			n;
+	Datum			 limit = Int32GetDatum(BAD_ROWS_LIMIT);
+	int				 n;
 
 	pgq_execute(pgq_plan(&bad_rows_plan, bad_rows_sql, 1, argtypes),
 				&limit, NULL, SPI_OK_SELECT);
@@ -226,12 +192,12 @@ pgq_verify_bad_rows(FunctionCallInfo fcinfo)
 					&limit, NULL, SPI_OK_SELECT);
 	for (int i = 0; i < n; i++)
 	{
-		bool		isnull;
-		int64		id = pgq_getint64(i, 1);
-		char	   *expression = TextDatumGetCString(pgq_getdatum(i, 2, &isnull));
-		bool		parked = DatumGetBool(pgq_getdatum(i, 3, &isnull));
+		bool		 isnull;
+		int64		 id = pgq_getint64(i, 1);
+		char		*expression = TextDatumGetCString(pgq_getdatum(i, 2, &isnull));
+		bool		 parked = DatumGetBool(pgq_getdatum(i, 3, &isnull));
 		CronSchedule sched;
-		CronError	err;
+		CronError	 err;
 
 		if (!cron_parse(expression, &sched, &err))
 			add_line(fcinfo, psprintf("schedule " INT64_FORMAT ": cron expression %s does not parse (%s); it will not fire",

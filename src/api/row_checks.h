@@ -15,8 +15,8 @@
 #include "fmgr.h"
 
 extern char *pgq_quote_for_log(const char *s);
-extern void pgq_report_once(const char *line);
-extern void pgq_report_bad_rows(void);
-extern void pgq_verify_bad_rows(FunctionCallInfo fcinfo);
+extern void	 pgq_report_once(const char *line);
+extern void	 pgq_report_bad_rows(void);
+extern void	 pgq_verify_bad_rows(FunctionCallInfo fcinfo);
 
-#endif							/* PGQUEUER_ROW_CHECKS_H */
+#endif /* PGQUEUER_ROW_CHECKS_H */

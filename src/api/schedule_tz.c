@@ -40,10 +40,10 @@
 
 #include "pgtime.h"
 #include "utils/builtins.h"
-#include "utils/guc.h"
 
+#include "args.h"
 #include "cron.h"
-#include "pgqueuer.h"
+#include "schedule_tz.h"
 
 /* all 24 bits of CronSchedule.hours */
 #define ALL_HOURS ((uint32) 0xFFFFFF)
@@ -61,9 +61,9 @@
  */
 typedef struct ZoneSpan
 {
-	long		off;
-	pg_time_t	end;
-	long		next_off;
+	long	  off;
+	pg_time_t end;
+	long	  next_off;
 } ZoneSpan;
 
 /*
@@ -75,18 +75,18 @@ typedef struct ZoneSpan
 static void
 zone_span(const pg_tz *tz, pg_time_t t, ZoneSpan *span)
 {
-	pg_time_t	probe = t;
+	pg_time_t probe = t;
 
 	span->end = PG_INT64_MAX;
 	for (int i = 0; i < MAX_SEGMENTS; i++)
 	{
-		long		before = 0;
-		long		after = 0;
-		int			before_dst;
-		int			after_dst;
-		pg_time_t	boundary;
-		int			r = pg_next_dst_boundary(&probe, &before, &before_dst,
-											 &boundary, &after, &after_dst, tz);
+		long	  before = 0;
+		long	  after = 0;
+		int		  before_dst;
+		int		  after_dst;
+		pg_time_t boundary;
+		int		  r = pg_next_dst_boundary(&probe, &before, &before_dst,
+										   &boundary, &after, &after_dst, tz);
 
 		if (i == 0)
 			span->off = before;
@@ -112,8 +112,8 @@ zone_span(const pg_tz *tz, pg_time_t t, ZoneSpan *span)
 static pg_time_t
 max_wall_seen(const pg_tz *tz, pg_time_t t)
 {
-	ZoneSpan	now;
-	ZoneSpan	earlier;
+	ZoneSpan now;
+	ZoneSpan earlier;
 
 	zone_span(tz, t, &now);
 	zone_span(tz, t - 24 * 3600, &earlier);
@@ -133,12 +133,12 @@ static bool
 first_instant_showing(const pg_tz *tz, pg_time_t wall, pg_time_t from,
 					  pg_time_t *result)
 {
-	pg_time_t	lower = Max(from, wall - MAX_OFFSET_S);
+	pg_time_t lower = Max(from, wall - MAX_OFFSET_S);
 
 	for (int i = 0; i < MAX_SEGMENTS; i++)
 	{
-		ZoneSpan	span;
-		pg_time_t	cand;
+		ZoneSpan  span;
+		pg_time_t cand;
 
 		zone_span(tz, lower, &span);
 		cand = Max(wall - span.off, lower);
@@ -161,7 +161,7 @@ static bool
 next_fixed_hours(const CronSchedule *sched, const pg_tz *tz, pg_time_t after,
 				 pg_time_t *next)
 {
-	int64_t		wall;
+	int64_t wall;
 
 	if (!cron_next(sched, max_wall_seen(tz, after), &wall))
 		return false;
@@ -177,12 +177,12 @@ static bool
 next_every_hour(const CronSchedule *sched, const pg_tz *tz, pg_time_t after,
 				pg_time_t *next)
 {
-	pg_time_t	start = after;
+	pg_time_t start = after;
 
 	for (int i = 0; i < MAX_SEGMENTS; i++)
 	{
-		ZoneSpan	span;
-		int64_t		wall;
+		ZoneSpan span;
+		int64_t	 wall;
 
 		zone_span(tz, start, &span);
 		/* strictly after "after" in the first stretch, from its start later */
@@ -208,8 +208,8 @@ bool
 pgq_cron_next_in_zone(const CronSchedule *sched, const pg_tz *tz,
 					  int64 after, int64 *next)
 {
-	pg_time_t	result;
-	bool		ok;
+	pg_time_t result;
+	bool	  ok;
 
 	if ((sched->hours & ALL_HOURS) == ALL_HOURS)
 		ok = next_every_hour(sched, tz, (pg_time_t) after, &result);
@@ -230,7 +230,7 @@ pg_tz *
 pgq_lookup_timezone(const char *name, const char *argname,
 					const char **canonical)
 {
-	pg_tz	   *tz = pg_tzset(name);
+	pg_tz *tz = pg_tzset(name);
 
 	if (tz == NULL || !pg_tz_acceptable(tz))
 		ereport(ERROR,
@@ -241,29 +241,4 @@ pgq_lookup_timezone(const char *name, const char *argname,
 	if (canonical)
 		*canonical = pg_get_timezone_name(tz);
 	return tz;
-}
-
-/*
- * pgq_check_timezone_guc
- *		check_hook of pgqueuer.schedule_timezone: a zone pg_tzset knows.
- */
-bool
-pgq_check_timezone_guc(char **newval, void **extra, GucSource source)
-{
-	pg_tz	   *tz;
-
-	if (*newval == NULL)
-		return true;
-	tz = pg_tzset(*newval);
-	if (tz == NULL)
-	{
-		GUC_check_errdetail("Time zone \"%s\" is not known.", pgq_clip(*newval));
-		return false;
-	}
-	if (!pg_tz_acceptable(tz))
-	{
-		GUC_check_errdetail("Time zone \"%s\" uses leap seconds.", pgq_clip(*newval));
-		return false;
-	}
-	return true;
 }

@@ -26,9 +26,15 @@
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 
+#include "args.h"
 #include "cron.h"
-#include "pgqueuer.h"
+#include "guc.h"
+#include "history.h"
+#include "notify.h"
 #include "row_checks.h"
+#include "schedule_tz.h"
+#include "schedules.h"
+#include "spi_util.h"
 #include "validate.h"
 
 PG_FUNCTION_INFO_V1(pgqueuer_cron_next);
@@ -45,55 +51,59 @@ PG_FUNCTION_INFO_V1(pgqueuer_unschedule_entrypoint);
 
 /* a changed time zone moves next_run; otherwise re-registering keeps it */
 static const char *const schedule_sql =
-"INSERT INTO pgqueuer.pgqueuer_schedules AS s (expression, entrypoint, next_run,"
-"  payload, priority, server_fired, timezone)"
-" VALUES ($1, $2, $3, $4, $5, true, $6)"
-" ON CONFLICT (expression, entrypoint) DO UPDATE SET payload = EXCLUDED.payload,"
-"  priority = EXCLUDED.priority, server_fired = true, updated = pg_catalog.now(),"
-"  next_run = CASE WHEN s.timezone OPERATOR(pg_catalog.=) EXCLUDED.timezone"
-"    THEN s.next_run ELSE EXCLUDED.next_run END,"
-"  timezone = EXCLUDED.timezone"
-" RETURNING s.id";
+	"INSERT INTO pgqueuer.pgqueuer_schedules AS s (expression, entrypoint, next_run,"
+	"  payload, priority, server_fired, timezone)"
+	" VALUES ($1, $2, $3, $4, $5, true, $6)"
+	" ON CONFLICT (expression, entrypoint) DO UPDATE SET payload = EXCLUDED.payload,"
+	"  priority = EXCLUDED.priority, server_fired = true, updated = pg_catalog.now(),"
+	"  next_run = CASE WHEN s.timezone OPERATOR(pg_catalog.=) EXCLUDED.timezone"
+	"    THEN s.next_run ELSE EXCLUDED.next_run END,"
+	"  timezone = EXCLUDED.timezone"
+	" RETURNING s.id";
 
 static const char *const unschedule_id_sql =
-"DELETE FROM pgqueuer.pgqueuer_schedules WHERE id OPERATOR(pg_catalog.=) $1";
+	"DELETE FROM pgqueuer.pgqueuer_schedules WHERE id OPERATOR(pg_catalog.=) $1";
 
 static const char *const unschedule_ep_sql =
-"DELETE FROM pgqueuer.pgqueuer_schedules WHERE entrypoint OPERATOR(pg_catalog.=) $1";
+	"DELETE FROM pgqueuer.pgqueuer_schedules WHERE entrypoint OPERATOR(pg_catalog.=) $1";
 
 static const char *const due_sql =
-"SELECT id, expression, entrypoint, pg_catalog.octet_length(entrypoint)::pg_catalog.int8,"
-"   timezone"
-" FROM pgqueuer.pgqueuer_schedules"
-" WHERE server_fired AND enabled AND status OPERATOR(pg_catalog.=) 'queued'::pgqueuer.pgqueuer_status"
-"   AND next_run OPERATOR(pg_catalog.<=) pg_catalog.now()"
-" ORDER BY next_run, id LIMIT $1"
-" FOR UPDATE SKIP LOCKED";
+	"SELECT id, expression, entrypoint, pg_catalog.octet_length(entrypoint)::pg_catalog.int8,"
+	"   timezone"
+	" FROM pgqueuer.pgqueuer_schedules"
+	" WHERE server_fired AND enabled AND status OPERATOR(pg_catalog.=) 'queued'::pgqueuer.pgqueuer_status"
+	"   AND next_run OPERATOR(pg_catalog.<=) pg_catalog.now()"
+	" ORDER BY next_run, id LIMIT $1"
+	" FOR UPDATE SKIP LOCKED";
 
-static const char *const fire_sql =
-"WITH nx AS ("
-" SELECT * FROM unnest($1::pg_catalog.int8[], $2::pg_catalog.timestamptz[], $3::pg_catalog.bool[])"
-"   AS t(id, next_run, ok)"
-"), s AS ("
-" UPDATE pgqueuer.pgqueuer_schedules s SET next_run = nx.next_run,"
-"   last_run = CASE WHEN nx.ok THEN pg_catalog.now() ELSE s.last_run END,"
-"   updated = pg_catalog.now(), heartbeat = pg_catalog.now()"
-" FROM nx WHERE s.id OPERATOR(pg_catalog.=) nx.id"
-" RETURNING s.entrypoint, s.payload, s.priority, nx.ok"
-"), ins AS ("
-" INSERT INTO pgqueuer.pgqueuer (priority, status, entrypoint, payload)"
-" SELECT priority, 'queued'::pgqueuer.pgqueuer_status, entrypoint, payload FROM s WHERE ok"
-" RETURNING id, priority, entrypoint"
-"), lg AS ("
-" INSERT INTO pgqueuer.pgqueuer_log (job_id, status, priority, entrypoint)"
-" SELECT id, 'queued'::pgqueuer.pgqueuer_status, priority, entrypoint FROM ins"
-") SELECT entrypoint FROM ins";
+#define FIRE_SQL_HEAD \
+	"WITH nx AS (" \
+	" SELECT * FROM unnest($1::pg_catalog.int8[], $2::pg_catalog.timestamptz[], $3::pg_catalog.bool[])" \
+	"   AS t(id, next_run, ok)" \
+	"), s AS (" \
+	" UPDATE pgqueuer.pgqueuer_schedules s SET next_run = nx.next_run," \
+	"   last_run = CASE WHEN nx.ok THEN pg_catalog.now() ELSE s.last_run END," \
+	"   updated = pg_catalog.now(), heartbeat = pg_catalog.now()" \
+	" FROM nx WHERE s.id OPERATOR(pg_catalog.=) nx.id" \
+	" RETURNING s.entrypoint, s.payload, s.priority, nx.ok" \
+	"), ins AS (" \
+	" INSERT INTO pgqueuer.pgqueuer (priority, status, entrypoint, payload)" \
+	" SELECT priority, 'queued'::pgqueuer.pgqueuer_status, entrypoint, payload FROM s WHERE ok" \
+	" RETURNING id, priority, entrypoint" \
+	")"
+
+/* the 'queued' log rows of the schedules' jobs (history.c) */
+#define FIRE_SQL_LOG \
+	"SELECT id, 'queued'::pgqueuer.pgqueuer_status, priority, entrypoint, NULL::pg_catalog.jsonb FROM ins"
+
+static const char *const fire_sql_tail = " SELECT entrypoint FROM ins";
 
 static SPIPlanPtr schedule_plan = NULL;
 static SPIPlanPtr unschedule_id_plan = NULL;
 static SPIPlanPtr unschedule_ep_plan = NULL;
 static SPIPlanPtr due_plan = NULL;
-static SPIPlanPtr fire_plan = NULL;
+/* the variants of pgq_log_plan() (history.c) */
+static SPIPlanPtr fire_plans[PGQ_LOG_PLAN_SLOTS];
 
 /*
  * report_cron_error
@@ -118,9 +128,9 @@ report_cron_error(const char *expression, const CronError *err)
 }
 
 /* results of next_fire() */
-#define NEXT_FIRE_NONE			0	/* nothing within the search horizon */
-#define NEXT_FIRE_OK			1
-#define NEXT_FIRE_OUT_OF_RANGE	2	/* later than timestamptz can hold */
+#define NEXT_FIRE_NONE		   0 /* nothing within the search horizon */
+#define NEXT_FIRE_OK		   1
+#define NEXT_FIRE_OUT_OF_RANGE 2 /* later than timestamptz can hold */
 
 /*
  * next_fire
@@ -131,8 +141,8 @@ static int
 next_fire(const CronSchedule *sched, const pg_tz *tz, TimestampTz after,
 		  TimestampTz *next)
 {
-	int64		secs = after / USECS_PER_SEC;
-	int64		unix_next;
+	int64 secs = after / USECS_PER_SEC;
+	int64 unix_next;
 
 	/* floor division: "after" may lie before 2000 */
 	if (after < 0 && after % USECS_PER_SEC != 0)
@@ -156,9 +166,9 @@ pgq_cron_next_or_error(const char *expression, TimestampTz after,
 					   const pg_tz *tz)
 {
 	CronSchedule sched;
-	CronError	err;
-	TimestampTz next;
-	int			result;
+	CronError	 err;
+	TimestampTz	 next;
+	int			 result;
 
 	if (!cron_parse(expression, &sched, &err))
 		report_cron_error(expression, &err);
@@ -190,9 +200,10 @@ pgqueuer_cron_next(PG_FUNCTION_ARGS)
 	TimestampTz after = PG_GETARG_TIMESTAMPTZ(1);
 
 	/* 1.0 declared cron_next(expression, after): UTC, as it was then */
-	pg_tz	   *tz = pgq_lookup_timezone(PG_NARGS() > 2 ?
-										 text_to_cstring(PG_GETARG_TEXT_PP(2)) : "UTC",
-										 "timezone", NULL);
+	pg_tz *tz = pgq_lookup_timezone(PG_NARGS() > 2 ?
+										text_to_cstring(PG_GETARG_TEXT_PP(2)) :
+										"UTC",
+									"timezone", NULL);
 
 	if (TIMESTAMP_NOT_FINITE(after))
 		ereport(ERROR,
@@ -212,15 +223,15 @@ Datum
 pgqueuer_schedule(PG_FUNCTION_ARGS)
 {
 	static const Oid argtypes[6] = {TEXTOID, TEXTOID, TIMESTAMPTZOID, BYTEAOID,
-	INT4OID, TEXTOID};
-	Datum		values[6];
-	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
-	const char *zone_name;
-	pg_tz	   *tz;
-	char	   *expression;
-	char		normalized[256];
-	CronError	err;
-	int64		id;
+									INT4OID, TEXTOID};
+	Datum			 values[6];
+	char			 nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
+	const char		*zone_name;
+	pg_tz			*tz;
+	char			*expression;
+	char			 normalized[256];
+	CronError		 err;
+	int64			 id;
 
 	/*
 	 * 1.0 declared schedule() with four arguments, and its table has no
@@ -240,7 +251,7 @@ pgqueuer_schedule(PG_FUNCTION_ARGS)
 	if (!cron_normalize(expression, normalized, sizeof(normalized), &err))
 		report_cron_error(expression, &err);
 	tz = pgq_lookup_timezone(PG_ARGISNULL(4) ? pgq_schedule_timezone :
-							 TextDatumGetCString(PG_GETARG_DATUM(4)),
+											   TextDatumGetCString(PG_GETARG_DATUM(4)),
 							 PG_ARGISNULL(4) ? "pgqueuer.schedule_timezone" : "timezone",
 							 &zone_name);
 
@@ -269,7 +280,7 @@ pgqueuer_schedule(PG_FUNCTION_ARGS)
 static int
 unschedule_by(SPIPlanPtr *cache, const char *sql, Oid argtype, Datum value)
 {
-	int			n;
+	int n;
 
 	pgq_connect();
 	n = pgq_execute(pgq_plan(cache, sql, 1, &argtype), &value, NULL,
@@ -319,9 +330,9 @@ due_row_next_run(int row, int64 id, TimestampTz now, TimestampTz *next)
 	const char *problem =
 		pgq_entrypoint_problem(TextDatumGetCString(pgq_getdatum(row, 3, &isnull)),
 							   pgq_getint64(row, 4));
-	pg_tz	   *tz;
+	pg_tz		*tz;
 	CronSchedule sched;
-	CronError	err;
+	CronError	 err;
 
 	if (problem != NULL)
 	{
@@ -365,14 +376,14 @@ pgq_fire_schedules(void)
 {
 	static const Oid due_types[1] = {INT4OID};
 	static const Oid fire_types[3] = {INT8ARRAYOID, TIMESTAMPTZARRAYOID, BOOLARRAYOID};
-	TimestampTz now = GetCurrentTransactionStartTimestamp();
-	Datum		limit = Int32GetDatum(FIRE_CHUNK);
-	Datum	   *ids;
-	Datum	   *nexts;
-	Datum	   *oks;
-	Datum		values[3];
-	int			n;
-	int			fired;
+	TimestampTz		 now = GetCurrentTransactionStartTimestamp();
+	Datum			 limit = Int32GetDatum(FIRE_CHUNK);
+	Datum			*ids;
+	Datum			*nexts;
+	Datum			*oks;
+	Datum			 values[3];
+	int				 n;
+	int				 fired;
 
 	n = pgq_execute(pgq_plan(&due_plan, due_sql, 1, due_types), &limit, NULL,
 					SPI_OK_SELECT);
@@ -395,15 +406,17 @@ pgq_fire_schedules(void)
 	values[0] = PointerGetDatum(construct_array(ids, n, INT8OID, 8, true, TYPALIGN_DOUBLE));
 	values[1] = PointerGetDatum(construct_array(nexts, n, TIMESTAMPTZOID, 8, true, TYPALIGN_DOUBLE));
 	values[2] = PointerGetDatum(construct_array(oks, n, BOOLOID, 1, true, TYPALIGN_CHAR));
-	fired = pgq_execute(pgq_plan(&fire_plan, fire_sql, 3, fire_types), values,
+	fired = pgq_execute(pgq_log_plan(fire_plans, PGQ_LOG_TRANSITION, FIRE_SQL_HEAD,
+									 FIRE_SQL_LOG, fire_sql_tail, 3, fire_types),
+						values,
 						NULL, SPI_OK_SELECT);
 	if (fired > 0)
 	{
-		char	  **woken = palloc(sizeof(char *) * fired);
+		char **woken = palloc(sizeof(char *) * fired);
 
 		for (int i = 0; i < fired; i++)
 		{
-			bool		isnull;
+			bool isnull;
 
 			woken[i] = TextDatumGetCString(pgq_getdatum(i, 1, &isnull));
 		}

@@ -35,10 +35,14 @@
 #include "utils/lsyscache.h"
 #include "utils/tuplestore.h"
 
+#include "args.h"
+#include "catalog_drift.h"
 #include "compat.h"
 #include "durability.h"
-#include "pgqueuer.h"
 #include "row_checks.h"
+#include "schema_guard.h"
+#include "schema_version.h"
+#include "spi_util.h"
 
 PG_FUNCTION_INFO_V1(pgqueuer_verify);
 
@@ -51,24 +55,24 @@ PG_FUNCTION_INFO_V1(pgqueuer_verify);
  * (a dropped column) does not make verify() fail.
  */
 static const char *const settings_sql =
-"SELECT pg_catalog.to_jsonb(s) OPERATOR(pg_catalog.->>) 'name', pg_catalog.to_jsonb(s) OPERATOR(pg_catalog.->>) 'value'"
-" FROM pgqueuer.pgqueuer_settings s"
-" WHERE pg_catalog.to_jsonb(s) OPERATOR(pg_catalog.->>) 'name'"
-"   OPERATOR(pg_catalog.=) ANY (ARRAY['durability', 'autovac']::pg_catalog.text[])";
+	"SELECT pg_catalog.to_jsonb(s) OPERATOR(pg_catalog.->>) 'name', pg_catalog.to_jsonb(s) OPERATOR(pg_catalog.->>) 'value'"
+	" FROM pgqueuer.pgqueuer_settings s"
+	" WHERE pg_catalog.to_jsonb(s) OPERATOR(pg_catalog.->>) 'name'"
+	"   OPERATOR(pg_catalog.=) ANY (ARRAY['durability', 'autovac']::pg_catalog.text[])";
 
 /*
  * Tables whose persistence differs from the stored level.  $1, $2: table
  * and LOGGED-ness wanted by the level; $3: the level.
  */
 static const char *const durability_sql =
-"SELECT pg_catalog.format('table pgqueuer.%s is %s but durability level \"%s\" wants it %s',"
-"       e.tab, CASE WHEN c.relpersistence OPERATOR(pg_catalog.=) 'u' THEN 'UNLOGGED' ELSE 'LOGGED' END, $3,"
-"       CASE WHEN e.logged THEN 'LOGGED' ELSE 'UNLOGGED' END)"
-" FROM unnest($1::pg_catalog.text[], $2::pg_catalog.bool[]) WITH ORDINALITY AS e(tab, logged, ord)"
-" JOIN pg_catalog.pg_class c"
-"   ON c.relname OPERATOR(pg_catalog.=) e.tab AND c.relnamespace OPERATOR(pg_catalog.=) " PGQ_NSP " AND c.relkind OPERATOR(pg_catalog.=) 'r'"
-" WHERE (c.relpersistence OPERATOR(pg_catalog.<>) 'u') OPERATOR(pg_catalog.<>) e.logged"
-" ORDER BY e.ord";
+	"SELECT pg_catalog.format('table pgqueuer.%s is %s but durability level \"%s\" wants it %s',"
+	"       e.tab, CASE WHEN c.relpersistence OPERATOR(pg_catalog.=) 'u' THEN 'UNLOGGED' ELSE 'LOGGED' END, $3,"
+	"       CASE WHEN e.logged THEN 'LOGGED' ELSE 'UNLOGGED' END)"
+	" FROM unnest($1::pg_catalog.text[], $2::pg_catalog.bool[]) WITH ORDINALITY AS e(tab, logged, ord)"
+	" JOIN pg_catalog.pg_class c"
+	"   ON c.relname OPERATOR(pg_catalog.=) e.tab AND c.relnamespace OPERATOR(pg_catalog.=) " PGQ_NSP " AND c.relkind OPERATOR(pg_catalog.=) 'r'"
+	" WHERE (c.relpersistence OPERATOR(pg_catalog.<>) 'u') OPERATOR(pg_catalog.<>) e.logged"
+	" ORDER BY e.ord";
 
 /*
  * Storage parameters that do not match the stored autovac choice: with
@@ -76,34 +80,34 @@ static const char *const durability_sql =
  * $1..$3: table, parameter, value.
  */
 static const char *const autovac_sql =
-"SELECT l.line"
-" FROM unnest($1::pg_catalog.text[], $2::pg_catalog.text[], $3::pg_catalog.text[])"
-"   WITH ORDINALITY AS e(tab, opt, val, ord)"
-" JOIN pg_catalog.pg_class c"
-"   ON c.relname OPERATOR(pg_catalog.=) e.tab AND c.relnamespace OPERATOR(pg_catalog.=) " PGQ_NSP " AND c.relkind OPERATOR(pg_catalog.=) 'r'"
-" LEFT JOIN pg_catalog.pg_options_to_table(c.reloptions) AS o"
-"   ON o.option_name OPERATOR(pg_catalog.=) e.opt"
-" CROSS JOIN LATERAL (SELECT CASE"
-"  WHEN $4 AND o.option_name IS NULL"
-"  THEN pg_catalog.format('table pgqueuer.%s lacks storage parameter %s=%s that autovac \"on\" wants',"
-"       e.tab, e.opt, e.val)"
-"  WHEN $4 AND o.option_value::pg_catalog.numeric OPERATOR(pg_catalog.<>) e.val::pg_catalog.numeric"
-"  THEN pg_catalog.format('table pgqueuer.%s has storage parameter %s=%s but autovac \"on\" wants %s',"
-"       e.tab, e.opt, o.option_value, e.val)"
-"  WHEN NOT $4 AND o.option_name IS NOT NULL"
-"  THEN pg_catalog.format('table pgqueuer.%s has storage parameter %s=%s but autovac \"off\" wants it unset',"
-"       e.tab, e.opt, o.option_value)"
-"  END AS line) AS l"
-" WHERE l.line IS NOT NULL"
-" ORDER BY e.ord";
+	"SELECT l.line"
+	" FROM unnest($1::pg_catalog.text[], $2::pg_catalog.text[], $3::pg_catalog.text[])"
+	"   WITH ORDINALITY AS e(tab, opt, val, ord)"
+	" JOIN pg_catalog.pg_class c"
+	"   ON c.relname OPERATOR(pg_catalog.=) e.tab AND c.relnamespace OPERATOR(pg_catalog.=) " PGQ_NSP " AND c.relkind OPERATOR(pg_catalog.=) 'r'"
+	" LEFT JOIN pg_catalog.pg_options_to_table(c.reloptions) AS o"
+	"   ON o.option_name OPERATOR(pg_catalog.=) e.opt"
+	" CROSS JOIN LATERAL (SELECT CASE"
+	"  WHEN $4 AND o.option_name IS NULL"
+	"  THEN pg_catalog.format('table pgqueuer.%s lacks storage parameter %s=%s that autovac \"on\" wants',"
+	"       e.tab, e.opt, e.val)"
+	"  WHEN $4 AND o.option_value::pg_catalog.numeric OPERATOR(pg_catalog.<>) e.val::pg_catalog.numeric"
+	"  THEN pg_catalog.format('table pgqueuer.%s has storage parameter %s=%s but autovac \"on\" wants %s',"
+	"       e.tab, e.opt, o.option_value, e.val)"
+	"  WHEN NOT $4 AND o.option_name IS NOT NULL"
+	"  THEN pg_catalog.format('table pgqueuer.%s has storage parameter %s=%s but autovac \"off\" wants it unset',"
+	"       e.tab, e.opt, o.option_value)"
+	"  END AS line) AS l"
+	" WHERE l.line IS NOT NULL"
+	" ORDER BY e.ord";
 
 /* A notification queue more than half full: pgqueuer stops notifying. */
 static const char *const notify_sql =
-"SELECT pg_catalog.format('notification queue is %s%% full; pgqueuer sends no notifications"
-" while it is half full or more',"
-"       pg_catalog.round((u.usage OPERATOR(pg_catalog.*) 100)::pg_catalog.numeric, 1))"
-" FROM pg_catalog.pg_notification_queue_usage() AS u(usage)"
-" WHERE u.usage OPERATOR(pg_catalog.>) 0.5";
+	"SELECT pg_catalog.format('notification queue is %s%% full; pgqueuer sends no notifications"
+	" while it is half full or more',"
+	"       pg_catalog.round((u.usage OPERATOR(pg_catalog.*) 100)::pg_catalog.numeric, 1))"
+	" FROM pg_catalog.pg_notification_queue_usage() AS u(usage)"
+	" WHERE u.usage OPERATOR(pg_catalog.>) 0.5";
 
 static SPIPlanPtr plan_settings = NULL;
 static SPIPlanPtr plan_durability = NULL;
@@ -127,7 +131,7 @@ text_array(const char *const *items, int n)
 static Datum
 bool_array(const bool *items, int n)
 {
-	Datum	   *d = palloc(sizeof(Datum) * Max(n, 1));
+	Datum *d = palloc(sizeof(Datum) * Max(n, 1));
 
 	for (int i = 0; i < n; i++)
 		d[i] = BoolGetDatum(items[i]);
@@ -143,7 +147,7 @@ static void
 report(FunctionCallInfo fcinfo, SPIPlanPtr *cache, const char *sql,
 	   int nargs, const Oid *argtypes, Datum *values)
 {
-	SPIPlanPtr	plan = pgq_plan(cache, sql, nargs, argtypes);
+	SPIPlanPtr plan = pgq_plan(cache, sql, nargs, argtypes);
 
 	pgq_execute(plan, values, NULL, SPI_OK_SELECT);
 	pgq_store_spi_rows(fcinfo, 1);
@@ -157,8 +161,8 @@ static void
 add_line(FunctionCallInfo fcinfo, const char *line)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	Datum		value = CStringGetTextDatum(line);
-	bool		isnull = false;
+	Datum		   value = CStringGetTextDatum(line);
+	bool		   isnull = false;
 
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &value, &isnull);
 }
@@ -170,9 +174,9 @@ add_line(FunctionCallInfo fcinfo, const char *line)
 static void
 check_durability(FunctionCallInfo fcinfo, const char *level)
 {
-	static const Oid argtypes[3] = {TEXTARRAYOID, BOOLARRAYOID, TEXTOID};
+	static const Oid	   argtypes[3] = {TEXTARRAYOID, BOOLARRAYOID, TEXTOID};
 	const DurabilityLevel *l = pgq_find_durability_level(level);
-	Datum		values[3];
+	Datum				   values[3];
 
 	if (l == NULL)
 	{
@@ -194,13 +198,13 @@ static void
 check_autovac(FunctionCallInfo fcinfo, const char *choice)
 {
 	static const Oid argtypes[4] = {TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
-	BOOLOID};
-	int			n = 0;
-	const char **tabs;
-	const char **names;
-	const char **vals;
-	Datum		values[4];
-	bool		on;
+									BOOLOID};
+	int				 n = 0;
+	const char	   **tabs;
+	const char	   **names;
+	const char	   **vals;
+	Datum			 values[4];
+	bool			 on;
 
 	if (strcmp(choice, "on") == 0)
 		on = true;
@@ -241,11 +245,11 @@ check_autovac(FunctionCallInfo fcinfo, const char *choice)
 static void
 check_settings(FunctionCallInfo fcinfo)
 {
-	Oid			nspid = get_namespace_oid("pgqueuer", true);
-	char	   *durability = "durable";
-	char	   *autovac = "off";
-	SPIPlanPtr	plan;
-	int			nrows;
+	Oid		   nspid = get_namespace_oid("pgqueuer", true);
+	char	  *durability = "durable";
+	char	  *autovac = "off";
+	SPIPlanPtr plan;
+	int		   nrows;
 
 	if (!OidIsValid(nspid) ||
 		get_rel_relkind(get_relname_relid("pgqueuer_settings", nspid)) != RELKIND_RELATION)
@@ -255,8 +259,8 @@ check_settings(FunctionCallInfo fcinfo)
 	nrows = pgq_execute(plan, NULL, NULL, SPI_OK_SELECT);
 	for (int i = 0; i < nrows; i++)
 	{
-		char	   *name = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
-		char	   *value = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+		char *name = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+		char *value = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
 
 		/* NULL: the value column is gone (reported above); nothing to check */
 		if (strcmp(name, "durability") == 0)
@@ -280,11 +284,11 @@ check_settings(FunctionCallInfo fcinfo)
 static bool
 check_catalog(FunctionCallInfo fcinfo)
 {
-	bool		repairable;
-	bool		intact;
-	ListCell   *lc;
+	bool	  repairable;
+	bool	  intact;
+	ListCell *lc;
 
-	foreach(lc, pgq_catalog_drift(CurrentMemoryContext, &repairable, &intact))
+	foreach (lc, pgq_catalog_drift(CurrentMemoryContext, &repairable, &intact))
 		add_line(fcinfo, (const char *) lfirst(lc));
 	if (repairable)
 		add_line(fcinfo, PGQ_REPAIR_HINT);
@@ -324,10 +328,10 @@ check_schema_version(FunctionCallInfo fcinfo)
 static void
 check_schema(FunctionCallInfo fcinfo)
 {
-	bool		blocking;
-	ListCell   *lc;
+	bool	  blocking;
+	ListCell *lc;
 
-	foreach(lc, pgq_schema_guard(CurrentMemoryContext, &blocking))
+	foreach (lc, pgq_schema_guard(CurrentMemoryContext, &blocking))
 		add_line(fcinfo, (const char *) lfirst(lc));
 }
 
@@ -341,7 +345,7 @@ check_schema(FunctionCallInfo fcinfo)
 Datum
 pgqueuer_verify(PG_FUNCTION_ARGS)
 {
-	bool		intact;
+	bool intact;
 
 	pgq_init_materialized_srf(fcinfo);
 

@@ -35,8 +35,11 @@
 #include "storage/latch.h"
 #include "utils/timestamp.h"
 
+#include "args.h"
 #include "compat.h"
-#include "pgqueuer.h"
+#include "plan_shape.h"
+#include "spi_util.h"
+#include "wait_signal.h"
 
 PG_FUNCTION_INFO_V1(pgqueuer_wait_for);
 
@@ -48,16 +51,16 @@ PG_FUNCTION_INFO_V1(pgqueuer_wait_for);
 
 /* status per id, in input order; pending = no outcome yet */
 static const char *const wait_sql =
-"SELECT i.id, COALESCE(q.status, l.status),"
-"   COALESCE(q.status OPERATOR(pg_catalog.=) ANY ('{queued,picked}'::pgqueuer.pgqueuer_status[]), false)"
-" FROM pg_catalog.unnest($1::pg_catalog.int8[]) WITH ORDINALITY AS i(id, ord)"
-" LEFT JOIN pgqueuer.pgqueuer q ON q.id OPERATOR(pg_catalog.=) i.id"
-" LEFT JOIN LATERAL ("
-"   SELECT lg.status FROM pgqueuer.pgqueuer_log lg"
-"   WHERE q.id IS NULL AND lg.job_id OPERATOR(pg_catalog.=) i.id"
-"   ORDER BY lg.created DESC, lg.id DESC LIMIT 1) l ON true"
-" WHERE q.id IS NOT NULL OR l.status IS NOT NULL"
-" ORDER BY i.ord";
+	"SELECT i.id, COALESCE(q.status, l.status),"
+	"   COALESCE(q.status OPERATOR(pg_catalog.=) ANY ('{queued,picked}'::pgqueuer.pgqueuer_status[]), false)"
+	" FROM pg_catalog.unnest($1::pg_catalog.int8[]) WITH ORDINALITY AS i(id, ord)"
+	" LEFT JOIN pgqueuer.pgqueuer q ON q.id OPERATOR(pg_catalog.=) i.id"
+	" LEFT JOIN LATERAL ("
+	"   SELECT lg.status FROM pgqueuer.pgqueuer_log lg"
+	"   WHERE q.id IS NULL AND lg.job_id OPERATOR(pg_catalog.=) i.id"
+	"   ORDER BY lg.created DESC, lg.id DESC LIMIT 1) l ON true"
+	" WHERE q.id IS NOT NULL OR l.status IS NOT NULL"
+	" ORDER BY i.ord";
 
 static SPIPlanPtr wait_plan = NULL;
 
@@ -69,8 +72,8 @@ static SPIPlanPtr wait_plan = NULL;
 static int64
 timeout_usecs(Interval *iv)
 {
-	double		usecs = (double) iv->time +
-		((double) iv->day + (double) iv->month * DAYS_PER_MONTH) * USECS_PER_DAY;
+	double usecs = (double) iv->time +
+				   ((double) iv->day + (double) iv->month * DAYS_PER_MONTH) * USECS_PER_DAY;
 
 	if (usecs > (double) PG_INT64_MAX / 2)
 		return PG_INT64_MAX / 2;
@@ -87,15 +90,15 @@ static bool
 check_jobs(FunctionCallInfo fcinfo, Datum ids, TimestampTz deadline)
 {
 	static const Oid argtypes[1] = {INT8ARRAYOID};
-	int			n;
-	bool		done = true;
+	int				 n;
+	bool			 done = true;
 
 	pgq_connect();
 	n = pgq_execute_indexed(pgq_plan(&wait_plan, wait_sql, 1, argtypes), &ids,
 							NULL, SPI_OK_SELECT);
 	for (int i = 0; i < n && done; i++)
 	{
-		bool		isnull;
+		bool isnull;
 
 		if (DatumGetBool(pgq_getdatum(i, 3, &isnull)))
 			done = false;
@@ -120,7 +123,7 @@ wait_loop(FunctionCallInfo fcinfo, Datum ids, TimestampTz deadline)
 {
 	for (;;)
 	{
-		long		remaining_ms;
+		long remaining_ms;
 
 		if (pgq_wait_available())
 			pgq_wait_prepare();

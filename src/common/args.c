@@ -20,7 +20,7 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 
-#include "pgqueuer.h"
+#include "args.h"
 
 /*
  * pgq_array_elements
@@ -34,11 +34,11 @@ int
 pgq_array_elements(ArrayType *array, const char *argname, bool allow_nulls,
 				   Datum **values, bool **nulls)
 {
-	Oid			elemtype = ARR_ELEMTYPE(array);
-	int16		typlen;
-	bool		typbyval;
-	char		typalign;
-	int			n;
+	Oid	  elemtype = ARR_ELEMTYPE(array);
+	int16 typlen;
+	bool  typbyval;
+	char  typalign;
+	int	  n;
 
 	pgq_array_length(array, argname, allow_nulls);
 	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
@@ -77,7 +77,7 @@ pgq_array_length(ArrayType *array, const char *argname, bool allow_nulls)
 const char *
 pgq_clip(const char *s)
 {
-	int			len = strlen(s);
+	int len = strlen(s);
 
 	if (len <= PGQ_CLIP_BYTES)
 		return s;
@@ -135,7 +135,7 @@ pgq_check_entrypoint(const char *entrypoint)
 void
 pgq_check_nonnegative_interval(Interval *iv, const char *argname)
 {
-	Interval	zero;
+	Interval zero;
 
 	memset(&zero, 0, sizeof(zero));
 	if (DatumGetInt32(DirectFunctionCall2(interval_cmp,
@@ -153,8 +153,8 @@ pgq_check_nonnegative_interval(Interval *iv, const char *argname)
 static int
 cmp_int64_datum(const void *a, const void *b)
 {
-	int64		x = DatumGetInt64(*(const Datum *) a);
-	int64		y = DatumGetInt64(*(const Datum *) b);
+	int64 x = DatumGetInt64(*(const Datum *) a);
+	int64 y = DatumGetInt64(*(const Datum *) b);
 
 	return (x > y) - (x < y);
 }
@@ -166,7 +166,7 @@ cmp_int64_datum(const void *a, const void *b)
 void
 pgq_check_unique_ids(Datum *ids, int n, const char *argname)
 {
-	Datum	   *sorted;
+	Datum *sorted;
 
 	if (n < 2)
 		return;
@@ -190,7 +190,7 @@ pgq_check_unique_ids(Datum *ids, int n, const char *argname)
 ArrayType *
 pgq_make_text_array(char **items, int n)
 {
-	Datum	   *d = palloc(sizeof(Datum) * Max(n, 1));
+	Datum *d = palloc(sizeof(Datum) * Max(n, 1));
 
 	for (int i = 0; i < n; i++)
 		d[i] = CStringGetTextDatum(items[i]);

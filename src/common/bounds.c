@@ -45,9 +45,9 @@ interval_between(Interval *iv, Interval *lo, Interval *hi)
 	return DatumGetInt32(DirectFunctionCall2(interval_cmp,
 											 IntervalPGetDatum(iv),
 											 IntervalPGetDatum(lo))) >= 0 &&
-		DatumGetInt32(DirectFunctionCall2(interval_cmp,
-										  IntervalPGetDatum(iv),
-										  IntervalPGetDatum(hi))) <= 0;
+		   DatumGetInt32(DirectFunctionCall2(interval_cmp,
+											 IntervalPGetDatum(iv),
+											 IntervalPGetDatum(hi))) <= 0;
 }
 
 /*
@@ -58,8 +58,8 @@ static void
 check_interval_range(Interval *iv, const char *argname, int64 lo_secs,
 					 int32 hi_days, const char *range)
 {
-	Interval	lo;
-	Interval	hi;
+	Interval lo;
+	Interval hi;
 
 	memset(&lo, 0, sizeof(lo));
 	memset(&hi, 0, sizeof(hi));
@@ -146,8 +146,8 @@ pgq_check_backoff(Interval *iv, const char *argname)
 void
 pgq_check_delay(Interval *iv, const char *argname, bool allow_negative)
 {
-	Interval	lo;
-	Interval	hi;
+	Interval lo;
+	Interval hi;
 
 	memset(&lo, 0, sizeof(lo));
 	memset(&hi, 0, sizeof(hi));

@@ -26,26 +26,26 @@
 #include "datatype/timestamp.h"
 
 /* register_entrypoint(): lease_timeout, 1 second to 365 days */
-#define PGQ_LEASE_MIN_SECS			1
-#define PGQ_LEASE_MAX_DAYS			365
+#define PGQ_LEASE_MIN_SECS 1
+#define PGQ_LEASE_MAX_DAYS 365
 
 /* register_entrypoint(): max_attempts, as the GUC pgqueuer.max_attempts */
-#define PGQ_MAX_ATTEMPTS_MAX		1000000
+#define PGQ_MAX_ATTEMPTS_MAX 1000000
 
 /* register_entrypoint(): requests_per_second, 0 (none) or this range */
-#define PGQ_RATE_MIN				0.000001
-#define PGQ_RATE_MAX				1000000000.0
+#define PGQ_RATE_MIN 0.000001
+#define PGQ_RATE_MAX 1000000000.0
 
 /* register_entrypoint(): retry_backoff_base and retry_backoff_max */
-#define PGQ_BACKOFF_MAX_DAYS		365
+#define PGQ_BACKOFF_MAX_DAYS 365
 
 /* enqueue() execute_after, retry() delay, log_statistics() last */
-#define PGQ_DELAY_MAX_DAYS			36500
+#define PGQ_DELAY_MAX_DAYS 36500
 
 /* text forms of the bounds, for messages and SQL */
-#define PGQ_LEASE_MAX_SQL			"'365 days'::pg_catalog.interval"
-#define PGQ_BACKOFF_MAX_SQL			"'365 days'::pg_catalog.interval"
-#define PGQ_BACKOFF_MAX_SECS_SQL	"31536000"
+#define PGQ_LEASE_MAX_SQL		 "'365 days'::pg_catalog.interval"
+#define PGQ_BACKOFF_MAX_SQL		 "'365 days'::pg_catalog.interval"
+#define PGQ_BACKOFF_MAX_SECS_SQL "31536000"
 
 /*
  * A registry row (alias e of pgqueuer.pgqueuer_entrypoints) whose values
@@ -69,4 +69,4 @@ extern bool pgq_rate_in_bounds(double rate);
 extern void pgq_check_backoff(Interval *iv, const char *argname);
 extern void pgq_check_delay(Interval *iv, const char *argname, bool allow_negative);
 
-#endif							/* PGQUEUER_BOUNDS_H */
+#endif /* PGQUEUER_BOUNDS_H */

@@ -30,17 +30,19 @@
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
 
-#include "pgqueuer.h"
+#include "catalog_drift.h"
+#include "schema_version.h"
+#include "spi_util.h"
 
 /*
  * The problems, whether repair() restores each one, and whether it
  * concerns a table or a column.
  */
 static const char *const drift_sql =
-"SELECT d.problem, d.repair IS NOT NULL"
-"        AND pg_catalog.cardinality(d.repair) OPERATOR(pg_catalog.>) 0,"
-"       d.object_type OPERATOR(pg_catalog.=) ANY (ARRAY['table', 'column']::pg_catalog.text[])"
-" FROM pgqueuer.catalog_drift() d";
+	"SELECT d.problem, d.repair IS NOT NULL"
+	"        AND pg_catalog.cardinality(d.repair) OPERATOR(pg_catalog.>) 0,"
+	"       d.object_type OPERATOR(pg_catalog.=) ANY (ARRAY['table', 'column']::pg_catalog.text[])"
+	" FROM pgqueuer.catalog_drift() d";
 
 static SPIPlanPtr drift_plan = NULL;
 
@@ -54,19 +56,19 @@ compare(MemoryContext resultcxt, bool *repairable, bool *tables_intact)
 {
 	MemoryContext oldctx = CurrentMemoryContext;
 	ResourceOwner oldowner = CurrentResourceOwner;
-	List	   *volatile lines = NIL;
+	List *volatile lines = NIL;
 
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(oldctx);
 	PG_TRY();
 	{
-		int			n = pgq_execute(pgq_plan(&drift_plan, drift_sql, 0, NULL),
-									NULL, NULL, SPI_OK_SELECT);
+		int n = pgq_execute(pgq_plan(&drift_plan, drift_sql, 0, NULL),
+							NULL, NULL, SPI_OK_SELECT);
 
 		for (int i = 0; i < n; i++)
 		{
-			bool		isnull;
-			char	   *line = TextDatumGetCString(pgq_getdatum(i, 1, &isnull));
+			bool  isnull;
+			char *line = TextDatumGetCString(pgq_getdatum(i, 1, &isnull));
 
 			if (DatumGetBool(pgq_getdatum(i, 2, &isnull)))
 				*repairable = true;
@@ -82,7 +84,7 @@ compare(MemoryContext resultcxt, bool *repairable, bool *tables_intact)
 	}
 	PG_CATCH();
 	{
-		ErrorData  *edata;
+		ErrorData *edata;
 
 		MemoryContextSwitchTo(oldctx);
 		edata = CopyErrorData();
@@ -116,8 +118,8 @@ List *
 pgq_catalog_drift(MemoryContext resultcxt, bool *repairable,
 				  bool *tables_intact)
 {
-	Oid			nspid = get_namespace_oid(PGQ_SCHEMA, false);
-	List	   *lines = NIL;
+	Oid			  nspid = get_namespace_oid(PGQ_SCHEMA, false);
+	List		 *lines = NIL;
 	MemoryContext oldctx;
 
 	*repairable = false;

@@ -58,4 +58,14 @@
 #define PGQ_HAVE_EXTENSION_SYSCACHE 1
 #endif
 
-#endif							/* PGQUEUER_COMPAT_H */
+/*
+ * The backend status entries of the current snapshot, by 1-based index:
+ * pgstat_fetch_stat_local_beentry() until 16, renamed in 17.
+ */
+#if PG_VERSION_NUM >= 170000
+#define pgq_local_beentry(i) pgstat_get_local_beentry_by_index(i)
+#else
+#define pgq_local_beentry(i) pgstat_fetch_stat_local_beentry(i)
+#endif
+
+#endif /* PGQUEUER_COMPAT_H */

@@ -29,7 +29,10 @@
 #include "utils/json.h"
 #include "utils/rel.h"
 
-#include "pgqueuer.h"
+#include "guc.h"
+#include "notify.h"
+#include "spi_util.h"
+#include "wait_signal.h"
 
 PG_FUNCTION_INFO_V1(pgqueuer_fn_changed);
 
@@ -41,7 +44,7 @@ bool
 pgq_notify_allowed(void)
 {
 	LOCAL_FCINFO(fcinfo, 0);
-	double		usage;
+	double usage;
 
 	InitFunctionCallInfoData(*fcinfo, NULL, 0, InvalidOid, NULL, NULL);
 	usage = DatumGetFloat8(pg_notification_queue_usage(fcinfo));
@@ -58,7 +61,7 @@ pgq_notify_allowed(void)
 static void
 append_event_head(StringInfo buf, const char *type, bool with_received_at)
 {
-	char		ts[MAXDATELEN + 1];
+	char ts[MAXDATELEN + 1];
 
 	JsonEncodeDateTime(ts,
 					   TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()),
@@ -80,7 +83,7 @@ pgq_notify_table_changed(const char *operation, char **entrypoints,
 						 int nentrypoints, int64 jobs)
 {
 	StringInfoData buf;
-	int			headlen;
+	int			   headlen;
 
 	if (!pgq_notify_allowed())
 		return;
@@ -119,7 +122,7 @@ pgq_notify_cancellation(const char *queue_manager_id, int64 *ids, int nids)
 {
 	StringInfoData buf;
 	StringInfoData head;
-	int			i = 0;
+	int			   i = 0;
 
 	if (nids == 0 || !pgq_notify_allowed())
 		return;
@@ -135,14 +138,14 @@ pgq_notify_cancellation(const char *queue_manager_id, int64 *ids, int nids)
 	initStringInfo(&buf);
 	while (i < nids)
 	{
-		int			inchunk = 0;
+		int inchunk = 0;
 
 		resetStringInfo(&buf);
 		appendBinaryStringInfo(&buf, head.data, head.len);
 		while (i < nids)
 		{
-			char		num[32];
-			int			len = snprintf(num, sizeof(num), INT64_FORMAT, ids[i]);
+			char num[32];
+			int	 len = snprintf(num, sizeof(num), INT64_FORMAT, ids[i]);
 
 			/* room for the separator and the closing "]}" */
 			if (inchunk > 0 && buf.len + len + 4 >= PGQ_NOTIFY_PAYLOAD_MAX)
@@ -168,7 +171,7 @@ pgq_notify_cancellation(const char *queue_manager_id, int64 *ids, int nids)
 static bool
 append_id_list(StringInfo buf, const char *key, int64 *ids, int n, int limit)
 {
-	int			start = buf->len;
+	int start = buf->len;
 
 	appendStringInfo(buf, ", \"%s\": [", key);
 	for (int i = 0; i < n; i++)
@@ -205,7 +208,7 @@ pgq_notify_outcomes(const char *operation, char **entrypoints, int n,
 {
 	StringInfoData buf;
 	StringInfoData eps;
-	int			neps;
+	int			   neps;
 
 	if (!pgq_announce_outcomes)
 		nfinal = 0;
@@ -267,7 +270,7 @@ cmp_cstring(const void *a, const void *b)
 int
 pgq_distinct_strings(char **items, int n)
 {
-	int			out = 0;
+	int out = 0;
 
 	if (n < 2)
 		return n;
@@ -289,8 +292,8 @@ pgq_distinct_strings(char **items, int n)
 Datum
 pgqueuer_fn_changed(PG_FUNCTION_ARGS)
 {
-	TriggerData *trigdata = (TriggerData *) fcinfo->context;
-	const char *operation;
+	TriggerData	  *trigdata = (TriggerData *) fcinfo->context;
+	const char	  *operation;
 	StringInfoData buf;
 
 	if (!CALLED_AS_TRIGGER(fcinfo))

@@ -38,7 +38,9 @@
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 
-#include "pgqueuer.h"
+#include "plan_shape.h"
+#include "schema_version.h"
+#include "spi_util.h"
 
 /* the size the planner assumes, at least, for a table of the extension */
 #define PGQ_PLAN_MIN_ROWS 1000000.0
@@ -48,7 +50,7 @@
 static get_relation_info_hook_type prev_get_relation_info_hook = NULL;
 
 /* > 0 while pgq_execute_indexed() runs a statement (and may plan it) */
-static int	indexed_depth = 0;
+static int indexed_depth = 0;
 
 /*
  * pgq_relation_info
@@ -61,8 +63,8 @@ static void
 pgq_relation_info(PlannerInfo *root, Oid relationObjectId, bool inhparent,
 				  RelOptInfo *rel)
 {
-	Oid			nsp;
-	ListCell   *lc;
+	Oid		  nsp;
+	ListCell *lc;
 
 	if (prev_get_relation_info_hook)
 		prev_get_relation_info_hook(root, relationObjectId, inhparent, rel);
@@ -77,7 +79,7 @@ pgq_relation_info(PlannerInfo *root, Oid relationObjectId, bool inhparent,
 	rel->pages = Max(rel->pages,
 					 (BlockNumber) (PGQ_PLAN_MIN_ROWS / PGQ_PLAN_ROWS_PER_PAGE));
 	/* partial indexes too: the one of queued jobs may hold them all */
-	foreach(lc, rel->indexlist)
+	foreach (lc, rel->indexlist)
 	{
 		IndexOptInfo *index = (IndexOptInfo *) lfirst(lc);
 
@@ -113,10 +115,9 @@ pgq_execute_indexed(SPIPlanPtr plan, Datum *values, const char *nulls,
 					int expected)
 {
 	static const char *const disabled[] = {
-		"enable_seqscan", "enable_hashjoin", "enable_mergejoin", "jit"
-	};
-	int			nestlevel = NewGUCNestLevel();
-	int			n;
+		"enable_seqscan", "enable_hashjoin", "enable_mergejoin", "jit"};
+	int nestlevel = NewGUCNestLevel();
+	int n;
 
 	for (int i = 0; i < lengthof(disabled); i++)
 		(void) set_config_option(disabled[i], "off", PGC_USERSET,

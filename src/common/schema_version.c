@@ -41,19 +41,21 @@
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/inval.h"
+#include "utils/rel.h"
 #include "utils/syscache.h"
 
 #include "compat.h"
-#include "pgqueuer.h"
+#include "guc.h"
+#include "schema_version.h"
 
 /* schema versions this library can be updated from, oldest first */
 static const char *const pending_versions[] = {"1.0"};
 
-static bool callbacks_registered = false;
-static bool cache_valid = false;
-static uint64 invalidations = 0;	/* callbacks seen, to spot one mid-read */
+static bool			  callbacks_registered = false;
+static bool			  cache_valid = false;
+static uint64		  invalidations = 0; /* callbacks seen, to spot one mid-read */
 static PgqSchemaState cached_state;
-static char cached_version[NAMEDATALEN];
+static char			  cached_version[NAMEDATALEN];
 
 /*
  * invalidate_syscache / invalidate_relcache
@@ -94,13 +96,13 @@ read_extversion(char *buf, size_t size)
 	tuple = systable_getnext(scan);
 	if (HeapTupleIsValid(tuple))
 	{
-		bool		isnull;
-		Datum		d = heap_getattr(tuple, Anum_pg_extension_extversion,
-									 RelationGetDescr(rel), &isnull);
+		bool  isnull;
+		Datum d = heap_getattr(tuple, Anum_pg_extension_extversion,
+							   RelationGetDescr(rel), &isnull);
 
 		if (!isnull)
 		{
-			char	   *v = TextDatumGetCString(d);
+			char *v = TextDatumGetCString(d);
 
 			strlcpy(buf, v, size);
 			pfree(v);
@@ -133,7 +135,7 @@ pgq_schema_state(const char **version)
 
 	if (!cache_valid)
 	{
-		uint64		seen = invalidations;
+		uint64 seen = invalidations;
 
 		if (!read_extversion(cached_version, sizeof(cached_version)))
 		{
@@ -167,8 +169,8 @@ version_older(const char *a, const char *b)
 {
 	while (*a != '\0' || *b != '\0')
 	{
-		long		x = strtol(a, (char **) &a, 10);
-		long		y = strtol(b, (char **) &b, 10);
+		long x = strtol(a, (char **) &a, 10);
+		long y = strtol(b, (char **) &b, 10);
 
 		if (x != y)
 			return x < y;

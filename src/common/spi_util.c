@@ -23,9 +23,10 @@
 #include "utils/tuplestore.h"
 
 #include "compat.h"
-#include "pgqueuer.h"
+#include "schema_version.h"
+#include "spi_util.h"
 
-int			pgq_own_statement_depth = 0;
+int pgq_own_statement_depth = 0;
 
 /*
  * pgq_plan
@@ -42,7 +43,7 @@ int			pgq_own_statement_depth = 0;
 SPIPlanPtr
 pgq_plan(SPIPlanPtr *cache, const char *sql, int nargs, const Oid *argtypes)
 {
-	SPIPlanPtr	plan;
+	SPIPlanPtr plan;
 
 	if (*cache != NULL)
 		return *cache;
@@ -68,7 +69,7 @@ pgq_plan(SPIPlanPtr *cache, const char *sql, int nargs, const Oid *argtypes)
 int
 pgq_execute(SPIPlanPtr plan, Datum *values, const char *nulls, int expected)
 {
-	int			rc;
+	int rc;
 
 	pgq_own_statement_depth++;
 	PG_TRY();
@@ -126,8 +127,8 @@ pgq_getdatum(int row, int col, bool *isnull)
 int64
 pgq_getint64(int row, int col)
 {
-	bool		isnull;
-	Datum		d = pgq_getdatum(row, col, &isnull);
+	bool  isnull;
+	Datum d = pgq_getdatum(row, col, &isnull);
 
 	return isnull ? 0 : DatumGetInt64(d);
 }
@@ -144,8 +145,8 @@ void
 pgq_store_spi_rows(FunctionCallInfo fcinfo, int ncols)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	Datum	   *values = palloc(sizeof(Datum) * ncols);
-	bool	   *nulls = palloc(sizeof(bool) * ncols);
+	Datum		  *values = palloc(sizeof(Datum) * ncols);
+	bool		  *nulls = palloc(sizeof(bool) * ncols);
 
 	if (rsinfo->setResult == NULL)
 		pgq_init_materialized_srf(fcinfo);

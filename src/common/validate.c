@@ -22,19 +22,6 @@
 
 #include "validate.h"
 
-/* rows reported lately by this backend, so that each is reported once */
-#define REPORTED_MAX 256
-
-typedef struct ReportedRow
-{
-	const char *table;			/* a string constant */
-	int64		id;
-} ReportedRow;
-
-static ReportedRow reported[REPORTED_MAX];
-static int	nreported = 0;
-static int	next_slot = 0;
-
 /*
  * pgq_entrypoint_problem
  *		What is wrong with an entrypoint name of "bytes" bytes, or NULL if
@@ -67,26 +54,6 @@ pgq_job_problem(const char *entrypoint, int64 bytes, int attempts,
 	if (!has_owner)
 		return "it is picked but has no queue_manager_id";
 	return NULL;
-}
-
-/*
- * pgq_first_report
- *		True the first time this backend asks about row "id" of "table"
- *		(a string constant), so that a sweep repeated every naptime reports
- *		a skipped row once rather than every time.  The memory holds the
- *		last REPORTED_MAX rows.
- */
-bool
-pgq_first_report(const char *table, int64 id)
-{
-	for (int i = 0; i < nreported; i++)
-		if (reported[i].id == id && strcmp(reported[i].table, table) == 0)
-			return false;
-	reported[next_slot].table = table;
-	reported[next_slot].id = id;
-	next_slot = (next_slot + 1) % REPORTED_MAX;
-	nreported = Min(nreported + 1, REPORTED_MAX);
-	return true;
 }
 
 /*

@@ -27,8 +27,7 @@
 extern const char *pgq_entrypoint_problem(const char *entrypoint, int64 bytes);
 extern const char *pgq_job_problem(const char *entrypoint, int64 bytes,
 								   int attempts, bool has_owner);
-extern bool pgq_first_report(const char *table, int64 id);
-extern void pgq_report_skipped_row(const char *table, int64 id,
-								   const char *problem);
+extern void		   pgq_report_skipped_row(const char *table, int64 id,
+										  const char *problem);
 
-#endif							/* PGQ_VALIDATE_H */
+#endif /* PGQ_VALIDATE_H */

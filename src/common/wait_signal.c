@@ -44,16 +44,16 @@
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
 
-#include "pgqueuer.h"
+#include "wait_signal.h"
 
 /* the name of the shared memory struct */
 #define PGQ_WAIT_SHMEM_NAME "pgqueuer wait_for"
 
 typedef struct PgqWaitShared
 {
-	pg_atomic_uint32 nwaiters;	/* backends inside wait_for() */
-	pg_atomic_uint64 generation;	/* bumped by every signalling commit */
-	ConditionVariable cv;		/* broadcast by every signalling commit */
+	pg_atomic_uint32  nwaiters;	  /* backends inside wait_for() */
+	pg_atomic_uint64  generation; /* bumped by every signalling commit */
+	ConditionVariable cv;		  /* broadcast by every signalling commit */
 } PgqWaitShared;
 
 static PgqWaitShared *pgq_wait_shared = NULL;
@@ -76,7 +76,7 @@ wait_shmem_request(void)
 static void
 wait_shmem_startup(void)
 {
-	bool		found;
+	bool found;
 
 	if (prev_shmem_startup_hook)
 		prev_shmem_startup_hook();

@@ -47,7 +47,7 @@
 #define CRON_FIELD_NONE			0
 #define CRON_FIELD_MINUTE		1
 #define CRON_FIELD_HOUR			2
-#define CRON_FIELD_DAY_OF_MONTH	3
+#define CRON_FIELD_DAY_OF_MONTH 3
 #define CRON_FIELD_MONTH		4
 #define CRON_FIELD_DAY_OF_WEEK	5
 #define CRON_FIELD_SECOND		6
@@ -58,17 +58,17 @@
  */
 typedef struct CronSchedule
 {
-	uint64_t	seconds;		/* bits 0-59; only bit 0 for 5-field form */
-	uint64_t	minutes;		/* bits 0-59 */
-	uint32_t	hours;			/* bits 0-23 */
-	uint32_t	days;			/* day of month, bits 1-31 */
-	uint16_t	months;			/* bits 1-12 */
-	uint8_t		weekdays;		/* bits 0-6, 0 = Sunday (7 is folded to 0) */
-	bool		dom_restricted; /* day-of-month text did not start with '*'
+	uint64_t seconds;		 /* bits 0-59; only bit 0 for 5-field form */
+	uint64_t minutes;		 /* bits 0-59 */
+	uint32_t hours;			 /* bits 0-23 */
+	uint32_t days;			 /* day of month, bits 1-31 */
+	uint16_t months;		 /* bits 1-12 */
+	uint8_t	 weekdays;		 /* bits 0-6, 0 = Sunday (7 is folded to 0) */
+	bool	 dom_restricted; /* day-of-month text did not start with '*'
 								 * or '?' */
-	bool		dow_restricted; /* day-of-week text did not start with '*'
+	bool	 dow_restricted; /* day-of-week text did not start with '*'
 								 * or '?' */
-	bool		has_seconds;	/* expression used the 6-field form */
+	bool	 has_seconds;	 /* expression used the 6-field form */
 } CronSchedule;
 
 /*
@@ -155,4 +155,4 @@ extern bool cron_normalize(const char *expr, char *buf, size_t buflen,
  */
 extern bool cron_next(const CronSchedule *sched, int64_t after, int64_t *next);
 
-#endif							/* PGQUEUER_CRON_H */
+#endif /* PGQUEUER_CRON_H */

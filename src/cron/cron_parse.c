@@ -24,14 +24,14 @@
 #include "cron.h"
 
 /* at most this many fields are accepted (5-field form plus seconds) */
-#define CRON_MAX_FIELDS		6
+#define CRON_MAX_FIELDS 6
 
 /* user text quoted in error messages is cut to this many characters */
-#define CRON_QUOTE_MAX		32
-#define CRON_QUOTE_BUFLEN	(CRON_QUOTE_MAX + 4)
+#define CRON_QUOTE_MAX	  32
+#define CRON_QUOTE_BUFLEN (CRON_QUOTE_MAX + 4)
 
 /* numbers are clamped here while scanning, to avoid overflow */
-#define CRON_NUMBER_CLAMP	1000000
+#define CRON_NUMBER_CLAMP 1000000
 
 /*
  * Static description of one field: accepted values, the upper bound used by
@@ -39,24 +39,22 @@
  */
 typedef struct CronFieldSpec
 {
-	const char *name;			/* as reported in CronError.field_name */
-	int			min;			/* smallest accepted value */
-	int			max;			/* largest accepted value */
-	int			open_max;		/* upper bound of "*" and "a/n" */
-	int			max_step;		/* largest accepted step */
-	const char *const *names;	/* NULL, or names of values name_base.. */
-	int			name_base;		/* value of names[0] */
-	bool		allow_question; /* '?' accepted as a synonym of '*' */
+	const char		  *name;		   /* as reported in CronError.field_name */
+	int				   min;			   /* smallest accepted value */
+	int				   max;			   /* largest accepted value */
+	int				   open_max;	   /* upper bound of "*" and "a/n" */
+	int				   max_step;	   /* largest accepted step */
+	const char *const *names;		   /* NULL, or names of values name_base.. */
+	int				   name_base;	   /* value of names[0] */
+	bool			   allow_question; /* '?' accepted as a synonym of '*' */
 } CronFieldSpec;
 
 static const char *const cron_month_names[] = {
 	"jan", "feb", "mar", "apr", "may", "jun",
-	"jul", "aug", "sep", "oct", "nov", "dec", NULL
-};
+	"jul", "aug", "sep", "oct", "nov", "dec", NULL};
 
 static const char *const cron_day_names[] = {
-	"sun", "mon", "tue", "wed", "thu", "fri", "sat", NULL
-};
+	"sun", "mon", "tue", "wed", "thu", "fri", "sat", NULL};
 
 /* indexed by field number - 1, in written order */
 static const CronFieldSpec cron_fields[CRON_MAX_FIELDS] = {
@@ -65,8 +63,7 @@ static const CronFieldSpec cron_fields[CRON_MAX_FIELDS] = {
 	{"day of month", 1, 31, 31, 31, NULL, 0, true},
 	{"month", 1, 12, 12, 12, cron_month_names, 1, false},
 	{"day of week", 0, 7, 6, 7, cron_day_names, 0, true},
-	{"second", 0, 59, 59, 60, NULL, 0, false}
-};
+	{"second", 0, 59, 59, 60, NULL, 0, false}};
 
 typedef struct CronMacro
 {
@@ -82,27 +79,26 @@ static const CronMacro cron_macros[] = {
 	{"@daily", "0 0 * * *"},
 	{"@midnight", "0 0 * * *"},
 	{"@hourly", "0 * * * *"},
-	{NULL, NULL}
-};
+	{NULL, NULL}};
 
 /* the fields of one expression, as found by cron_split() */
 typedef struct CronTokens
 {
-	int			count;			/* number of fields found (may exceed max) */
+	int			count; /* number of fields found (may exceed max) */
 	const char *start[CRON_MAX_FIELDS + 1];
 	size_t		len[CRON_MAX_FIELDS + 1];
-	size_t		offset[CRON_MAX_FIELDS + 1];	/* 0-based, in original */
+	size_t		offset[CRON_MAX_FIELDS + 1]; /* 0-based, in original */
 } CronTokens;
 
 /* state while parsing one field */
 typedef struct CronFieldCtx
 {
 	const CronFieldSpec *spec;
-	int			fieldno;		/* 1-based */
-	const char *text;			/* field text, not NUL-terminated */
-	size_t		len;
-	size_t		offset;			/* 0-based offset of text in original */
-	CronError  *err;
+	int					 fieldno; /* 1-based */
+	const char			*text;	  /* field text, not NUL-terminated */
+	size_t				 len;
+	size_t				 offset; /* 0-based offset of text in original */
+	CronError			*err;
 } CronFieldCtx;
 
 /*
@@ -133,8 +129,8 @@ cron_field_error(const CronFieldCtx *ctx, size_t at)
 static void
 cron_quote(char *dst, const char *s, size_t n)
 {
-	size_t		i;
-	size_t		k = (n > CRON_QUOTE_MAX) ? CRON_QUOTE_MAX : n;
+	size_t i;
+	size_t k = (n > CRON_QUOTE_MAX) ? CRON_QUOTE_MAX : n;
 
 	for (i = 0; i < k; i++)
 		dst[i] = isprint((unsigned char) s[i]) ? s[i] : '?';
@@ -151,7 +147,7 @@ static bool
 cron_bad_char(const CronFieldCtx *ctx, size_t at)
 {
 	unsigned char c = (unsigned char) ctx->text[at];
-	char	   *msg = cron_field_error(ctx, at);
+	char		 *msg = cron_field_error(ctx, at);
 
 	if (isprint(c))
 		snprintf(msg, CRON_ERRMSG_LEN, "unexpected character \"%c\"", c);
@@ -168,7 +164,7 @@ static bool
 cron_scan_word(const CronFieldCtx *ctx, size_t *pos, size_t end,
 			   size_t *wstart, size_t *wlen)
 {
-	size_t		i = *pos;
+	size_t i = *pos;
 
 	while (i < end && isalnum((unsigned char) ctx->text[i]))
 		i++;
@@ -194,8 +190,8 @@ cron_scan_word(const CronFieldCtx *ctx, size_t *pos, size_t end,
 static bool
 cron_word_number(const char *s, size_t n, int *value)
 {
-	size_t		i;
-	int			v = 0;
+	size_t i;
+	int	   v = 0;
 
 	for (i = 0; i < n; i++)
 	{
@@ -217,10 +213,10 @@ static bool
 cron_parse_value(const CronFieldCtx *ctx, size_t *pos, size_t end, int *value)
 {
 	const CronFieldSpec *spec = ctx->spec;
-	const char *w;
-	size_t		ws;
-	size_t		wl;
-	char		q[CRON_QUOTE_BUFLEN];
+	const char			*w;
+	size_t				 ws;
+	size_t				 wl;
+	char				 q[CRON_QUOTE_BUFLEN];
 
 	if (!cron_scan_word(ctx, pos, end, &ws, &wl))
 		return false;
@@ -246,7 +242,7 @@ cron_parse_value(const CronFieldCtx *ctx, size_t *pos, size_t end, int *value)
 
 	if (spec->names != NULL && wl == 3)
 	{
-		int			k;
+		int k;
 
 		for (k = 0; spec->names[k] != NULL; k++)
 		{
@@ -270,9 +266,9 @@ cron_parse_value(const CronFieldCtx *ctx, size_t *pos, size_t end, int *value)
 static bool
 cron_parse_step(const CronFieldCtx *ctx, size_t *pos, size_t end, int *step)
 {
-	size_t		ws;
-	size_t		wl;
-	char		q[CRON_QUOTE_BUFLEN];
+	size_t ws;
+	size_t wl;
+	char   q[CRON_QUOTE_BUFLEN];
 
 	if (!cron_scan_word(ctx, pos, end, &ws, &wl))
 		return false;
@@ -300,13 +296,13 @@ static bool
 cron_parse_item(const CronFieldCtx *ctx, size_t b, size_t e, uint64_t *bits)
 {
 	const CronFieldSpec *spec = ctx->spec;
-	const char *text = ctx->text;
-	size_t		i = b;
-	int			lo;
-	int			hi;
-	int			step = 1;
-	int			v;
-	bool		single = false;
+	const char			*text = ctx->text;
+	size_t				 i = b;
+	int					 lo;
+	int					 hi;
+	int					 step = 1;
+	int					 v;
+	bool				 single = false;
 
 	if (text[i] == '*' || text[i] == '?')
 	{
@@ -331,7 +327,7 @@ cron_parse_item(const CronFieldCtx *ctx, size_t b, size_t e, uint64_t *bits)
 				return false;
 			if (lo > hi)
 			{
-				char		q[CRON_QUOTE_BUFLEN];
+				char q[CRON_QUOTE_BUFLEN];
 
 				cron_quote(q, text + b, i - b);
 				snprintf(cron_field_error(ctx, b), CRON_ERRMSG_LEN,
@@ -370,12 +366,12 @@ cron_parse_item(const CronFieldCtx *ctx, size_t b, size_t e, uint64_t *bits)
 static bool
 cron_parse_field(const CronFieldCtx *ctx, uint64_t *bits)
 {
-	size_t		b = 0;
+	size_t b = 0;
 
 	*bits = 0;
 	for (;;)
 	{
-		size_t		e = b;
+		size_t e = b;
 
 		while (e < ctx->len && ctx->text[e] != ',')
 			e++;
@@ -402,12 +398,12 @@ cron_parse_field(const CronFieldCtx *ctx, uint64_t *bits)
 static void
 cron_split(const char *s, size_t base, CronTokens *tok)
 {
-	size_t		i = 0;
+	size_t i = 0;
 
 	tok->count = 0;
 	for (;;)
 	{
-		size_t		st;
+		size_t st;
 
 		while (s[i] != '\0' && isspace((unsigned char) s[i]))
 			i++;
@@ -431,7 +427,7 @@ cron_split(const char *s, size_t base, CronTokens *tok)
 static bool
 cron_word_equals(const char *s, size_t n, const char *word)
 {
-	size_t		k;
+	size_t k;
 
 	if (strlen(word) != n)
 		return false;
@@ -449,9 +445,9 @@ static bool
 cron_expand_macro(CronTokens *tok, CronError *err)
 {
 	const CronMacro *m;
-	char		q[CRON_QUOTE_BUFLEN];
-	size_t		off = tok->offset[0];
-	int			i;
+	char			 q[CRON_QUOTE_BUFLEN];
+	size_t			 off = tok->offset[0];
+	int				 i;
 
 	cron_quote(q, tok->start[0], tok->len[0]);
 	for (m = cron_macros; m->name != NULL; m++)
@@ -489,8 +485,8 @@ static bool
 cron_parse_tokens(const char *expr, CronTokens *tok, CronSchedule *sched,
 				  CronError *err)
 {
-	uint64_t	bits[CRON_MAX_FIELDS];
-	int			i;
+	uint64_t bits[CRON_MAX_FIELDS];
+	int		 i;
 
 	if (expr == NULL)
 	{
@@ -509,8 +505,9 @@ cron_parse_tokens(const char *expr, CronTokens *tok, CronSchedule *sched,
 		return false;
 	if (tok->count != 5 && tok->count != CRON_MAX_FIELDS)
 	{
-		size_t		pos = (tok->count > CRON_MAX_FIELDS) ?
-			tok->offset[CRON_MAX_FIELDS] + 1 : 1;
+		size_t pos = (tok->count > CRON_MAX_FIELDS) ?
+						 tok->offset[CRON_MAX_FIELDS] + 1 :
+						 1;
 
 		snprintf(cron_set_error(err, 0, pos), CRON_ERRMSG_LEN,
 				 "expected 5 or 6 fields, found %d", tok->count);
@@ -552,9 +549,9 @@ cron_parse_tokens(const char *expr, CronTokens *tok, CronSchedule *sched,
 bool
 cron_parse(const char *expr, CronSchedule *sched, CronError *err)
 {
-	CronTokens	tok;
+	CronTokens	 tok;
 	CronSchedule result;
-	CronError	scratch;
+	CronError	 scratch;
 
 	if (err == NULL)
 		err = &scratch;
@@ -572,12 +569,12 @@ cron_parse(const char *expr, CronSchedule *sched, CronError *err)
 bool
 cron_normalize(const char *expr, char *buf, size_t buflen, CronError *err)
 {
-	CronTokens	tok;
+	CronTokens	 tok;
 	CronSchedule sched;
-	CronError	scratch;
-	size_t		need = 0;
-	size_t		n = 0;
-	int			i;
+	CronError	 scratch;
+	size_t		 need = 0;
+	size_t		 n = 0;
+	int			 i;
 
 	if (err == NULL)
 		err = &scratch;
@@ -593,7 +590,7 @@ cron_normalize(const char *expr, char *buf, size_t buflen, CronError *err)
 
 	for (i = 0; i < tok.count; i++)
 	{
-		size_t		k;
+		size_t k;
 
 		if (i > 0)
 		{

@@ -45,9 +45,9 @@
 #define GUARD_WAIT_MS 10000
 
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
-static bool xact_callback_registered = false;
-static bool holds_blocks = false;
-static bool nudge_pending = false;
+static bool						xact_callback_registered = false;
+static bool						holds_blocks = false;
+static bool						nudge_pending = false;
 
 /*
  * guard_xact_callback
@@ -126,11 +126,11 @@ stop_worker_of(const char *dbname)
 static char *
 option_value(List *options, const char *name)
 {
-	ListCell   *lc;
+	ListCell *lc;
 
-	foreach(lc, options)
+	foreach (lc, options)
 	{
-		DefElem    *def = lfirst_node(DefElem, lc);
+		DefElem *def = lfirst_node(DefElem, lc);
 
 		if (strcmp(def->defname, name) == 0 && def->arg != NULL)
 			return defGetString(def);
@@ -144,7 +144,7 @@ pgq_process_utility(PlannedStmt *pstmt, const char *queryString,
 					ParamListInfo params, QueryEnvironment *queryEnv,
 					DestReceiver *dest, QueryCompletion *qc)
 {
-	Node	   *parsetree = pstmt->utilityStmt;
+	Node *parsetree = pstmt->utilityStmt;
 
 	switch (nodeTag(parsetree))
 	{
@@ -161,13 +161,13 @@ pgq_process_utility(PlannedStmt *pstmt, const char *queryString,
 				stop_worker_of(((AlterDatabaseStmt *) parsetree)->dbname);
 			break;
 		case T_CreatedbStmt:
-			{
-				char	   *tmpl = option_value(((CreatedbStmt *) parsetree)->options,
-													"template");
+		{
+			char *tmpl = option_value(((CreatedbStmt *) parsetree)->options,
+									  "template");
 
-				stop_worker_of(tmpl ? tmpl : "template1");
-				break;
-			}
+			stop_worker_of(tmpl ? tmpl : "template1");
+			break;
+		}
 		case T_CreateExtensionStmt:
 			ensure_xact_callback();
 			nudge_pending = true;

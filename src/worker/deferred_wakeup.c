@@ -34,7 +34,9 @@
 #include "utils/timestamp.h"
 
 #include "background.h"
-#include "pgqueuer.h"
+#include "deferred_wakeup.h"
+#include "plan_shape.h"
+#include "spi_util.h"
 
 /* this transaction made a deferred job */
 static bool deferred_pending = false;
@@ -46,10 +48,10 @@ static bool callback_registered = false;
  * later than created), so jobs due at once cost nothing here.
  */
 static const char *const next_due_sql =
-"SELECT pg_catalog.min(q.execute_after) FROM pgqueuer.pgqueuer q"
-" WHERE q.status OPERATOR(pg_catalog.=) 'queued'::pgqueuer.pgqueuer_status"
-"   AND q.execute_after OPERATOR(pg_catalog.>) q.created"
-"   AND q.execute_after OPERATOR(pg_catalog.>) pg_catalog.now()";
+	"SELECT pg_catalog.min(q.execute_after) FROM pgqueuer.pgqueuer q"
+	" WHERE q.status OPERATOR(pg_catalog.=) 'queued'::pgqueuer.pgqueuer_status"
+	"   AND q.execute_after OPERATOR(pg_catalog.>) q.created"
+	"   AND q.execute_after OPERATOR(pg_catalog.>) pg_catalog.now()";
 
 static SPIPlanPtr next_due_plan = NULL;
 

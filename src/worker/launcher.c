@@ -55,7 +55,7 @@
 #include "utils/varlena.h"
 
 #include "background.h"
-#include "pgqueuer.h"
+#include "guc.h"
 
 /* seconds before the postmaster restarts a failed launcher */
 #define LAUNCHER_RESTART_S 5
@@ -75,23 +75,23 @@
 
 typedef struct DbEntry
 {
-	Oid			dboid;			/* hash key */
-	char		name[NAMEDATALEN];
-	bool		seen;			/* in the last scan of pg_database */
-	bool		wanted;			/* passes the filters */
-	bool		present;		/* a worker found the extension there */
-	int			slot;			/* -1: no worker */
-	uint32		generation;
-	BackgroundWorkerHandle *handle; /* NULL for adopted workers */
-	bool		stopping;		/* we asked the worker to stop */
-	bool		warned;			/* "could not start" already logged */
-	int			failures;		/* consecutive failed runs */
-	TimestampTz started_at;
-	TimestampTz next_start;		/* do not start before; 0: at once */
-	TimestampTz nudged_at;
+	Oid						dboid; /* hash key */
+	char					name[NAMEDATALEN];
+	bool					seen;	 /* in the last scan of pg_database */
+	bool					wanted;	 /* passes the filters */
+	bool					present; /* a worker found the extension there */
+	int						slot;	 /* -1: no worker */
+	uint32					generation;
+	BackgroundWorkerHandle *handle;	  /* NULL for adopted workers */
+	bool					stopping; /* we asked the worker to stop */
+	bool					warned;	  /* "could not start" already logged */
+	int						failures; /* consecutive failed runs */
+	TimestampTz				started_at;
+	TimestampTz				next_start; /* do not start before; 0: at once */
+	TimestampTz				nudged_at;
 } DbEntry;
 
-static HTAB *databases = NULL;
+static HTAB			*databases = NULL;
 static MemoryContext launcher_cxt = NULL;
 
 /*
@@ -121,17 +121,17 @@ pgq_register_launcher(void)
 static bool
 database_listed(const char *name)
 {
-	char	   *raw;
-	List	   *names;
-	ListCell   *lc;
-	bool		listed = false;
+	char	 *raw;
+	List	 *names;
+	ListCell *lc;
+	bool	  listed = false;
 
 	if (pgq_databases == NULL || pgq_databases[0] == '\0')
 		return true;
 	raw = pstrdup(pgq_databases);
 	if (!SplitGUCList(raw, ',', &names))
-		return false;			/* the check hook refuses such values */
-	foreach(lc, names)
+		return false; /* the check hook refuses such values */
+	foreach (lc, names)
 		if (strcmp((char *) lfirst(lc), name) == 0)
 			listed = true;
 	return listed;
@@ -145,12 +145,12 @@ database_listed(const char *name)
 static void
 scan_databases(void)
 {
-	MemoryContext cxt = CurrentMemoryContext;
+	MemoryContext	cxt = CurrentMemoryContext;
 	HASH_SEQ_STATUS seq;
-	DbEntry    *e;
-	Relation	rel;
-	TableScanDesc scan;
-	HeapTuple	tup;
+	DbEntry		   *e;
+	Relation		rel;
+	TableScanDesc	scan;
+	HeapTuple		tup;
 
 	hash_seq_init(&seq, databases);
 	while ((e = hash_seq_search(&seq)) != NULL)
@@ -163,8 +163,8 @@ scan_databases(void)
 	while (HeapTupleIsValid(tup = heap_getnext(scan, ForwardScanDirection)))
 	{
 		Form_pg_database db = (Form_pg_database) GETSTRUCT(tup);
-		bool		found;
-		MemoryContext old = MemoryContextSwitchTo(cxt);
+		bool			 found;
+		MemoryContext	 old = MemoryContextSwitchTo(cxt);
 
 		e = hash_search(databases, &db->oid, HASH_ENTER, &found);
 		if (!found)
@@ -176,9 +176,9 @@ scan_databases(void)
 		strlcpy(e->name, NameStr(db->datname), NAMEDATALEN);
 		e->wanted = db->datallowconn && !db->datistemplate &&
 #ifdef DATCONNLIMIT_INVALID_DB
-			db->datconnlimit != DATCONNLIMIT_INVALID_DB &&
+					db->datconnlimit != DATCONNLIMIT_INVALID_DB &&
 #endif
-			database_listed(e->name);
+					database_listed(e->name);
 		MemoryContextSwitchTo(old);
 	}
 	table_endscan(scan);
@@ -194,8 +194,8 @@ scan_databases(void)
 static DbEntry *
 new_entry(Oid dboid)
 {
-	bool		found;
-	DbEntry    *e = hash_search(databases, &dboid, HASH_ENTER, &found);
+	bool	 found;
+	DbEntry *e = hash_search(databases, &dboid, HASH_ENTER, &found);
 
 	if (!found)
 	{
@@ -217,7 +217,7 @@ adopt_workers(void)
 	for (int i = 0; i < pgq_shared->nslots; i++)
 	{
 		PgqWorkerSlot *s = &pgq_shared->slots[i];
-		DbEntry    *e;
+		DbEntry		  *e;
 
 		if (s->state == PGQ_SLOT_EXITED)
 			s->state = PGQ_SLOT_FREE;
@@ -248,7 +248,7 @@ adopt_workers(void)
 static long
 backoff_ms(int failures)
 {
-	long		ms = RESTART_BACKOFF_MIN_MS;
+	long ms = RESTART_BACKOFF_MIN_MS;
 
 	for (int i = 1; i < failures && ms < RESTART_BACKOFF_MAX_MS; i++)
 		ms *= 2;
@@ -264,9 +264,9 @@ static void
 reap_worker(DbEntry *e, TimestampTz now)
 {
 	BgwHandleStatus status = BGWH_STARTED;
-	PgqWorkerSlot s;
-	bool		gone = false;
-	pid_t		pid;
+	PgqWorkerSlot	s;
+	bool			gone = false;
+	pid_t			pid;
 
 	/* the handle first: once it says stopped, the slot is final */
 	if (e->handle != NULL)
@@ -318,7 +318,7 @@ reap_worker(DbEntry *e, TimestampTz now)
 		e->present = false;
 		e->failures = 0;
 		e->next_start = e->nudged_at >= e->started_at ? 0 :
-			TimestampTzPlusMilliseconds(now, ABSENT_RECHECK_MS);
+														TimestampTzPlusMilliseconds(now, ABSENT_RECHECK_MS);
 	}
 	else
 	{
@@ -338,13 +338,13 @@ static bool
 start_worker(DbEntry *e, uint64 epoch, TimestampTz now)
 {
 	BackgroundWorker bgw;
-	PgqWorkerArgs args;
-	MemoryContext old;
-	bool		ok;
+	PgqWorkerArgs	 args;
+	MemoryContext	 old;
+	bool			 ok;
 
 	args.slot = pgq_slot_reserve(e->dboid, epoch, &args.generation);
 	if (args.slot == -1)
-		return false;			/* blocked, or scan again first */
+		return false; /* blocked, or scan again first */
 
 	if (args.slot >= 0)
 	{
@@ -395,14 +395,14 @@ static long
 launcher_pass(void)
 {
 	HASH_SEQ_STATUS seq;
-	DbEntry    *e;
-	Oid			nudges[PGQ_MAX_NUDGES];
-	bool		nudge_all;
-	int			nnudges;
-	int			probes = 0;
-	uint64		epoch;
-	TimestampTz now;
-	long		sleep_ms = pgq_naptime_ms;
+	DbEntry		   *e;
+	Oid				nudges[PGQ_MAX_NUDGES];
+	bool			nudge_all;
+	int				nnudges;
+	int				probes = 0;
+	uint64			epoch;
+	TimestampTz		now;
+	long			sleep_ms = pgq_naptime_ms;
 
 	pgq_clear_orphaned_blocks();
 	epoch = pgq_block_epoch();
@@ -413,7 +413,7 @@ launcher_pass(void)
 	hash_seq_init(&seq, databases);
 	while ((e = hash_seq_search(&seq)) != NULL)
 	{
-		bool		nudged = nudge_all;
+		bool nudged = nudge_all;
 
 		for (int i = 0; i < nnudges && !nudged; i++)
 			nudged = nudges[i] == e->dboid;
@@ -449,7 +449,7 @@ launcher_pass(void)
 			continue;
 		if (e->next_start > now)
 		{
-			long		wait_ms = (long) ((e->next_start - now + 999) / 1000);
+			long wait_ms = (long) ((e->next_start - now + 999) / 1000);
 
 			sleep_ms = Min(sleep_ms, wait_ms);
 			continue;
@@ -469,7 +469,7 @@ launcher_pass(void)
 void
 pgq_launcher_main(Datum main_arg)
 {
-	HASHCTL		ctl;
+	HASHCTL		  ctl;
 	MemoryContext pass_cxt;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
@@ -497,7 +497,7 @@ pgq_launcher_main(Datum main_arg)
 
 	for (;;)
 	{
-		long		sleep_ms;
+		long sleep_ms;
 
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)

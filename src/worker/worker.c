@@ -59,7 +59,13 @@
 #include "utils/timestamp.h"
 
 #include "background.h"
-#include "pgqueuer.h"
+#include "catalog_drift.h"
+#include "deferred_wakeup.h"
+#include "guc.h"
+#include "maintenance.h"
+#include "schema_guard.h"
+#include "schema_version.h"
+#include "spi_util.h"
 
 /* back-off of a failing duty */
 #define DUTY_BACKOFF_MIN_MS 1000
@@ -73,7 +79,7 @@ static const char *const duty_activity[PGQ_NDUTIES] = {
 	"pgqueuer maintenance: retention",
 };
 
-static int	duty_failures[PGQ_NDUTIES];
+static int		   duty_failures[PGQ_NDUTIES];
 static TimestampTz duty_retry_at[PGQ_NDUTIES];
 
 /* when the earliest deferred job is due; DT_NOEND if none */
@@ -81,11 +87,11 @@ static TimestampTz next_deferred = DT_NOEND;
 
 /* the schema state last seen, and reported to the log when not current */
 static PgqSchemaState schema_seen = PGQ_SCHEMA_CURRENT;
-static char schema_seen_version[NAMEDATALEN];
+static char			  schema_seen_version[NAMEDATALEN];
 
 /* the schema problems last logged (TopMemoryContext), and whether blocking */
 static char *guard_logged = NULL;
-static bool guard_blocked = false;
+static bool	 guard_blocked = false;
 
 /* the drift lines already logged, each followed by a newline */
 static char *drift_logged = NULL;
@@ -105,7 +111,7 @@ static TimestampTz drift_checked_at = 0;
 static bool
 lock_extension(void)
 {
-	Oid			extoid = get_extension_oid("pgqueuer", true);
+	Oid extoid = get_extension_oid("pgqueuer", true);
 
 	if (!OidIsValid(extoid))
 		return false;
@@ -153,7 +159,7 @@ static bool
 schema_ready(bool *present)
 {
 	PgqSchemaState state = PGQ_SCHEMA_ABSENT;
-	const char *version = "";
+	const char	  *version = "";
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
@@ -191,7 +197,7 @@ duty_error_context(void *arg)
 static bool
 run_duty(int duty, int64 *rows)
 {
-	bool		present;
+	bool				 present;
 	ErrorContextCallback errcallback;
 
 	errcallback.callback = duty_error_context;
@@ -243,7 +249,7 @@ run_duty_guarded(int duty, MemoryContext pass_cxt, int64 *rows)
 	}
 	PG_CATCH();
 	{
-		long		delay = DUTY_BACKOFF_MIN_MS;
+		long delay = DUTY_BACKOFF_MIN_MS;
 
 		/* log it, clean up, and try this duty again later */
 		HOLD_INTERRUPTS();
@@ -298,16 +304,16 @@ static void
 log_guard(List *lines, bool blocking)
 {
 	StringInfoData all;
-	ListCell   *lc;
+	ListCell	  *lc;
 
 	initStringInfo(&all);
-	foreach(lc, lines)
+	foreach (lc, lines)
 		appendStringInfo(&all, "%s\n", (const char *) lfirst(lc));
 	if (guard_logged != NULL && strcmp(guard_logged, all.data) == 0 &&
 		guard_blocked == blocking)
 		return;
 
-	foreach(lc, lines)
+	foreach (lc, lines)
 		ereport(WARNING,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("pgqueuer worker: %s", printable((const char *) lfirst(lc))),
@@ -340,10 +346,10 @@ static void
 log_drift(List *lines)
 {
 	StringInfoData all;
-	ListCell   *lc;
+	ListCell	  *lc;
 
 	initStringInfo(&all);
-	foreach(lc, lines)
+	foreach (lc, lines)
 	{
 		const char *line = (const char *) lfirst(lc);
 		char	   *key = psprintf("%s\n", line);
@@ -373,9 +379,9 @@ log_drift(List *lines)
 static bool
 check_schema(void)
 {
-	bool		present;
-	bool		blocking = false;
-	List	   *lines = NIL;
+	bool  present;
+	bool  blocking = false;
+	List *lines = NIL;
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
@@ -392,7 +398,7 @@ check_schema(void)
 		TimestampTz now = GetCurrentTimestamp();
 
 		check_drift = drift_checked_at == 0 ||
-			TimestampDifferenceExceeds(drift_checked_at, now, DRIFT_CHECK_INTERVAL_MS);
+					  TimestampDifferenceExceeds(drift_checked_at, now, DRIFT_CHECK_INTERVAL_MS);
 		pgq_connect();
 		lines = pgq_schema_guard(TopTransactionContext, &blocking);
 		if (check_drift)
@@ -420,8 +426,8 @@ check_schema(void)
 static bool
 run_pass(MemoryContext pass_cxt)
 {
-	int64		rows[PGQ_NDUTIES] = {0};
-	bool		any = false;
+	int64 rows[PGQ_NDUTIES] = {0};
+	bool  any = false;
 
 	if (!check_schema())
 		return false;
@@ -442,8 +448,7 @@ run_pass(MemoryContext pass_cxt)
 	}
 
 	if (any)
-		elog(DEBUG1, "pgqueuer worker: lease_expiry " INT64_FORMAT ", schedules " INT64_FORMAT
-			 ", deferred_wakeups " INT64_FORMAT ", statistics " INT64_FORMAT ", retention " INT64_FORMAT,
+		elog(DEBUG1, "pgqueuer worker: lease_expiry " INT64_FORMAT ", schedules " INT64_FORMAT ", deferred_wakeups " INT64_FORMAT ", statistics " INT64_FORMAT ", retention " INT64_FORMAT,
 			 rows[0], rows[1], rows[2], rows[3], rows[4]);
 	pgq_slot_mark_healthy();
 	return true;
@@ -470,18 +475,15 @@ sleep_until(TimestampTz wake_at)
 }
 
 /*
- * pgq_worker_main
- *		Entry point of a per-database worker.
+ * worker_start
+ *		Take the slot the launcher reserved (or exit when it is not ours any
+ *		more), connect to the database and fix the settings the duties' SQL
+ *		relies on.
  */
-void
-pgq_worker_main(Datum main_arg)
+static void
+worker_start(Oid dboid)
 {
-	Oid			dboid = DatumGetObjectId(main_arg);
 	PgqWorkerArgs args;
-	MemoryContext pass_cxt;
-	TimestampTz last_pass = 0;
-	TimestampTz next_pass = 0;	/* the first pass runs at once */
-	bool		present = true;
 
 	memcpy(&args, MyBgworkerEntry->bgw_extra, sizeof(args));
 
@@ -511,6 +513,22 @@ pgq_worker_main(Datum main_arg)
 					PGC_SUSET, PGC_S_OVERRIDE);
 	SetConfigOption("default_transaction_read_only", "off",
 					PGC_SUSET, PGC_S_OVERRIDE);
+}
+
+/*
+ * pgq_worker_main
+ *		Entry point of a per-database worker.
+ */
+void
+pgq_worker_main(Datum main_arg)
+{
+	Oid			  dboid = DatumGetObjectId(main_arg);
+	MemoryContext pass_cxt;
+	TimestampTz	  last_pass = 0;
+	TimestampTz	  next_pass = 0; /* the first pass runs at once */
+	bool		  present = true;
+
+	worker_start(dboid);
 
 	pass_cxt = AllocSetContextCreate(TopMemoryContext, "pgqueuer worker pass",
 									 ALLOCSET_DEFAULT_SIZES);
@@ -551,7 +569,7 @@ pgq_worker_main(Datum main_arg)
 		else if ((recheck || now >= next_deferred) &&
 				 schema_seen == PGQ_SCHEMA_CURRENT && !guard_blocked)
 		{
-			int64		rows = 0;
+			int64 rows = 0;
 
 			present = run_duty_guarded(PGQ_DUTY_DEFERRED_WAKEUPS, pass_cxt, &rows);
 		}

@@ -36,14 +36,14 @@
 
 #include "background.h"
 
-PgqShared  *pgq_shared = NULL;
-LWLock	   *pgq_shared_lock = NULL;
+PgqShared *pgq_shared = NULL;
+LWLock	  *pgq_shared_lock = NULL;
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 
 /* this worker's slot, once attached */
-static int	my_slot = -1;
+static int my_slot = -1;
 
 static Size
 shmem_size(void)
@@ -64,7 +64,7 @@ pgq_shmem_request(void)
 static void
 pgq_shmem_startup(void)
 {
-	bool		found;
+	bool found;
 
 	if (prev_shmem_startup_hook)
 		prev_shmem_startup_hook();
@@ -117,7 +117,7 @@ pgq_database_blocked_locked(Oid dboid)
 uint64
 pgq_block_epoch(void)
 {
-	uint64		epoch;
+	uint64 epoch;
 
 	LWLockAcquire(pgq_shared_lock, LW_SHARED);
 	epoch = pgq_shared->block_epoch;
@@ -135,7 +135,7 @@ pgq_block_epoch(void)
 int
 pgq_slot_reserve(Oid dboid, uint64 epoch, uint32 *generation)
 {
-	int			result = -1;
+	int result = -1;
 
 	LWLockAcquire(pgq_shared_lock, LW_EXCLUSIVE);
 	if (!pgq_database_blocked_locked(dboid) &&
@@ -189,7 +189,7 @@ pgq_slot_free(int slot, uint32 generation)
 void
 pgq_slot_request_stop(int slot, uint32 generation)
 {
-	pid_t		pid = 0;
+	pid_t pid = 0;
 
 	LWLockAcquire(pgq_shared_lock, LW_EXCLUSIVE);
 	if (pgq_shared->slots[slot].generation == generation)
@@ -239,7 +239,7 @@ bool
 pgq_slot_attach(int slot, uint32 generation, Oid dboid)
 {
 	PgqWorkerSlot *s;
-	bool		ok = false;
+	bool		   ok = false;
 
 	if (pgq_shared == NULL || slot < 0 || slot >= pgq_shared->nslots)
 		return false;
@@ -330,7 +330,7 @@ pgq_slot_signal_deferred(Oid dboid)
 bool
 pgq_slot_take_deferred_recheck(void)
 {
-	bool		result;
+	bool result;
 
 	if (my_slot < 0)
 		return false;
@@ -352,9 +352,9 @@ pgq_block_database(Oid dboid)
 {
 	for (;;)
 	{
-		bool		blocked = false;
-		pid_t		pids[64];
-		int			npids = 0;
+		bool  blocked = false;
+		pid_t pids[64];
+		int	  npids = 0;
 
 		LWLockAcquire(pgq_shared_lock, LW_EXCLUSIVE);
 		for (int i = 0; i < PGQ_MAX_BLOCKS && !blocked; i++)
@@ -402,12 +402,12 @@ pgq_block_database(Oid dboid)
 bool
 pgq_database_has_running_worker(Oid dboid)
 {
-	bool		found = false;
+	bool found = false;
 
 	LWLockAcquire(pgq_shared_lock, LW_SHARED);
 	for (int i = 0; i < pgq_shared->nslots && !found; i++)
 		found = pgq_shared->slots[i].dboid == dboid &&
-			pgq_shared->slots[i].state == PGQ_SLOT_RUNNING;
+				pgq_shared->slots[i].state == PGQ_SLOT_RUNNING;
 	LWLockRelease(pgq_shared_lock);
 	return found;
 }
@@ -460,7 +460,7 @@ pgq_clear_orphaned_blocks(void)
 void
 pgq_nudge(Oid dboid)
 {
-	bool		known = false;
+	bool known = false;
 
 	LWLockAcquire(pgq_shared_lock, LW_EXCLUSIVE);
 	for (int i = 0; i < pgq_shared->nnudges && !known; i++)
@@ -484,7 +484,7 @@ pgq_nudge(Oid dboid)
 int
 pgq_take_nudges(Oid *dboids, bool *all)
 {
-	int			n;
+	int n;
 
 	LWLockAcquire(pgq_shared_lock, LW_EXCLUSIVE);
 	n = pgq_shared->nnudges;
@@ -529,7 +529,7 @@ pgq_launcher_attach(void)
 void
 pgq_wake_launcher(void)
 {
-	Latch	   *latch;
+	Latch *latch;
 
 	LWLockAcquire(pgq_shared_lock, LW_SHARED);
 	latch = pgq_shared->launcher_latch;

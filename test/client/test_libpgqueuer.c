@@ -28,16 +28,16 @@
 
 #include "libpgqueuer.h"
 
-static int	ntests = 0;
-static int	nfailed = 0;
+static int ntests = 0;
+static int nfailed = 0;
 
 /* check: one TAP line */
-static void check(bool cond, const char *fmt,...) __attribute__((format(printf, 2, 3)));
+static void check(bool cond, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void
-check(bool cond, const char *fmt,...)
+check(bool cond, const char *fmt, ...)
 {
-	va_list		ap;
+	va_list ap;
 
 	printf("%sok %d - ", cond ? "" : "not ", ++ntests);
 	va_start(ap, fmt);
@@ -53,8 +53,8 @@ check(bool cond, const char *fmt,...)
 static char *
 scalar(PGconn *conn, const char *sql)
 {
-	PGresult   *res = PQexec(conn, sql);
-	char	   *v;
+	PGresult *res = PQexec(conn, sql);
+	char	 *v;
 
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) < 1)
 	{
@@ -71,7 +71,7 @@ scalar(PGconn *conn, const char *sql)
 static void
 check_sql(PGconn *conn, const char *sql, const char *expected, const char *what)
 {
-	char	   *v = scalar(conn, sql);
+	char *v = scalar(conn, sql);
 
 	check(strcmp(v, expected) == 0, "%s", what);
 	if (strcmp(v, expected) != 0)
@@ -84,15 +84,15 @@ check_sql(PGconn *conn, const char *sql, const char *expected, const char *what)
 static void
 test_producer(const char *conninfo)
 {
-	PgqClient  *client;
-	PGconn	   *conn;
-	char	   *err = NULL;
-	char		sql[512];
-	int64_t		id = -1;
-	int64_t		ids[4] = {-1, -1, -1, -1};
+	PgqClient		   *client;
+	PGconn			   *conn;
+	char			   *err = NULL;
+	char				sql[512];
+	int64_t				id = -1;
+	int64_t				ids[4] = {-1, -1, -1, -1};
 	const unsigned char bytes[] = {0, 1, 'x', 0xff, '"', '\\'};
-	PgqJobSpec	job = {0};
-	PgqJobSpec	jobs[4];
+	PgqJobSpec			job = {0};
+	PgqJobSpec			jobs[4];
 
 	client = pgq_connect("host=/nonexistent/socket/dir connect_timeout=1", &err);
 	check(client == NULL && err && strstr(err, "could not connect"),
@@ -121,7 +121,7 @@ test_producer(const char *conninfo)
 			  "pgq_enqueue: payload bytes (with NUL), priority, headers, dedupe key stored");
 
 	check(pgq_enqueue(client, &job, PGQ_ON_CONFLICT_RAISE, &id) == -1 &&
-		  strstr(pgq_client_error(client), "23505") != NULL,
+			  strstr(pgq_client_error(client), "23505") != NULL,
 		  "pgq_enqueue: an active duplicate dedupe key fails with 23505 under raise");
 	id = -1;
 	check(pgq_enqueue(client, &job, PGQ_ON_CONFLICT_SKIP, &id) == 0 && id == 0,
@@ -129,7 +129,7 @@ test_producer(const char *conninfo)
 
 	memset(&job, 0, sizeof(job));
 	check(pgq_enqueue(client, &job, PGQ_ON_CONFLICT_RAISE, &id) == -1 &&
-		  strstr(pgq_client_error(client), "entrypoint is required") != NULL,
+			  strstr(pgq_client_error(client), "entrypoint is required") != NULL,
 		  "pgq_enqueue: no entrypoint is refused");
 	job.entrypoint = "t_delay";
 	job.delay_s = -1;
@@ -148,7 +148,7 @@ test_producer(const char *conninfo)
 	jobs[0].payload_len = 1;
 	jobs[1].entrypoint = "t_many";
 	jobs[1].priority = -3;
-	jobs[1].dedupe_key = "t-key-1";	/* clashes with the first job */
+	jobs[1].dedupe_key = "t-key-1"; /* clashes with the first job */
 	jobs[2].entrypoint = "t_many";
 	jobs[2].delay_s = 1.5;
 	jobs[2].headers_json = "{\"n\": 3}";
@@ -156,10 +156,10 @@ test_producer(const char *conninfo)
 	jobs[3].entrypoint = "t_many";
 	jobs[3].dedupe_key = "t-key-2";
 	check(pgq_enqueue_many(client, jobs, 4, PGQ_ON_CONFLICT_RAISE, ids) == -1 &&
-		  strstr(pgq_client_error(client), "23505") != NULL,
+			  strstr(pgq_client_error(client), "23505") != NULL,
 		  "pgq_enqueue_many: all or nothing under raise");
 	check(pgq_enqueue_many(client, jobs, 4, PGQ_ON_CONFLICT_SKIP, ids) == 3 &&
-		  ids[0] > 0 && ids[1] == 0 && ids[2] > ids[0] && ids[3] > ids[2],
+			  ids[0] > 0 && ids[1] == 0 && ids[2] > ids[0] && ids[3] > ids[2],
 		  "pgq_enqueue_many: under skip returns 3, ids in order, 0 for the skipped job");
 	snprintf(sql, sizeof(sql),
 			 "SELECT string_agg(concat_ws(':', encode(payload, 'escape'), priority, headers->>'n', dedupe_key, execute_after > created), ' ' ORDER BY id) FROM pgqueuer.pgqueuer WHERE entrypoint = 't_many'");
@@ -169,7 +169,7 @@ test_producer(const char *conninfo)
 		  "pgq_enqueue_many: n = 0 returns 0");
 	jobs[1].entrypoint = "";
 	check(pgq_enqueue_many(client, jobs, 2, PGQ_ON_CONFLICT_RAISE, NULL) == -1 &&
-		  strstr(pgq_client_error(client), "job 1") != NULL,
+			  strstr(pgq_client_error(client), "job 1") != NULL,
 		  "pgq_enqueue_many: an empty entrypoint is refused, naming the job");
 
 	PQclear(PQexec(conn, "SELECT pgqueuer.cancel(array_agg(id)) FROM pgqueuer.pgqueuer WHERE entrypoint LIKE 't\\_%'"));
@@ -194,12 +194,12 @@ test_wait(const char *conninfo)
 	char		sql[256];
 
 	check(pgq_enqueue(client, &job, PGQ_ON_CONFLICT_RAISE, &ids[0]) == 0 &&
-		  pgq_enqueue(client, &job, PGQ_ON_CONFLICT_RAISE, &ids[1]) == 0,
+			  pgq_enqueue(client, &job, PGQ_ON_CONFLICT_RAISE, &ids[1]) == 0,
 		  "pgq_wait_for: two jobs enqueued");
 	ids[2] = 987654321;
 	check(pgq_wait_for(client, ids, 3, 0.05, states, &pending) == 2 && pending == 2 &&
-		  states[0].id == ids[0] && strcmp(states[0].status, "queued") == 0 &&
-		  states[1].id == ids[1],
+			  states[0].id == ids[0] && strcmp(states[0].status, "queued") == 0 &&
+			  states[1].id == ids[1],
 		  "pgq_wait_for: after the timeout, the known jobs still queued, pending 2");
 
 	snprintf(sql, sizeof(sql),
@@ -207,17 +207,17 @@ test_wait(const char *conninfo)
 			 (long long) ids[1], (long long) ids[0]);
 	PQclear(PQexec(conn, sql));
 	check(pgq_wait_for(client, ids, 2, 10, states, &pending) == 2 && pending == 0 &&
-		  states[0].id == ids[0] && strcmp(states[0].status, "canceled") == 0 &&
-		  states[1].id == ids[1] && strcmp(states[1].status, "canceled") == 0,
+			  states[0].id == ids[0] && strcmp(states[0].status, "canceled") == 0 &&
+			  states[1].id == ids[1] && strcmp(states[1].status, "canceled") == 0,
 		  "pgq_wait_for: outcomes in input order, pending 0");
 	check(pgq_wait_for(client, ids, 0, 1, NULL, NULL) == 0,
 		  "pgq_wait_for: n = 0 returns 0");
 	check(pgq_wait_for(client, ids, 2, -1, states, NULL) == -1 &&
-		  strstr(pgq_client_error(client), "timeout_s") != NULL,
+			  strstr(pgq_client_error(client), "timeout_s") != NULL,
 		  "pgq_wait_for: a negative timeout is refused");
 	ids[1] = ids[0];
 	check(pgq_wait_for(client, ids, 2, 1, states, NULL) == -1 &&
-		  strstr(pgq_client_error(client), "more than once") != NULL,
+			  strstr(pgq_client_error(client), "more than once") != NULL,
 		  "pgq_wait_for: the server's error for a duplicate id");
 	pgq_disconnect(client);
 }
@@ -227,12 +227,12 @@ test_wait(const char *conninfo)
 typedef struct Shared
 {
 	pthread_mutex_t lock;
-	int			handled;
-	int			executor_calls;
-	int			bad_args;
-	int			log_lines;
-	int			cleanups;
-	bool		started;
+	int				handled;
+	int				executor_calls;
+	int				bad_args;
+	int				log_lines;
+	int				cleanups;
+	bool			started;
 } Shared;
 
 static Shared shared = {.lock = PTHREAD_MUTEX_INITIALIZER};
@@ -241,7 +241,7 @@ static PgqStatus
 handle_ok(PgqContext *ctx)
 {
 	const PgqJob *job = pgq_ctx_job(ctx);
-	Shared	   *s = pgq_ctx_resources(ctx);
+	Shared		 *s = pgq_ctx_resources(ctx);
 
 	pthread_mutex_lock(&s->lock);
 	s->handled++;
@@ -265,7 +265,7 @@ handle_hold(PgqContext *ctx)
 static PgqStatus
 handle_exception(PgqContext *ctx)
 {
-	return PGQ_EXCEPTION;		/* no pgq_ctx_set_exception: HandlerError */
+	return PGQ_EXCEPTION; /* no pgq_ctx_set_exception: HandlerError */
 }
 
 static PgqStatus
@@ -283,7 +283,7 @@ handle_slow(PgqContext *ctx)
 static PgqStatus
 counting_executor(PgqContext *ctx, PgqHandler handler, void *arg)
 {
-	Shared	   *s = arg;
+	Shared *s = arg;
 
 	pthread_mutex_lock(&s->lock);
 	s->executor_calls++;
@@ -294,9 +294,9 @@ counting_executor(PgqContext *ctx, PgqHandler handler, void *arg)
 static void
 log_sink(PgqLogLevel level, const char *message, void *arg)
 {
-	Shared	   *s = arg;
+	Shared *s = arg;
 
-	s->log_lines++;				/* calls are serialised by the library */
+	s->log_lines++; /* calls are serialised by the library */
 }
 
 static void
@@ -311,7 +311,7 @@ stopper(void *arg)
 {
 	for (;;)
 	{
-		bool		started;
+		bool			started;
 		struct timespec ts = {0, 10 * 1000 * 1000};
 
 		pthread_mutex_lock(&shared.lock);
@@ -328,21 +328,21 @@ stopper(void *arg)
 static void
 test_worker(const char *conninfo)
 {
-	PgqWorkerOptions opts;
+	PgqWorkerOptions	 opts;
 	PgqEntrypointOptions eo = {0};
-	PgqWorker  *worker;
-	PgqWorkerStats st;
-	PgqClient  *client;
-	PgqJobSpec	spec = {0};
-	PgqJobSpec	specs[50];
-	int64_t		hold_id = 0;
-	char		sql[256];
-	pthread_t	thread;
+	PgqWorker			*worker;
+	PgqWorkerStats		 st;
+	PgqClient			*client;
+	PgqJobSpec			 spec = {0};
+	PgqJobSpec			 specs[50];
+	int64_t				 hold_id = 0;
+	char				 sql[256];
+	pthread_t			 thread;
 
 	pgq_worker_options_init(&opts);
 	check(opts.batch_size == 10 && opts.dequeue_timeout_s == 30.0 &&
-		  opts.max_concurrent_tasks == 0 && opts.mode == PGQ_MODE_CONTINUOUS &&
-		  opts.log_level == PGQ_LOG_INFO && !opts.shutdown_on_listener_failure,
+			  opts.max_concurrent_tasks == 0 && opts.mode == PGQ_MODE_CONTINUOUS &&
+			  opts.log_level == PGQ_LOG_INFO && !opts.shutdown_on_listener_failure,
 		  "pgq_worker_options_init: PgQueuer's defaults");
 
 	worker = pgq_worker_new(NULL);
@@ -352,14 +352,14 @@ test_worker(const char *conninfo)
 		  "add_entrypoint: a NULL handler is refused");
 	eo.on_failure = "explode";
 	check(pgq_worker_add_entrypoint(worker, "t_x", handle_ok, NULL, NULL, NULL, &eo) == -1 &&
-		  strstr(pgq_worker_error(worker), "on_failure") != NULL,
+			  strstr(pgq_worker_error(worker), "on_failure") != NULL,
 		  "add_entrypoint: a bad on_failure is refused");
 	eo.on_failure = NULL;
 	eo.concurrency_limit = -1;
 	check(pgq_worker_add_entrypoint(worker, "t_x", handle_ok, NULL, NULL, NULL, &eo) == -1,
 		  "add_entrypoint: a negative concurrency_limit is refused");
 	check(pgq_worker_add_entrypoint(worker, "t_x", handle_ok, NULL, NULL, NULL, NULL) == 0 &&
-		  pgq_worker_add_entrypoint(worker, "t_x", handle_ok, NULL, NULL, NULL, NULL) == -1,
+			  pgq_worker_add_entrypoint(worker, "t_x", handle_ok, NULL, NULL, NULL, NULL) == -1,
 		  "add_entrypoint: a duplicate name is refused");
 	pgq_worker_free(worker);
 
@@ -396,7 +396,7 @@ test_worker(const char *conninfo)
 	}
 	spec.entrypoint = "t_hold";
 	check(pgq_enqueue_many(client, specs, 50, PGQ_ON_CONFLICT_RAISE, NULL) == 50 &&
-		  pgq_enqueue(client, &spec, PGQ_ON_CONFLICT_RAISE, &hold_id) == 0,
+			  pgq_enqueue(client, &spec, PGQ_ON_CONFLICT_RAISE, &hold_id) == 0,
 		  "enqueue 51 jobs for the worker");
 	spec.entrypoint = "t_exc";
 	pgq_enqueue(client, &spec, PGQ_ON_CONFLICT_RAISE, NULL);
@@ -419,7 +419,7 @@ test_worker(const char *conninfo)
 		  pgq_worker_error(worker));
 	pgq_worker_stats(worker, &st);
 	check(st.dequeued == 52 && st.successful == 50 && st.held == 1 && st.exception == 1 &&
-		  st.retried == 0 && st.cancelled == 0 && st.running == 0,
+			  st.retried == 0 && st.cancelled == 0 && st.running == 0,
 		  "stats: dequeued %lld, successful %lld, held %lld, exception %lld",
 		  (long long) st.dequeued, (long long) st.successful, (long long) st.held,
 		  (long long) st.exception);

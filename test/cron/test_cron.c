@@ -24,9 +24,9 @@
 
 typedef struct TestState
 {
-	int			run;
-	int			passed;
-	int			failed;
+	int run;
+	int passed;
+	int failed;
 } TestState;
 
 /* expected result of a cron_next() call; expected NULL = no match */
@@ -144,7 +144,7 @@ static const ErrorCase error_cases[] = {
 	{"* * * * 8", 5, "day of week", 9, "value 8 is out of range 0-7"},
 	{"* * * * * 60", 6, "second", 11, "value 60 is out of range 0-59"},
 	{"99999999999 * * * *", 1, "minute", 1,
-	"value 99999999999 is out of range 0-59"},
+	 "value 99999999999 is out of range 0-59"},
 	{"5-3 * * * *", 1, "minute", 1, "range 5-3 is backwards"},
 	{"* * * * fri-mon", 5, "day of week", 9, "range fri-mon is backwards"},
 	{"*/0 * * * *", 1, "minute", 3, "step 0 is out of range 1-60"},
@@ -163,7 +163,7 @@ static const ErrorCase error_cases[] = {
 	{"-5 * * * *", 1, "minute", 1, "unexpected character \"-\""},
 	{"* * * jan/x *", 4, "month", 11, "invalid step \"x\""},
 	{"? * * * *", 1, "minute", 1,
-	"\"?\" is only allowed in day of month and day of week"},
+	 "\"?\" is only allowed in day of month and day of week"},
 	{"\t*\t61 * * *", 2, "hour", 4, "value 61 is out of range 0-23"},
 	{"", 0, NULL, 1, "cron expression is empty"},
 	{" \t ", 0, NULL, 1, "cron expression is empty"},
@@ -224,8 +224,8 @@ month_days(int y, int m)
 static int64_t
 days_from_civil(int y, int m, int d)
 {
-	int64_t		days = 0;
-	int			k;
+	int64_t days = 0;
+	int		k;
 
 	for (k = 1970; k < y; k++)
 		days += is_leap(k) ? 366 : 365;
@@ -240,7 +240,7 @@ days_from_civil(int y, int m, int d)
 static int64_t
 parse_time(const char *s)
 {
-	int			y, mo, d, h, mi, sec;
+	int y, mo, d, h, mi, sec;
 
 	if (sscanf(s, "%d-%d-%d %d:%d:%d", &y, &mo, &d, &h, &mi, &sec) != 6)
 	{
@@ -254,10 +254,10 @@ parse_time(const char *s)
 static void
 format_time(int64_t t, char *buf, size_t len)
 {
-	int64_t		days = t / 86400;
-	int64_t		secs = t % 86400;
-	int			y = 1970;
-	int			m = 1;
+	int64_t days = t / 86400;
+	int64_t secs = t % 86400;
+	int		y = 1970;
+	int		m = 1;
 
 	if (secs < 0)
 	{
@@ -278,17 +278,17 @@ format_time(int64_t t, char *buf, size_t len)
 static void
 test_next(TestState *ts)
 {
-	size_t		i;
+	size_t i;
 
 	for (i = 0; i < sizeof(next_cases) / sizeof(next_cases[0]); i++)
 	{
 		const NextCase *c = &next_cases[i];
-		CronSchedule sched;
-		CronError	err;
-		int64_t		next = 0;
-		char		desc[160];
-		char		got[CRON_ERRMSG_LEN + 32];
-		bool		ok;
+		CronSchedule	sched;
+		CronError		err;
+		int64_t			next = 0;
+		char			desc[160];
+		char			got[CRON_ERRMSG_LEN + 32];
+		bool			ok;
 
 		snprintf(desc, sizeof(desc), "next \"%s\" after %s", c->expr, c->from);
 		if (!cron_parse(c->expr, &sched, &err))
@@ -315,17 +315,17 @@ test_next(TestState *ts)
 static void
 test_errors(TestState *ts)
 {
-	size_t		i;
+	size_t i;
 
 	for (i = 0; i < sizeof(error_cases) / sizeof(error_cases[0]); i++)
 	{
 		const ErrorCase *c = &error_cases[i];
-		CronSchedule sched;
-		CronError	err;
-		char		desc[160];
-		char		got[CRON_ERRMSG_LEN + 64];
-		char		want[CRON_ERRMSG_LEN + 64];
-		bool		ok;
+		CronSchedule	 sched;
+		CronError		 err;
+		char			 desc[160];
+		char			 got[CRON_ERRMSG_LEN + 64];
+		char			 want[CRON_ERRMSG_LEN + 64];
+		bool			 ok;
 
 		memset(&err, 0, sizeof(err));
 		snprintf(desc, sizeof(desc), "reject \"%s\"",
@@ -351,16 +351,16 @@ test_errors(TestState *ts)
 static void
 test_normalize(TestState *ts)
 {
-	size_t		i;
+	size_t i;
 
 	for (i = 0; i < sizeof(norm_cases) / sizeof(norm_cases[0]); i++)
 	{
 		const NormCase *c = &norm_cases[i];
-		char		buf[64];
-		char		desc[160];
-		char		got[CRON_ERRMSG_LEN + 80];
-		CronError	err;
-		bool		res;
+		char			buf[64];
+		char			desc[160];
+		char			got[CRON_ERRMSG_LEN + 80];
+		CronError		err;
+		bool			res;
 
 		snprintf(desc, sizeof(desc), "normalize \"%s\" (buflen %d)",
 				 c->expr, (int) c->buflen);
@@ -371,7 +371,7 @@ test_normalize(TestState *ts)
 			snprintf(got, sizeof(got), "failure \"%s\": %s", buf, err.message);
 		if (c->expected != NULL)
 		{
-			char		want[80];
+			char want[80];
 
 			snprintf(want, sizeof(want), "\"%s\"", c->expected);
 			report(ts, res && strcmp(buf, c->expected) == 0, desc, got, want);
@@ -391,14 +391,13 @@ static const char *const brute_exprs[] = {
 	"0 0 */2 * 5", "5-10/2 3,17 * jan,jun-aug *", "0 0 ? * sun,7",
 	"59 23 28-31 * *", "0 0 1 */2 *", "0 6 * * 1/2",
 	"0/20 * * * * 30", "* * * * * */7", "*/3 * * * * *",
-	"0 0 * * * 0", "10 4 29 2 *", "0 0 29 * 1"
-};
+	"0 0 * * * 0", "10 4 29 2 *", "0 0 29 * 1"};
 
 /* Day-level civil date of "days since the epoch", naive. */
 static void
 civil_of_day(int64_t days, int *y, int *m, int *d)
 {
-	char		buf[32];
+	char buf[32];
 
 	format_time(days * 86400, buf, sizeof(buf));
 	sscanf(buf, "%d-%d-%d", y, m, d);
@@ -411,30 +410,31 @@ civil_of_day(int64_t days, int *y, int *m, int *d)
 static int64_t
 brute_next(const CronSchedule *s, int64_t after, int64_t limit)
 {
-	int64_t		step = s->has_seconds ? 1 : 60;
-	int64_t		t = after + 1;
-	int64_t		cur_day = INT64_MIN;
-	bool		day_ok = false;
+	int64_t step = s->has_seconds ? 1 : 60;
+	int64_t t = after + 1;
+	int64_t cur_day = INT64_MIN;
+	bool	day_ok = false;
 
 	if (!s->has_seconds)
 		t = ((t + 59) / 60) * 60;
 	for (; t <= limit; t += step)
 	{
-		int64_t		day = t / 86400;
-		int			sod = (int) (t % 86400);
+		int64_t day = t / 86400;
+		int		sod = (int) (t % 86400);
 
 		if (day != cur_day)
 		{
-			int			y, m, d;
-			int			wd = (int) ((day % 7 + 7 + 4) % 7);
-			bool		dom, dow;
+			int	 y, m, d;
+			int	 wd = (int) ((day % 7 + 7 + 4) % 7);
+			bool dom, dow;
 
 			civil_of_day(day, &y, &m, &d);
 			dom = (s->days >> d) & 1;
 			dow = (s->weekdays >> wd) & 1;
 			day_ok = ((s->months >> m) & 1) &&
-				((s->dom_restricted && s->dow_restricted) ?
-				 (dom || dow) : (dom && dow));
+					 ((s->dom_restricted && s->dow_restricted) ?
+						  (dom || dow) :
+						  (dom && dow));
 			cur_day = day;
 		}
 		if (day_ok && ((s->hours >> (sod / 3600)) & 1) &&
@@ -452,31 +452,31 @@ brute_next(const CronSchedule *s, int64_t after, int64_t limit)
 static void
 test_brute(TestState *ts)
 {
-	size_t		i;
-	uint32_t	rng = 12345;
+	size_t	 i;
+	uint32_t rng = 12345;
 
 	for (i = 0; i < sizeof(brute_exprs) / sizeof(brute_exprs[0]); i++)
 	{
 		CronSchedule s;
-		char		desc[160];
-		char		got[96] = "agrees";
-		char		want[64] = "agrees";
-		bool		ok = cron_parse(brute_exprs[i], &s, NULL);
-		int			k;
+		char		 desc[160];
+		char		 got[96] = "agrees";
+		char		 want[64] = "agrees";
+		bool		 ok = cron_parse(brute_exprs[i], &s, NULL);
+		int			 k;
 
 		snprintf(desc, sizeof(desc), "brute-force cross-check of \"%s\"",
 				 brute_exprs[i]);
 		for (k = 0; ok && k < 8; k++)
 		{
-			int64_t		after;
-			int64_t		window = s.has_seconds ? 3 * 86400 : 120 * 86400;
-			int64_t		fast = -1;
-			int64_t		slow;
+			int64_t after;
+			int64_t window = s.has_seconds ? 3 * 86400 : 120 * 86400;
+			int64_t fast = -1;
+			int64_t slow;
 
 			rng = rng * 1103515245u + 12345u;
 			after = 31536000 + (int64_t) (rng % 4099680000u);
 			if (k == 0)
-				after = after / 86400 * 86400 - 1;	/* just before midnight */
+				after = after / 86400 * 86400 - 1; /* just before midnight */
 			slow = brute_next(&s, after, after + window);
 			if (!cron_next(&s, after, &fast))
 				fast = -1;
@@ -500,8 +500,8 @@ static void
 test_bits(TestState *ts)
 {
 	CronSchedule s;
-	char		got[128];
-	bool		ok;
+	char		 got[128];
+	bool		 ok;
 
 	ok = cron_parse("*/15 0,23 1,31 jan,12 7", &s, NULL);
 	snprintf(got, sizeof(got), "%d %llx %lx %lx %x %x", (int) ok,
@@ -537,7 +537,7 @@ test_bits(TestState *ts)
 int
 main(void)
 {
-	TestState	ts = {0, 0, 0};
+	TestState ts = {0, 0, 0};
 
 	test_next(&ts);
 	test_errors(&ts);

@@ -60,7 +60,7 @@
 #include "libpgqueuer.h"
 
 /* The factory's symbol: pgq run ./libmyjobs.so:setup */
-extern int	setup(PgqWorker *worker);
+extern int setup(PgqWorker *worker);
 
 /*
  * Shared resources: one object for all handlers of the worker (PgQueuer's
@@ -70,11 +70,11 @@ extern int	setup(PgqWorker *worker);
 typedef struct MyResources
 {
 	pthread_mutex_t lock;
-	long		handled;		/* jobs that reached a handler */
-	int			limited_running;	/* "limited" jobs running in this process */
-	int			limited_max;	/* the most seen at once */
-	int			limited_ms;
-	const char *track_file;		/* NULL: no cross-process tracking */
+	long			handled;		 /* jobs that reached a handler */
+	int				limited_running; /* "limited" jobs running in this process */
+	int				limited_max;	 /* the most seen at once */
+	int				limited_ms;
+	const char	   *track_file; /* NULL: no cross-process tracking */
 } MyResources;
 
 /* Called once by pgq_worker_free(), after the last handler returned. */
@@ -115,7 +115,7 @@ sleep_ms(long ms)
 static long
 payload_long(const PgqJob *job)
 {
-	char		text[32] = "";
+	char text[32] = "";
 
 	if (job->payload && job->payload_len < sizeof(text))
 		memcpy(text, job->payload, job->payload_len);
@@ -140,7 +140,7 @@ static PgqStatus
 handle_sleep(PgqContext *ctx)
 {
 	const PgqJob *job = pgq_ctx_job(ctx);
-	long		ms = payload_long(job);
+	long		  ms = payload_long(job);
 
 	count(ctx);
 	for (long slept = 0; slept < ms; slept += 10)
@@ -161,7 +161,7 @@ handle_sleep(PgqContext *ctx)
 static PgqStatus
 handle_fail(PgqContext *ctx)
 {
-	char		msg[256];
+	char msg[256];
 
 	count(ctx);
 	snprintf(msg, sizeof(msg), "fail was asked to fail job %lld",
@@ -208,16 +208,16 @@ handle_later(PgqContext *ctx)
 static void
 track_file(const char *path, int delta)
 {
-	char		buf[64] = "";
-	int			cur = 0;
-	int			max = 0;
-	int			fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	char buf[64] = "";
+	int	 cur = 0;
+	int	 max = 0;
+	int	 fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 
 	if (fd < 0)
 		return;
 	if (flock(fd, LOCK_EX) == 0)
 	{
-		ssize_t		n = pread(fd, buf, sizeof(buf) - 1, 0);
+		ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
 
 		if (n > 0)
 		{
@@ -284,9 +284,9 @@ handle_unstable(PgqContext *ctx)
 /* The settings of the retrying executor, given as executor_arg. */
 typedef struct RetryPolicy
 {
-	int			max_tries;		/* calls of the handler, at most */
-	long		initial_delay_ms;	/* then doubled after every failure */
-	long		max_delay_ms;
+	int	 max_tries;		   /* calls of the handler, at most */
+	long initial_delay_ms; /* then doubled after every failure */
+	long max_delay_ms;
 } RetryPolicy;
 
 static const RetryPolicy unstable_policy = {5, 20, 200};
@@ -301,8 +301,8 @@ static PgqStatus
 retry_executor(PgqContext *ctx, PgqHandler handler, void *arg)
 {
 	const RetryPolicy *policy = arg;
-	long		delay = policy->initial_delay_ms;
-	PgqStatus	status = PGQ_EXCEPTION;
+	long			   delay = policy->initial_delay_ms;
+	PgqStatus		   status = PGQ_EXCEPTION;
 
 	unstable_calls = 0;
 	for (int attempt = 1; attempt <= policy->max_tries; attempt++)
@@ -335,11 +335,11 @@ env_long(const char *name, long def)
 int
 setup(PgqWorker *worker)
 {
-	MyResources *res;
+	MyResources			*res;
 	PgqEntrypointOptions flaky = {0};
 	PgqEntrypointOptions limited = {0};
 	PgqEntrypointOptions sleeping = {0};
-	const char *lease = getenv("MYJOBS_LEASE");
+	const char			*lease = getenv("MYJOBS_LEASE");
 
 	if (getenv("MYJOBS_FAIL_SETUP"))
 	{

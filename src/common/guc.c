@@ -1,37 +1,51 @@
 /*-------------------------------------------------------------------------
  *
- * pgqueuer.c
- *		Module entry point of the pgqueuer extension: _PG_init and the GUCs.
+ * guc.c
+ *		The GUCs of the pgqueuer extension: their variables, their
+ *		definitions (pgq_define_gucs, the one place that lists them) and
+ *		their check hooks.
+ *
+ * To add a GUC: its variable below, its extern in guc.h, its
+ * DefineCustom*Variable call in pgq_define_gucs(), and its entry in
+ * docs/configuration.md.
  *
  * IDENTIFICATION
- *		src/common/pgqueuer.c
+ *		src/common/guc.c
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
-#include "fmgr.h"
-#include "miscadmin.h"
+#include <limits.h>
+
+#include "pgtime.h"
 #include "utils/guc.h"
 #include "utils/varlena.h"
 
-#include "background.h"
-#include "pgqueuer.h"
+#include "args.h"
+#include "guc.h"
 
-PG_MODULE_MAGIC;
+int	  pgq_lease_timeout_s = 30;
+int	  pgq_max_attempts = 5;
+int	  pgq_log_retention_s = 7 * 24 * 3600;
+int	  pgq_stats_chunk = 10000;
+int	  pgq_naptime_ms = 1000;
+bool  pgq_enabled = true;
+char *pgq_databases = NULL;
+char *pgq_schedule_timezone = NULL;
+bool  pgq_announce_outcomes = false;
+int	  pgq_history = PGQ_HISTORY_FULL;
+int	  pgq_fold_margin_ms = 1000;
 
-int			pgq_lease_timeout_s = 30;
-int			pgq_max_attempts = 5;
-int			pgq_log_retention_s = 7 * 24 * 3600;
-int			pgq_stats_chunk = 10000;
-int			pgq_naptime_ms = 1000;
-bool		pgq_enabled = true;
-char	   *pgq_databases = NULL;
-char	   *pgq_schedule_timezone = NULL;
-bool		pgq_announce_outcomes = false;
-bool		pgq_preloaded = false;
+/* set by _PG_init: loaded by shared_preload_libraries */
+bool pgq_preloaded = false;
 
-void		_PG_init(void);
+/* the values of pgqueuer.history (history.c says what each writes) */
+static const struct config_enum_entry history_options[] = {
+	{"full", PGQ_HISTORY_FULL, false},
+	{"finished", PGQ_HISTORY_FINISHED, false},
+	{"none", PGQ_HISTORY_NONE, false},
+	{NULL, 0, false}};
 
 /*
  * check_databases
@@ -40,9 +54,9 @@ void		_PG_init(void);
 static bool
 check_databases(char **newval, void **extra, GucSource source)
 {
-	char	   *raw;
-	List	   *names;
-	bool		ok;
+	char *raw;
+	List *names;
+	bool  ok;
 
 	if (*newval == NULL)
 		return true;
@@ -57,18 +71,41 @@ check_databases(char **newval, void **extra, GucSource source)
 }
 
 /*
- * _PG_init
- *		Define the GUCs and install the planner hook of the queue's
- *		statements (plan_shape.c).  Loaded either by shared_preload_libraries or on the
- *		first call of one of the extension's functions; the SQL functions do
- *		not require preloading.  When preloaded (and not in a binary
- *		upgrade), also set up the shared memory that wakes wait_for() and
- *		the background worker: shared memory, the
- *		utility hook that stops a database's worker before DROP DATABASE and
- *		friends, and the launcher.
+ * check_timezone
+ *		check_hook of pgqueuer.schedule_timezone: a zone pg_tzset knows,
+ *		without leap seconds.
+ */
+static bool
+check_timezone(char **newval, void **extra, GucSource source)
+{
+	pg_tz *tz;
+
+	if (*newval == NULL)
+		return true;
+	tz = pg_tzset(*newval);
+	if (tz == NULL)
+	{
+		GUC_check_errdetail("Time zone \"%s\" is not known.", pgq_clip(*newval));
+		return false;
+	}
+	if (!pg_tz_acceptable(tz))
+	{
+		GUC_check_errdetail("Time zone \"%s\" uses leap seconds.", pgq_clip(*newval));
+		return false;
+	}
+	return true;
+}
+
+/*
+ * pgq_define_gucs
+ *		Define every GUC of the extension and reserve the prefix.  Called
+ *		once, by _PG_init (init.c).
+ *
+ * Long because it is the one list of the extension's GUCs, a
+ * DefineCustom*Variable call each: a new GUC goes here, next to the others.
  */
 void
-_PG_init(void)
+pgq_define_gucs(void)
 {
 	DefineCustomIntVariable("pgqueuer.lease_timeout",
 							"Lease (heartbeat timeout) of entrypoints that are not registered.",
@@ -134,26 +171,35 @@ _PG_init(void)
 							 PGC_SIGHUP, 0,
 							 NULL, NULL, NULL);
 
+	/*
+	 * PGC_SUSET: a role below superuser must not switch off the record of
+	 * what its own session does; a superuser sets it per database or role
+	 * with ALTER DATABASE / ALTER ROLE ... SET, or in postgresql.conf.
+	 */
+	DefineCustomEnumVariable("pgqueuer.history",
+							 "How much job history pgqueuer writes to pgqueuer_log.",
+							 "full: PgQueuer's queued, picked and outcome rows; finished: outcome rows only; none: no rows (no statistics, no outcomes for job_status() and wait_for()).",
+							 &pgq_history,
+							 PGQ_HISTORY_FULL,
+							 history_options,
+							 PGC_SUSET, 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pgqueuer.statistics_fold_margin",
+							"How long the statistics fold stays behind the earliest transaction start it sees.",
+							"Covers a transaction whose start time is taken but not yet reported (statistics.c); tests set 0.",
+							&pgq_fold_margin_ms,
+							1000, 0, 60 * 1000,
+							PGC_SUSET, GUC_UNIT_MS | GUC_NOT_IN_SAMPLE,
+							NULL, NULL, NULL);
+
 	DefineCustomStringVariable("pgqueuer.schedule_timezone",
 							   "Time zone of cron schedules registered without one.",
 							   "An IANA name such as Europe/Oslo; schedule() stores it with the schedule.",
 							   &pgq_schedule_timezone,
 							   "UTC",
 							   PGC_USERSET, 0,
-							   pgq_check_timezone_guc, NULL, NULL);
+							   check_timezone, NULL, NULL);
 
 	MarkGUCPrefixReserved("pgqueuer");
-
-	pgq_install_plan_hook();
-
-	if (!process_shared_preload_libraries_in_progress)
-		return;
-	pgq_preloaded = true;
-	if (IsBinaryUpgrade)
-		return;
-
-	pgq_shmem_install_hooks();
-	pgq_wait_install_hooks();
-	pgq_install_utility_hook();
-	pgq_register_launcher();
 }

@@ -1,0 +1,18 @@
+/*-------------------------------------------------------------------------
+ *
+ * statistics.h
+ *		Folding log rows into statistics, and retention (statistics.c).
+ *
+ * IDENTIFICATION
+ *		src/api/statistics.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PGQ_STATISTICS_H
+#define PGQ_STATISTICS_H
+
+extern int64 pgq_fold_statistics(int chunk, bool single_writer);
+extern int64 pgq_fold_statistics_tail(int chunk);
+extern int64 pgq_prune_history(void);
+
+#endif /* PGQ_STATISTICS_H */

@@ -1,0 +1,101 @@
+/*-------------------------------------------------------------------------
+ *
+ * history.c
+ *		What pgqueuer.history (guc.c) keeps, and the one place that spells a
+ *		log-row INSERT.
+ *
+ * PgQueuer's log (pgqueuer.pgqueuer_log) gets a row for every transition
+ * of a job: 'queued' at enqueue, 'picked' at each claim, then the outcome.
+ * That history is what PgQueuer's dashboard and statistics read, and it is
+ * the default here; but each row costs a heap tuple and four index entries,
+ * as much as the job itself.  pgqueuer.history chooses:
+ *
+ *	full		PgQueuer's three rows per job (the default);
+ *	finished	only the rows that record how an attempt ended (complete(),
+ *				retry(), cancel(), lease expiry);
+ *	none		no log rows, hence no statistics, and job_status() and
+ *				wait_for() cannot tell how a finished job ended.
+ *
+ * Every statement that writes log rows builds its text here: the caller
+ * gives the statement's head (a WITH list whose CTEs produce the rows), a
+ * SELECT of the rows (job_id, status, priority, entrypoint, traceback) and
+ * the tail; the log CTE is spliced in only when the current mode keeps that
+ * kind of row, and each variant is a kept plan of its own.
+ *
+ * Rows written here have aggregated = NULL: the statistics fold counts them
+ * by time (statistics.c) without updating them, while PgQueuer's own
+ * aggregation, which takes "NOT aggregated" rows, leaves them alone.
+ *
+ * IDENTIFICATION
+ *		src/common/history.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "utils/guc.h"
+
+#include "guc.h"
+#include "history.h"
+#include "schema_version.h"
+#include "spi_util.h"
+
+/*
+ * pgq_log_wanted
+ *		Whether the current mode writes log rows of this kind.
+ */
+bool
+pgq_log_wanted(PgqLogKind kind)
+{
+	switch (pgq_history)
+	{
+		case PGQ_HISTORY_FULL:
+			return true;
+		case PGQ_HISTORY_FINISHED:
+			return kind == PGQ_LOG_OUTCOME;
+		default:
+			return false;
+	}
+}
+
+/*
+ * pgq_log_plan
+ *		The kept plan of head [, log CTE] tail for the current mode.
+ *
+ * cache points to PGQ_LOG_PLAN_SLOTS plan slots: [0] without the log rows,
+ * [1] with rows for a 1.0 schema still waiting for ALTER EXTENSION UPDATE
+ * (aggregated = false: its statistics fold flips rows, it has no
+ * watermark), [2] with rows counted by time (aggregated = NULL).
+ * rows is a SELECT whose five columns are job_id, status, priority,
+ * entrypoint and traceback (jsonb, may be NULL); head must end inside a
+ * WITH list (after a CTE), and tail holds any further CTEs (each starting
+ * with a comma) and the statement's final SELECT or DML.  Must be called
+ * between SPI_connect and SPI_finish.
+ */
+SPIPlanPtr
+pgq_log_plan(SPIPlanPtr *cache, PgqLogKind kind, const char *head,
+			 const char *rows, const char *tail, int nargs,
+			 const Oid *argtypes)
+{
+	int	  slot = 0;
+	char *sql;
+
+	if (pgq_log_wanted(kind))
+		slot = pgq_schema_state(NULL) == PGQ_SCHEMA_CURRENT ? 2 : 1;
+	if (cache[slot] != NULL)
+		return cache[slot];
+	if (slot > 0)
+		sql = psprintf("%s, pgq_log AS ("
+					   " INSERT INTO pgqueuer.pgqueuer_log"
+					   "  (job_id, status, priority, entrypoint, traceback, aggregated)"
+					   " SELECT r.job_id, r.status, r.priority, r.entrypoint, r.traceback,"
+					   "  %s::pg_catalog.bool"
+					   " FROM (%s) AS r(job_id, status, priority, entrypoint, traceback)"
+					   ") %s",
+					   head, slot == 2 ? "NULL" : "false", rows, tail);
+	else
+		sql = psprintf("%s %s", head, tail);
+	pgq_plan(&cache[slot], sql, nargs, argtypes);
+	pfree(sql);
+	return cache[slot];
+}

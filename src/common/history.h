@@ -1,0 +1,34 @@
+/*-------------------------------------------------------------------------
+ *
+ * history.h
+ *		How much history pgqueuer writes to the log (pgqueuer.history),
+ *		and the one statement piece that writes a log row.
+ *
+ * IDENTIFICATION
+ *		src/common/history.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PGQ_HISTORY_H
+#define PGQ_HISTORY_H
+
+#include "executor/spi.h"
+
+/* which kind of log row a statement writes */
+typedef enum PgqLogKind
+{
+	PGQ_LOG_TRANSITION, /* 'queued' at enqueue, 'picked' at claim */
+	PGQ_LOG_OUTCOME		/* what ended an attempt: complete(), retry(),
+								 * cancel(), lease expiry, schedules' jobs */
+} PgqLogKind;
+
+/* kept plans per statement: without log rows, with rows for 1.0, current */
+#define PGQ_LOG_PLAN_SLOTS 3
+
+extern bool		  pgq_log_wanted(PgqLogKind kind);
+extern SPIPlanPtr pgq_log_plan(SPIPlanPtr *cache, PgqLogKind kind,
+							   const char *head, const char *rows,
+							   const char *tail, int nargs,
+							   const Oid *argtypes);
+
+#endif /* PGQ_HISTORY_H */
