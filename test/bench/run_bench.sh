@@ -639,8 +639,14 @@ wal_claim_pgq() {
 }
 
 # bgworker_enabled on|off: switch pgqueuer's background worker of the
-# server; off returns once the database's worker has gone
+# server (off: the statistics fold counts every row of a finished
+# transaction at once); off returns once the database's worker has gone
 bgworker_enabled() {
+	if [ "$1" = off ]; then
+		sql -c 'ALTER SYSTEM SET pgqueuer.statistics_fold_margin = 0' >/dev/null
+	else
+		sql -c 'ALTER SYSTEM RESET pgqueuer.statistics_fold_margin' >/dev/null
+	fi
 	sql -c "ALTER SYSTEM SET pgqueuer.enabled = $1" -c 'SELECT pg_reload_conf()' >/dev/null
 	[ "$1" = off ] || return 0
 	local deadline=$((SECONDS + 30))
