@@ -72,6 +72,7 @@ FLAT_TX=${BENCH_FLAT_TX:-1000}
 FLAT_SECONDS=${BENCH_FLAT_SECONDS:-5}
 FLAT_REPEAT=${BENCH_FLAT_REPEAT:-3}
 WAL_JOBS=${BENCH_WAL_JOBS:-20000}
+WAL_HISTORY=${BENCH_WAL_HISTORY:-full finished none}
 
 for s in $SECTIONS; do
 	case $s in
@@ -661,23 +662,10 @@ bgworker_enabled() {
 
 section_wal() {
 	local n=$WAL_JOBS tx=$((WAL_JOBS / BATCH))
-	local pe pd be bd
+	local pe pd be bd m
+	local -A wal_e wal_d
 	n=$((tx * BATCH))
 	local pgq_tables=(pgqueuer pgqueuer_log pgqueuer_statistics pgqueuer_entrypoints)
-
-	# the folds run here, in backends that exit (and so report their rows
-	# written), not in the background worker
-	bgworker_enabled off
-	reset_all
-	wal_step "pgqueuer enqueue (batches of $BATCH), then the statistics fold" "$n" pgqueuer "${pgq_tables[@]}" -- \
-		wal_enqueue_pgq "$tx"
-	pe=$step_wal
-	sql -c 'CHECKPOINT' >/dev/null
-	wal_step "pgqueuer dequeue + complete ($BATCH at a time), then the statistics fold" "$n" pgqueuer "${pgq_tables[@]}" -- \
-		wal_claim_pgq "$tx"
-	pd=$step_wal
-	[ "$(sql -c 'SELECT count(*) FROM pgqueuer.pgqueuer')" = 0 ] || echo "bench: pgqueuer jobs left after the wal section" >&2
-	bgworker_enabled on
 
 	reset_all
 	wal_step "baseline enqueue (batches of $BATCH)" "$n" public bare_queue -- \
@@ -689,9 +677,35 @@ section_wal() {
 	bd=$step_wal
 	[ "$(sql -c 'SELECT count(*) FROM bare_queue')" = 0 ] || echo "bench: baseline jobs left after the wal section" >&2
 
-	report "WAL enqueue (bytes/job)" "$pe" "$be" "lower is better"
-	report "WAL dequeue+complete (bytes/job)" "$pd" "$bd" "lower is better"
-	report "WAL whole life (bytes/job)" "$((pe + pd))" "$((be + bd))" "lower is better"
+	# the folds run here, in backends that exit (and so report their rows
+	# written), not in the background worker
+	bgworker_enabled off
+	for m in $WAL_HISTORY; do
+		reset_all
+		if ! sql -c "ALTER DATABASE bench SET pgqueuer.history = '$m'" >/dev/null 2>&1; then
+			echo "   wal: pgqueuer.history = '$m' is not accepted by this build: skipped"
+			continue
+		fi
+		wal_step "pgqueuer history=$m: enqueue (batches of $BATCH), then the statistics fold" "$n" pgqueuer \
+			"${pgq_tables[@]}" -- wal_enqueue_pgq "$tx"
+		wal_e[$m]=$step_wal
+		sql -c 'CHECKPOINT' >/dev/null
+		wal_step "pgqueuer history=$m: dequeue + complete ($BATCH at a time), then the statistics fold" "$n" \
+			pgqueuer "${pgq_tables[@]}" -- wal_claim_pgq "$tx"
+		wal_d[$m]=$step_wal
+		[ "$(sql -c 'SELECT count(*) FROM pgqueuer.pgqueuer')" = 0 ] || echo "bench: pgqueuer jobs left after the wal section" >&2
+	done
+	sql -c "ALTER DATABASE bench RESET pgqueuer.history" >/dev/null
+	bgworker_enabled on
+
+	for m in $WAL_HISTORY; do
+		[ -n "${wal_e[$m]:-}" ] || continue
+		pe=${wal_e[$m]}
+		pd=${wal_d[$m]}
+		report "WAL enqueue, history=$m (bytes/job)" "$pe" "$be" "lower is better"
+		report "WAL dequeue+complete, history=$m" "$pd" "$bd" "lower is better"
+		report "WAL whole life, history=$m" "$((pe + pd))" "$((be + bd))" "lower is better"
+	done
 }
 
 # --- run the sections ---------------------------------------------------------------
