@@ -136,7 +136,6 @@ fsync = on
 synchronous_commit = on
 full_page_writes = on
 shared_buffers = 256MB
-max_wal_size = 4GB
 max_connections = 150
 EOF
 run_as "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w start >/dev/null
