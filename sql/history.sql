@@ -88,6 +88,15 @@ UPDATE pgqueuer.pgqueuer_settings SET value = EXTRACT(epoch FROM now() - interva
 SELECT duty, rows FROM pgqueuer.run_maintenance() WHERE duty IN ('statistics', 'retention') ORDER BY duty;
 SELECT count(*) AS h_old_kept FROM pgqueuer.pgqueuer_log WHERE entrypoint = 'h_old';
 
+-- an unusable watermark (only a superuser can write it) stops the time
+-- fold, and verify() says so
+BEGIN;
+UPDATE pgqueuer.pgqueuer_settings SET value = 'soon' WHERE name = 'statistics_folded_until';
+SELECT pgqueuer.enqueue('h_bad') > 0 AS enqueued;
+SELECT v FROM pgqueuer.verify() AS v WHERE v LIKE '%statistics_folded_until%';
+SELECT duty, rows FROM pgqueuer.run_maintenance() WHERE duty = 'statistics';
+ROLLBACK;
+
 DROP VIEW log_rows;
 DROP EXTENSION pgqueuer;
 DROP ROLE history_user;

@@ -75,6 +75,14 @@ static const char *const bad_rows_sql =
 	" FROM pgqueuer.pgqueuer_settings s"
 	" WHERE s.name OPERATOR(pg_catalog.=) 'deferred_notified_until'"
 	"   AND s.value OPERATOR(pg_catalog.!~) '^[0-9]{1,12}(\\.[0-9]{1,9})?$'"
+	" UNION ALL"
+	" SELECT 2, s.name, 0,"
+	"   pg_catalog.format('setting statistics_folded_until has the unusable value %s;"
+	" the statistics fold counts no row by time until it holds seconds since 1970',"
+	"     pg_catalog.to_jsonb(pg_catalog.\"left\"(s.value, 100)))"
+	" FROM pgqueuer.pgqueuer_settings s"
+	" WHERE s.name OPERATOR(pg_catalog.=) 'statistics_folded_until'"
+	"   AND s.value OPERATOR(pg_catalog.!~) '^-?[0-9]{1,12}(\\.[0-9]{1,9})?$'"
 	") AS b ORDER BY b.k, b.key, b.n LIMIT $1";
 
 /* server-fired schedules, for the parse check of verify() */
@@ -107,15 +115,22 @@ pgq_quote_for_log(const char *s)
 
 /*
  * warn_row
- *		The WARNING of one bad row.
+ *		The WARNING of one bad row: an entrypoint's registry row or a
+ *		setting (whose line starts with "setting ").
  */
 static void
 warn_row(const char *line)
 {
-	ereport(WARNING,
-			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("pgqueuer: %s", line),
-			 errhint("pgqueuer.verify() lists such rows; register the entrypoint again with pgqueuer.register_entrypoint() to repair it.")));
+	if (strncmp(line, "setting ", 8) == 0)
+		ereport(WARNING,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("pgqueuer: %s", line),
+				 errhint("pgqueuer.verify() lists such rows; a superuser corrects or deletes the row in pgqueuer.pgqueuer_settings.")));
+	else
+		ereport(WARNING,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("pgqueuer: %s", line),
+				 errhint("pgqueuer.verify() lists such rows; register the entrypoint again with pgqueuer.register_entrypoint() to repair it.")));
 }
 
 /*

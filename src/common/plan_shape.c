@@ -34,8 +34,10 @@
 #include "catalog/namespace.h"
 #include "executor/spi.h"
 #include "nodes/pathnodes.h"
+#include "jit/jit.h"
+#include "optimizer/cost.h"
 #include "optimizer/plancat.h"
-#include "utils/guc.h"
+#include "optimizer/planner.h"
 #include "utils/lsyscache.h"
 
 #include "plan_shape.h"
@@ -48,9 +50,13 @@
 #define PGQ_PLAN_ROWS_PER_PAGE 64.0
 
 static get_relation_info_hook_type prev_get_relation_info_hook = NULL;
+static planner_hook_type		   prev_planner_hook = NULL;
 
 /* > 0 while pgq_execute_indexed() runs a statement (and may plan it) */
 static int indexed_depth = 0;
+
+static PlannedStmt *pgq_planner(Query *parse, const char *query_string,
+								int cursorOptions, ParamListInfo boundParams);
 
 /*
  * pgq_relation_info
@@ -90,13 +96,60 @@ pgq_relation_info(PlannerInfo *root, Oid relationObjectId, bool inhparent,
 
 /*
  * pgq_install_plan_hook
- *		Install the get_relation_info_hook; called once from _PG_init.
+ *		Install the get_relation_info_hook and the planner_hook; called once
+ *		from _PG_init.
  */
 void
 pgq_install_plan_hook(void)
 {
 	prev_get_relation_info_hook = get_relation_info_hook;
 	get_relation_info_hook = pgq_relation_info;
+	prev_planner_hook = planner_hook;
+	planner_hook = pgq_planner;
+}
+
+/*
+ * pgq_planner
+ *		planner_hook: while one of the queue's statements is planned, plan
+ *		with sequential scans, hash joins, merge joins and JIT off.
+ *
+ * Only planning looks at these settings, and a kept generic plan is made
+ * once, so they are switched here, where (re)planning happens, rather than
+ * around every execution: setting four GUCs at a new nest level and
+ * undoing them cost more per call than some of the statements themselves.
+ * The planner's own variables are set and restored directly, as a GUC
+ * change would set them.
+ */
+static PlannedStmt *
+pgq_planner(Query *parse, const char *query_string, int cursorOptions,
+			ParamListInfo boundParams)
+{
+	bool		 save_seqscan = enable_seqscan;
+	bool		 save_hashjoin = enable_hashjoin;
+	bool		 save_mergejoin = enable_mergejoin;
+	bool		 save_jit = jit_enabled;
+	PlannedStmt *result;
+
+	if (indexed_depth == 0)
+		return prev_planner_hook ? prev_planner_hook(parse, query_string, cursorOptions, boundParams) : standard_planner(parse, query_string, cursorOptions, boundParams);
+
+	enable_seqscan = false;
+	enable_hashjoin = false;
+	enable_mergejoin = false;
+	jit_enabled = false;
+	PG_TRY();
+	{
+		result = prev_planner_hook ? prev_planner_hook(parse, query_string, cursorOptions, boundParams) : standard_planner(parse, query_string, cursorOptions, boundParams);
+	}
+	PG_FINALLY();
+	{
+		enable_seqscan = save_seqscan;
+		enable_hashjoin = save_hashjoin;
+		enable_mergejoin = save_mergejoin;
+		jit_enabled = save_jit;
+	}
+	PG_END_TRY();
+	return result;
 }
 
 /*
@@ -105,24 +158,13 @@ pgq_install_plan_hook(void)
  *		described in the file header.  For statements that touch a bounded
  *		number of rows of the queue or the log, never for joins between two
  *		unbounded inputs, which only nested loops would be left to do.
- *
- * The settings are made at a new GUC nest level, as a function's SET clause
- * does, so they apply to (re)planning inside SPI_execute_plan and are undone
- * afterwards, or by the transaction's abort if the statement fails.
  */
 int
 pgq_execute_indexed(SPIPlanPtr plan, Datum *values, const char *nulls,
 					int expected)
 {
-	static const char *const disabled[] = {
-		"enable_seqscan", "enable_hashjoin", "enable_mergejoin", "jit"};
-	int nestlevel = NewGUCNestLevel();
 	int n;
 
-	for (int i = 0; i < lengthof(disabled); i++)
-		(void) set_config_option(disabled[i], "off", PGC_USERSET,
-								 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0,
-								 false);
 	indexed_depth++;
 	PG_TRY();
 	{
@@ -133,6 +175,5 @@ pgq_execute_indexed(SPIPlanPtr plan, Datum *values, const char *nulls,
 		indexed_depth--;
 	}
 	PG_END_TRY();
-	AtEOXact_GUC(true, nestlevel);
 	return n;
 }

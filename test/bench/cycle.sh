@@ -131,5 +131,10 @@ for c in $CLIENTS; do
 		printf '   %d client(s): pgqueuer history=%-8s %6d jobs/s, %5d WAL bytes/job; ratio %.2f, WAL ratio %.2f\n' \
 			"$c" "$m" "$j" "$w" "$(awk -v a="$j" -v b="$bare" 'BEGIN { print a / b }')" \
 			"$(awk -v a="$w" -v b="$bwal" 'BEGIN { print a / b }')"
+		# in make bench: a line of the final table each
+		if declare -F report >/dev/null; then
+			report "cycle $c client(s), history $m (jobs/s)" "$j" "$bare" >/dev/null
+			report "cycle $c client(s), history $m (WAL B/job)" "$w" "$bwal" "lower is better" >/dev/null
+		fi
 	done
 done
