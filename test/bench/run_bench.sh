@@ -226,7 +226,7 @@ report() {
 	if [ -n "$2" ] && [ -n "$3" ] && [ "$3" != - ] && [ "$2" != - ]; then
 		ratio=$(calc "$2 / ($3 + 0.000001)")
 	fi
-	printf '%-44s %12s %12s %8s  %s\n' "$1" "${2:--}" "${3:--}" "$ratio" "${4:-}" | tee -a "$dir/report"
+	printf '%-48s %12s %12s %8s  %s\n' "$1" "${2:--}" "${3:--}" "$ratio" "${4:-}" | tee -a "$dir/report"
 }
 
 echo "== pgqueuer benchmark: sections: $SECTIONS; batch $BATCH, $WORKERS workers, $PRODUCERS producer(s), durable"
@@ -714,7 +714,7 @@ for s in $SECTIONS; do
 done
 
 echo
-printf '%-44s %12s %12s %8s\n' figure pgqueuer baseline ratio
+printf '%-48s %12s %12s %8s\n' figure pgqueuer baseline ratio
 cat "$dir/report"
 echo "(ratio = pgqueuer / baseline; where lower is better, above 1 means pgqueuer is worse)"
 if [ -n "$pgq_e2e" ]; then
