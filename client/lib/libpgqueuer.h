@@ -313,9 +313,11 @@ typedef struct PgqWorkerOptions
 	double		dequeue_timeout_s;			  /* safety-net poll when no NOTIFY arrives;
 									 * default 30.0 */
 	int			max_concurrent_tasks;		  /* cap on jobs running at once and
-										 * on pool threads; 0 = unlimited
-										 * (pool of batch_size threads, at
-										 * most batch_size jobs held) */
+										 * on pool threads; 0 = no cap
+										 * (PgQueuer's None): the worker
+										 * dequeues a batch whenever there
+										 * may be work, and starts a thread
+										 * per job running at once */
 	PgqMode		mode;						  /* default PGQ_MODE_CONTINUOUS */
 	bool		shutdown_on_listener_failure; /* stop (error) if the LISTEN
 												 * health check fails;

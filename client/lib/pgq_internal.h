@@ -26,6 +26,7 @@
 #ifndef PGQ_INTERNAL_H
 #define PGQ_INTERNAL_H
 
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -33,7 +34,9 @@
 
 #include "libpgqueuer.h"
 
-#define PGQ_CHANNEL		  "ch_pgqueuer"
+#define PGQ_CHANNEL "ch_pgqueuer"
+/* PgqRun.capacity and the pool size when max_concurrent_tasks is not set */
+#define PGQ_UNLIMITED	  INT_MAX
 #define PGQ_ERRMSG_LEN	  2048
 #define PGQ_UUID_LEN	  37 /* 36 characters and the terminator */
 #define PGQ_TIMESTAMP_LEN 40
@@ -250,7 +253,8 @@ typedef struct PgqRun
 	PgqWorker *worker;
 	PGconn	  *conn;
 	PgqPool	  *pool;
-	int		   capacity;			/* most jobs held at once */
+	int		   capacity;			/* most jobs held at once; PGQ_UNLIMITED:
+									 * no cap */
 	char	  *entrypoints_literal; /* text[] literal of the names */
 
 	PgqContext *held_head; /* dequeued, outcome not yet reported */

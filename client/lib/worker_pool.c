@@ -7,8 +7,9 @@
  * the entrypoint's executor (or the handler itself), stores the outcome in
  * the job's context, appends the job to the worker's done list and wakes
  * the run loop through the self-pipe.  Threads are created on demand, up
- * to the worker's capacity (max_concurrent_tasks, or batch_size), so an
- * idle worker with a large cap costs no threads.
+ * to the worker's capacity (max_concurrent_tasks; none by default), so an
+ * idle worker costs no threads and a worker without a cap has as many as
+ * it ever ran jobs at once.
  *
  * Pool threads block the asynchronous signals: SIGINT and SIGTERM go to
  * the application's main thread (pgq run's supervisor), and SIGPIPE from a
@@ -37,6 +38,7 @@ struct PgqPool
 	int				nthreads;
 	int				nidle; /* threads waiting for a job */
 	int				max_threads;
+	int				allocated; /* length of threads[] */
 	bool			stopping;
 	pthread_t	   *threads;
 };
@@ -163,6 +165,19 @@ spawn_thread(PgqPool *pool)
 	sigset_t old;
 	int		 rc;
 
+	if (pool->nthreads == pool->allocated)
+	{
+		int		   n = pool->allocated < 16 ? 16 : pool->allocated * 2;
+		pthread_t *grown;
+
+		if (n > pool->max_threads)
+			n = pool->max_threads;
+		grown = realloc(pool->threads, (size_t) n * sizeof(pthread_t));
+		if (grown == NULL)
+			return false;
+		pool->threads = grown;
+		pool->allocated = n;
+	}
 	sigfillset(&all);
 	/* signals raised by faults must stay deliverable */
 	sigdelset(&all, SIGSEGV);
@@ -182,8 +197,8 @@ spawn_thread(PgqPool *pool)
 
 /*
  * pgq_pool_start
- *		A pool of at most max_threads threads (none started yet).  NULL
- *		when out of memory.
+ *		A pool of at most max_threads threads (none started yet; the
+ *		array of threads grows as they are).  NULL when out of memory.
  */
 PgqPool *
 pgq_pool_start(PgqWorker *worker, int max_threads)
@@ -192,12 +207,6 @@ pgq_pool_start(PgqWorker *worker, int max_threads)
 
 	if (pool == NULL)
 		return NULL;
-	pool->threads = calloc((size_t) max_threads, sizeof(pthread_t));
-	if (pool->threads == NULL)
-	{
-		free(pool);
-		return NULL;
-	}
 	pool->worker = worker;
 	pool->max_threads = max_threads;
 	pthread_mutex_init(&pool->lock, NULL);

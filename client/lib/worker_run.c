@@ -681,6 +681,26 @@ lost:
 }
 
 /*
+ * log_started
+ *		The INFO line of a run's start: entrypoints, batch size, cap.
+ */
+static void
+log_started(PgqRun *run)
+{
+	const PgqWorkerOptions *o = &run->worker->opts;
+	char					cap[32];
+
+	if (run->capacity == PGQ_UNLIMITED)
+		snprintf(cap, sizeof(cap), "no cap on");
+	else
+		snprintf(cap, sizeof(cap), "at most %d", run->capacity);
+	pgq_log(run->worker, PGQ_LOG_INFO,
+			"worker %s started: entrypoints %s, batch size %d, %s jobs at once, %s mode",
+			run->worker->qm_id, run->entrypoints_literal, o->batch_size, cap,
+			o->mode == PGQ_MODE_DRAIN ? "drain" : "continuous");
+}
+
+/*
  * entrypoints_literal
  *		The worker's entrypoint names as a text[] literal; NULL when out of
  *		memory.
@@ -756,7 +776,8 @@ pgq_worker_run(PgqWorker *worker)
 
 	memset(&run, 0, sizeof(run));
 	run.worker = worker;
-	run.capacity = o->max_concurrent_tasks > 0 ? o->max_concurrent_tasks : o->batch_size;
+	/* no cap by default, as PgQueuer's max_concurrent_tasks = None */
+	run.capacity = o->max_concurrent_tasks > 0 ? o->max_concurrent_tasks : PGQ_UNLIMITED;
 	pgq_buf_init(&run.sql);
 	run.entrypoints_literal = entrypoints_literal(worker);
 	if (run.entrypoints_literal == NULL)
@@ -782,10 +803,7 @@ pgq_worker_run(PgqWorker *worker)
 	}
 	else
 	{
-		pgq_log(worker, PGQ_LOG_INFO,
-				"worker %s started: entrypoints %s, batch size %d, at most %d jobs at once, %s mode",
-				worker->qm_id, run.entrypoints_literal, o->batch_size, run.capacity,
-				o->mode == PGQ_MODE_DRAIN ? "drain" : "continuous");
+		log_started(&run);
 		result = run_loop(&run);
 		pgq_pool_stop(run.pool);
 	}

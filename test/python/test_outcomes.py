@@ -83,6 +83,34 @@ async def test_sync_handler_on_thread_pool(dsn, db, ep):
     assert await db.one("SELECT count(*) FROM pgqueuer.pgqueuer_log WHERE entrypoint = %s AND status = 'successful'", ep) == 4
 
 
+async def test_no_cap_by_default(dsn, db, ep):
+    """Without max_concurrent_tasks (PgQueuer's None) the worker claims
+    batch after batch: seven blocking handlers run at once with batches of
+    two."""
+    pgq = PgQueuer.from_dsn(dsn)
+    running = 0
+    most = 0
+    release = asyncio.Event()
+
+    @pgq.entrypoint(ep)
+    async def handler(job: Job) -> None:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        await release.wait()
+        running -= 1
+
+    ids = await Queries(db.conn).enqueue([ep] * 7, None)
+    task = await start(pgq, batch_size=2)
+    await wait_until(lambda: running == 7, "seven handlers running at once")
+    assert await db.one("SELECT count(*) FROM pgqueuer.pgqueuer WHERE id = ANY(%s) AND status = 'picked'", ids) == 7
+    release.set()
+    await wait_until(lambda: db.one("SELECT count(*) = 7 FROM pgqueuer.pgqueuer_log WHERE entrypoint = %s AND status = 'successful'",
+                                    ep), "the seven jobs to succeed")
+    await stop(pgq, task)
+    assert most == 7
+
+
 @pytest.mark.parametrize("on_failure", ["hold", "delete"])
 async def test_exception_retried_with_backoff_then_held_or_deleted(dsn, db, ep, on_failure):
     pgq = PgQueuer.from_dsn(dsn)

@@ -13,7 +13,8 @@ const { toSeconds, toInteger } = require('./values');
  * @property {number} [batchSize=10] most jobs claimed per dequeue() call
  *   (integer, 1 ... 100000).
  * @property {number} [maxConcurrentTasks] most handlers running at once
- *   (integer >= 1); default: batchSize.
+ *   (integer >= 1); default: no cap (Infinity, PgQueuer's None): a batch
+ *   is claimed whenever there may be work.
  * @property {number} [dequeueTimeout=30] seconds: the safety-net poll
  *   when no notification arrives (> 0).
  * @property {number} [heartbeatInterval] seconds between heartbeats of
@@ -106,8 +107,9 @@ function workerOptions(options) {
 	const o = {
 		connection: options.connection,
 		batchSize,
-		maxConcurrentTasks: boundedInteger(options.maxConcurrentTasks, 'maxConcurrentTasks',
-			batchSize, 1, 1000000),
+		// no cap by default, as PgQueuer's max_concurrent_tasks = None
+		maxConcurrentTasks: options.maxConcurrentTasks == null ? Infinity :
+			boundedInteger(options.maxConcurrentTasks, 'maxConcurrentTasks', null, 1, 1000000),
 		dequeueTimeout: positiveSeconds(options.dequeueTimeout, 'dequeueTimeout', 30),
 		heartbeatInterval: positiveSeconds(options.heartbeatInterval, 'heartbeatInterval', null),
 		reconnectDelay: positiveSeconds(options.reconnectDelay, 'reconnectDelay', 0.5),

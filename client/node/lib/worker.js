@@ -133,7 +133,9 @@ class Worker extends EventEmitter {
 			if (!(await session.connect(this, true)))
 				return { ...this.stats };
 			this._log.info(`worker ${this.queueManagerId} started: entrypoints ${JSON.stringify(this._names)}, ` +
-				`batch size ${this.options.batchSize}, at most ${this.options.maxConcurrentTasks} jobs at once`);
+				`batch size ${this.options.batchSize}, ` +
+				(Number.isFinite(this.options.maxConcurrentTasks) ?
+					`at most ${this.options.maxConcurrentTasks}` : 'no cap on') + ' jobs at once');
 			await this._loop();
 		} finally {
 			removeSignals();

@@ -308,6 +308,26 @@ test('maxConcurrentTasks caps the handlers running at once', async () => {
 	assert.strictEqual(most, 2);
 });
 
+test('without maxConcurrentTasks more than a batch runs at once (PgQueuer: None)', async () => {
+	const release = gate();
+	let running = 0;
+	let most = 0;
+	startWorker([['uncapped', {}, async () => {
+		most = Math.max(most, ++running);
+		await release.promise;
+		running--;
+	}]], { batchSize: 2 });
+	const ids = await producer.enqueueBatch(Array.from({ length: 7 }, () => ({ entrypoint: 'uncapped' })));
+	// every handler blocks until released: all seven can only start at once
+	await waitFor(() => running === 7, 'seven handlers to run at once with batches of two');
+	const status = await admin.jobStatus(ids);
+	assert.strictEqual([...status.values()].filter((s) => s === 'picked').length, 7);
+	release.open();
+	await waitFor(async () => [...(await admin.jobStatus(ids)).values()].every((s) => s === 'successful'),
+		'all seven jobs to succeed');
+	assert.strictEqual(most, 7);
+});
+
 test('a lost connection is reopened; a handler running meanwhile is reported', async () => {
 	const seen = [];
 	const started = gate();

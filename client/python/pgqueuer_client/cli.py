@@ -107,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--mode", choices=("continuous", "drain"), default="continuous",
                      help="continuous: until stopped; drain: stop once no job is left")
     run.add_argument("--max-concurrent-tasks", type=_positive_int, default=None, metavar="N",
-                     help="most jobs run at once, also the thread pool size (default: the batch size)")
+                     help="most jobs run at once, also the thread pool size (default: no cap)")
     run.add_argument("--shutdown-on-listener-failure", action="store_true",
                      help="stop with a failure when the LISTEN health check fails (continuous mode)")
     run.add_argument("--progress", action="store_true", help="print the counters to stderr once a second")

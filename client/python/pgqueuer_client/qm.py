@@ -111,9 +111,10 @@ class QueueManager:
         function (as PgQueuer's ``entrypoint``).
 
         The handler is ``async def f(job)`` or a plain ``def f(job)``, which
-        runs on a thread pool of ``max_concurrent_tasks`` threads; with
-        ``accepts_context=True`` (or a second parameter, or one annotated
-        ``Context``) it is called ``f(job, context)``.  It returns normally
+        runs on a thread pool of ``max_concurrent_tasks`` threads (1024 at
+        most without it); with ``accepts_context=True`` (or a second
+        parameter, or one annotated ``Context``) it is called
+        ``f(job, context)``.  It returns normally
         (``successful``), raises :class:`RetryRequested` (run again after its
         delay, ``pgqueuer.retry``) or raises anything else (``exception``
         with PgQueuer's traceback record).
@@ -238,9 +239,11 @@ class QueueManager:
         these entrypoints is queued (deferred ones included) or running
         (a :class:`QueueExecutionMode` is accepted too).
         ``max_concurrent_tasks``: most jobs this worker runs at once, also
-        the thread pool size of sync handlers (None = ``batch_size``; unlike
-        PgQueuer it need not be twice the batch: the worker claims only as
-        many jobs as it has free slots).  ``shutdown_on_listener_failure``:
+        the thread pool size of sync handlers (None = no cap, as PgQueuer:
+        a batch is claimed whenever there may be work; sync handlers then
+        share up to 1024 threads; unlike PgQueuer a cap need not be twice
+        the batch: the worker claims only as many jobs as it has free
+        slots).  ``shutdown_on_listener_failure``:
         every 10 s check that a notification sent through ``ch_pgqueuer``
         comes back within 10 s, else stop with FailingListenerError.
         ``heartbeat_timeout``: accepted for PgQueuer's signature and

@@ -53,6 +53,11 @@ from .session import HEALTH_INTERVAL, HEALTH_TIMEOUT, WorkerSession, _safe
 log = logging.getLogger("pgqueuer_client")
 
 TRANSIENT_BACKOFF = 0.5
+# capacity without max_concurrent_tasks (PgQueuer's None): no cap
+UNLIMITED = 2**63 - 1
+# threads of the pool of sync handlers without a cap (made on demand); more
+# sync handlers at once wait for a thread, async ones are not affected
+SYNC_THREADS_MAX = 1024
 
 
 def _transient(exc: BaseException) -> bool:
@@ -143,7 +148,8 @@ class WorkerRun(WorkerSession):
         self.dequeue_timeout = dequeue_timeout
         self.batch_size = batch_size
         self.mode = mode
-        self.capacity = max_concurrent_tasks or batch_size
+        # None: no cap, as PgQueuer's max_concurrent_tasks = None
+        self.capacity = max_concurrent_tasks or UNLIMITED
         self.health = shutdown_on_listener_failure and mode == "continuous"
         self.entries: dict[str, Entrypoint] = dict(qm.entrypoint_registry)
         self.names = list(self.entries)
@@ -194,9 +200,10 @@ class WorkerRun(WorkerSession):
         any_sync = any(not e.is_async for e in self.entries.values())
         if any_sync:
             self.pool = concurrent.futures.ThreadPoolExecutor(
-                max_workers=self.capacity, thread_name_prefix="pgqueuer-job")
-        log.info("worker %s started: entrypoints %s, batch size %d, at most %d jobs at once, %s mode",
-                 self.qm_id_text, "{" + ",".join(self.names) + "}", self.batch_size, self.capacity, self.mode)
+                max_workers=min(self.capacity, SYNC_THREADS_MAX), thread_name_prefix="pgqueuer-job")
+        log.info("worker %s started: entrypoints %s, batch size %d, %s jobs at once, %s mode",
+                 self.qm_id_text, "{" + ",".join(self.names) + "}", self.batch_size,
+                 "no cap on" if self.capacity == UNLIMITED else f"at most {self.capacity}", self.mode)
         self.next_poll = time.monotonic() + self.dequeue_timeout
         self.next_health = time.monotonic() + HEALTH_INTERVAL
         stopping_logged = False
