@@ -21,11 +21,15 @@ SELECT pgqueuer.schedule(NULL, '* * * * *');
 -- a due schedule fires exactly once: one job, next_run moves past now
 SELECT pgqueuer.schedule('every_second', '* * * * * *') AS sid \gset
 UPDATE pgqueuer.pgqueuer_schedules SET next_run = now() - interval '1 hour' WHERE id = :sid;
+BEGIN;
 SELECT * FROM pgqueuer.run_maintenance();
 SELECT entrypoint, status, priority FROM pgqueuer.pgqueuer WHERE entrypoint = 'every_second';
 SELECT next_run > now() AS moved, last_run IS NOT NULL AS ran FROM pgqueuer.pgqueuer_schedules WHERE id = :sid;
 -- same transaction again: not due any more, nothing fires
 SELECT duty, rows FROM pgqueuer.run_maintenance() WHERE duty = 'schedules';
+COMMIT;
+-- (a second later it would be due again: keep it out of the tests below)
+UPDATE pgqueuer.pgqueuer_schedules SET next_run = now() + interval '1 day' WHERE id = :sid;
 -- PgQueuer's own schedule rows (server_fired = false) are not fired by the server
 INSERT INTO pgqueuer.pgqueuer_schedules (expression, entrypoint, next_run) VALUES ('* * * * *', 'python_side', now() - interval '1 hour');
 SELECT duty, rows FROM pgqueuer.run_maintenance() WHERE duty = 'schedules';

@@ -776,6 +776,40 @@ GRANT EXECUTE ON FUNCTION pgqueuer.migrate(text, boolean, boolean, boolean) TO p
 
 
 ------------------------------------------------------------------------
+-- A claim that does not read deferred jobs before their time
+------------------------------------------------------------------------
+
+-- The claim walked every queued job of an entrypoint in priority order and
+-- filtered on execute_after, so a million jobs deferred to tomorrow were
+-- read by every dequeue of today.  Jobs due when they were made
+-- (execute_after <= created: enqueue without a delay) keep the priority
+-- index; deferred ones (retries with backoff, execute_after in the future)
+-- are found by entrypoint and execute_after, so only those whose time has
+-- come are read.  A job is in exactly one of the two.
+DROP INDEX pgqueuer.pgqueuer_ep_prio_id_idx;
+CREATE INDEX pgqueuer_ep_prio_id_idx ON pgqueuer.pgqueuer
+	USING btree (entrypoint, priority DESC, id ASC)
+	WHERE status OPERATOR(pg_catalog.=) 'queued'::pgqueuer.pgqueuer_status
+	  AND execute_after OPERATOR(pg_catalog.<=) created;
+COMMENT ON INDEX pgqueuer.pgqueuer_ep_prio_id_idx IS
+	'Dequeue order per entrypoint of the jobs due when they were made: priority DESC, id ASC.';
+CREATE INDEX pgqueuer_ep_deferred_idx ON pgqueuer.pgqueuer
+	USING btree (entrypoint, execute_after)
+	WHERE status OPERATOR(pg_catalog.=) 'queued'::pgqueuer.pgqueuer_status
+	  AND execute_after OPERATOR(pg_catalog.>) created;
+COMMENT ON INDEX pgqueuer.pgqueuer_ep_deferred_idx IS
+	'Deferred queued jobs per entrypoint by execute_after: the claim reads those whose time has come.';
+
+-- A concurrency-limited entrypoint's dequeue counts its picked jobs; with
+-- no index on them by entrypoint it read every picked job of every
+-- entrypoint.  One more index entry per claim.
+CREATE INDEX pgqueuer_picked_ep_idx ON pgqueuer.pgqueuer
+	USING btree (entrypoint)
+	WHERE status OPERATOR(pg_catalog.=) 'picked'::pgqueuer.pgqueuer_status;
+COMMENT ON INDEX pgqueuer.pgqueuer_picked_ep_idx IS
+	'Picked jobs per entrypoint: what a concurrency limit counts.';
+
+------------------------------------------------------------------------
 -- History without rewrites: the statistics fold by time
 ------------------------------------------------------------------------
 
