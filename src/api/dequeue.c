@@ -110,37 +110,43 @@ static const char *const worker_load_sql =
  * fewer tables to open.  (A multi-argument unnest() is left unqualified:
  * the parser expands only that spelling, into pg_catalog.unnest() calls.)
  */
+/* clang-format off */
 /* per entrypoint, up to its cap of the jobs of one claim path */
 #define CLAIM_SQL_PATH(name, due) \
 	name " AS (" \
-		 " SELECT e.ep, e.cap, c.id, c.priority" \
-		 " FROM unnest($1::pg_catalog.text[], $2::pg_catalog.int4[]) AS e(ep, cap)" \
-		 " CROSS JOIN LATERAL (" \
-		 "   SELECT q.id, q.priority FROM pgqueuer.pgqueuer q" \
-		 "   WHERE q.entrypoint OPERATOR(pg_catalog.=) e.ep" \
-		 "     AND q.status OPERATOR(pg_catalog.=) 'queued'::pgqueuer.pgqueuer_status" \
-		 "     AND " due \
-		 "   ORDER BY q.priority DESC, q.id ASC" \
-		 "   LIMIT e.cap" \
-		 "   FOR UPDATE SKIP LOCKED) c" \
-		 ")"
+	" SELECT e.ep, e.cap, c.id, c.priority" \
+	" FROM unnest($1::pg_catalog.text[], $2::pg_catalog.int4[]) AS e(ep, cap)" \
+	" CROSS JOIN LATERAL (" \
+	"   SELECT q.id, q.priority FROM pgqueuer.pgqueuer q" \
+	"   WHERE q.entrypoint OPERATOR(pg_catalog.=) e.ep" \
+	"     AND q.status OPERATOR(pg_catalog.=) 'queued'::pgqueuer.pgqueuer_status" \
+	"     AND " due \
+	"   ORDER BY q.priority DESC, q.id ASC" \
+	"   LIMIT e.cap" \
+	"   FOR UPDATE SKIP LOCKED) c" \
+	")"
 
 #define CLAIM_SQL_HEAD \
-	"WITH " CLAIM_SQL_PATH("made_due", "q.execute_after OPERATOR(pg_catalog.<=) q.created") ", " CLAIM_SQL_PATH("came_due", "q.execute_after OPERATOR(pg_catalog.>) q.created" \
-																															" AND q.execute_after OPERATOR(pg_catalog.<=) pg_catalog.now()") ", cand AS (" \
-																																															 " SELECT r.id, r.priority FROM (" \
-																																															 "   SELECT a.id, a.priority, a.cap, pg_catalog.row_number() OVER" \
-																																															 "     (PARTITION BY a.ep ORDER BY a.priority DESC, a.id ASC) AS rn" \
-																																															 "   FROM (SELECT * FROM made_due UNION ALL SELECT * FROM came_due) a) r" \
-																																															 " WHERE r.rn OPERATOR(pg_catalog.<=) r.cap" \
-																																															 " ORDER BY r.priority DESC, r.id ASC" \
-																																															 " LIMIT $3" \
-																																															 "), upd AS (" \
-																																															 " UPDATE pgqueuer.pgqueuer q SET status = 'picked'::pgqueuer.pgqueuer_status," \
-																																															 "   updated = pg_catalog.now(), heartbeat = pg_catalog.now(), queue_manager_id = $4" \
-																																															 " FROM cand WHERE q.id OPERATOR(pg_catalog.=) cand.id" \
-																																															 " RETURNING q.*" \
-																																															 ")"
+	"WITH " CLAIM_SQL_PATH("made_due", \
+		"q.execute_after OPERATOR(pg_catalog.<=) q.created") \
+	", " CLAIM_SQL_PATH("came_due", \
+		"q.execute_after OPERATOR(pg_catalog.>) q.created" \
+		" AND q.execute_after OPERATOR(pg_catalog.<=) pg_catalog.now()") \
+	", cand AS (" \
+	" SELECT r.id, r.priority FROM (" \
+	"   SELECT a.id, a.priority, a.cap, pg_catalog.row_number() OVER" \
+	"     (PARTITION BY a.ep ORDER BY a.priority DESC, a.id ASC) AS rn" \
+	"   FROM (SELECT * FROM made_due UNION ALL SELECT * FROM came_due) a) r" \
+	" WHERE r.rn OPERATOR(pg_catalog.<=) r.cap" \
+	" ORDER BY r.priority DESC, r.id ASC" \
+	" LIMIT $3" \
+	"), upd AS (" \
+	" UPDATE pgqueuer.pgqueuer q SET status = 'picked'::pgqueuer.pgqueuer_status," \
+	"   updated = pg_catalog.now(), heartbeat = pg_catalog.now(), queue_manager_id = $4" \
+	" FROM cand WHERE q.id OPERATOR(pg_catalog.=) cand.id" \
+	" RETURNING q.*" \
+	")"
+/* clang-format on */
 
 /* the 'picked' log rows (history.c) */
 #define CLAIM_SQL_LOG \
