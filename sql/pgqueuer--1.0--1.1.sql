@@ -780,18 +780,19 @@ GRANT EXECUTE ON FUNCTION pgqueuer.migrate(text, boolean, boolean, boolean) TO p
 ------------------------------------------------------------------------
 
 -- The claim walked every queued job of an entrypoint in priority order and
--- filtered on execute_after, so a million jobs deferred to tomorrow were
--- read by every dequeue of today.  Jobs due when they were made
--- (execute_after <= created: enqueue without a delay) keep the priority
--- index; deferred ones (retries with backoff, execute_after in the future)
--- are found by entrypoint and execute_after, so only those whose time has
--- come are read.  A job is in exactly one of the two.
-DROP INDEX pgqueuer.pgqueuer_ep_prio_id_idx;
-CREATE INDEX pgqueuer_ep_prio_id_idx ON pgqueuer.pgqueuer
+-- filtered on execute_after, so a million jobs deferred to tomorrow (or
+-- retries waiting for their back-off) were read by every dequeue of today.
+-- Jobs due when they were made (execute_after <= created: enqueue without
+-- a delay) are claimed through an index of only those; deferred ones
+-- through one by entrypoint and execute_after, which yields only those
+-- whose time has come.  A job is in exactly one of the two.  PgQueuer's
+-- pgqueuer_ep_prio_id_idx keeps its definition (its "pgq upgrade" creates
+-- it by that name) for PgQueuer's own clients.
+CREATE INDEX pgqueuer_ep_due_idx ON pgqueuer.pgqueuer
 	USING btree (entrypoint, priority DESC, id ASC)
 	WHERE status OPERATOR(pg_catalog.=) 'queued'::pgqueuer.pgqueuer_status
 	  AND execute_after OPERATOR(pg_catalog.<=) created;
-COMMENT ON INDEX pgqueuer.pgqueuer_ep_prio_id_idx IS
+COMMENT ON INDEX pgqueuer.pgqueuer_ep_due_idx IS
 	'Dequeue order per entrypoint of the jobs due when they were made: priority DESC, id ASC.';
 CREATE INDEX pgqueuer_ep_deferred_idx ON pgqueuer.pgqueuer
 	USING btree (entrypoint, execute_after)

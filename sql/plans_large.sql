@@ -79,7 +79,8 @@ SELECT count(*) > 50000 AS large_log FROM pgqueuer.pgqueuer_log;
 -- each limited one counts its own picked jobs through
 -- pgqueuer_picked_ep_idx, not every picked job), then the entrypoint with
 -- 20,000 jobs deferred to tomorrow and 20 due (the claim reads the due ones
--- only: pgqueuer_ep_deferred_idx holds the deferred ones by time).  A
+-- only: pgqueuer_ep_due_idx holds no deferred job, pgqueuer_ep_deferred_idx
+-- holds them by time).  A
 -- dequeue reads, and locks, up to its batch of due jobs of each entrypoint
 -- asked before it merges them by priority: 100 entrypoints with 30 due jobs
 -- each are 3,000 rows here, whatever the size of the queue.

@@ -21,7 +21,7 @@
  * in priority DESC, id ASC order with FOR UPDATE SKIP LOCKED, merge, cut to
  * the batch size, mark them picked and log 'picked'.  It reads two indexes:
  * jobs due when they were made (execute_after <= created, the usual case)
- * in priority order from pgqueuer_ep_prio_id_idx, and deferred jobs whose
+ * in priority order from pgqueuer_ep_due_idx, and deferred jobs whose
  * time has come from pgqueuer_ep_deferred_idx by execute_after, so deferred
  * jobs that are not due yet are never read, however many wait.  Each side
  * locks at most the entrypoint's cap; rows locked by the side that loses
@@ -111,8 +111,13 @@ static const char *const worker_load_sql =
  * the parser expands only that spelling, into pg_catalog.unnest() calls.)
  */
 /* clang-format off */
-/* per entrypoint, up to its cap of the jobs of one claim path */
-#define CLAIM_SQL_PATH(name, due) \
+/*
+ * Per entrypoint, up to its cap of the jobs of one claim path in the given
+ * order.  The path of deferred jobs sorts by an expression that no index
+ * provides, so that no plan walks an index in priority order (through all
+ * the deferred jobs not due yet) to save the sort of the few that are due.
+ */
+#define CLAIM_SQL_PATH(name, due, order) \
 	name " AS (" \
 	" SELECT e.ep, e.cap, c.id, c.priority" \
 	" FROM unnest($1::pg_catalog.text[], $2::pg_catalog.int4[]) AS e(ep, cap)" \
@@ -121,17 +126,19 @@ static const char *const worker_load_sql =
 	"   WHERE q.entrypoint OPERATOR(pg_catalog.=) e.ep" \
 	"     AND q.status OPERATOR(pg_catalog.=) 'queued'::pgqueuer.pgqueuer_status" \
 	"     AND " due \
-	"   ORDER BY q.priority DESC, q.id ASC" \
+	"   ORDER BY " order \
 	"   LIMIT e.cap" \
 	"   FOR UPDATE SKIP LOCKED) c" \
 	")"
 
 #define CLAIM_SQL_HEAD \
 	"WITH " CLAIM_SQL_PATH("made_due", \
-		"q.execute_after OPERATOR(pg_catalog.<=) q.created") \
+		"q.execute_after OPERATOR(pg_catalog.<=) q.created", \
+		"q.priority DESC, q.id ASC") \
 	", " CLAIM_SQL_PATH("came_due", \
 		"q.execute_after OPERATOR(pg_catalog.>) q.created" \
-		" AND q.execute_after OPERATOR(pg_catalog.<=) pg_catalog.now()") \
+		" AND q.execute_after OPERATOR(pg_catalog.<=) pg_catalog.now()", \
+		"q.priority OPERATOR(pg_catalog.+) 0 DESC, q.id OPERATOR(pg_catalog.+) 0 ASC") \
 	", cand AS (" \
 	" SELECT r.id, r.priority FROM (" \
 	"   SELECT a.id, a.priority, a.cap, pg_catalog.row_number() OVER" \
