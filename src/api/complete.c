@@ -52,12 +52,15 @@ PG_FUNCTION_INFO_V1(pgqueuer_heartbeat);
 	")"
 
 /*
+ * The fence of every outcome of a picked job (complete, retry, heartbeat):
  * only picked jobs (a queued or held job has no outcome to record), and
- * only the holder's when called with a queue_manager_id
+ * only the holder's when called with a queue_manager_id (parameter qm).
  */
-#define COMPLETE_SQL_FENCE \
+#define PICKED_BY_SQL(qm) \
 	"(q.status OPERATOR(pg_catalog.=) 'picked'::pgqueuer.pgqueuer_status" \
-	" AND ($4::pg_catalog.uuid IS NULL OR q.queue_manager_id OPERATOR(pg_catalog.=) $4))"
+	" AND (" qm "::pg_catalog.uuid IS NULL OR q.queue_manager_id OPERATOR(pg_catalog.=) " qm "))"
+
+#define COMPLETE_SQL_FENCE PICKED_BY_SQL("$4")
 
 /*
  * The backoff min(base * 2^attempts, max), computed in seconds as float8
@@ -145,11 +148,8 @@ static const char *const complete_delete_sql_tail =
 	"   attempts = q.attempts OPERATOR(pg_catalog.+) 1," \
 	"   execute_after = pg_catalog.now() OPERATOR(pg_catalog.+) $2, updated = pg_catalog.now()," \
 	"   queue_manager_id = NULL" \
-	" WHERE q.id OPERATOR(pg_catalog.=) $1" \
-	"   AND q.status OPERATOR(pg_catalog.=) 'picked'::pgqueuer.pgqueuer_status" \
-	"   AND ($4::pg_catalog.uuid IS NULL OR q.queue_manager_id OPERATOR(pg_catalog.=) $4)" \
-	" RETURNING q.id, q.priority, q.entrypoint" \
-	")"
+	" WHERE q.id OPERATOR(pg_catalog.=) $1 AND " PICKED_BY_SQL("$4") " RETURNING q.id, q.priority, q.entrypoint" \
+																	 ")"
 
 /* the retry's log row, with its traceback (history.c) */
 #define RETRY_SQL_LOG \
@@ -158,10 +158,8 @@ static const char *const complete_delete_sql_tail =
 static const char *const retry_sql_tail = " SELECT entrypoint FROM u";
 
 static const char *const heartbeat_sql =
-	"UPDATE pgqueuer.pgqueuer SET heartbeat = pg_catalog.now()"
-	" WHERE id OPERATOR(pg_catalog.=) ANY ($1)"
-	"   AND status OPERATOR(pg_catalog.=) 'picked'::pgqueuer.pgqueuer_status"
-	"   AND ($2::pg_catalog.uuid IS NULL OR queue_manager_id OPERATOR(pg_catalog.=) $2)";
+	"UPDATE pgqueuer.pgqueuer q SET heartbeat = pg_catalog.now()"
+	" WHERE q.id OPERATOR(pg_catalog.=) ANY ($1) AND " PICKED_BY_SQL("$2");
 
 /* the variants of pgq_log_plan() (history.c) */
 static SPIPlanPtr complete_plans[PGQ_LOG_PLAN_SLOTS];
