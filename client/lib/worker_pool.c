@@ -54,6 +54,7 @@ run_job(PgqWorker *worker, PgqContext *ctx)
 	const PgqEntry *entry = ctx->entry;
 	PgqStatus		status = PGQ_SUCCESSFUL;
 	bool			cancelled;
+	bool			first;
 
 	pthread_mutex_lock(&worker->lock);
 	ctx->state = PGQ_SLOT_RUNNING;
@@ -107,6 +108,7 @@ run_job(PgqWorker *worker, PgqContext *ctx)
 		}
 	}
 	ctx->next = NULL;
+	first = worker->done_head == NULL;
 	if (worker->done_tail)
 		worker->done_tail->next = ctx;
 	else
@@ -114,8 +116,16 @@ run_job(PgqWorker *worker, PgqContext *ctx)
 	worker->done_tail = ctx;
 	pthread_mutex_unlock(&worker->lock);
 
-	/* ctx belongs to the run loop from here on: do not touch it */
-	pgq_worker_wake(worker);
+	/*
+	 * ctx belongs to the run loop from here on: do not touch it.  Only the
+	 * first outcome of an empty list wakes the loop: it empties its wake
+	 * pipe before it takes the whole list, so an outcome added to a list
+	 * that is not empty is taken with the one that woke it, and one added
+	 * after the loop took the list finds it empty and wakes it again.  A
+	 * batch of quick handlers costs one wake-up instead of one each.
+	 */
+	if (first)
+		pgq_worker_wake(worker);
 }
 
 /* thread_main: take jobs until the pool stops and the queue is empty */
