@@ -356,6 +356,15 @@ for my $round (1 .. 4)
 		my $victim = sql(
 			"SELECT pid FROM pg_stat_activity WHERE application_name = 'pgq-under-test' LIMIT 1");
 		ok(kill('KILL', $victim), "chaos: backend $victim killed, the server restarts");
+		# wait for the restart here, inside eval: psql started while the
+		# server is down may exit before reading its input, and the write
+		# into its stdin then ends this script with EPIPE
+		ok( poll(
+				sub {
+					my $one = eval { $node->safe_psql('postgres', 'SELECT 1') };
+					return defined $one && $one eq '1';
+				}),
+			'chaos: the server accepts connections again');
 	}
 }
 ok($node->poll_query_until('postgres', "SELECT ($succ_sql) = $n"), 'chaos: all jobs done');
