@@ -14,8 +14,8 @@
 # ratio pgqueuer / bare, and WAL bytes per job of each.
 #
 # Run alone (bash test/bench/cycle.sh), it starts its own server from a
-# private copy of PG_CONFIG's installation (as test/run_tests.sh does), so
-# an installed pgqueuer is neither needed nor changed.  `make bench`
+# private copy of PG_CONFIG's installation (test/bench/server.sh), so an
+# installed pgqueuer is neither needed nor changed.  `make bench`
 # sources it as its cycle section, on its own server ($dir, $dsn, $bindir,
 # sql, reset_all).  Not part of `make test`.
 
@@ -28,60 +28,19 @@ REPS=${BENCH_CYCLE_REPS:-3}
 SECS=${BENCH_CYCLE_SECONDS:-15}
 MODES=${BENCH_CYCLE_HISTORY:-full finished none}
 
-# cycle_server: a private server of our own when run alone
+# cycle_server: a private server of our own when run alone (server.sh)
 cycle_server() {
 	top=$(cd "$(dirname "$0")/../.." && pwd)
 	cd "$top"
 	make -s PG_CONFIG="$PG_CONFIG"
-
+	. test/bench/server.sh
 	dir=$(mktemp -d /tmp/pgqueuer-bench.XXXXXX)
-	chmod 755 "$dir"
-	inst=$dir/install
-	for d in "$($PG_CONFIG --bindir)" "$($PG_CONFIG --pkglibdir)" "$($PG_CONFIG --sharedir)"; do
-		# never copy "/" should pg_config fail
-		case $d in /?*) ;; *) echo "cycle: $PG_CONFIG gave no directory" >&2; exit 1 ;; esac
-		mkdir -p "$inst$d"
-		cp -a "$d/." "$inst$d/"
-	done
-	make -s install PG_CONFIG="$PG_CONFIG" DESTDIR="$inst" >/dev/null
-	bindir=$inst$($PG_CONFIG --bindir)
-	cp test/bench/cycle_*.pgbench test/bench/bare_queue.sql "$dir/"
-
-	if [ "$(id -u)" = 0 ]; then
-		chown -R postgres "$dir"
-		run_as() { runuser -u postgres -- "$@"; }
-	else
-		run_as() { "$@"; }
-	fi
-	port=$((20000 + RANDOM % 20000))
 	pid=""
-	cleanup() {
-		if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-			run_as "$bindir/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || kill "$pid"
-		fi
-		rm -rf "$dir"
-	}
-	trap cleanup EXIT
+	trap bench_server_stop EXIT
 	trap 'echo; echo "cycle: interrupted"; exit 130' INT TERM
-
-	run_as "$bindir/initdb" -D "$dir/data" -A trust -U postgres >/dev/null
-	cat >>"$dir/data/postgresql.conf" <<-CONF
-	listen_addresses = ''
-	unix_socket_directories = '$dir'
-	port = $port
-	shared_preload_libraries = 'pgqueuer'
-	fsync = on
-	synchronous_commit = on
-	full_page_writes = on
-	shared_buffers = 256MB
-	max_connections = 50
-	CONF
-	run_as "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w start >/dev/null
-	pid=$(head -n 1 "$dir/data/postmaster.pid")
-
-	dsn="host=$dir port=$port user=postgres dbname=bench"
-	sql() { "$bindir/psql" -X -q -At -v ON_ERROR_STOP=1 -d "$dsn" "$@"; }
-	"$bindir/createdb" -h "$dir" -p "$port" -U postgres bench
+	bench_private_install
+	cp test/bench/cycle_*.pgbench test/bench/bare_queue.sql "$dir/"
+	bench_server_start
 	sql -c 'CREATE EXTENSION pgqueuer' -f "$dir/bare_queue.sql" >/dev/null
 
 	reset_all() {

@@ -45,57 +45,22 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
 make -s PG_CONFIG="$PG_CONFIG"
 
+. test/bench/server.sh
 dir=$(mktemp -d /tmp/pgqueuer-bench.XXXXXX)
-chmod 755 "$dir"
-inst=$dir/install
-for d in "$($PG_CONFIG --bindir)" "$($PG_CONFIG --pkglibdir)" "$($PG_CONFIG --sharedir)"; do
-	# never copy "/" should pg_config fail
-	case $d in /?*) ;; *) echo "py_drain: $PG_CONFIG gave no directory" >&2; exit 1 ;; esac
-	mkdir -p "$inst$d"
-	cp -a "$d/." "$inst$d/"
-done
-make -s install PG_CONFIG="$PG_CONFIG" DESTDIR="$inst" >/dev/null
-bindir=$inst$($PG_CONFIG --bindir)
-cp build/pgq build/examples/libmyjobs.so test/bench/py_noop.py "$dir/"
-
-if [ "$(id -u)" = 0 ]; then
-	chown -R postgres "$dir"
-	run_as() { runuser -u postgres -- "$@"; }
-else
-	run_as() { "$@"; }
-fi
-port=$((20000 + RANDOM % 20000))
 pid=""
 workers=()
 
 cleanup() {
 	local p
 	for p in "${workers[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-		run_as "$bindir/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || kill "$pid"
-	fi
-	rm -rf "$dir"
+	bench_server_stop
 }
 trap cleanup EXIT
 trap 'echo; echo "py_drain: interrupted"; exit 130' INT TERM
 
-run_as "$bindir/initdb" -D "$dir/data" -A trust -U postgres >/dev/null
-cat >>"$dir/data/postgresql.conf" <<EOF
-listen_addresses = ''
-unix_socket_directories = '$dir'
-port = $port
-shared_preload_libraries = 'pgqueuer'
-fsync = on
-synchronous_commit = on
-full_page_writes = on
-shared_buffers = 256MB
-max_connections = 50
-EOF
-run_as "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w start >/dev/null
-pid=$(head -n 1 "$dir/data/postmaster.pid")
-dsn="host=$dir port=$port user=postgres dbname=bench"
-sql() { "$bindir/psql" -X -q -At -v ON_ERROR_STOP=1 -d "$dsn" "$@"; }
-"$bindir/createdb" -h "$dir" -p "$port" -U postgres bench
+bench_private_install
+cp build/pgq build/examples/libmyjobs.so test/bench/py_noop.py "$dir/"
+bench_server_start
 sql -c 'CREATE EXTENSION pgqueuer' >/dev/null
 
 now() { date +%s.%N; }

@@ -87,20 +87,14 @@ done
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
 bindir=$($PG_CONFIG --bindir)
+. test/bench/server.sh
 
 make -s PG_CONFIG="$PG_CONFIG"
-if [ "$(id -u)" = 0 ]; then
-	make -s install PG_CONFIG="$PG_CONFIG" >/dev/null
-	run_as() { runuser -u postgres -- "$@"; }
-else
-	run_as() { "$@"; }
-fi
+[ "$(id -u)" = 0 ] && make -s install PG_CONFIG="$PG_CONFIG" >/dev/null
 
 dir=$(mktemp -d /tmp/pgqueuer-bench.XXXXXX)
 cp build/pgq build/examples/libmyjobs.so test/bench/*.pgbench test/bench/*.sql test/bench/py_noop.py \
 	test/bench/graphile_drain.js "$dir/"
-[ "$(id -u)" = 0 ] && chown -R postgres "$dir"
-port=$((20000 + RANDOM % 20000))
 pid=""
 workers=()
 
@@ -117,36 +111,15 @@ stop_workers() {
 
 cleanup() {
 	stop_workers
-	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-		run_as "$bindir/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || kill "$pid"
-	fi
-	rm -rf "$dir"
+	bench_server_stop
 }
 trap cleanup EXIT
 trap 'echo; echo "bench: interrupted"; exit 130' INT TERM
 
-run_as "$bindir/initdb" -D "$dir/data" -A trust -U postgres >/dev/null
 # graphile's processes hold 4 x 25 connections
-cat >>"$dir/data/postgresql.conf" <<EOF
-listen_addresses = ''
-unix_socket_directories = '$dir'
-port = $port
-shared_preload_libraries = 'pgqueuer'
-fsync = on
-synchronous_commit = on
-full_page_writes = on
-shared_buffers = 256MB
-max_connections = 150
-EOF
-run_as "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w start >/dev/null
-pid=$(head -n 1 "$dir/data/postmaster.pid")
-
-dsn="host=$dir port=$port user=postgres dbname=bench"
-# clients connect as user postgres through the socket; they need not run as it
-sql() { "$bindir/psql" -X -q -At -v ON_ERROR_STOP=1 -d "$dsn" "$@"; }
+bench_server_start 150
 bench() { "$bindir/pgbench" -n -D batch="$BATCH" "$@" "$dsn"; }
 
-"$bindir/createdb" -h "$dir" -p "$port" -U postgres bench
 sql -c 'CREATE EXTENSION pgqueuer' -f "$dir/bare_queue.sql" >/dev/null
 
 # reset_all: empty queues, registry and log, vacuumed, and a checkpoint, so
