@@ -148,6 +148,11 @@ static const char *const watermark_sql =
 	" WHERE name OPERATOR(pg_catalog.=) 'statistics_folded_until'::pg_catalog.text"
 	" FOR UPDATE";
 
+/* the same, unlocked: retention only compares with it */
+static const char *const watermark_read_sql =
+	"SELECT value FROM pgqueuer.pgqueuer_settings"
+	" WHERE name OPERATOR(pg_catalog.=) 'statistics_folded_until'::pg_catalog.text";
+
 static const char *const watermark_set_sql =
 	"UPDATE pgqueuer.pgqueuer_settings SET value = $1, updated = pg_catalog.now()"
 	" WHERE name OPERATOR(pg_catalog.=) 'statistics_folded_until'::pg_catalog.text";
@@ -173,7 +178,6 @@ static const char *const prune_stats_sql =
 	"DELETE FROM pgqueuer.pgqueuer_statistics WHERE id OPERATOR(pg_catalog.=) ANY (ARRAY("
 	" SELECT id FROM pgqueuer.pgqueuer_statistics"
 	" WHERE created OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-) $1)"
-	"   AND $3::pg_catalog.timestamptz IS NOT NULL"
 	" ORDER BY id LIMIT $2))";
 
 static SPIPlanPtr lock_plan = NULL;
@@ -181,6 +185,7 @@ static SPIPlanPtr fold_plan = NULL;
 static SPIPlanPtr fold_tail_plan = NULL;
 static SPIPlanPtr fold_range_plan = NULL;
 static SPIPlanPtr watermark_plan = NULL;
+static SPIPlanPtr watermark_read_plan = NULL;
 static SPIPlanPtr watermark_set_plan = NULL;
 static SPIPlanPtr prepared_plan = NULL;
 static SPIPlanPtr prune_log_plan = NULL;
@@ -287,19 +292,20 @@ format_watermark(TimestampTz t)
 }
 
 /*
- * lock_watermark
- *		Lock the watermark row and return its value in *w.  False when
- *		there is no row (the extension script makes it) or it cannot be
- *		read; the time fold then does nothing, and verify() says why.
+ * read_watermark
+ *		The watermark's value in *w, the row locked when lock is true.
+ *		False when there is no row (the extension script makes it) or it
+ *		cannot be read; the time fold then does nothing, and verify() says
+ *		why.
  */
 static bool
-lock_watermark(TimestampTz *w)
+read_watermark(bool lock, TimestampTz *w)
 {
-	bool  isnull;
-	Datum d;
+	bool	   isnull;
+	Datum	   d;
+	SPIPlanPtr plan = lock ? pgq_plan(&watermark_plan, watermark_sql, 0, NULL) : pgq_plan(&watermark_read_plan, watermark_read_sql, 0, NULL);
 
-	if (pgq_execute(pgq_plan(&watermark_plan, watermark_sql, 0, NULL), NULL,
-					NULL, SPI_OK_SELECT) != 1)
+	if (pgq_execute(plan, NULL, NULL, SPI_OK_SELECT) != 1)
 		return false;
 	d = pgq_getdatum(0, 1, &isnull);
 	return !isnull && parse_watermark(TextDatumGetCString(d), w);
@@ -381,7 +387,7 @@ fold_by_time(void)
 	Datum			 values[3];
 	int64			 folded;
 
-	if (IsolationUsesXactSnapshot() || !lock_watermark(&w))
+	if (IsolationUsesXactSnapshot() || !read_watermark(true, &w))
 		return 0;
 	horizon = fold_horizon();
 	if (horizon <= w)
@@ -449,7 +455,7 @@ pgq_fold_statistics_tail(int chunk)
 	Datum			 values[2];
 	TimestampTz		 w;
 
-	if (!lock_watermark(&w))
+	if (!read_watermark(true, &w))
 		return 0;
 	values[0] = Int32GetDatum(chunk);
 	values[1] = TimestampTzGetDatum(w);
@@ -468,15 +474,16 @@ statistics_watermark(void)
 {
 	TimestampTz w;
 
-	return lock_watermark(&w) ? w : DT_NOBEGIN;
+	return read_watermark(false, &w) ? w : DT_NOBEGIN;
 }
 
 /*
  * prune
- *		Run a chunked retention DELETE until it deletes nothing.
+ *		Run a chunked retention DELETE until it deletes nothing: $1 the
+ *		retention, $2 the chunk, and with nargs 3, $3 the watermark.
  */
 static int64
-prune(SPIPlanPtr *cache, const char *sql, Interval *retention,
+prune(SPIPlanPtr *cache, const char *sql, int nargs, Interval *retention,
 	  TimestampTz watermark)
 {
 	static const Oid argtypes[3] = {INTERVALOID, INT4OID, TIMESTAMPTZOID};
@@ -489,7 +496,7 @@ prune(SPIPlanPtr *cache, const char *sql, Interval *retention,
 	values[2] = TimestampTzGetDatum(watermark);
 	do
 	{
-		n = pgq_execute_indexed(pgq_plan(cache, sql, 3, argtypes), values, NULL,
+		n = pgq_execute_indexed(pgq_plan(cache, sql, nargs, argtypes), values, NULL,
 								SPI_OK_DELETE);
 		total += n;
 	} while (n == RETENTION_CHUNK);
@@ -513,6 +520,6 @@ pgq_prune_history(void)
 	memset(&retention, 0, sizeof(retention));
 	retention.time = (int64) pgq_log_retention_s * USECS_PER_SEC;
 	w = statistics_watermark();
-	return prune(&prune_log_plan, prune_log_sql, &retention, w) +
-		   prune(&prune_stats_plan, prune_stats_sql, &retention, w);
+	return prune(&prune_log_plan, prune_log_sql, 3, &retention, w) +
+		   prune(&prune_stats_plan, prune_stats_sql, 2, &retention, w);
 }
