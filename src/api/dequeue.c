@@ -3,29 +3,21 @@
  * dequeue.c
  *		pgqueuer.dequeue(): claim due jobs for a worker.
  *
- * PgQueuer's dequeue counts picked rows in the statement's snapshot, so two
- * workers dequeuing at the same instant can both see a free slot and exceed
- * an entrypoint's concurrency_limit (upstream #761).  Here the capacity
- * decision of a limited entrypoint is serialised: dequeue first locks the
- * registry rows of the limited entrypoints it asks for that have due jobs
- * (in name order, so no deadlock; an idle limited entrypoint is not locked,
- * so workers serving it do not wait for one another), and only then counts
- * picked jobs and recent grants in a new statement, whose READ COMMITTED
- * snapshot sees every claim committed by the previous holder of the lock.
- * The lock is held until the claim commits.
- * requests_per_second uses the same lock and a ledger of grants: over any
- * sliding window of one second (1/rate seconds below one per second) at
- * most floor(rate) jobs (one) are handed out, across all workers.
+ * The claim is PgQueuer's: per entrypoint, walk the due queued jobs in
+ * priority DESC, id ASC order with FOR UPDATE SKIP LOCKED, merge, cut to the
+ * batch size, mark them picked and log 'picked'.  It reads two indexes: jobs
+ * due when they were made (execute_after <= created, the usual case) in
+ * priority order from pgqueuer_ep_due_idx, and deferred jobs whose time has
+ * come from pgqueuer_ep_deferred_idx by execute_after, so deferred jobs that
+ * are not due yet are never read, however many wait.  Each side locks at
+ * most the entrypoint's cap; rows locked by the side that loses the merge
+ * stay queued and are free again at commit.
  *
- * The claim itself is PgQueuer's: per entrypoint, walk the due queued jobs
- * in priority DESC, id ASC order with FOR UPDATE SKIP LOCKED, merge, cut to
- * the batch size, mark them picked and log 'picked'.  It reads two indexes:
- * jobs due when they were made (execute_after <= created, the usual case)
- * in priority order from pgqueuer_ep_due_idx, and deferred jobs whose
- * time has come from pgqueuer_ep_deferred_idx by execute_after, so deferred
- * jobs that are not due yet are never read, however many wait.  Each side
- * locks at most the entrypoint's cap; rows locked by the side that loses
- * the merge stay queued and are free again at commit.
+ * Over several entrypoints, or a limited one, the claim is preceded by a
+ * read without locks of each entrypoint's share of the batch: the claim then
+ * locks about the batch instead of up to a batch per entrypoint, and only
+ * the limited entrypoints that get a share have their registry rows locked
+ * (gates.c: concurrency and rate limits).
  *
  * IDENTIFICATION
  *		src/api/dequeue.c
@@ -34,8 +26,6 @@
  */
 #include "postgres.h"
 
-#include <math.h>
-
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "funcapi.h"
@@ -43,13 +33,12 @@
 #include "utils/uuid.h"
 
 #include "args.h"
-#include "bounds.h"
 #include "compat.h"
+#include "gates.h"
 #include "history.h"
 #include "leases.h"
 #include "notify.h"
 #include "plan_shape.h"
-#include "row_checks.h"
 #include "spi_util.h"
 
 
@@ -57,45 +46,6 @@ PG_FUNCTION_INFO_V1(pgqueuer_dequeue);
 
 /* expired leases rescued per dequeue call at most */
 #define DEQUEUE_RESCUE_LIMIT 100
-
-/*
- * The paused and limited entrypoints among those asked for, read without a
- * lock, and whether each has a due queued job.  Only a limited entrypoint
- * with due jobs needs its registry row locked: with nothing to claim there
- * is no capacity decision to serialise, and workers serving a limited but
- * idle entrypoint do not queue up behind one another's dequeue.
- */
-static const char *const gate_sql =
-	"SELECT e.entrypoint, e.paused,"
-	"       EXISTS (SELECT 1 FROM pgqueuer.pgqueuer q"
-	"                WHERE q.entrypoint OPERATOR(pg_catalog.=) e.entrypoint"
-	"                  AND q.status OPERATOR(pg_catalog.=) 'queued'::pgqueuer.pgqueuer_status"
-	"                  AND q.execute_after OPERATOR(pg_catalog.<=) pg_catalog.now())"
-	" FROM pgqueuer.pgqueuer_entrypoints e"
-	" WHERE e.entrypoint OPERATOR(pg_catalog.=) ANY ($1)"
-	"   AND (e.paused OR e.concurrency_limit OPERATOR(pg_catalog.>) 0"
-	"        OR e.requests_per_second OPERATOR(pg_catalog.>) 0::pg_catalog.float8)"
-	" ORDER BY e.entrypoint";
-
-/* lock (in name order, so no deadlock) and re-read the rows that need it */
-static const char *const lock_sql =
-	"SELECT entrypoint, concurrency_limit, requests_per_second, paused"
-	" FROM pgqueuer.pgqueuer_entrypoints"
-	" WHERE entrypoint OPERATOR(pg_catalog.=) ANY ($1)"
-	"   AND (paused OR concurrency_limit OPERATOR(pg_catalog.>) 0"
-	"        OR requests_per_second OPERATOR(pg_catalog.>) 0::pg_catalog.float8)"
-	" ORDER BY entrypoint"
-	" FOR NO KEY UPDATE";
-
-static const char *const load_sql =
-	"SELECT (SELECT pg_catalog.count(*) FROM pgqueuer.pgqueuer q"
-	"         WHERE q.entrypoint OPERATOR(pg_catalog.=) e.ep"
-	"           AND q.status OPERATOR(pg_catalog.=) 'picked'::pgqueuer.pgqueuer_status),"
-	"       (SELECT COALESCE(pg_catalog.sum(g.jobs), 0) FROM pgqueuer.pgqueuer_rate_grants g"
-	"         WHERE g.entrypoint OPERATOR(pg_catalog.=) e.ep"
-	"           AND g.granted_at OPERATOR(pg_catalog.>) ($2 OPERATOR(pg_catalog.-) e.win))"
-	" FROM unnest($1::pg_catalog.text[], $3::interval[]) WITH ORDINALITY AS e(ep, win, ord)"
-	" ORDER BY e.ord";
 
 static const char *const worker_load_sql =
 	"SELECT pg_catalog.count(*) FROM pgqueuer.pgqueuer"
@@ -111,43 +61,91 @@ static const char *const worker_load_sql =
  * the parser expands only that spelling, into pg_catalog.unnest() calls.)
  */
 /* clang-format off */
+/* the entrypoints asked for, each with its cap */
+#define CLAIM_SQL_ASKED \
+	"unnest($1::pg_catalog.text[], $2::pg_catalog.int4[]) AS e(ep, cap)"
+
 /*
- * Per entrypoint, up to its cap of the jobs of one claim path in the given
- * order.  The path of deferred jobs sorts by an expression that no index
- * provides, so that no plan walks an index in priority order (through all
- * the deferred jobs not due yet) to save the sort of the few that are due.
+ * Per entrypoint of source (ep, cap), up to limit of the jobs of one claim
+ * path in the given order, with the given row lock clause (or none).
  */
-#define CLAIM_SQL_PATH(name, due, order) \
+#define CLAIM_SQL_PATH(name, source, limit, due, order, lock) \
 	name " AS (" \
 	" SELECT e.ep, e.cap, c.id, c.priority" \
-	" FROM unnest($1::pg_catalog.text[], $2::pg_catalog.int4[]) AS e(ep, cap)" \
+	" FROM " source \
 	" CROSS JOIN LATERAL (" \
 	"   SELECT q.id, q.priority FROM pgqueuer.pgqueuer q" \
 	"   WHERE q.entrypoint OPERATOR(pg_catalog.=) e.ep" \
 	"     AND q.status OPERATOR(pg_catalog.=) 'queued'::pgqueuer.pgqueuer_status" \
 	"     AND " due \
 	"   ORDER BY " order \
-	"   LIMIT e.cap" \
-	"   FOR UPDATE SKIP LOCKED) c" \
+	"   LIMIT " limit " " lock ") c" \
 	")"
 
-#define CLAIM_SQL_HEAD \
-	"WITH " CLAIM_SQL_PATH("made_due", \
+/*
+ * The two claim paths: jobs due when made in priority order, and deferred
+ * jobs whose time has come.  The second sorts by an expression that no index
+ * provides, so that no plan walks an index in priority order (through all
+ * the deferred jobs not due yet) to save the sort of the few that are due.
+ */
+#define CLAIM_SQL_PATHS(made, came, source, limit, lock) \
+	CLAIM_SQL_PATH(made, source, limit, \
 		"q.execute_after OPERATOR(pg_catalog.<=) q.created", \
-		"q.priority DESC, q.id ASC") \
-	", " CLAIM_SQL_PATH("came_due", \
+		"q.priority DESC, q.id ASC", lock) \
+	", " CLAIM_SQL_PATH(came, source, limit, \
 		"q.execute_after OPERATOR(pg_catalog.>) q.created" \
 		" AND q.execute_after OPERATOR(pg_catalog.<=) pg_catalog.now()", \
-		"q.priority OPERATOR(pg_catalog.+) 0 DESC, q.id OPERATOR(pg_catalog.+) 0 ASC") \
+		"q.priority OPERATOR(pg_catalog.+) 0 DESC, q.id OPERATOR(pg_catalog.+) 0 ASC", \
+		lock)
+
+/*
+ * Both paths of the entrypoints of source, merged per entrypoint and cut to
+ * its cap, then merged and cut to the batch ($3): the jobs a claim takes, in
+ * dequeue order.
+ */
+#define CLAIM_SQL_CAND(source, lock) \
+	CLAIM_SQL_PATHS("made_due", "came_due", source, "e.cap", lock) \
 	", cand AS (" \
-	" SELECT r.id, r.priority FROM (" \
-	"   SELECT a.id, a.priority, a.cap, pg_catalog.row_number() OVER" \
+	" SELECT r.ep, r.id, r.priority FROM (" \
+	"   SELECT a.ep, a.id, a.priority, a.cap, pg_catalog.row_number() OVER" \
 	"     (PARTITION BY a.ep ORDER BY a.priority DESC, a.id ASC) AS rn" \
 	"   FROM (SELECT * FROM made_due UNION ALL SELECT * FROM came_due) a) r" \
 	" WHERE r.rn OPERATOR(pg_catalog.<=) r.cap" \
 	" ORDER BY r.priority DESC, r.id ASC" \
 	" LIMIT $3" \
-	"), upd AS (" \
+	")"
+
+#define CLAIM_SQL_SHARES \
+	" SELECT ep, pg_catalog.count(*)::pg_catalog.int4 FROM cand GROUP BY ep"
+
+/*
+ * The share of each entrypoint in the batch, read without locking: what a
+ * claim over several entrypoints would take from each if no other worker
+ * took any meanwhile.
+ */
+static const char *const share_sql =
+	"WITH " CLAIM_SQL_CAND(CLAIM_SQL_ASKED, "") CLAIM_SQL_SHARES;
+
+/*
+ * The same for more entrypoints than the batch, reading less: only the
+ * entrypoints whose best due job (head) is among the batch's best heads can
+ * have a job in the batch (each of the others has a batch of better jobs in
+ * front of it, one per entrypoint), so their jobs are read, and of the
+ * others only the heads.
+ */
+static const char *const share_heads_sql =
+	"WITH " CLAIM_SQL_PATHS("made_head", "came_head", CLAIM_SQL_ASKED, "1", "")
+	", heads AS ("
+	" SELECT DISTINCT ON (h.ep) h.ep, h.cap, h.priority, h.id"
+	" FROM (SELECT * FROM made_head UNION ALL SELECT * FROM came_head) h"
+	" ORDER BY h.ep, h.priority DESC, h.id ASC"
+	"), top AS ("
+	" SELECT t.ep, t.cap FROM heads t ORDER BY t.priority DESC, t.id ASC LIMIT $3"
+	"), " CLAIM_SQL_CAND("top AS e", "") CLAIM_SQL_SHARES;
+
+#define CLAIM_SQL_HEAD \
+	"WITH " CLAIM_SQL_CAND(CLAIM_SQL_ASKED, "FOR UPDATE SKIP LOCKED") \
+	", upd AS (" \
 	" UPDATE pgqueuer.pgqueuer q SET status = 'picked'::pgqueuer.pgqueuer_status," \
 	"   updated = pg_catalog.now(), heartbeat = pg_catalog.now(), queue_manager_id = $4" \
 	" FROM cand WHERE q.id OPERATOR(pg_catalog.=) cand.id" \
@@ -173,229 +171,12 @@ static const char *const worker_load_sql =
 
 #define CLAIM_SQL_TAIL " SELECT * FROM upd ORDER BY priority DESC, id ASC"
 
-static SPIPlanPtr gate_plan = NULL;
-static SPIPlanPtr lock_plan = NULL;
-static SPIPlanPtr load_plan = NULL;
 static SPIPlanPtr worker_load_plan = NULL;
+static SPIPlanPtr share_plan = NULL;
+static SPIPlanPtr share_heads_plan = NULL;
 /* the variants of pgq_log_plan() (history.c) */
 static SPIPlanPtr claim_plans[PGQ_LOG_PLAN_SLOTS];
 static SPIPlanPtr claim_rated_plans[PGQ_LOG_PLAN_SLOTS];
-
-/* What the registry says about one requested entrypoint. */
-typedef struct EntrypointGate
-{
-	char  *name;
-	int	   concurrency_limit; /* 0 = none */
-	double rate;			  /* requests_per_second, 0 = none */
-	bool   paused;
-	int	   cap; /* jobs this call may still claim */
-} EntrypointGate;
-
-/*
- * rate_window
- *		The sliding window of a rate limit and the jobs allowed in it:
- *		floor(rate) per second, or one per 1/rate seconds below 1/s.
- */
-static void
-rate_window(double rate, Interval *window, int *allowed)
-{
-	memset(window, 0, sizeof(Interval));
-	if (rate >= 1.0)
-	{
-		window->time = USECS_PER_SEC;
-		*allowed = (rate >= (double) INT_MAX) ? INT_MAX : (int) floor(rate);
-	}
-	else
-	{
-		window->time = (int64) ceil((double) USECS_PER_SEC / rate);
-		*allowed = 1;
-	}
-}
-
-/*
- * find_gate
- *		The registry entry of entrypoint "name" among gates, or NULL.
- */
-static EntrypointGate *
-find_gate(EntrypointGate *gates, int ngates, const char *name)
-{
-	for (int i = 0; i < ngates; i++)
-		if (strcmp(gates[i].name, name) == 0)
-			return &gates[i];
-	return NULL;
-}
-
-/*
- * read_gates
- *		The paused and limited entrypoints among those requested, read
- *		without a lock, each with cap 0 (paused, or nothing to claim) or
- *		batch_size; the names of the limited ones with due jobs go to
- *		limited[] (allocated here), their number to *nlimited.  Returns the
- *		gates (NULL if none) and their number in *ngates.
- */
-static EntrypointGate *
-read_gates(ArrayType *entrypoints, int batch_size, int *ngates,
-		   char ***limited, int *nlimited)
-{
-	Oid				text_types[1] = {TEXTARRAYOID};
-	Datum			value = PointerGetDatum(entrypoints);
-	EntrypointGate *gates;
-	int				n;
-
-	n = pgq_execute_indexed(pgq_plan(&gate_plan, gate_sql, 1, text_types),
-							&value, NULL, SPI_OK_SELECT);
-	*ngates = n;
-	*nlimited = 0;
-	*limited = palloc(sizeof(char *) * Max(n, 1));
-	if (n == 0)
-		return NULL;
-
-	gates = palloc0(sizeof(EntrypointGate) * n);
-	for (int i = 0; i < n; i++)
-	{
-		bool isnull;
-		bool due;
-
-		gates[i].name = TextDatumGetCString(pgq_getdatum(i, 1, &isnull));
-		gates[i].paused = DatumGetBool(pgq_getdatum(i, 2, &isnull));
-		due = DatumGetBool(pgq_getdatum(i, 3, &isnull));
-		/* cap 0 unless locked below: paused, or nothing to claim */
-		gates[i].cap = 0;
-		if (!gates[i].paused && due)
-		{
-			gates[i].cap = batch_size;
-			(*limited)[(*nlimited)++] = gates[i].name;
-		}
-	}
-	return gates;
-}
-
-/*
- * lock_limited
- *		Lock the registry rows of the limited entrypoints with work (in name
- *		order) and re-read them into their gates.  A row whose limits were
- *		removed meanwhile is not returned: its entrypoint is now unlimited.
- *		A paused one, or one whose rate is out of bounds (written behind
- *		register_entrypoint's back: reported once), gets cap 0.  The names
- *		still limited are left in limited[] with their rate windows in
- *		windows[]; returns their number.
- */
-static int
-lock_limited(EntrypointGate *gates, int ngates, char **limited, int nlimited,
-			 Datum *windows)
-{
-	Oid	  text_types[1] = {TEXTARRAYOID};
-	Datum value = PointerGetDatum(pgq_make_text_array(limited, nlimited));
-	int	  nlocked;
-	int	  nleft = 0;
-
-	nlocked = pgq_execute_indexed(pgq_plan(&lock_plan, lock_sql, 1, text_types),
-								  &value, NULL, SPI_OK_SELECT);
-	for (int i = 0; i < nlocked; i++)
-	{
-		bool			isnull;
-		char		   *name = TextDatumGetCString(pgq_getdatum(i, 1, &isnull));
-		EntrypointGate *g = find_gate(gates, ngates, name);
-		Interval	   *win = palloc0(sizeof(Interval));
-		int				allowed = INT_MAX;
-
-		Assert(g != NULL);
-		g->concurrency_limit = DatumGetInt32(pgq_getdatum(i, 2, &isnull));
-		g->rate = DatumGetFloat8(pgq_getdatum(i, 3, &isnull));
-		g->paused = DatumGetBool(pgq_getdatum(i, 4, &isnull));
-		if (g->paused)
-		{
-			g->cap = 0;
-			continue;
-		}
-		if (!pgq_rate_in_bounds(g->rate))
-		{
-			pgq_report_once(psprintf("entrypoint %s: requests_per_second %g is outside 0 and 0.000001 .. 1000000000; lease expiry skips its jobs and dequeue hands out none of them",
-									 pgq_quote_for_log(g->name), g->rate));
-			g->paused = true;
-			g->cap = 0;
-			continue;
-		}
-		if (g->rate > 0)
-			rate_window(g->rate, win, &allowed);
-		limited[nleft] = g->name;
-		windows[nleft++] = IntervalPGetDatum(win);
-	}
-	return nleft;
-}
-
-/*
- * apply_load
- *		In a new statement, whose snapshot sees every claim made under the
- *		locks, count each locked entrypoint's picked jobs and recent grants
- *		and cut its cap to what its concurrency limit and rate leave.
- */
-static void
-apply_load(EntrypointGate *gates, int ngates, char **limited, Datum *windows,
-		   int nlimited, TimestampTz now)
-{
-	Oid	  load_types[3] = {TEXTARRAYOID, TIMESTAMPTZOID, INTERVALARRAYOID};
-	Datum values[3];
-
-	values[0] = PointerGetDatum(pgq_make_text_array(limited, nlimited));
-	values[1] = TimestampTzGetDatum(now);
-	values[2] = PointerGetDatum(construct_array(windows, nlimited, INTERVALOID,
-												sizeof(Interval), false,
-												TYPALIGN_DOUBLE));
-	if (pgq_execute_indexed(pgq_plan(&load_plan, load_sql, 3, load_types),
-							values, NULL, SPI_OK_SELECT) != nlimited)
-		elog(ERROR, "pgqueuer: unexpected row count computing entrypoint load");
-
-	for (int i = 0; i < nlimited; i++)
-	{
-		EntrypointGate *g = find_gate(gates, ngates, limited[i]);
-		int64			picked = pgq_getint64(i, 1);
-		int64			granted = pgq_getint64(i, 2);
-
-		if (g->concurrency_limit > 0)
-			g->cap = Min(g->cap, (int) Max(0, g->concurrency_limit - picked));
-		if (g->rate > 0)
-		{
-			Interval win;
-			int		 allowed;
-
-			rate_window(g->rate, &win, &allowed);
-			g->cap = Min(g->cap, (int) Max(0, allowed - granted));
-		}
-	}
-}
-
-/*
- * lock_gates
- *		Read the paused and limited entrypoints among those requested; lock
- *		the registry rows of the limited ones that have due jobs and re-read
- *		them; then, in a fresh snapshot, compute how many jobs each locked
- *		one may still hand out.  A paused entrypoint, or a limited one with
- *		nothing due, gets cap 0 for this call.  Returns the gates and fills
- *		*now with the grant time of this call.
- */
-static EntrypointGate *
-lock_gates(ArrayType *entrypoints, int batch_size, int *ngates,
-		   TimestampTz *now)
-{
-	EntrypointGate *gates;
-	char		  **limited;
-	Datum		   *windows;
-	int				nlimited;
-
-	gates = read_gates(entrypoints, batch_size, ngates, &limited, &nlimited);
-	if (nlimited == 0)
-	{
-		*now = GetCurrentTimestamp();
-		return gates;
-	}
-	windows = palloc(sizeof(Datum) * nlimited);
-	nlimited = lock_limited(gates, *ngates, limited, nlimited, windows);
-	*now = GetCurrentTimestamp();
-	if (nlimited > 0)
-		apply_load(gates, *ngates, limited, windows, nlimited, *now);
-	return gates;
-}
 
 /*
  * distinct_entrypoints
@@ -474,29 +255,38 @@ worker_cap(Datum qm, int max_concurrent, int batch_size)
 }
 
 /*
- * claim
- *		Claim up to batch_size jobs of the requested entrypoints, each at
- *		most its gate's cap, and put them in the function's result.
+ * The entrypoints one claim asks for, each with the most it may take, and
+ * the rate-limited ones among them with their windows.
  */
-static void
-claim(FunctionCallInfo fcinfo, char **requested, int n, EntrypointGate *gates,
-	  int ngates, int batch_size, Datum qm, TimestampTz now)
+typedef struct ClaimList
 {
-	static const Oid claim_types[7] = {TEXTARRAYOID, INT4ARRAYOID, INT4OID,
-									   UUIDOID, TIMESTAMPTZOID, TEXTARRAYOID, INTERVALARRAYOID};
-	char		   **names = palloc(sizeof(char *) * n);
-	Datum			*caps = palloc(sizeof(Datum) * n);
-	char		   **rated = palloc(sizeof(char *) * n);
-	Datum			*windows = palloc(sizeof(Datum) * n);
-	int				 nclaim = 0;
-	int				 nrated = 0;
-	Datum			 values[7];
-	SPIPlanPtr		 plan;
+	int	   n;
+	char **names;
+	int	  *caps;
+	int	   nrated;
+	char **rated;
+	Datum *windows;
+} ClaimList;
 
+/*
+ * claim_list
+ *		The requested entrypoints that this call may claim from (not paused,
+ *		cap above 0), each with its cap: batch_size, cut by its gate.
+ */
+static ClaimList *
+claim_list(char **requested, int n, PgqGate *gates, int ngates,
+		   int batch_size)
+{
+	ClaimList *cl = palloc0(sizeof(ClaimList));
+
+	cl->names = palloc(sizeof(char *) * n);
+	cl->caps = palloc(sizeof(int) * n);
+	cl->rated = palloc(sizeof(char *) * n);
+	cl->windows = palloc(sizeof(Datum) * n);
 	for (int i = 0; i < n; i++)
 	{
-		EntrypointGate *g = find_gate(gates, ngates, requested[i]);
-		int				cap = batch_size;
+		PgqGate *g = pgq_find_gate(gates, ngates, requested[i]);
+		int		 cap = batch_size;
 
 		if (g != NULL)
 		{
@@ -508,30 +298,130 @@ claim(FunctionCallInfo fcinfo, char **requested, int n, EntrypointGate *gates,
 				Interval *win = palloc(sizeof(Interval));
 				int		  allowed;
 
-				rate_window(g->rate, win, &allowed);
-				rated[nrated] = requested[i];
-				windows[nrated++] = IntervalPGetDatum(win);
+				pgq_rate_window(g->rate, win, &allowed);
+				cl->rated[cl->nrated] = requested[i];
+				cl->windows[cl->nrated++] = IntervalPGetDatum(win);
 			}
 		}
 		if (cap <= 0)
 			continue;
-		names[nclaim] = requested[i];
-		caps[nclaim++] = Int32GetDatum(cap);
+		cl->names[cl->n] = requested[i];
+		cl->caps[cl->n++] = cap;
 	}
-	if (nclaim == 0)
-		return;
+	return cl;
+}
 
-	values[0] = PointerGetDatum(pgq_make_text_array(names, nclaim));
-	values[1] = PointerGetDatum(construct_array(caps, nclaim, INT4OID, 4,
-												true, TYPALIGN_INT));
+/*
+ * caps_array
+ *		The caps of a claim list as an int4[] datum.
+ */
+static Datum
+caps_array(ClaimList *cl)
+{
+	Datum *caps = palloc(sizeof(Datum) * Max(cl->n, 1));
+
+	for (int i = 0; i < cl->n; i++)
+		caps[i] = Int32GetDatum(cl->caps[i]);
+	return PointerGetDatum(construct_array(caps, cl->n, INT4OID, 4, true,
+										   TYPALIGN_INT));
+}
+
+/*
+ * claim_index
+ *		The position of entrypoint "name" in a claim list, or -1.
+ */
+static int
+claim_index(ClaimList *cl, const char *name)
+{
+	for (int i = 0; i < cl->n; i++)
+		if (strcmp(cl->names[i], name) == 0)
+			return i;
+	return -1;
+}
+
+/*
+ * share_batch
+ *		For a claim over several entrypoints, cut each cap to the entrypoint's
+ *		share of the batch, read without locking, and drop the entrypoints
+ *		with no share.  Returns the jobs found (the shares' sum).
+ *
+ * The claim locks up to its cap of due jobs of every entrypoint it asks for
+ * (FOR UPDATE SKIP LOCKED inside each per-entrypoint scan) before merging
+ * them; asked for a hundred busy entrypoints with a batch of ten it would
+ * lock a thousand jobs to take ten, writing each lock, and hide the rest
+ * from other workers until it commits.  With the shares it locks about the
+ * batch.  Asked for more entrypoints than the batch, the shares are found
+ * from the entrypoints' heads (share_heads_sql), which reads about one job
+ * per entrypoint instead of a batch.
+ */
+static int
+share_batch(ClaimList *cl, int batch_size)
+{
+	static const Oid types[3] = {TEXTARRAYOID, INT4ARRAYOID, INT4OID};
+	Datum			 values[3];
+	SPIPlanPtr		 plan;
+	int				 nrows;
+	int				 found = 0;
+	int				*share = palloc0(sizeof(int) * cl->n);
+	int				 kept = 0;
+
+	values[0] = PointerGetDatum(pgq_make_text_array(cl->names, cl->n));
+	values[1] = caps_array(cl);
+	values[2] = Int32GetDatum(batch_size);
+	if (cl->n > batch_size)
+		plan = pgq_plan(&share_heads_plan, share_heads_sql, 3, types);
+	else
+		plan = pgq_plan(&share_plan, share_sql, 3, types);
+	nrows = pgq_execute_indexed(plan, values, NULL, SPI_OK_SELECT);
+	for (int r = 0; r < nrows; r++)
+	{
+		bool  isnull;
+		char *name = TextDatumGetCString(pgq_getdatum(r, 1, &isnull));
+		int	  i = claim_index(cl, name);
+
+		if (i < 0)
+			elog(ERROR, "pgqueuer: share of an entrypoint not asked for");
+		share[i] = DatumGetInt32(pgq_getdatum(r, 2, &isnull));
+		found += share[i];
+	}
+	for (int i = 0; i < cl->n; i++)
+	{
+		if (share[i] <= 0)
+			continue;
+		cl->names[kept] = cl->names[i];
+		cl->caps[kept++] = Min(cl->caps[i], share[i]);
+	}
+	cl->n = kept;
+	return found;
+}
+
+/*
+ * claim_run
+ *		Run the claim for a claim list and batch_size; the rows claimed are
+ *		left in SPI_tuptable, in dequeue order.  When took is not NULL,
+ *		subtract the jobs claimed of each entrypoint from took[] (indexed
+ *		like the list).  Returns the number of jobs claimed.
+ */
+static int
+claim_run(ClaimList *cl, int batch_size, Datum qm, TimestampTz now,
+		  ClaimList *took)
+{
+	static const Oid claim_types[7] = {TEXTARRAYOID, INT4ARRAYOID, INT4OID,
+									   UUIDOID, TIMESTAMPTZOID, TEXTARRAYOID, INTERVALARRAYOID};
+	Datum			 values[7];
+	SPIPlanPtr		 plan;
+	int				 nrows;
+
+	values[0] = PointerGetDatum(pgq_make_text_array(cl->names, cl->n));
+	values[1] = caps_array(cl);
 	values[2] = Int32GetDatum(batch_size);
 	values[3] = qm;
 	values[4] = TimestampTzGetDatum(now);
-	values[5] = PointerGetDatum(pgq_make_text_array(rated, nrated));
-	values[6] = PointerGetDatum(construct_array(windows, nrated, INTERVALOID,
-												sizeof(Interval), false,
-												TYPALIGN_DOUBLE));
-	if (nrated > 0)
+	values[5] = PointerGetDatum(pgq_make_text_array(cl->rated, cl->nrated));
+	values[6] = PointerGetDatum(construct_array(cl->windows, cl->nrated,
+												INTERVALOID, sizeof(Interval),
+												false, TYPALIGN_DOUBLE));
+	if (cl->nrated > 0)
 		plan = pgq_log_plan(claim_rated_plans, PGQ_LOG_TRANSITION,
 							CLAIM_SQL_HEAD, CLAIM_SQL_LOG,
 							CLAIM_SQL_RATE CLAIM_SQL_TAIL, 7, claim_types);
@@ -539,8 +429,192 @@ claim(FunctionCallInfo fcinfo, char **requested, int n, EntrypointGate *gates,
 		plan = pgq_log_plan(claim_plans, PGQ_LOG_TRANSITION,
 							CLAIM_SQL_HEAD, CLAIM_SQL_LOG,
 							CLAIM_SQL_TAIL, 4, claim_types);
-	pgq_execute_indexed(plan, values, NULL, SPI_OK_SELECT);
-	pgq_store_spi_rows(fcinfo, SPI_tuptable->tupdesc->natts);
+	nrows = pgq_execute_indexed(plan, values, NULL, SPI_OK_SELECT);
+	if (took != NULL && nrows > 0)
+	{
+		int col = SPI_fnumber(SPI_tuptable->tupdesc, "entrypoint");
+
+		for (int r = 0; r < nrows; r++)
+		{
+			bool  isnull;
+			char *name = TextDatumGetCString(pgq_getdatum(r, col, &isnull));
+			int	  i = claim_index(took, name);
+
+			if (i >= 0)
+				took->caps[i]--;
+		}
+	}
+	return nrows;
+}
+
+/*
+ * claimed_first
+ *		Whether claimed row a comes before b in dequeue order (priority
+ *		DESC, id ASC); pcol and idcol are the columns' numbers.
+ */
+static bool
+claimed_first(HeapTuple a, HeapTuple b, TupleDesc desc, int pcol, int idcol)
+{
+	bool  isnull;
+	int32 pa = DatumGetInt32(heap_getattr(a, pcol, desc, &isnull));
+	int32 pb = DatumGetInt32(heap_getattr(b, pcol, desc, &isnull));
+
+	if (pa != pb)
+		return pa > pb;
+	return DatumGetInt64(heap_getattr(a, idcol, desc, &isnull)) <
+		   DatumGetInt64(heap_getattr(b, idcol, desc, &isnull));
+}
+
+/*
+ * store_merged
+ *		Put the rows of two claims (na rows of a, nb of b, each in dequeue
+ *		order) in the function's result, merged into dequeue order.
+ */
+static void
+store_merged(FunctionCallInfo fcinfo, SPITupleTable *a, int na,
+			 SPITupleTable *b, int nb)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	TupleDesc	   desc = a->tupdesc;
+	int			   pcol = SPI_fnumber(desc, "priority");
+	int			   idcol = SPI_fnumber(desc, "id");
+	Datum		  *values = palloc(sizeof(Datum) * desc->natts);
+	bool		  *nulls = palloc(sizeof(bool) * desc->natts);
+	int			   i = 0;
+	int			   j = 0;
+
+	while (i < na || j < nb)
+	{
+		HeapTuple t;
+
+		if (j >= nb ||
+			(i < na && claimed_first(a->vals[i], b->vals[j], desc, pcol, idcol)))
+			t = a->vals[i++];
+		else
+			t = b->vals[j++];
+		heap_deform_tuple(t, desc, values, nulls);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+}
+
+/*
+ * claim_limits
+ *		Lock the limited entrypoints of cl (those with a gate, all with a
+ *		share) and cut their caps in cl, and in left, to what their limits
+ *		leave.  In left, a limited entrypoint that was not locked gets cap 0:
+ *		no claim may take its jobs without its lock.  Returns the grant time.
+ */
+static TimestampTz
+claim_limits(ClaimList *cl, ClaimList *left, PgqGate *gates, int ngates,
+			 int batch_size)
+{
+	char	  **names = palloc(sizeof(char *) * cl->n);
+	int			n = 0;
+	TimestampTz now;
+
+	for (int i = 0; i < cl->n; i++)
+		if (pgq_find_gate(gates, ngates, cl->names[i]) != NULL)
+			names[n++] = cl->names[i];
+	now = pgq_lock_gates(gates, ngates, names, n, batch_size);
+	for (int i = 0; i < cl->n; i++)
+	{
+		PgqGate *g = pgq_find_gate(gates, ngates, cl->names[i]);
+
+		if (g != NULL)
+			cl->caps[i] = Min(cl->caps[i], g->cap);
+	}
+	for (int i = 0; i < left->n; i++)
+	{
+		PgqGate *g = pgq_find_gate(gates, ngates, left->names[i]);
+
+		if (g != NULL)
+			left->caps[i] = g->locked ? Min(left->caps[i], g->cap) : 0;
+	}
+	return now;
+}
+
+/*
+ * keep_capped
+ *		Drop the entrypoints with cap 0 from a claim list.
+ */
+static void
+keep_capped(ClaimList *cl)
+{
+	int kept = 0;
+
+	for (int i = 0; i < cl->n; i++)
+	{
+		if (cl->caps[i] <= 0)
+			continue;
+		cl->names[kept] = cl->names[i];
+		cl->caps[kept++] = cl->caps[i];
+	}
+	cl->n = kept;
+}
+
+/*
+ * claim
+ *		Claim up to batch_size jobs of the requested entrypoints, each at
+ *		most its gate's cap, and put them in the function's result, in
+ *		dequeue order (priority DESC, id ASC).
+ *
+ * Over one unlimited entrypoint the claim runs at once.  Otherwise
+ * share_batch() first finds each entrypoint's share without locking, the
+ * limited ones with a share are locked and counted (claim_limits), and the
+ * claim takes only the shares.  If other workers took some of those jobs
+ * meanwhile and the claim came back short, a second claim over every
+ * entrypoint it may take from (with what is left of each cap and of the
+ * batch) takes the next ones, so a busy queue does not hand out fewer jobs
+ * than it has due; the rows of both are merged in dequeue order.
+ */
+static void
+claim(FunctionCallInfo fcinfo, char **requested, int n, PgqGate *gates,
+	  int ngates, int batch_size, Datum qm)
+{
+	ClaimList	  *cl = claim_list(requested, n, gates, ngates, batch_size);
+	ClaimList	   left;
+	TimestampTz	   now;
+	int			   found;
+	int			   got;
+	int			   more;
+	SPITupleTable *first;
+
+	if (cl->n == 0)
+		return;
+	if (cl->n == 1 && pgq_find_gate(gates, ngates, cl->names[0]) == NULL)
+	{
+		if (claim_run(cl, batch_size, qm, GetCurrentTimestamp(), NULL) > 0)
+			pgq_store_spi_rows(fcinfo, SPI_tuptable->tupdesc->natts);
+		return;
+	}
+
+	/* what is left of each cap after the first claim */
+	left = *cl;
+	left.names = palloc(sizeof(char *) * cl->n);
+	left.caps = palloc(sizeof(int) * cl->n);
+	memcpy(left.names, cl->names, sizeof(char *) * cl->n);
+	memcpy(left.caps, cl->caps, sizeof(int) * cl->n);
+
+	found = share_batch(cl, batch_size);
+	if (found == 0)
+		return;
+	now = claim_limits(cl, &left, gates, ngates, batch_size);
+	keep_capped(cl);
+	got = cl->n > 0 ? claim_run(cl, found, qm, now, &left) : 0;
+	first = got > 0 ? SPI_tuptable : NULL;
+
+	/* others took part of the shares, or a limit was reached meanwhile */
+	keep_capped(&left);
+	if (got < found && left.n > 0 &&
+		(more = claim_run(&left, batch_size - got, qm, now, NULL)) > 0)
+	{
+		if (first != NULL)
+			store_merged(fcinfo, first, got, SPI_tuptable, more);
+		else
+			pgq_store_spi_rows(fcinfo, SPI_tuptable->tupdesc->natts);
+	}
+	else if (got > 0)
+		store_merged(fcinfo, first, got, first, 0);
 }
 
 /*
@@ -551,19 +625,18 @@ claim(FunctionCallInfo fcinfo, char **requested, int n, EntrypointGate *gates,
 Datum
 pgqueuer_dequeue(PG_FUNCTION_ARGS)
 {
-	int				batch_size;
-	ArrayType	   *entrypoints;
-	Datum			qm;
-	Datum		   *epvals;
-	bool		   *epnulls;
-	int				n;
-	int				ngates;
-	EntrypointGate *gates;
-	TimestampTz		now;
-	char		  **requested;
-	char		  **woken;
-	int				nwoken;
-	int64			expired;
+	int		   batch_size;
+	ArrayType *entrypoints;
+	Datum	   qm;
+	Datum	  *epvals;
+	bool	  *epnulls;
+	int		   n;
+	int		   ngates;
+	PgqGate	  *gates;
+	char	 **requested;
+	char	 **woken;
+	int		   nwoken;
+	int64	   expired;
 
 	pgq_init_materialized_srf(fcinfo);
 	batch_size = check_dequeue_args(fcinfo);
@@ -580,12 +653,14 @@ pgqueuer_dequeue(PG_FUNCTION_ARGS)
 
 	expired = pgq_expire_leases(entrypoints, DEQUEUE_RESCUE_LIMIT, &woken, &nwoken);
 
-	gates = lock_gates(entrypoints, batch_size, &ngates, &now);
-
 	if (!PG_ARGISNULL(3))
 		batch_size = worker_cap(qm, PG_GETARG_INT32(3), batch_size);
 	if (batch_size > 0)
-		claim(fcinfo, requested, n, gates, ngates, batch_size, qm, now);
+	{
+		/* one entrypoint: its share is its due jobs, no estimate needed */
+		gates = pgq_read_gates(entrypoints, batch_size, n > 1, &ngates);
+		claim(fcinfo, requested, n, gates, ngates, batch_size, qm);
+	}
 
 	pgq_finish();
 
