@@ -3,7 +3,8 @@
  * worker_pool.c
  *		The pool of threads that runs handlers.
  *
- * The run loop submits each dequeued job; an idle thread takes it, runs
+ * The run loop submits each dequeued job; an idle thread takes it (woken
+ * one after another as jobs wait: wake_one), runs
  * the entrypoint's executor (or the handler itself), stores the outcome in
  * the job's context, appends the job to the worker's done list and wakes
  * the run loop through the self-pipe.  Threads are created on demand, up
@@ -36,7 +37,8 @@ struct PgqPool
 	PgqContext	   *tail;
 	int				nqueued;
 	int				nthreads;
-	int				nidle; /* threads waiting for a job */
+	int				nidle;	 /* threads waiting for a job */
+	int				nwaking; /* of those, signalled and not yet awake */
 	int				max_threads;
 	int				allocated; /* length of threads[] */
 	bool			stopping;
@@ -128,6 +130,25 @@ run_job(PgqWorker *worker, PgqContext *ctx)
 		pgq_worker_wake(worker);
 }
 
+/*
+ * wake_one
+ *		Wake one idle thread for the jobs queued, unless one is already on
+ *		its way: a thread that takes a job and leaves others queued wakes
+ *		the next (thread_main), so the wake-ups follow the queue.  A batch
+ *		of quick handlers is run by the few threads that are awake, without
+ *		a wake-up and a thread switch per job; a batch of slow ones still
+ *		gets a thread each, woken one after another.  Called with
+ *		pool->lock held.
+ */
+static void
+wake_one(PgqPool *pool)
+{
+	if (pool->head == NULL || pool->nwaking > 0 || pool->nidle == 0)
+		return;
+	pool->nwaking++;
+	pthread_cond_signal(&pool->cond);
+}
+
 /* thread_main: take jobs until the pool stops and the queue is empty */
 static void *
 thread_main(void *arg)
@@ -144,6 +165,9 @@ thread_main(void *arg)
 			pool->nidle++;
 			pthread_cond_wait(&pool->cond, &pool->lock);
 			pool->nidle--;
+			/* signalled, or woken spuriously: either way one fewer to come */
+			if (pool->nwaking > 0)
+				pool->nwaking--;
 		}
 		if (pool->head == NULL)
 			break;
@@ -152,6 +176,7 @@ thread_main(void *arg)
 		if (pool->head == NULL)
 			pool->tail = NULL;
 		pool->nqueued--;
+		wake_one(pool);
 		pthread_mutex_unlock(&pool->lock);
 
 		run_job(pool->worker, ctx);
@@ -254,7 +279,7 @@ pgq_pool_submit(PgqPool *pool, PgqContext *ctx)
 		}
 	}
 	if (ok)
-		pthread_cond_signal(&pool->cond);
+		wake_one(pool);
 	pthread_mutex_unlock(&pool->lock);
 	return ok;
 }

@@ -41,7 +41,8 @@
 #include "row_checks.h"
 #include "spi_util.h"
 
-/* the registry rows of the paused and limited entrypoints asked for */
+/* the registry rows of the limited entrypoints named, locked in name order
+ * (so no deadlock) */
 #define GATE_SQL \
 	"SELECT entrypoint, concurrency_limit, requests_per_second, paused" \
 	" FROM pgqueuer.pgqueuer_entrypoints" \
@@ -50,9 +51,6 @@
 	"        OR requests_per_second OPERATOR(pg_catalog.>) 0::pg_catalog.float8)" \
 	" ORDER BY entrypoint"
 
-static const char *const gate_sql = GATE_SQL;
-
-/* the same, locked in name order (so no deadlock) */
 static const char *const lock_sql = GATE_SQL " FOR NO KEY UPDATE";
 
 /* per entrypoint: its picked jobs, and its grants within its rate window */
@@ -66,7 +64,6 @@ static const char *const load_sql =
 	" FROM unnest($1::pg_catalog.text[], $3::interval[]) WITH ORDINALITY AS e(ep, win, ord)"
 	" ORDER BY e.ord";
 
-static SPIPlanPtr gate_plan = NULL;
 static SPIPlanPtr lock_plan = NULL;
 static SPIPlanPtr load_plan = NULL;
 
@@ -95,28 +92,37 @@ pgq_find_gate(PgqGate *gates, int ngates, const char *name)
 	return NULL;
 }
 
+void
+pgq_gate_init(PgqGate *g, char *name, int concurrency_limit, double rate,
+			  bool paused, int cap)
+{
+	g->name = name;
+	g->concurrency_limit = concurrency_limit;
+	g->rate = rate;
+	g->paused = paused;
+	g->locked = false;
+	g->cap = paused ? 0 : cap;
+	if (!paused && !pgq_rate_in_bounds(rate))
+	{
+		pgq_report_once(psprintf("entrypoint %s: requests_per_second %g is outside 0 and 0.000001 .. 1000000000; lease expiry skips its jobs and dequeue hands out none of them",
+								 pgq_quote_for_log(name), rate));
+		g->paused = true;
+		g->cap = 0;
+	}
+}
+
 /*
  * gate_from_row
- *		Fill g from row r of a registry read (gate_sql, lock_sql), with cap.
- *		A paused entrypoint, or one whose rate is out of bounds (written
- *		behind register_entrypoint's back: reported once), gets cap 0.
+ *		Refill g from row r of lock_sql, with cap.
  */
 static void
 gate_from_row(PgqGate *g, int r, int cap)
 {
 	bool isnull;
 
-	g->concurrency_limit = DatumGetInt32(pgq_getdatum(r, 2, &isnull));
-	g->rate = DatumGetFloat8(pgq_getdatum(r, 3, &isnull));
-	g->paused = DatumGetBool(pgq_getdatum(r, 4, &isnull));
-	g->cap = g->paused ? 0 : cap;
-	if (!g->paused && !pgq_rate_in_bounds(g->rate))
-	{
-		pgq_report_once(psprintf("entrypoint %s: requests_per_second %g is outside 0 and 0.000001 .. 1000000000; lease expiry skips its jobs and dequeue hands out none of them",
-								 pgq_quote_for_log(g->name), g->rate));
-		g->paused = true;
-		g->cap = 0;
-	}
+	pgq_gate_init(g, g->name, DatumGetInt32(pgq_getdatum(r, 2, &isnull)),
+				  DatumGetFloat8(pgq_getdatum(r, 3, &isnull)),
+				  DatumGetBool(pgq_getdatum(r, 4, &isnull)), cap);
 }
 
 /*
@@ -182,32 +188,10 @@ apply_load(PgqGate *gates, int ngates, char **names, int n, TimestampTz now)
 	}
 }
 
-PgqGate *
-pgq_read_gates(ArrayType *entrypoints, int batch_size, bool estimate,
-			   int *ngates)
+void
+pgq_estimate_gates(PgqGate *gates, int ngates)
 {
-	static const Oid text_types[1] = {TEXTARRAYOID};
-	Datum			 value = PointerGetDatum(entrypoints);
-	PgqGate			*gates;
-	int				 n;
-
-	n = pgq_execute_indexed(pgq_plan(&gate_plan, gate_sql, 1, text_types),
-							&value, NULL, SPI_OK_SELECT);
-	*ngates = n;
-	if (n == 0)
-		return NULL;
-
-	gates = palloc0(sizeof(PgqGate) * n);
-	for (int i = 0; i < n; i++)
-	{
-		bool isnull;
-
-		gates[i].name = TextDatumGetCString(pgq_getdatum(i, 1, &isnull));
-		gate_from_row(&gates[i], i, batch_size);
-	}
-	if (estimate)
-		apply_load(gates, n, NULL, 0, GetCurrentTimestamp());
-	return gates;
+	apply_load(gates, ngates, NULL, 0, GetCurrentTimestamp());
 }
 
 TimestampTz
@@ -228,11 +212,8 @@ pgq_lock_gates(PgqGate *gates, int ngates, char **names, int n,
 		PgqGate *g = pgq_find_gate(gates, ngates, names[i]);
 
 		Assert(g != NULL);
-		g->concurrency_limit = 0;
-		g->rate = 0;
-		g->paused = false;
+		pgq_gate_init(g, g->name, 0, 0, false, batch_size);
 		g->locked = true;
-		g->cap = batch_size;
 	}
 	value = PointerGetDatum(pgq_make_text_array(names, n));
 	nlocked = pgq_execute_indexed(pgq_plan(&lock_plan, lock_sql, 1, text_types),
@@ -245,6 +226,7 @@ pgq_lock_gates(PgqGate *gates, int ngates, char **names, int n,
 
 		Assert(g != NULL);
 		gate_from_row(g, r, batch_size);
+		g->locked = true;
 	}
 	now = GetCurrentTimestamp();
 	apply_load(gates, ngates, names, n, now);

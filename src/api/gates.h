@@ -15,7 +15,7 @@
 #include "datatype/timestamp.h"
 #include "utils/array.h"
 
-/* What the registry says about one paused or limited entrypoint. */
+/* What the registry says about one entrypoint a dequeue may claim from. */
 typedef struct PgqGate
 {
 	char  *name;
@@ -26,25 +26,36 @@ typedef struct PgqGate
 	int	   cap;	   /* jobs this call may still claim */
 } PgqGate;
 
+/* whether gate g has a concurrency limit or a rate limit */
+#define PGQ_GATE_LIMITED(g) ((g)->concurrency_limit > 0 || (g)->rate > 0)
+
 /*
- * pgq_read_gates
- *		The paused and limited entrypoints among entrypoints (text[]), read
- *		without a lock, each with cap batch_size (0 when paused), cut when
- *		estimate is true to an estimate of what its limits leave (its picked
- *		jobs and grants counted without the lock).  Returns the gates (NULL
- *		when none) and their number in *ngates.  Between SPI_connect and
+ * pgq_gate_init
+ *		A gate for entrypoint name (kept, not copied) with its registry
+ *		values (0 for an entrypoint without a row) and cap; cap 0 when
+ *		paused, or when rate is out of bounds (written behind
+ *		register_entrypoint's back: reported once, then treated as paused).
+ */
+extern void pgq_gate_init(PgqGate *g, char *name, int concurrency_limit,
+						  double rate, bool paused, int cap);
+
+/*
+ * pgq_estimate_gates
+ *		Cut the cap of every limited gate with a cap above 0 to what its
+ *		limits leave, counting its picked jobs and recent grants without its
+ *		registry lock: an estimate, made exact by pgq_lock_gates.  Runs no
+ *		statement when no gate is limited.  Between SPI_connect and
  *		SPI_finish.
  */
-extern PgqGate *pgq_read_gates(ArrayType *entrypoints, int batch_size,
-							   bool estimate, int *ngates);
+extern void pgq_estimate_gates(PgqGate *gates, int ngates);
 
-/* The gate of entrypoint name, or NULL when it is neither paused nor limited. */
+/* The gate of entrypoint name among gates, or NULL. */
 extern PgqGate *pgq_find_gate(PgqGate *gates, int ngates, const char *name);
 
 /*
  * pgq_lock_gates
- *		Lock the registry rows of the n entrypoints names[] (sorted; each with
- *		a gate), re-read them and set each gate's cap exactly: the jobs its
+ *		Lock the registry rows of the n limited entrypoints names[] (sorted;
+ *		each with a gate), re-read them and set each gate's cap exactly: the jobs its
  *		concurrency limit and rate leave, counted in a new statement that sees
  *		every claim committed under the lock (at most batch_size, 0 when now
  *		paused).  Marks them locked; the locks are held until the transaction
