@@ -88,6 +88,17 @@
 	")"
 
 /*
+ * The same without a head, from the start of each entrypoint's jobs: the
+ * claim over one entrypoint asked for alone, which reads no heads first.
+ */
+#define CLAIM_SQL_MADE_PLAIN(lock) \
+	"made_due AS (" \
+	" SELECT e.ep, e.cap, c.id, c.priority FROM " CLAIM_SQL_ASKED \
+	" CROSS JOIN LATERAL (" CLAIM_SQL_QUEUED(CLAIM_MADE_DUE) \
+	"  ORDER BY " CLAIM_MADE_ORDER " LIMIT e.cap " lock ") c" \
+	")"
+
+/*
  * Per entrypoint, up to its cap of the deferred jobs whose time has come.
  * They are sorted by an expression that no index provides, so that no plan
  * walks an index in priority order (through all the deferred jobs not due
@@ -104,8 +115,8 @@
  * Both paths, merged per entrypoint and cut to its cap, then merged and cut
  * to the batch ($5): the jobs a claim takes, in dequeue order.
  */
-#define CLAIM_SQL_CAND(lock) \
-	CLAIM_SQL_MADE(lock) ", " CLAIM_SQL_CAME(lock) \
+#define CLAIM_SQL_CAND(made, lock) \
+	made(lock) ", " CLAIM_SQL_CAME(lock) \
 	", cand AS (" \
 	" SELECT r.ep, r.id, r.priority FROM (" \
 	"   SELECT a.ep, a.id, a.priority, a.cap, pg_catalog.row_number() OVER" \
@@ -116,8 +127,8 @@
 	" LIMIT $5" \
 	")"
 
-#define CLAIM_SQL_HEAD \
-	"WITH " CLAIM_SQL_CAND("FOR UPDATE SKIP LOCKED") \
+#define CLAIM_SQL_HEAD(made) \
+	"WITH " CLAIM_SQL_CAND(made, "FOR UPDATE SKIP LOCKED") \
 	", upd AS (" \
 	" UPDATE pgqueuer.pgqueuer q SET status = 'picked'::pgqueuer.pgqueuer_status," \
 	"   updated = pg_catalog.now(), heartbeat = pg_catalog.now(), queue_manager_id = $6" \
@@ -178,15 +189,15 @@ static const char *const heads_sql =
  * claim would take from each if no other worker took any meanwhile.
  */
 static const char *const share_sql =
-	"WITH " CLAIM_SQL_CAND("")
+	"WITH " CLAIM_SQL_CAND(CLAIM_SQL_MADE, "")
 	" SELECT ep, pg_catalog.count(*)::pg_catalog.int4 FROM cand GROUP BY ep";
 /* clang-format on */
 
 static SPIPlanPtr heads_plan = NULL;
 static SPIPlanPtr share_plan = NULL;
-/* the variants of pgq_log_plan() (history.c) */
-static SPIPlanPtr claim_plans[PGQ_LOG_PLAN_SLOTS];
-static SPIPlanPtr claim_rated_plans[PGQ_LOG_PLAN_SLOTS];
+/* the variants of pgq_log_plan() (history.c), with and without heads */
+static SPIPlanPtr claim_plans[2][PGQ_LOG_PLAN_SLOTS];
+static SPIPlanPtr claim_rated_plans[2][PGQ_LOG_PLAN_SLOTS];
 
 int
 pgq_claim_heads(ArrayType *entrypoints)
@@ -215,16 +226,16 @@ list_values(PgqClaimList *cl, Datum *values)
 	for (int i = 0; i < cl->n; i++)
 	{
 		caps[i] = Int32GetDatum(cl->caps[i]);
-		hp[i] = Int32GetDatum(cl->hp[i]);
-		hid[i] = Int64GetDatum(cl->hid[i]);
+		hp[i] = Int32GetDatum(cl->hp ? cl->hp[i] : 0);
+		hid[i] = Int64GetDatum(cl->hid ? cl->hid[i] : 0);
 	}
 	values[0] = PointerGetDatum(pgq_make_text_array(cl->names, cl->n));
 	values[1] = PointerGetDatum(construct_array(caps, cl->n, INT4OID, 4, true,
 												TYPALIGN_INT));
-	values[2] = PointerGetDatum(construct_md_array(hp, cl->nohead, 1, dims, lbs,
+	values[2] = PointerGetDatum(construct_md_array(hp, cl->hp ? cl->nohead : NULL, 1, dims, lbs,
 												   INT4OID, 4, true,
 												   TYPALIGN_INT));
-	values[3] = PointerGetDatum(construct_md_array(hid, cl->nohead, 1, dims, lbs,
+	values[3] = PointerGetDatum(construct_md_array(hid, cl->hp ? cl->nohead : NULL, 1, dims, lbs,
 												   INT8OID, 8, FLOAT8PASSBYVAL,
 												   TYPALIGN_DOUBLE));
 }
@@ -301,13 +312,21 @@ pgq_claim_run(PgqClaimList *cl, int batch_size, Datum qm, TimestampTz now,
 	values[8] = PointerGetDatum(construct_array(cl->windows, cl->nrated,
 												INTERVALOID, sizeof(Interval),
 												false, TYPALIGN_DOUBLE));
-	if (cl->nrated > 0)
-		plan = pgq_log_plan(claim_rated_plans, PGQ_LOG_TRANSITION,
-							CLAIM_SQL_HEAD, CLAIM_SQL_LOG,
+	if (cl->nrated > 0 && cl->hp != NULL)
+		plan = pgq_log_plan(claim_rated_plans[0], PGQ_LOG_TRANSITION,
+							CLAIM_SQL_HEAD(CLAIM_SQL_MADE), CLAIM_SQL_LOG,
 							CLAIM_SQL_RATE CLAIM_SQL_TAIL, 9, claim_types);
+	else if (cl->nrated > 0)
+		plan = pgq_log_plan(claim_rated_plans[1], PGQ_LOG_TRANSITION,
+							CLAIM_SQL_HEAD(CLAIM_SQL_MADE_PLAIN), CLAIM_SQL_LOG,
+							CLAIM_SQL_RATE CLAIM_SQL_TAIL, 9, claim_types);
+	else if (cl->hp != NULL)
+		plan = pgq_log_plan(claim_plans[0], PGQ_LOG_TRANSITION,
+							CLAIM_SQL_HEAD(CLAIM_SQL_MADE), CLAIM_SQL_LOG,
+							CLAIM_SQL_TAIL, 6, claim_types);
 	else
-		plan = pgq_log_plan(claim_plans, PGQ_LOG_TRANSITION,
-							CLAIM_SQL_HEAD, CLAIM_SQL_LOG,
+		plan = pgq_log_plan(claim_plans[1], PGQ_LOG_TRANSITION,
+							CLAIM_SQL_HEAD(CLAIM_SQL_MADE_PLAIN), CLAIM_SQL_LOG,
 							CLAIM_SQL_TAIL, 6, claim_types);
 	nrows = pgq_execute_indexed(plan, values, NULL, SPI_OK_SELECT);
 	if (took != NULL && nrows > 0)
@@ -390,9 +409,12 @@ pgq_claim_keep_capped(PgqClaimList *cl)
 		if (cl->caps[i] <= 0)
 			continue;
 		cl->names[kept] = cl->names[i];
-		cl->hp[kept] = cl->hp[i];
-		cl->hid[kept] = cl->hid[i];
-		cl->nohead[kept] = cl->nohead[i];
+		if (cl->hp != NULL)
+		{
+			cl->hp[kept] = cl->hp[i];
+			cl->hid[kept] = cl->hid[i];
+			cl->nohead[kept] = cl->nohead[i];
+		}
 		cl->caps[kept++] = cl->caps[i];
 	}
 	cl->n = kept;

@@ -22,8 +22,10 @@
 /*
  * The entrypoints one claim asks for, each with the most it may take
  * (caps[]) and the head of its jobs due when made (hp[] and hid[], its
- * priority and id, where nohead[] is false), and the rate-limited ones among
- * them with their windows (an Interval datum each, for the ledger of grants).
+ * priority and id, where nohead[] is false; hp NULL: no heads were read,
+ * the claim reads each entrypoint's jobs from the start), and the
+ * rate-limited ones among them with their windows (an Interval datum each,
+ * for the ledger of grants).
  */
 typedef struct PgqClaimList
 {

@@ -3,7 +3,10 @@
  * dequeue.c
  *		pgqueuer.dequeue(): claim due jobs for a worker.
  *
- * A dequeue plans its claim before it locks anything:
+ * Asked for one entrypoint that is neither paused nor limited (a registry
+ * read says so), dequeue claims up to its batch of that entrypoint's jobs
+ * at once: a claim over one entrypoint locks only what it takes.  Otherwise
+ * it plans its claim before it locks anything:
  *
  *	1. the heads (claim.c): each entrypoint asked for that has a due job,
  *	   with its registry values and its first due job, read without locking;
@@ -72,12 +75,13 @@ static SPIPlanPtr worker_load_plan = NULL;
 
 /*
  * distinct_entrypoints
- *		A name given twice would have its jobs claimed twice over and the
- *		merged list cut to the batch size, returning fewer jobs than are due;
- *		when there are repeats, *entrypoints is replaced by the distinct
- *		names and *n by their count.
+ *		The requested entrypoints as C strings, each once (sorted).  A name
+ *		given twice would have its jobs claimed twice over and the merged
+ *		list cut to the batch size, returning fewer jobs than are due; when
+ *		there are repeats, *entrypoints is replaced by the distinct names
+ *		and *n by their count.
  */
-static void
+static char **
 distinct_entrypoints(ArrayType **entrypoints, Datum *epvals, int *n)
 {
 	char **names = palloc(sizeof(char *) * *n);
@@ -91,6 +95,7 @@ distinct_entrypoints(ArrayType **entrypoints, Datum *epvals, int *n)
 		*n = ndistinct;
 		*entrypoints = pgq_make_text_array(names, ndistinct);
 	}
+	return names;
 }
 
 /*
@@ -275,8 +280,8 @@ lock_limits(PgqClaimList *cl, PgqClaimList *left, PgqGate *gates, int ngates,
  *		ASC); the plan is in the file's header comment.
  */
 static void
-claim(FunctionCallInfo fcinfo, ArrayType *entrypoints, int batch_size,
-	  Datum qm)
+claim(FunctionCallInfo fcinfo, ArrayType *entrypoints, char **names, int n,
+	  int batch_size, Datum qm)
 {
 	PgqGate		  *gates;
 	int			   ngates;
@@ -289,6 +294,16 @@ claim(FunctionCallInfo fcinfo, ArrayType *entrypoints, int batch_size,
 	int			   more;
 	bool		   shared;
 	SPITupleTable *first;
+
+	/* one entrypoint without limits: claim from the start of its jobs */
+	if (n == 1 && !pgq_gated(entrypoints))
+	{
+		PgqClaimList one = {.n = 1, .names = names, .caps = &batch_size};
+
+		if (pgq_claim_run(&one, batch_size, qm, GetCurrentTimestamp(), NULL) > 0)
+			pgq_claim_store(fcinfo, SPI_tuptable, (int) SPI_processed, NULL, 0);
+		return;
+	}
 
 	gates = read_heads(entrypoints, batch_size, &ngates, &heads);
 	cl = claim_list(gates, ngates, &heads, batch_size);
@@ -335,6 +350,7 @@ pgqueuer_dequeue(PG_FUNCTION_ARGS)
 	Datum	  *epvals;
 	bool	  *epnulls;
 	int		   n;
+	char	 **names;
 	char	 **woken;
 	int		   nwoken;
 	int64	   expired;
@@ -348,7 +364,7 @@ pgqueuer_dequeue(PG_FUNCTION_ARGS)
 	if (n == 0)
 		return (Datum) 0;
 
-	distinct_entrypoints(&entrypoints, epvals, &n);
+	names = distinct_entrypoints(&entrypoints, epvals, &n);
 
 	pgq_connect();
 
@@ -357,7 +373,7 @@ pgqueuer_dequeue(PG_FUNCTION_ARGS)
 	if (!PG_ARGISNULL(3))
 		batch_size = worker_cap(qm, PG_GETARG_INT32(3), batch_size);
 	if (batch_size > 0)
-		claim(fcinfo, entrypoints, batch_size, qm);
+		claim(fcinfo, entrypoints, names, n, batch_size, qm);
 
 	pgq_finish();
 

@@ -41,8 +41,8 @@
 #include "row_checks.h"
 #include "spi_util.h"
 
-/* the registry rows of the limited entrypoints named, locked in name order
- * (so no deadlock) */
+/* the registry rows of the paused or limited entrypoints named; locked in
+ * name order (so no deadlock) */
 #define GATE_SQL \
 	"SELECT entrypoint, concurrency_limit, requests_per_second, paused" \
 	" FROM pgqueuer.pgqueuer_entrypoints" \
@@ -51,6 +51,7 @@
 	"        OR requests_per_second OPERATOR(pg_catalog.>) 0::pg_catalog.float8)" \
 	" ORDER BY entrypoint"
 
+static const char *const gate_sql = GATE_SQL;
 static const char *const lock_sql = GATE_SQL " FOR NO KEY UPDATE";
 
 /* per entrypoint: its picked jobs, and its grants within its rate window */
@@ -64,6 +65,7 @@ static const char *const load_sql =
 	" FROM unnest($1::pg_catalog.text[], $3::interval[]) WITH ORDINALITY AS e(ep, win, ord)"
 	" ORDER BY e.ord";
 
+static SPIPlanPtr gate_plan = NULL;
 static SPIPlanPtr lock_plan = NULL;
 static SPIPlanPtr load_plan = NULL;
 
@@ -186,6 +188,16 @@ apply_load(PgqGate *gates, int ngates, char **names, int n, TimestampTz now)
 			g->cap = Min(g->cap, (int) Max(0, allowed - granted));
 		}
 	}
+}
+
+bool
+pgq_gated(ArrayType *entrypoints)
+{
+	static const Oid text_types[1] = {TEXTARRAYOID};
+	Datum			 value = PointerGetDatum(entrypoints);
+
+	return pgq_execute_indexed(pgq_plan(&gate_plan, gate_sql, 1, text_types),
+							   &value, NULL, SPI_OK_SELECT) > 0;
 }
 
 void

@@ -40,6 +40,13 @@ extern void pgq_gate_init(PgqGate *g, char *name, int concurrency_limit,
 						  double rate, bool paused, int cap);
 
 /*
+ * pgq_gated
+ *		Whether any of entrypoints (text[]) is paused, or has a concurrency or
+ *		rate limit, read without a lock.  Between SPI_connect and SPI_finish.
+ */
+extern bool pgq_gated(ArrayType *entrypoints);
+
+/*
  * pgq_estimate_gates
  *		Cut the cap of every limited gate with a cap above 0 to what its
  *		limits leave, counting its picked jobs and recent grants without its
