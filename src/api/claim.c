@@ -157,14 +157,13 @@
 
 /* clang-format off */
 /*
- * Each entrypoint asked for that has a due job, with its registry values,
- * the head of its jobs due when made, and its head: the first of its two
- * claim paths' first jobs.
+ * Each entrypoint asked for that has a due job, with its registry values and
+ * the heads of its two claim paths.
  */
 static const char *const heads_sql =
 	"SELECT a.ep, COALESCE(r.concurrency_limit, 0),"
 	"       COALESCE(r.requests_per_second, 0::pg_catalog.float8), COALESCE(r.paused, false),"
-	"       m.priority, m.id"
+	"       m.priority, m.id, c.priority, c.id"
 	" FROM pg_catalog.unnest($1::pg_catalog.text[]) AS a(ep)"
 	" LEFT JOIN pgqueuer.pgqueuer_entrypoints r ON r.entrypoint OPERATOR(pg_catalog.=) a.ep"
 	" LEFT JOIN LATERAL ("
@@ -179,10 +178,7 @@ static const char *const heads_sql =
 	"     AND q.status OPERATOR(pg_catalog.=) 'queued'::pgqueuer.pgqueuer_status"
 	"     AND " CLAIM_CAME_DUE
 	"   ORDER BY " CLAIM_CAME_ORDER " LIMIT 1) c ON true"
-	" CROSS JOIN LATERAL ("
-	"   SELECT x.priority, x.id FROM (VALUES (m.priority, m.id), (c.priority, c.id)) AS x(priority, id)"
-	"   WHERE x.id IS NOT NULL ORDER BY x.priority DESC, x.id ASC LIMIT 1) h"
-	" ORDER BY h.priority DESC, h.id ASC";
+	" WHERE m.id IS NOT NULL OR c.id IS NOT NULL";
 
 /*
  * The share of each entrypoint in the batch, read without locking: what a

@@ -43,13 +43,13 @@ typedef struct PgqClaimList
 /*
  * pgq_claim_heads
  *		For each entrypoint of entrypoints (text[], distinct) that has a due
- *		queued job: its registry values and its first due job in dequeue
- *		order (its head), read without locking.  Leaves the rows in
- *		SPI_tuptable, ordered by the head (priority DESC, id ASC): entrypoint
- *		text, concurrency_limit int4, requests_per_second float8, paused bool
- *		(0, 0 and false without a registry row), and the priority int4 and id
- *		int8 of the first of its jobs due when made (NULL when none; a claim
- *		starts there).  Returns their number.
+ *		queued job: its registry values and the first due job (head) of each
+ *		claim path, read without locking.  Leaves the rows in SPI_tuptable, in
+ *		no order: entrypoint text, concurrency_limit int4, requests_per_second
+ *		float8, paused bool (0, 0 and false without a registry row), then the
+ *		priority int4 and id int8 of the first of its jobs due when made, and
+ *		of the first of its deferred jobs whose time has come (NULL where
+ *		none).  Returns their number.
  */
 extern int pgq_claim_heads(ArrayType *entrypoints);
 

@@ -149,43 +149,89 @@ worker_cap(Datum qm, int max_concurrent, int batch_size)
 	return (int) Min((int64) batch_size, Max((int64) 0, (int64) max_concurrent - mine));
 }
 
+/* one row of pgq_claim_heads: where it is, and its best head */
+typedef struct HeadRow
+{
+	int	  row;
+	int32 priority;
+	int64 id;
+} HeadRow;
+
+/* qsort comparator: dequeue order of the heads (priority DESC, id ASC) */
+static int
+head_order(const void *a, const void *b)
+{
+	const HeadRow *x = a;
+	const HeadRow *y = b;
+
+	if (x->priority != y->priority)
+		return x->priority > y->priority ? -1 : 1;
+	return x->id < y->id ? -1 : (x->id > y->id ? 1 : 0);
+}
+
 /*
  * read_heads
  *		The gates of the entrypoints with a due job (pgq_claim_heads), in the
- *		order of their heads, each with cap batch_size, or 0 when paused;
- *		the limited ones cut to an estimate of what their limits leave.
- *		Returns their number in *ngates (NULL and 0 when nothing is due), and
- *		the heads of their jobs due when made in heads' hp, hid and nohead,
- *		indexed like the gates.
+ *		order of their heads (the better of their two paths' heads), each
+ *		with cap batch_size, or 0 when paused; the limited ones cut to an
+ *		estimate of what their limits leave.  Returns their number in
+ *		*ngates (NULL and 0 when nothing is due), and the heads of their jobs
+ *		due when made in heads' hp, hid and nohead, indexed like the gates.
  */
 static PgqGate *
 read_heads(ArrayType *entrypoints, int batch_size, int *ngates,
 		   PgqClaimList *heads)
 {
 	int		 n = pgq_claim_heads(entrypoints);
+	HeadRow *order;
 	PgqGate *gates;
 	bool	 limited = false;
 
 	*ngates = n;
 	if (n == 0)
 		return NULL;
+	order = palloc(sizeof(HeadRow) * n);
+	for (int r = 0; r < n; r++)
+	{
+		bool  mnull;
+		bool  cnull;
+		int32 mp = DatumGetInt32(pgq_getdatum(r, 5, &mnull));
+		int64 mid = mnull ? 0 : DatumGetInt64(pgq_getdatum(r, 6, &mnull));
+		int32 cp = DatumGetInt32(pgq_getdatum(r, 7, &cnull));
+		int64 cid = cnull ? 0 : DatumGetInt64(pgq_getdatum(r, 8, &cnull));
+
+		order[r].row = r;
+		if (!mnull && (cnull || mp > cp || (mp == cp && mid < cid)))
+		{
+			order[r].priority = mp;
+			order[r].id = mid;
+		}
+		else
+		{
+			order[r].priority = cp;
+			order[r].id = cid;
+		}
+	}
+	qsort(order, n, sizeof(HeadRow), head_order);
+
 	gates = palloc0(sizeof(PgqGate) * n);
 	heads->hp = palloc(sizeof(int32) * n);
 	heads->hid = palloc(sizeof(int64) * n);
 	heads->nohead = palloc(sizeof(bool) * n);
-	for (int r = 0; r < n; r++)
+	for (int i = 0; i < n; i++)
 	{
+		int	 r = order[i].row;
 		bool isnull;
 
-		pgq_gate_init(&gates[r], TextDatumGetCString(pgq_getdatum(r, 1, &isnull)),
+		pgq_gate_init(&gates[i], TextDatumGetCString(pgq_getdatum(r, 1, &isnull)),
 					  DatumGetInt32(pgq_getdatum(r, 2, &isnull)),
 					  DatumGetFloat8(pgq_getdatum(r, 3, &isnull)),
 					  DatumGetBool(pgq_getdatum(r, 4, &isnull)), batch_size);
-		limited |= PGQ_GATE_LIMITED(&gates[r]);
-		heads->hp[r] = DatumGetInt32(pgq_getdatum(r, 5, &isnull));
-		heads->hid[r] = DatumGetInt64(pgq_getdatum(r, 6, &heads->nohead[r]));
-		if (heads->nohead[r])
-			heads->hp[r] = heads->hid[r] = 0;
+		limited |= PGQ_GATE_LIMITED(&gates[i]);
+		heads->hp[i] = DatumGetInt32(pgq_getdatum(r, 5, &heads->nohead[i]));
+		heads->hid[i] = heads->nohead[i] ? 0 : DatumGetInt64(pgq_getdatum(r, 6, &isnull));
+		if (heads->nohead[i])
+			heads->hp[i] = 0;
 	}
 	if (limited)
 		pgq_estimate_gates(gates, n);
