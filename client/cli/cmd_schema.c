@@ -485,19 +485,17 @@ verify_objects(PgqCli *cli, PGconn *conn, bool expect_present,
 }
 
 /*
- * run_repair
- *		SELECT * FROM pgqueuer.repair(dry_run): print each statement it ran
- *		(or would run).  Returns the number of lines, or -1 after an error
- *		(reported; the server rolled the whole repair back).
+ * print_lines
+ *		Run sql (with nparams text parameters) and print the first column of
+ *		each row on a line of its own.  Returns the number of rows, or -1
+ *		after an error (reported).
  */
 static int
-run_repair(PgqCli *cli, PGconn *conn, bool dry_run)
+print_lines(PgqCli *cli, PGconn *conn, const char *sql, int nparams,
+			const char *const *params)
 {
-	const char *params[1] = {dry_run ? "true" : "false"};
-	PGresult   *res = pgq_cli_exec(cli, conn,
-								   "SELECT * FROM pgqueuer.repair(dry_run => $1::pg_catalog.bool)",
-								   1, params);
-	int			n;
+	PGresult *res = pgq_cli_exec(cli, conn, sql, nparams, params);
+	int		  n;
 
 	if (res == NULL)
 		return -1;
@@ -509,6 +507,22 @@ run_repair(PgqCli *cli, PGconn *conn, bool dry_run)
 }
 
 /*
+ * run_repair
+ *		SELECT * FROM pgqueuer.repair(dry_run): print each statement it ran
+ *		(or would run).  Returns the number of lines, or -1 after an error
+ *		(reported; the server rolled the whole repair back).
+ */
+static int
+run_repair(PgqCli *cli, PGconn *conn, bool dry_run)
+{
+	const char *params[1] = {dry_run ? "true" : "false"};
+
+	return print_lines(cli, conn,
+					   "SELECT * FROM pgqueuer.repair(dry_run => $1::pg_catalog.bool)",
+					   1, params);
+}
+
+/*
  * run_verify
  *		SELECT * FROM pgqueuer.verify(): print each problem it finds (the
  *		basic objects verify_objects looks for are all part of its check).
@@ -517,16 +531,7 @@ run_repair(PgqCli *cli, PGconn *conn, bool dry_run)
 static int
 run_verify(PgqCli *cli, PGconn *conn)
 {
-	PGresult *res = pgq_cli_exec(cli, conn, "SELECT * FROM pgqueuer.verify()", 0, NULL);
-	int		  n;
-
-	if (res == NULL)
-		return -1;
-	n = PQntuples(res);
-	for (int i = 0; i < n; i++)
-		printf("%s\n", PQgetvalue(res, i, 0));
-	PQclear(res);
-	return n;
+	return print_lines(cli, conn, "SELECT * FROM pgqueuer.verify()", 0, NULL);
 }
 
 /*

@@ -149,10 +149,16 @@ worker_cap(Datum qm, int max_concurrent, int batch_size)
 	return (int) Min((int64) batch_size, Max((int64) 0, (int64) max_concurrent - mine));
 }
 
-/* one row of pgq_claim_heads: where it is, and its best head */
+/*
+ * One row of pgq_claim_heads: where it is, the head of its jobs due when
+ * made (none: made_none), and its best head (priority, id).
+ */
 typedef struct HeadRow
 {
 	int	  row;
+	int32 made_priority;
+	int64 made_id;
+	bool  made_none;
 	int32 priority;
 	int64 id;
 } HeadRow;
@@ -200,7 +206,13 @@ read_heads(ArrayType *entrypoints, int batch_size, int *ngates,
 		int32 cp = DatumGetInt32(pgq_getdatum(r, 7, &cnull));
 		int64 cid = cnull ? 0 : DatumGetInt64(pgq_getdatum(r, 8, &cnull));
 
+		if (mnull)
+			mp = 0;
+
 		order[r].row = r;
+		order[r].made_priority = mp;
+		order[r].made_id = mid;
+		order[r].made_none = mnull;
 		if (!mnull && (cnull || mp > cp || (mp == cp && mid < cid)))
 		{
 			order[r].priority = mp;
@@ -228,10 +240,9 @@ read_heads(ArrayType *entrypoints, int batch_size, int *ngates,
 					  DatumGetFloat8(pgq_getdatum(r, 3, &isnull)),
 					  DatumGetBool(pgq_getdatum(r, 4, &isnull)), batch_size);
 		limited |= PGQ_GATE_LIMITED(&gates[i]);
-		heads->hp[i] = DatumGetInt32(pgq_getdatum(r, 5, &heads->nohead[i]));
-		heads->hid[i] = heads->nohead[i] ? 0 : DatumGetInt64(pgq_getdatum(r, 6, &isnull));
-		if (heads->nohead[i])
-			heads->hp[i] = 0;
+		heads->hp[i] = order[i].made_priority;
+		heads->hid[i] = order[i].made_id;
+		heads->nohead[i] = order[i].made_none;
 	}
 	if (limited)
 		pgq_estimate_gates(gates, n);

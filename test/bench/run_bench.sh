@@ -206,33 +206,38 @@ echo "== pgqueuer benchmark: sections: $SECTIONS; batch $BATCH, $WORKERS workers
 
 # --- e2e: end to end --------------------------------------------------------------
 pgq_e2e=""
+# e2e_pgq LABEL: with workers started and listening, the producers for
+# SECONDS_E2E; prints what was enqueued and completed, stops the workers and
+# sets $e2e_rate (completed jobs/s) and $e2e_wal (WAL bytes per completed job)
+e2e_pgq() {
+	local done enq
+	wal_mark
+	bench -c "$PRODUCERS" -j "$PRODUCERS" -T "$SECONDS_E2E" -f "$dir/pgq_enqueue.pgbench" >"$dir/e2e.out"
+	done=$(sql -c "SELECT count(*) FROM pgqueuer.pgqueuer_log WHERE status = 'successful'")
+	e2e_wal=$(wal_per_job "$done")
+	enq=$(sql -c "SELECT count(*) FROM pgqueuer.pgqueuer_log WHERE status = 'queued'")
+	echo "   $1: enqueued $enq, completed $done in ${SECONDS_E2E}s ($(tps "$dir/e2e.out") producer transactions/s)"
+	stop_workers
+	e2e_rate=$(calc "$done / $SECONDS_E2E")
+}
+
 section_e2e() {
-	local done enq base_wal pgq_wal py_wal=""
+	local done enq base_wal pgq_wal py_wal="" e2e_rate e2e_wal
 
 	reset_all
 	start_pgq_workers continuous
 	wait_listening
-	wal_mark
-	bench -c "$PRODUCERS" -j "$PRODUCERS" -T "$SECONDS_E2E" -f "$dir/pgq_enqueue.pgbench" >"$dir/e2e.out"
-	done=$(sql -c "SELECT count(*) FROM pgqueuer.pgqueuer_log WHERE status = 'successful'")
-	pgq_wal=$(wal_per_job "$done")
-	enq=$(sql -c "SELECT count(*) FROM pgqueuer.pgqueuer_log WHERE status = 'queued'")
-	echo "   pgqueuer: enqueued $enq, completed $done in ${SECONDS_E2E}s ($(tps "$dir/e2e.out") producer transactions/s)"
-	stop_workers
-	pgq_e2e=$(calc "$done / $SECONDS_E2E")
+	e2e_pgq pgqueuer
+	pgq_e2e=$e2e_rate
+	pgq_wal=$e2e_wal
 
 	local py_e2e=""
 	if [ "${BENCH_PYTHON:-1}" != 0 ]; then
 		reset_all
 		start_py_workers continuous
-		wal_mark
-		bench -c "$PRODUCERS" -j "$PRODUCERS" -T "$SECONDS_E2E" -f "$dir/pgq_enqueue.pgbench" >"$dir/e2e.out"
-		done=$(sql -c "SELECT count(*) FROM pgqueuer.pgqueuer_log WHERE status = 'successful'")
-		py_wal=$(wal_per_job "$done")
-		enq=$(sql -c "SELECT count(*) FROM pgqueuer.pgqueuer_log WHERE status = 'queued'")
-		echo "   pgqueuer, Python workers: enqueued $enq, completed $done in ${SECONDS_E2E}s ($(tps "$dir/e2e.out") producer transactions/s)"
-		stop_workers
-		py_e2e=$(calc "$done / $SECONDS_E2E")
+		e2e_pgq "pgqueuer, Python workers"
+		py_e2e=$e2e_rate
+		py_wal=$e2e_wal
 	fi
 
 	reset_all
