@@ -4,12 +4,14 @@
 --
 CREATE EXTENSION pgqueuer;
 
--- persistence and storage parameters of PgQueuer's four tables
+-- persistence and storage parameters of PgQueuer's four tables (the log's
+-- are those of its partitions: here only the default one, as no
+-- maintenance pass has made day partitions)
 CREATE TEMP VIEW tables_state AS
 SELECT c.relname, c.relpersistence, c.reloptions
 FROM pg_class c
 WHERE c.relnamespace = 'pgqueuer'::regnamespace
-  AND c.relname IN ('pgqueuer', 'pgqueuer_log', 'pgqueuer_statistics', 'pgqueuer_schedules')
+  AND c.relname IN ('pgqueuer', 'pgqueuer_log_default', 'pgqueuer_statistics', 'pgqueuer_schedules')
 ORDER BY c.relname;
 
 CREATE TEMP VIEW settings AS

@@ -30,6 +30,8 @@ INSERT INTO public.writes VALUES
  ('pgqueuer_log', 'insert', $$INSERT INTO pgqueuer.pgqueuer_log (job_id, status, priority, entrypoint) VALUES (1, 'successful', 0, 'w')$$),
  ('pgqueuer_log', 'update', $$UPDATE pgqueuer.pgqueuer_log SET aggregated = true$$),
  ('pgqueuer_log', 'delete', $$DELETE FROM pgqueuer.pgqueuer_log$$),
+ ('pgqueuer_log_default', 'insert', $$INSERT INTO pgqueuer.pgqueuer_log_default (id, job_id, status, priority, entrypoint) VALUES (1, 1, 'successful', 0, 'w')$$),
+ ('pgqueuer_log_default', 'delete', $$DELETE FROM pgqueuer.pgqueuer_log_default$$),
  ('pgqueuer_statistics', 'insert', $$INSERT INTO pgqueuer.pgqueuer_statistics (count, priority, status, entrypoint) VALUES (1, 0, 'successful', 'w')$$),
  ('pgqueuer_statistics', 'update', $$UPDATE pgqueuer.pgqueuer_statistics SET count = 0$$),
  ('pgqueuer_statistics', 'delete', $$DELETE FROM pgqueuer.pgqueuer_statistics$$),
@@ -47,10 +49,10 @@ INSERT INTO public.writes VALUES
  ('pgqueuer_rate_grants', 'insert', $$INSERT INTO pgqueuer.pgqueuer_rate_grants VALUES ('w', now(), 1)$$),
  ('pgqueuer_rate_grants', 'delete', $$DELETE FROM pgqueuer.pgqueuer_rate_grants$$);
 GRANT SELECT ON public.writes TO PUBLIC;
--- what each role can read
+-- what each role can read (a partition of the log only through the log)
 CREATE VIEW public.reads AS
 SELECT c.relname AS tab, public.try(pg_catalog.format('SELECT 1 FROM pgqueuer.%I LIMIT 1', c.relname)) AS sel
-  FROM pg_class c WHERE c.relnamespace = 'pgqueuer'::regnamespace AND c.relkind = 'r';
+  FROM pg_class c WHERE c.relnamespace = 'pgqueuer'::regnamespace AND c.relkind IN ('r', 'p');
 GRANT SELECT ON public.reads TO PUBLIC;
 
 -- something in every table for the UPDATEs and DELETEs to find

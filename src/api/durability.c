@@ -173,24 +173,76 @@ relation_persistence(const char *relname, char relkind)
 }
 
 /*
- * table_persistence
- *		pg_class.relpersistence of table pgqueuer.<relname>.
+ * A table that statements are about: one of pgq_durability_tables, or a
+ * partition of one (the log is partitioned by day, and persistence and
+ * storage parameters belong to each partition).
  */
-static char
-table_persistence(const char *relname)
+typedef struct LeafTable
 {
-	return relation_persistence(relname, RELKIND_RELATION);
+	char *name;	  /* relation name in schema pgqueuer */
+	bool  logged; /* relpersistence is not UNLOGGED */
+} LeafTable;
+
+static const char *const leaves_sql =
+	"SELECT c.relname::pg_catalog.text, c.relpersistence OPERATOR(pg_catalog.<>) 'u'"
+	" FROM pg_catalog.pg_class c"
+	" WHERE c.oid OPERATOR(pg_catalog.=) $1 AND c.relkind OPERATOR(pg_catalog.=) 'r'"
+	"    OR c.oid OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT t.relid FROM pg_catalog.pg_partition_tree($1) t"
+	"                                          WHERE t.isleaf))"
+	" ORDER BY c.relname";
+
+static SPIPlanPtr leaves_plan = NULL;
+
+/*
+ * table_leaves
+ *		The tables that hold the rows of pgqueuer.<relname>: itself, or its
+ *		partitions (palloc'd in the caller's memory context, *n of them).
+ *		A missing table is an error.
+ */
+static LeafTable *
+table_leaves(const char *relname, int *n)
+{
+	static const Oid argtypes[1] = {REGCLASSOID};
+	MemoryContext	 callerctx = CurrentMemoryContext;
+	Oid				 nspid = get_namespace_oid("pgqueuer", false);
+	Oid				 relid = get_relname_relid(relname, nspid);
+	Datum			 values[1];
+	LeafTable		*leaves;
+
+	if (!OidIsValid(relid) ||
+		(get_rel_relkind(relid) != RELKIND_RELATION &&
+		 get_rel_relkind(relid) != RELKIND_PARTITIONED_TABLE))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("table \"pgqueuer.%s\" does not exist", relname),
+				 errhint("Run pgqueuer.verify() to check the installation.")));
+	values[0] = ObjectIdGetDatum(relid);
+	pgq_connect();
+	*n = pgq_execute(pgq_plan(&leaves_plan, leaves_sql, 1, argtypes), values,
+					 NULL, SPI_OK_SELECT);
+	leaves = MemoryContextAlloc(callerctx, sizeof(LeafTable) * Max(*n, 1));
+	for (int i = 0; i < *n; i++)
+	{
+		bool isnull;
+
+		leaves[i].name = MemoryContextStrdup(callerctx,
+											 TextDatumGetCString(pgq_getdatum(i, 1, &isnull)));
+		leaves[i].logged = DatumGetBool(pgq_getdatum(i, 2, &isnull));
+	}
+	pgq_finish();
+	return leaves;
 }
 
 /*
  * pgq_durability_statements
  *		The ALTER TABLE ... SET LOGGED | UNLOGGED statements (palloc'd
- *		strings, in pgq_durability_tables order) that would bring the tables to
- *		"level"; tables already in the wanted state are left out, so the
- *		list is empty when nothing needs to change.  When the queue table is
- *		to be unlogged, an ALTER SEQUENCE ... SET LOGGED follows for the job
- *		id sequence (see JOB_SEQUENCE).  An unknown level or a missing table
- *		is an error.
+ *		strings, in pgq_durability_tables order, a partitioned table's
+ *		partitions in name order) that would bring the tables to "level";
+ *		tables already in the wanted state are left out, so the list is
+ *		empty when nothing needs to change.  When the queue table is to be
+ *		unlogged, an ALTER SEQUENCE ... SET LOGGED follows for the job id
+ *		sequence (see JOB_SEQUENCE).  An unknown level or a missing table is
+ *		an error.
  *
  * Each statement rewrites its table (and its indexes) under an ACCESS
  * EXCLUSIVE lock, blocking every reader and writer of the table until the
@@ -205,19 +257,21 @@ pgq_durability_statements(const char *level)
 
 	for (int i = 0; i < PGQ_NTABLES; i++)
 	{
-		bool logged;
+		int		   n;
+		LeafTable *leaves = table_leaves(pgq_durability_tables[i], &n);
 
-		logged = table_persistence(pgq_durability_tables[i]) != RELPERSISTENCE_UNLOGGED;
-
-		if (logged != l->logged[i])
-			statements = lappend(statements,
-								 psprintf("ALTER TABLE pgqueuer.%s SET %s",
-										  pgq_durability_tables[i],
-										  l->logged[i] ? "LOGGED" : "UNLOGGED"));
-		/* the queue table: keep (or make) its id sequence logged */
-		if (strcmp(pgq_durability_tables[i], "pgqueuer") == 0 && !l->logged[i] &&
-			(logged || relation_persistence(JOB_SEQUENCE, RELKIND_SEQUENCE) == RELPERSISTENCE_UNLOGGED))
-			sequence_statement = true;
+		for (int j = 0; j < n; j++)
+		{
+			if (leaves[j].logged != l->logged[i])
+				statements = lappend(statements,
+									 psprintf("ALTER TABLE pgqueuer.%s SET %s",
+											  quote_identifier(leaves[j].name),
+											  l->logged[i] ? "LOGGED" : "UNLOGGED"));
+			/* the queue table: keep (or make) its id sequence logged */
+			if (i == PGQ_QUEUE_TABLE && !l->logged[i] &&
+				(leaves[j].logged || relation_persistence(JOB_SEQUENCE, RELKIND_SEQUENCE) == RELPERSISTENCE_UNLOGGED))
+				sequence_statement = true;
+		}
 	}
 	if (sequence_statement)
 		statements = lappend(statements,
@@ -226,10 +280,36 @@ pgq_durability_statements(const char *level)
 }
 
 /*
+ * params_clause
+ *		"(a = 1, b = 2)" for tp's parameters, or "(a, b)" to reset them.
+ */
+static char *
+params_clause(const TableParams *tp, bool reset)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '(');
+	for (int j = 0; j < tp->nparams; j++)
+	{
+		if (j > 0)
+			appendStringInfoString(&buf, ", ");
+		if (reset)
+			appendStringInfoString(&buf, tp->params[j].name);
+		else
+			appendStringInfo(&buf, "%s = %s",
+							 tp->params[j].name, tp->params[j].value);
+	}
+	appendStringInfoChar(&buf, ')');
+	return buf.data;
+}
+
+/*
  * pgq_autovac_statements
  *		One ALTER TABLE statement per table (palloc'd strings, in
- *		pgq_durability_tables order) setting autovac's storage parameters, or
- *		with rollback resetting exactly those parameters.
+ *		pgq_durability_tables order, a partitioned table's partitions in
+ *		name order) setting autovac's storage parameters, or with rollback
+ *		resetting exactly those parameters.
  *
  * Storage parameters only take a SHARE UPDATE EXCLUSIVE lock and rewrite
  * nothing; a new fillfactor applies to pages written from then on.
@@ -241,26 +321,57 @@ pgq_autovac_statements(bool rollback)
 
 	for (int i = 0; i < PGQ_NTABLES; i++)
 	{
-		const TableParams *tp = &pgq_autovac_params[i];
-		StringInfoData	   buf;
+		char	  *clause = params_clause(&pgq_autovac_params[i], rollback);
+		int		   n;
+		LeafTable *leaves = table_leaves(pgq_durability_tables[i], &n);
 
-		initStringInfo(&buf);
-		appendStringInfo(&buf, "ALTER TABLE pgqueuer.%s %s (",
-						 pgq_durability_tables[i], rollback ? "RESET" : "SET");
-		for (int j = 0; j < tp->nparams; j++)
-		{
-			if (j > 0)
-				appendStringInfoString(&buf, ", ");
-			if (rollback)
-				appendStringInfoString(&buf, tp->params[j].name);
-			else
-				appendStringInfo(&buf, "%s = %s",
-								 tp->params[j].name, tp->params[j].value);
-		}
-		appendStringInfoChar(&buf, ')');
-		statements = lappend(statements, buf.data);
+		for (int j = 0; j < n; j++)
+			statements = lappend(statements,
+								 psprintf("ALTER TABLE pgqueuer.%s %s %s",
+										  quote_identifier(leaves[j].name),
+										  rollback ? "RESET" : "SET", clause));
 	}
 	return statements;
+}
+
+static const char *const stored_sql =
+	"SELECT name, value FROM pgqueuer.pgqueuer_settings"
+	" WHERE name OPERATOR(pg_catalog.=) ANY (ARRAY['durability', 'autovac']::pg_catalog.text[])";
+
+static SPIPlanPtr stored_plan = NULL;
+
+/*
+ * pgq_log_partition_storage
+ *		How a new partition of the log is made so that it matches the stored
+ *		choices: *logged per the durability level (default durable), and
+ *		*with the " WITH (...)" clause of autovac "on" (else "").  Must run
+ *		inside SPI.  A stored value that is not valid counts as the default.
+ */
+void
+pgq_log_partition_storage(bool *logged, char **with)
+{
+	int n = pgq_execute(pgq_plan(&stored_plan, stored_sql, 0, NULL), NULL,
+						NULL, SPI_OK_SELECT);
+
+	*logged = true;
+	*with = "";
+	for (int i = 0; i < n; i++)
+	{
+		bool  isnull;
+		char *name = TextDatumGetCString(pgq_getdatum(i, 1, &isnull));
+		Datum value = pgq_getdatum(i, 2, &isnull);
+		char *v = isnull ? "" : TextDatumGetCString(value);
+
+		if (strcmp(name, "durability") == 0)
+		{
+			const DurabilityLevel *l = pgq_find_durability_level(v);
+
+			if (l != NULL)
+				*logged = l->logged[PGQ_LOG_TABLE];
+		}
+		else if (strcmp(v, "on") == 0)
+			*with = psprintf(" WITH %s", params_clause(&pgq_autovac_params[PGQ_LOG_TABLE], false));
+	}
 }
 
 /*

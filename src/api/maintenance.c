@@ -24,6 +24,7 @@
 #include "compat.h"
 #include "guc.h"
 #include "leases.h"
+#include "log_partitions.h"
 #include "maintenance.h"
 #include "notify.h"
 #include "plan_shape.h"
@@ -149,7 +150,7 @@ pgq_maintenance_duty(int duty)
 			}
 			break;
 		case PGQ_DUTY_RETENTION:
-			rows = pgq_prune_history();
+			rows = pgq_maintain_log_partitions() + pgq_prune_history();
 			break;
 		default:
 			elog(ERROR, "pgqueuer: unknown maintenance duty %d", duty);

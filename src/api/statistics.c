@@ -163,13 +163,15 @@ static const char *const prepared_sql =
 	" WHERE p.database OPERATOR(pg_catalog.=) pg_catalog.current_database())";
 
 /*
- * Retention: the oldest chunk by created (through its index), deleted by id
- * (through the primary key), so a pass costs what it deletes.  $3 is the
- * time fold's watermark: a row pgqueuer wrote goes only once counted.
+ * Retention of the log's default partition (the day partitions are dropped
+ * whole: log_partitions.c): the oldest chunk by created (through its
+ * index), deleted by id (through the primary key), so a pass costs what it
+ * deletes.  $3 is the time fold's watermark: a row pgqueuer wrote goes
+ * only once counted.
  */
 static const char *const prune_log_sql =
-	"DELETE FROM pgqueuer.pgqueuer_log WHERE id OPERATOR(pg_catalog.=) ANY (ARRAY("
-	" SELECT id FROM pgqueuer.pgqueuer_log"
+	"DELETE FROM pgqueuer.pgqueuer_log_default WHERE id OPERATOR(pg_catalog.=) ANY (ARRAY("
+	" SELECT id FROM pgqueuer.pgqueuer_log_default"
 	" WHERE created OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-) $1)"
 	"   AND (aggregated OR (aggregated IS NULL AND created OPERATOR(pg_catalog.<) $3))"
 	" ORDER BY created LIMIT $2))";
@@ -465,12 +467,12 @@ pgq_fold_statistics_tail(int chunk)
 }
 
 /*
- * statistics_watermark
+ * pgq_statistics_watermark
  *		The time fold's watermark (DT_NOBEGIN when there is none), for
  *		retention: rows pgqueuer wrote are deleted only once counted.
  */
-static TimestampTz
-statistics_watermark(void)
+TimestampTz
+pgq_statistics_watermark(void)
 {
 	TimestampTz w;
 
@@ -505,9 +507,9 @@ prune(SPIPlanPtr *cache, const char *sql, int nargs, Interval *retention,
 
 /*
  * pgq_prune_history
- *		Delete log rows (already folded) and statistics rows older than
- *		pgqueuer.log_retention; nothing when it is 0.  Must run inside SPI.
- *		Returns the number of rows deleted.
+ *		Delete rows of the log's default partition (already folded) and
+ *		statistics rows older than pgqueuer.log_retention; nothing when it
+ *		is 0.  Must run inside SPI.  Returns the number of rows deleted.
  */
 int64
 pgq_prune_history(void)
@@ -519,7 +521,7 @@ pgq_prune_history(void)
 		return 0;
 	memset(&retention, 0, sizeof(retention));
 	retention.time = (int64) pgq_log_retention_s * USECS_PER_SEC;
-	w = statistics_watermark();
+	w = pgq_statistics_watermark();
 	return prune(&prune_log_plan, prune_log_sql, 3, &retention, w) +
 		   prune(&prune_stats_plan, prune_stats_sql, 2, &retention, w);
 }

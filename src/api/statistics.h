@@ -11,8 +11,11 @@
 #ifndef PGQ_STATISTICS_H
 #define PGQ_STATISTICS_H
 
-extern int64 pgq_fold_statistics(int chunk, bool single_writer);
-extern int64 pgq_fold_statistics_tail(int chunk);
-extern int64 pgq_prune_history(void);
+#include "datatype/timestamp.h"
+
+extern int64	   pgq_fold_statistics(int chunk, bool single_writer);
+extern int64	   pgq_fold_statistics_tail(int chunk);
+extern int64	   pgq_prune_history(void);
+extern TimestampTz pgq_statistics_watermark(void);
 
 #endif /* PGQ_STATISTICS_H */

@@ -51,6 +51,19 @@ PG_FUNCTION_INFO_V1(pgqueuer_verify);
 	"(SELECT n.oid FROM pg_catalog.pg_namespace n WHERE n.nspname OPERATOR(pg_catalog.=) 'pgqueuer')"
 
 /*
+ * c: the tables holding the rows of table e.tab of the extension's schema,
+ * itself or its partitions (the log is partitioned by day).
+ */
+#define PGQ_LEAVES \
+	"pg_catalog.pg_class t" \
+	"   ON t.relname OPERATOR(pg_catalog.=) e.tab AND t.relnamespace OPERATOR(pg_catalog.=) " PGQ_NSP \
+	"  AND t.relkind OPERATOR(pg_catalog.=) ANY (ARRAY['r', 'p']::pg_catalog.\"char\"[])" \
+	" CROSS JOIN LATERAL (SELECT t.oid AS relid WHERE t.relkind OPERATOR(pg_catalog.=) 'r'" \
+	"   UNION ALL SELECT p.relid FROM pg_catalog.pg_partition_tree(t.oid) p" \
+	"   WHERE p.isleaf AND t.relkind OPERATOR(pg_catalog.=) 'p') pt" \
+	" JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) pt.relid"
+
+/*
  * The stored settings, read as whole rows so that a damaged settings table
  * (a dropped column) does not make verify() fail.
  */
@@ -66,13 +79,12 @@ static const char *const settings_sql =
  */
 static const char *const durability_sql =
 	"SELECT pg_catalog.format('table pgqueuer.%s is %s but durability level \"%s\" wants it %s',"
-	"       e.tab, CASE WHEN c.relpersistence OPERATOR(pg_catalog.=) 'u' THEN 'UNLOGGED' ELSE 'LOGGED' END, $3,"
+	"       c.relname, CASE WHEN c.relpersistence OPERATOR(pg_catalog.=) 'u' THEN 'UNLOGGED' ELSE 'LOGGED' END, $3,"
 	"       CASE WHEN e.logged THEN 'LOGGED' ELSE 'UNLOGGED' END)"
 	" FROM unnest($1::pg_catalog.text[], $2::pg_catalog.bool[]) WITH ORDINALITY AS e(tab, logged, ord)"
-	" JOIN pg_catalog.pg_class c"
-	"   ON c.relname OPERATOR(pg_catalog.=) e.tab AND c.relnamespace OPERATOR(pg_catalog.=) " PGQ_NSP " AND c.relkind OPERATOR(pg_catalog.=) 'r'"
+	" JOIN " PGQ_LEAVES
 	" WHERE (c.relpersistence OPERATOR(pg_catalog.<>) 'u') OPERATOR(pg_catalog.<>) e.logged"
-	" ORDER BY e.ord";
+	" ORDER BY e.ord, c.relname";
 
 /*
  * Storage parameters that do not match the stored autovac choice: with
@@ -83,23 +95,22 @@ static const char *const autovac_sql =
 	"SELECT l.line"
 	" FROM unnest($1::pg_catalog.text[], $2::pg_catalog.text[], $3::pg_catalog.text[])"
 	"   WITH ORDINALITY AS e(tab, opt, val, ord)"
-	" JOIN pg_catalog.pg_class c"
-	"   ON c.relname OPERATOR(pg_catalog.=) e.tab AND c.relnamespace OPERATOR(pg_catalog.=) " PGQ_NSP " AND c.relkind OPERATOR(pg_catalog.=) 'r'"
+	" JOIN " PGQ_LEAVES
 	" LEFT JOIN pg_catalog.pg_options_to_table(c.reloptions) AS o"
 	"   ON o.option_name OPERATOR(pg_catalog.=) e.opt"
 	" CROSS JOIN LATERAL (SELECT CASE"
 	"  WHEN $4 AND o.option_name IS NULL"
 	"  THEN pg_catalog.format('table pgqueuer.%s lacks storage parameter %s=%s that autovac \"on\" wants',"
-	"       e.tab, e.opt, e.val)"
+	"       c.relname, e.opt, e.val)"
 	"  WHEN $4 AND o.option_value::pg_catalog.numeric OPERATOR(pg_catalog.<>) e.val::pg_catalog.numeric"
 	"  THEN pg_catalog.format('table pgqueuer.%s has storage parameter %s=%s but autovac \"on\" wants %s',"
-	"       e.tab, e.opt, o.option_value, e.val)"
+	"       c.relname, e.opt, o.option_value, e.val)"
 	"  WHEN NOT $4 AND o.option_name IS NOT NULL"
 	"  THEN pg_catalog.format('table pgqueuer.%s has storage parameter %s=%s but autovac \"off\" wants it unset',"
-	"       e.tab, e.opt, o.option_value)"
+	"       c.relname, e.opt, o.option_value)"
 	"  END AS line) AS l"
 	" WHERE l.line IS NOT NULL"
-	" ORDER BY e.ord";
+	" ORDER BY e.ord, c.relname";
 
 /* A notification queue more than half full: pgqueuer stops notifying. */
 static const char *const notify_sql =

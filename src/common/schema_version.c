@@ -49,7 +49,7 @@
 #include "schema_version.h"
 
 /* schema versions this library can be updated from, oldest first */
-static const char *const pending_versions[] = {"1.0"};
+static const char *const pending_versions[] = {"1.0", "1.1"};
 
 static bool			  callbacks_registered = false;
 static bool			  cache_valid = false;
@@ -216,8 +216,9 @@ pgq_check_schema_version(void)
 			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 			 errmsg("extension \"pgqueuer\" is installed at version %s, which library version %s does not serve",
 					version, PGQ_SCHEMA_VERSION),
-			 errdetail("This library serves schema version %s, and version %s until ALTER EXTENSION pgqueuer UPDATE.",
-					   PGQ_SCHEMA_VERSION, pending_versions[0]),
+			 errdetail("This library serves schema version %s, and versions %s to %s until ALTER EXTENSION pgqueuer UPDATE.",
+					   PGQ_SCHEMA_VERSION, pending_versions[0],
+					   pending_versions[lengthof(pending_versions) - 1]),
 			 errhint("%s", pgq_schema_hint(version))));
 }
 
