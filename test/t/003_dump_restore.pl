@@ -40,17 +40,21 @@ sub query
 }
 
 # persistence(DB): relpersistence of the four tables, in the order
-# pgqueuer, pgqueuer_log, pgqueuer_statistics, pgqueuer_schedules
+# pgqueuer, pgqueuer_log, pgqueuer_statistics, pgqueuer_schedules; the
+# log's is that of its partitions ("p+u" if they differ)
 sub persistence
 {
 	my ($db) = @_;
 	return query($db, qq{
-		SELECT string_agg(coalesce(c.relpersistence::text, '?'), ',' ORDER BY e.ord)
+		SELECT string_agg(coalesce(p.persistence, '?'), ',' ORDER BY e.ord)
 		FROM unnest($tables) WITH ORDINALITY AS e(tab, ord)
-		LEFT JOIN pg_class c
-		  ON c.relname = e.tab
-		 AND c.relnamespace = 'pgqueuer'::regnamespace
-		 AND c.relkind = 'r'});
+		LEFT JOIN pg_class t
+		  ON t.relname = e.tab AND t.relnamespace = 'pgqueuer'::regnamespace
+		CROSS JOIN LATERAL (
+			SELECT string_agg(DISTINCT c.relpersistence::text, '+') AS persistence
+			FROM pg_class c
+			WHERE c.oid = t.oid AND t.relkind = 'r'
+			   OR c.oid IN (SELECT relid FROM pg_partition_tree(t.oid) WHERE isleaf)) p});
 }
 
 # snapshot(DB): what must survive dump and restore, as text

@@ -94,14 +94,20 @@ sub sql
 }
 
 # relpersistence of the four PgQueuer tables, as "p,p,u,u" in the order
-# pgqueuer, pgqueuer_log, pgqueuer_statistics, pgqueuer_schedules.
+# pgqueuer, pgqueuer_log, pgqueuer_statistics, pgqueuer_schedules; the
+# log's is that of its partitions ("p+u" if they differ).
 sub persistence
 {
 	return sql(
-		"SELECT string_agg(c.relpersistence::text, ',' ORDER BY t.n)
+		"SELECT string_agg(p.persistence, ',' ORDER BY t.n)
 		 FROM unnest(ARRAY['pgqueuer', 'pgqueuer_log', 'pgqueuer_statistics',
 		                   'pgqueuer_schedules']) WITH ORDINALITY AS t(name, n)
-		 JOIN pg_class c ON c.oid = ('pgqueuer.' || t.name)::regclass");
+		 CROSS JOIN LATERAL (
+			SELECT string_agg(DISTINCT c.relpersistence::text, '+') AS persistence
+			FROM pg_class c
+			WHERE c.oid = ('pgqueuer.' || t.name)::regclass AND c.relkind = 'r'
+			   OR c.oid IN (SELECT relid FROM pg_partition_tree(('pgqueuer.' || t.name)::regclass)
+			                WHERE isleaf)) p");
 }
 
 # data_lines(TEXT): the lines of a plain-format table after its header.
@@ -232,7 +238,7 @@ command_is([ 'install' ], 0, '',
 
 command_is([ 'durability', 'durable', '--dry-run' ], 0,
 	"ALTER TABLE pgqueuer.pgqueuer SET LOGGED;\n"
-	  . "ALTER TABLE pgqueuer.pgqueuer_log SET LOGGED;\n"
+	  . "ALTER TABLE pgqueuer.pgqueuer_log_default SET LOGGED;\n"
 	  . "ALTER TABLE pgqueuer.pgqueuer_statistics SET LOGGED;\n"
 	  . "ALTER TABLE pgqueuer.pgqueuer_schedules SET LOGGED;\n",
 	'', 'durability durable --dry-run');

@@ -201,22 +201,31 @@ SKIP:
 	}
 }
 
-# --- 1.0 upgraded to 1.1: the same recorded definitions as a fresh 1.1 ---
+# --- 1.0 and 1.1 upgraded to 1.2: the same recorded definitions as a fresh 1.2 ---
 $node->safe_psql('postgres', 'CREATE DATABASE old');
 $node->safe_psql('old', "CREATE EXTENSION pgqueuer VERSION '1.0'");
 is($node->safe_psql('old', 'SELECT * FROM pgqueuer.verify()'),
-	"extension schema version 1.0 is older than library version 1.1: run ALTER EXTENSION pgqueuer UPDATE\n"
+	"extension schema version 1.0 is older than library version 1.2: run ALTER EXTENSION pgqueuer UPDATE\n"
 	  . "the extension's catalog snapshot pgqueuer.pgqueuer_catalog is missing: run ALTER EXTENSION pgqueuer UPDATE",
-	'1.0 with the 1.1 library: verify() asks for the update');
+	'1.0 with the 1.2 library: verify() asks for the update');
 $node->safe_psql('old', 'ALTER EXTENSION pgqueuer UPDATE');
 is($node->safe_psql('old', 'SELECT count(*) FROM pgqueuer.verify()'), '0',
-	'1.0 updated to 1.1: verify() is clean');
+	'1.0 updated to 1.2: verify() is clean');
 $node->safe_psql('postgres', 'CREATE DATABASE fresh');
 $node->safe_psql('fresh', 'CREATE EXTENSION pgqueuer');
 my $snapshot = q{SELECT string_agg(object_type || ' ' || identity || ' ' || definition::text, E'\n'
 	ORDER BY object_type, identity) FROM pgqueuer.pgqueuer_catalog};
 is($node->safe_psql('old', $snapshot), $node->safe_psql('fresh', $snapshot),
-	'1.0 updated to 1.1 records the same definitions as a fresh 1.1');
+	'1.0 updated to 1.2 records the same definitions as a fresh 1.2');
+# a 1.1 with log rows: the rows become a partition that is not a member
+$node->safe_psql('postgres', 'CREATE DATABASE old11');
+$node->safe_psql('old11', "CREATE EXTENSION pgqueuer VERSION '1.1'");
+$node->safe_psql('old11', "SELECT pgqueuer.enqueue_batch(ARRAY['a', 'b'])");
+$node->safe_psql('old11', 'ALTER EXTENSION pgqueuer UPDATE');
+is($node->safe_psql('old11', 'SELECT count(*) FROM pgqueuer.verify()'), '0',
+	'1.1 with log rows updated to 1.2: verify() is clean');
+is($node->safe_psql('old11', $snapshot), $node->safe_psql('fresh', $snapshot),
+	'1.1 with log rows updated to 1.2 records the same definitions as a fresh 1.2');
 
 $node->stop;
 done_testing();
