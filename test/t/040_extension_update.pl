@@ -2,7 +2,7 @@
 # Copyright (c) pgqueuer contributors
 #
 # 040_extension_update.pl
-#	ALTER EXTENSION pgqueuer UPDATE from 1.0 to 1.1 on a live queue, and the
+#	ALTER EXTENSION pgqueuer UPDATE from 1.0 to the current version (1.2) on a live queue, and the
 #	library's schema-version check.
 #
 #	A database gets the extension at version 1.0 under the current library
@@ -113,16 +113,22 @@ sub snapshot
 	$s{settings} = query($db,
 		"SELECT name, value FROM pgqueuer.pgqueuer_settings WHERE name IN ('durability', 'autovac') ORDER BY name"
 	);
+	# of a partitioned table (the log from 1.2 on): that of its partitions
 	$s{persistence} = query($db, q{
-		SELECT string_agg(relname || '=' || relpersistence::text || coalesce(array_to_string(reloptions, ','), ''),
-			' ' ORDER BY relname)
-		FROM pg_class WHERE relnamespace = 'pgqueuer'::regnamespace AND relkind = 'r'
-		  AND relname IN ('pgqueuer', 'pgqueuer_log', 'pgqueuer_statistics', 'pgqueuer_schedules',
+		SELECT string_agg(t.relname || '=' || l.state, ' ' ORDER BY t.relname)
+		FROM pg_class t
+		CROSS JOIN LATERAL (
+			SELECT string_agg(DISTINCT c.relpersistence::text || coalesce(array_to_string(c.reloptions, ','), ''), '+') AS state
+			FROM pg_class c
+			WHERE c.oid = t.oid AND t.relkind = 'r'
+			   OR c.oid IN (SELECT relid FROM pg_partition_tree(t.oid) WHERE isleaf)) l
+		WHERE t.relnamespace = 'pgqueuer'::regnamespace AND t.relkind IN ('r', 'p') AND NOT t.relispartition
+		  AND t.relname IN ('pgqueuer', 'pgqueuer_log', 'pgqueuer_statistics', 'pgqueuer_schedules',
 						  'pgqueuer_entrypoints', 'pgqueuer_settings', 'pgqueuer_rate_grants')});
 	return \%s;
 }
 
-# --- 1.0 under the 1.1 library ---------------------------------------------------
+# --- 1.0 under the 1.2 library ---------------------------------------------------
 
 $node->safe_psql('postgres', 'CREATE DATABASE upd');
 my $offset = -s $node->logfile;
@@ -130,10 +136,10 @@ query('upd', "CREATE EXTENSION pgqueuer VERSION '1.0'");
 is(query('upd', "SELECT extversion FROM pg_extension WHERE extname = 'pgqueuer'"),
 	'1.0', 'the extension is installed at version 1.0');
 $offset = wait_log(
-	qr/extension "pgqueuer" in database "upd" is at version 1\.0, older than library version 1\.1; the background duties wait\n.*HINT:  Run ALTER EXTENSION pgqueuer UPDATE in database "upd"/,
+	qr/extension "pgqueuer" in database "upd" is at version 1\.0, older than library version 1\.2; the background duties wait\n.*HINT:  Run ALTER EXTENSION pgqueuer UPDATE in database "upd"/,
 	$offset, 'the background worker logs that the update is pending, with the command to run');
 is( query('upd', q{SELECT string_agg(v, E'\n') FROM pgqueuer.verify() v WHERE v LIKE 'extension schema version%'}),
-	'extension schema version 1.0 is older than library version 1.1: run ALTER EXTENSION pgqueuer UPDATE',
+	'extension schema version 1.0 is older than library version 1.2: run ALTER EXTENSION pgqueuer UPDATE',
 	'verify() reports the pending update');
 
 # fill it through the 1.0 functions
@@ -172,7 +178,7 @@ is( query('upd', q{
 # are written as that version's schedule() wrote them
 my ($src, $sout, $serr) = $node->psql('upd', "SELECT pgqueuer.schedule('nightly', '0 3 * * *')");
 like($serr, qr/pgqueuer\.schedule\(\) needs extension version 1\.1.*HINT:  Run ALTER EXTENSION pgqueuer UPDATE/s,
-	'1.0: schedule() under the 1.1 library asks for the update');
+	'1.0: schedule() under the 1.2 library asks for the update');
 is(query('upd', q{
 		INSERT INTO pgqueuer.pgqueuer_schedules (expression, entrypoint, next_run, payload, priority, server_fired)
 		VALUES ('0 3 * * *', 'nightly', pgqueuer.cron_next('0 3 * * *'), convert_to('n', 'UTF8'), 2, true),
@@ -209,9 +215,9 @@ is( $before->{per_status},
 
 query('upd', 'ALTER EXTENSION pgqueuer UPDATE');
 is(query('upd', "SELECT extversion FROM pg_extension WHERE extname = 'pgqueuer'"),
-	'1.1', 'ALTER EXTENSION pgqueuer UPDATE: now at version 1.1');
+	'1.2', 'ALTER EXTENSION pgqueuer UPDATE: now at version 1.2');
 $offset = wait_log(
-	qr/extension "pgqueuer" in database "upd" is at version 1\.1; the background duties resume/,
+	qr/extension "pgqueuer" in database "upd" is at version 1\.2; the background duties resume/,
 	$offset, 'the background worker resumes');
 
 my $after = snapshot('upd', $max_log, $max_stat);
@@ -230,7 +236,7 @@ is( query('upd', qq{
 			array_fill('successful'::pgqueuer.pgqueuer_status, ARRAY[5]), NULL, '$qmw')}),
 	'5', '... and it completes them');
 
-# a 1.1 worker drains the rest under the registry's limit
+# a 1.2 worker drains the rest under the registry's limit
 my ($out, $err) = ('', '');
 my $ok = IPC::Run::run(
 	[ $pgq, '--pg-dsn', $node->connstr('upd'), 'run', '--mode', 'drain',
@@ -262,7 +268,7 @@ is(query('upd', "SELECT pgqueuer.enqueue('work', dedupe_key => 'dk-42', on_confl
 cmp_ok(query('upd', "SELECT pgqueuer.enqueue('work')"), '>', $seq_before,
 	'the id sequence continues');
 
-# --- the updated schema equals a fresh 1.1 ------------------------------------------
+# --- the updated schema equals a fresh 1.2 ------------------------------------------
 
 $node->safe_psql('postgres', 'CREATE DATABASE fresh');
 query('fresh', 'CREATE EXTENSION pgqueuer');
@@ -274,8 +280,13 @@ sub schema_dump
 {
 	my ($db) = @_;
 	my $file = "$tmp/$db.schema.sql";
+	# the log's day partitions (and the partition of the 1.0 rows) are
+	# tables of the database, not members of the extension
 	$node->command_ok(
-		[ 'pg_dump', '--schema-only', '--binary-upgrade', '-f', $file, '-d', $node->connstr($db) ],
+		[ 'pg_dump', '--schema-only', '--binary-upgrade',
+		  '--exclude-table', 'pgqueuer.pgqueuer_log_p[0-9]*',
+		  '--exclude-table', 'pgqueuer.pgqueuer_log_until_[0-9]*',
+		  '-f', $file, '-d', $node->connstr($db) ],
 		"pg_dump --schema-only --binary-upgrade of $db");
 	my $dump = slurp_file($file);
 	# what differs between any two databases: LSNs, OIDs (user objects'
@@ -293,7 +304,7 @@ my $dump_upd = schema_dump('upd');
 my $dump_fresh = schema_dump('fresh');
 like($dump_fresh, qr/CREATE (UNLOGGED )?TABLE pgqueuer\.pgqueuer_log/,
 	'the dump lists the extension\'s members');
-ok($dump_upd eq $dump_fresh, 'the updated schema equals a fresh install of 1.1');
+ok($dump_upd eq $dump_fresh, 'the updated schema equals a fresh install of 1.2');
 if ($dump_upd ne $dump_fresh)
 {
 	my @a = split /\n/, $dump_upd;
@@ -320,7 +331,7 @@ $node->restart;
 my ($ret, $out, $err) = $node->psql('older', "SELECT pgqueuer.enqueue('x')",
 	extra_params => [ '-v', 'VERBOSITY=verbose' ]);
 isnt($ret, 0, 'schema 0.9: enqueue() fails');
-like($err, qr/ERROR:  55000: extension "pgqueuer" is installed at version 0\.9, which library version 1\.1 does not serve/,
+like($err, qr/ERROR:  55000: extension "pgqueuer" is installed at version 0\.9, which library version 1\.2 does not serve/,
 	'... with SQLSTATE 55000 naming both versions');
 like($err, qr/HINT:  Run ALTER EXTENSION pgqueuer UPDATE in this database/,
 	'... and the hint to update the schema');
@@ -331,10 +342,10 @@ like($err, qr/HINT:  Install the pgqueuer library of version 9\.9/,
 is(query('newer', "SELECT count(*) FROM pgqueuer.pgqueuer"), '0',
 	'the tables themselves stay readable');
 wait_log(
-	qr/extension "pgqueuer" in database "newer" is at version 9\.9, which library version 1\.1 does not serve; the background duties wait\n.*HINT:  Install the pgqueuer library of version 9\.9/,
+	qr/extension "pgqueuer" in database "newer" is at version 9\.9, which library version 1\.2 does not serve; the background duties wait\n.*HINT:  Install the pgqueuer library of version 9\.9/,
 	$offset, 'the background worker of "newer" logs why it waits');
 wait_log(
-	qr/extension "pgqueuer" in database "older" is at version 0\.9, which library version 1\.1 does not serve; the background duties wait\n.*HINT:  Run ALTER EXTENSION pgqueuer UPDATE/,
+	qr/extension "pgqueuer" in database "older" is at version 0\.9, which library version 1\.2 does not serve; the background duties wait\n.*HINT:  Run ALTER EXTENSION pgqueuer UPDATE/,
 	$offset, 'the background worker of "older" logs why it waits');
 
 $node->stop;
