@@ -1,31 +1,34 @@
 /*
  * pgqueuer--1.1--1.2.sql
  *		Upgrade script of the pgqueuer extension from version 1.1 to 1.2:
- *		pgqueuer_log becomes a table partitioned by day.
+ *		pgqueuer_log becomes a table partitioned by day, in sixteen slots.
  *
  * Retention used to delete old log rows one by one (and VACUUM then
- * removed each of them and its index entries again).  Partitioned by
- * created, a whole day of history goes with one DROP TABLE, whatever it
- * holds (src/api/log_partitions.c).  PgQueuer's clients still read and
- * write pgqueuer_log by its name, with the same columns and the same index
- * names; the primary key becomes (id, created), since a key of a
- * partitioned table must contain the partition key.
+ * removed each of them and its index entries again).  Now a day's rows go
+ * to one of sixteen partitions, pgqueuer_log_s00 to pgqueuer_log_s15, by
+ * the number of days (UTC) since 2000-01-01 modulo 16; the retention duty
+ * empties a slot with one TRUNCATE once all its rows are older than
+ * log_retention and counted (src/api/log_partitions.c), whatever it holds.
+ * With the default retention of 7 days a slot is emptied about eight days
+ * before its next day begins.  PgQueuer's clients still read and write
+ * pgqueuer_log by its name, with the same columns and the same index names;
+ * the primary key on id becomes a plain index, since a table partitioned
+ * by an expression can have no unique index (ids still come from the
+ * identity sequence).
  *
- * What is a member of the extension: the partitioned table, its identity
- * sequence and its DEFAULT partition (rows whose day has no partition of
- * its own, for example while no background worker runs).  The day
- * partitions are made and dropped at run time by the retention duty; like
- * any table made after CREATE EXTENSION they are not members, so pg_dump
- * keeps their definition and rows, and a restore attaches them to the
- * partitioned table that CREATE EXTENSION makes.  schema_guard.c accepts
- * them as long as a superuser owns them.
+ * The slots are fixed members of the extension, made here: nothing is
+ * created or dropped at run time, so pg_dump keeps their rows as it keeps
+ * every configuration table's, a restore finds them made by CREATE
+ * EXTENSION, and pg_upgrade carries them over.  (Partitions made at run
+ * time would not be members; a restore attaches such a partition to a
+ * partitioned table whose indexes already exist, which creates the
+ * partition's indexes before pg_dump's own CREATE INDEX statements for
+ * them fail.)  pgqueuer_log_default takes rows dated before 2000.
  *
- * The 1.1 table keeps its rows: it becomes the partition of everything
- * before the start of the next day (UTC), "pgqueuer_log_until_YYYYMMDD",
- * which retention drops once that day is older than log_retention.  The
- * ATTACH reads the whole table once, to check the range, and builds the
- * index of the new primary key.  An empty 1.1 table (every fresh install
- * passes here) is dropped instead.
+ * The 1.1 table's rows are copied into the partitioned table, once, so the
+ * update takes time in proportion to the log; prune it first (lower
+ * pgqueuer.log_retention and let the worker or run_maintenance() catch up)
+ * if it is large.
  *
  * The same rules as the install script hold: every object and operator is
  * schema-qualified, and functions run with search_path = pg_catalog,
@@ -39,23 +42,24 @@
 -- The 1.1 log steps aside
 ------------------------------------------------------------------------
 
--- Its name, index names and primary key go to the partitioned table; it
--- leaves the extension (so that pg_dump keeps it as a partition), and its
--- identity sequence moves to the partitioned table below.
+-- Its name, index names and primary key go to the partitioned table; its
+-- identity sequence moves there below, and it is dropped once its rows are
+-- copied.
 ALTER TABLE pgqueuer.pgqueuer_log RENAME TO pgqueuer_log_1_1;
 ALTER INDEX pgqueuer.pgqueuer_log_not_aggregated RENAME TO pgqueuer_log_1_1_not_aggregated;
 ALTER INDEX pgqueuer.pgqueuer_log_created RENAME TO pgqueuer_log_1_1_created;
 ALTER INDEX pgqueuer.pgqueuer_log_status RENAME TO pgqueuer_log_1_1_status;
 ALTER INDEX pgqueuer.pgqueuer_log_job_id_status RENAME TO pgqueuer_log_1_1_job_id_status;
 ALTER INDEX pgqueuer.pgqueuer_log_traceback_idx RENAME TO pgqueuer_log_1_1_traceback;
-ALTER TABLE pgqueuer.pgqueuer_log_1_1 DROP CONSTRAINT pgqueuer_log_pkey;
-ALTER EXTENSION pgqueuer DROP TABLE pgqueuer.pgqueuer_log_1_1;
 ALTER EXTENSION pgqueuer DROP SEQUENCE pgqueuer.pgqueuer_log_id_seq;
 
 ------------------------------------------------------------------------
 -- The partitioned log
 ------------------------------------------------------------------------
 
+-- The slot of a row: days (UTC) since 2000-01-01, modulo 16 (rows dated
+-- before 2000 give a negative number and go to the default partition).
+-- log_partitions.c computes the same.
 CREATE TABLE pgqueuer.pgqueuer_log (
 	id bigint NOT NULL,
 	created timestamptz NOT NULL DEFAULT pg_catalog.now(),
@@ -64,15 +68,20 @@ CREATE TABLE pgqueuer.pgqueuer_log (
 	priority integer NOT NULL,
 	entrypoint text NOT NULL,
 	traceback jsonb DEFAULT NULL,
-	aggregated boolean DEFAULT false,
-	CONSTRAINT pgqueuer_log_pkey PRIMARY KEY (id, created)
-) PARTITION BY RANGE (created);
+	aggregated boolean DEFAULT false
+) PARTITION BY LIST (((pg_catalog.date_part('day'::pg_catalog.text,
+	created OPERATOR(pg_catalog.-) '2000-01-01 00:00:00+00'::pg_catalog.timestamptz))::pg_catalog.int4
+	OPERATOR(pg_catalog.%) 16));
 COMMENT ON TABLE pgqueuer.pgqueuer_log IS
-	'One row per job state transition (queued, picked, terminal), with the traceback JSON; PgQueuer''s log table. Partitioned by created: one partition per day (UTC), made ahead and dropped after log_retention by the retention duty, and pgqueuer_log_default for rows of a day without one.';
+	'One row per job state transition (queued, picked, terminal), with the traceback JSON; PgQueuer''s log table. Partitioned by day: the rows of day n (days since 2000-01-01, UTC) are in pgqueuer_log_s<n mod 16>, which the retention duty empties with TRUNCATE once they are all older than log_retention and counted.';
 COMMENT ON COLUMN pgqueuer.pgqueuer_log.aggregated IS
 	$$false: not yet counted in pgqueuer_statistics (PgQueuer's clients write this; the fold sets true). true: counted. NULL: written by pgqueuer's functions, counted by time once created is before the statistics_folded_until watermark in pgqueuer_settings, without being updated.$$;
-COMMENT ON CONSTRAINT pgqueuer_log_pkey ON pgqueuer.pgqueuer_log IS
-	'Log rows by id; created is part of the key because the table is partitioned by it.';
+
+-- A table partitioned by an expression can have no primary key or unique
+-- index: ids come from the identity sequence, and this index finds them.
+CREATE INDEX pgqueuer_log_id_idx ON pgqueuer.pgqueuer_log USING btree (id);
+COMMENT ON INDEX pgqueuer.pgqueuer_log_id_idx IS
+	'Log rows by id (the statistics fold and retention delete and update by id); not unique, since a table partitioned by an expression cannot have a unique index.';
 
 CREATE INDEX pgqueuer_log_not_aggregated ON pgqueuer.pgqueuer_log
 	USING btree ((1)) WHERE (NOT aggregated);
@@ -80,7 +89,7 @@ COMMENT ON INDEX pgqueuer.pgqueuer_log_not_aggregated IS
 	'Log rows not yet counted that PgQueuer''s clients wrote (aggregated = false), for the statistics fold.';
 CREATE INDEX pgqueuer_log_created ON pgqueuer.pgqueuer_log USING btree (created);
 COMMENT ON INDEX pgqueuer.pgqueuer_log_created IS
-	'Log rows by time, for the statistics fold and for retention of the default partition.';
+	'Log rows by time, for the statistics fold and retention.';
 CREATE INDEX pgqueuer_log_status ON pgqueuer.pgqueuer_log USING btree (status);
 COMMENT ON INDEX pgqueuer.pgqueuer_log_status IS
 	'Log rows by status; PgQueuer''s index.';
@@ -93,10 +102,24 @@ CREATE INDEX pgqueuer_log_traceback_idx ON pgqueuer.pgqueuer_log
 COMMENT ON INDEX pgqueuer.pgqueuer_log_traceback_idx IS
 	'Log rows with a traceback (exceptions, retries, lease expiries), for metrics().';
 
+-- the sixteen day slots and the default partition, all kept by pg_dump
+DO $$
+BEGIN
+	FOR n IN 0..15 LOOP
+		EXECUTE pg_catalog.format('CREATE TABLE pgqueuer.%I PARTITION OF pgqueuer.pgqueuer_log FOR VALUES IN (%s)',
+			pg_catalog.format('pgqueuer_log_s%s', pg_catalog.to_char(n, 'FM00')), n);
+		EXECUTE pg_catalog.format('COMMENT ON TABLE pgqueuer.%I IS %L',
+			pg_catalog.format('pgqueuer_log_s%s', pg_catalog.to_char(n, 'FM00')),
+			pg_catalog.format('The log rows of the days n (since 2000-01-01, UTC) with n mod 16 = %s; emptied by the retention duty once they are all past log_retention and counted.', n));
+		PERFORM pg_catalog.pg_extension_config_dump(
+			pg_catalog.format('pgqueuer.%I', pg_catalog.format('pgqueuer_log_s%s', pg_catalog.to_char(n, 'FM00')))::pg_catalog.regclass, '');
+	END LOOP;
+END
+$$;
 CREATE TABLE pgqueuer.pgqueuer_log_default
 	PARTITION OF pgqueuer.pgqueuer_log DEFAULT;
 COMMENT ON TABLE pgqueuer.pgqueuer_log_default IS
-	'Log rows of a day that has no partition of its own (no background worker ran the retention duty ahead of it, or a row written with an old created); retention deletes them row by row.';
+	'Log rows dated before 2000-01-01, which have no day slot; retention deletes them row by row.';
 
 -- The ids go on from where the 1.1 sequence stopped, under its name.
 DO $$
@@ -139,52 +162,21 @@ BEGIN
 END
 $$;
 
--- The rows of 1.1: a partition up to the start of the next day (UTC), or
--- nothing if there are none.  Its grants are revoked: the partitioned
--- table's decide, and a partition read directly would bypass them.
-DO $$
-DECLARE
-	upper timestamptz := pg_catalog.timezone('UTC'::pg_catalog.text,
-		pg_catalog.date_trunc('day'::pg_catalog.text, pg_catalog.timezone('UTC'::pg_catalog.text, pg_catalog.now())))
-		OPERATOR(pg_catalog.+) '1 day'::pg_catalog.interval;
-	part pg_catalog.text;
-	g record;
-BEGIN
-	IF NOT EXISTS (SELECT FROM pgqueuer.pgqueuer_log_1_1) THEN
-		DROP TABLE pgqueuer.pgqueuer_log_1_1;
-		RETURN;
-	END IF;
-	part := 'pgqueuer_log_until_' OPERATOR(pg_catalog.||)
-		pg_catalog.to_char(pg_catalog.timezone('UTC'::pg_catalog.text, upper), 'YYYYMMDD');
-	EXECUTE pg_catalog.format('ALTER TABLE pgqueuer.pgqueuer_log_1_1 RENAME TO %I', part);
-	FOR g IN
-		SELECT DISTINCT a.grantee
-		FROM pg_catalog.pg_class c, pg_catalog.aclexplode(c.relacl) a
-		WHERE c.oid OPERATOR(pg_catalog.=) pg_catalog.format('pgqueuer.%I', part)::pg_catalog.regclass
-		  AND a.grantee OPERATOR(pg_catalog.<>) c.relowner
-		UNION
-		SELECT a.grantee
-		FROM pg_catalog.pg_attribute at, pg_catalog.aclexplode(at.attacl) a
-		WHERE at.attrelid OPERATOR(pg_catalog.=) pg_catalog.format('pgqueuer.%I', part)::pg_catalog.regclass
-	LOOP
-		EXECUTE pg_catalog.format('REVOKE ALL ON pgqueuer.%I FROM %s', part,
-			CASE WHEN g.grantee OPERATOR(pg_catalog.=) 0 THEN 'PUBLIC'
-				 ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(g.grantee)::pg_catalog.text) END);
-	END LOOP;
-	EXECUTE pg_catalog.format('ALTER TABLE pgqueuer.pgqueuer_log ATTACH PARTITION pgqueuer.%I'
-		' FOR VALUES FROM (MINVALUE) TO (%L)', part, upper);
-END
-$$;
+-- The rows of 1.1, into their slots; then the 1.1 table goes.
+INSERT INTO pgqueuer.pgqueuer_log (id, created, job_id, status, priority, entrypoint, traceback, aggregated)
+SELECT id, created, job_id, status, priority, entrypoint, traceback, aggregated
+FROM pgqueuer.pgqueuer_log_1_1;
+ALTER EXTENSION pgqueuer DROP TABLE pgqueuer.pgqueuer_log_1_1;
+DROP TABLE pgqueuer.pgqueuer_log_1_1;
 
--- pg_dump keeps the rows of the default partition and the id sequence;
--- the day partitions are ordinary tables to it.
+-- pg_dump keeps the rows of the partitions (the slots above) and the id
+-- sequence.
 SELECT pg_catalog.pg_extension_config_dump('pgqueuer.pgqueuer_log', '');
 SELECT pg_catalog.pg_extension_config_dump('pgqueuer.pgqueuer_log_default', '');
 SELECT pg_catalog.pg_extension_config_dump('pgqueuer.pgqueuer_log_id_seq', '');
 
 -- A stored durability level or autovac choice applies to the partitions
--- (the settings trigger, durability.c): the 1.1 rows keep their table's
--- persistence and parameters, the default partition gets them now.
+-- (the settings trigger, durability.c), which are new.
 UPDATE pgqueuer.pgqueuer_settings SET value = value
 WHERE name OPERATOR(pg_catalog.=) ANY (ARRAY['durability', 'autovac']::pg_catalog.text[]);
 
@@ -194,7 +186,7 @@ WHERE name OPERATOR(pg_catalog.=) ANY (ARRAY['durability', 'autovac']::pg_catalo
 
 -- catalog_definitions() records the partitioned log's columns (as it does
 -- a table's) and leaves out what a partition takes from it: columns,
--- constraints, indexes and triggers of the default partition.  repair()
+-- constraints, indexes and triggers of the slots and default partition.  repair()
 -- re-creates an index of the partitioned table without ONLY, so that it
 -- reaches every partition.  (CREATE OR REPLACE of the extension's own
 -- function: PostgreSQL refuses it for a function that is not a member.)
@@ -353,7 +345,7 @@ WHERE m.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_type'::pg_catalog.regclass
   AND ty.typelem OPERATOR(pg_catalog.=) 0
 $$;
 COMMENT ON FUNCTION pgqueuer.catalog_definitions() IS
-$$The live definition of every object of the extension, in the shape of pgqueuer_catalog: members (tables, sequences, types, functions) found through pg_depend, and the columns, constraints, indexes and triggers of its tables (relation: their table); a partition of the log that is a member (pgqueuer_log_default) is recorded as a table, its columns, indexes and constraints follow the partitioned table's. A partitioned table's index is re-created without ONLY, so that it reaches every partition. definition: one key per compared property (an index's pg_get_indexdef and validity, a function's language, security, settings, volatility, body...); create_sql and replace_sql: the statements that re-create or restore the object as it is now.$$;
+$$The live definition of every object of the extension, in the shape of pgqueuer_catalog: members (tables, sequences, types, functions) found through pg_depend, and the columns, constraints, indexes and triggers of its tables (relation: their table); a partition of the log (its day slots and default partition) is recorded as a table, its columns, indexes and constraints follow the partitioned table's. A partitioned table's index is re-created without ONLY, so that it reaches every partition. definition: one key per compared property (an index's pg_get_indexdef and validity, a function's language, security, settings, volatility, body...); create_sql and replace_sql: the statements that re-create or restore the object as it is now.$$;
 
 ------------------------------------------------------------------------
 -- Catalog snapshot

@@ -9,12 +9,23 @@ SELECT extname, extversion, extrelocatable, n.nspname AS schema
 SELECT enumsortorder, enumlabel FROM pg_enum
  WHERE enumtypid = 'pgqueuer.pgqueuer_status'::regtype ORDER BY enumsortorder;
 
+-- (the partitions of the log take its columns and indexes: listed below)
 SELECT table_name, column_name, data_type, is_nullable, column_default
   FROM information_schema.columns WHERE table_schema = 'pgqueuer'
+   AND NOT (table_name::text ~ '^pgqueuer_log_(s\d\d|default)$')
  ORDER BY table_name, ordinal_position;
 
 SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = 'pgqueuer'
+   AND NOT (tablename ~ '^pgqueuer_log_(s\d\d|default)$')
  ORDER BY tablename, indexname;
+
+-- the log: partitioned by day into sixteen slots, and a default partition;
+-- each partition has the log's six indexes
+SELECT pg_get_partkeydef('pgqueuer.pgqueuer_log'::regclass) ~ '^LIST \(\(\(\(date_part\(''day''::text, \(created - ' AS by_day;
+SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) AS bound,
+       (SELECT count(*) FROM pg_index i WHERE i.indrelid = c.oid) AS indexes
+  FROM pg_inherits h JOIN pg_class c ON c.oid = h.inhrelid
+ WHERE h.inhparent = 'pgqueuer.pgqueuer_log'::regclass ORDER BY c.relname;
 
 SELECT tgname, tgrelid::regclass, tgtype, tgfoid::regprocedure, tgenabled
   FROM pg_trigger WHERE NOT tgisinternal AND tgrelid::regclass::text LIKE 'pgqueuer.%' ORDER BY tgname;

@@ -30,7 +30,8 @@ INSERT INTO public.writes VALUES
  ('pgqueuer_log', 'insert', $$INSERT INTO pgqueuer.pgqueuer_log (job_id, status, priority, entrypoint) VALUES (1, 'successful', 0, 'w')$$),
  ('pgqueuer_log', 'update', $$UPDATE pgqueuer.pgqueuer_log SET aggregated = true$$),
  ('pgqueuer_log', 'delete', $$DELETE FROM pgqueuer.pgqueuer_log$$),
- ('pgqueuer_log_default', 'insert', $$INSERT INTO pgqueuer.pgqueuer_log_default (id, job_id, status, priority, entrypoint) VALUES (1, 1, 'successful', 0, 'w')$$),
+ ('pgqueuer_log_s00', 'insert', $$INSERT INTO pgqueuer.pgqueuer_log_s00 (id, created, job_id, status, priority, entrypoint) VALUES (1, '2000-01-01 12:00+00', 1, 'successful', 0, 'w')$$),
+ ('pgqueuer_log_s00', 'truncate', $$TRUNCATE pgqueuer.pgqueuer_log_s00$$),
  ('pgqueuer_log_default', 'delete', $$DELETE FROM pgqueuer.pgqueuer_log_default$$),
  ('pgqueuer_statistics', 'insert', $$INSERT INTO pgqueuer.pgqueuer_statistics (count, priority, status, entrypoint) VALUES (1, 0, 'successful', 'w')$$),
  ('pgqueuer_statistics', 'update', $$UPDATE pgqueuer.pgqueuer_statistics SET count = 0$$),
@@ -49,10 +50,12 @@ INSERT INTO public.writes VALUES
  ('pgqueuer_rate_grants', 'insert', $$INSERT INTO pgqueuer.pgqueuer_rate_grants VALUES ('w', now(), 1)$$),
  ('pgqueuer_rate_grants', 'delete', $$DELETE FROM pgqueuer.pgqueuer_rate_grants$$);
 GRANT SELECT ON public.writes TO PUBLIC;
--- what each role can read (a partition of the log only through the log)
+-- what each role can read (a partition of the log only through the log;
+-- two stand for all seventeen)
 CREATE VIEW public.reads AS
 SELECT c.relname AS tab, public.try(pg_catalog.format('SELECT 1 FROM pgqueuer.%I LIMIT 1', c.relname)) AS sel
-  FROM pg_class c WHERE c.relnamespace = 'pgqueuer'::regnamespace AND c.relkind IN ('r', 'p');
+  FROM pg_class c WHERE c.relnamespace = 'pgqueuer'::regnamespace AND c.relkind IN ('r', 'p')
+   AND (NOT c.relispartition OR c.relname IN ('pgqueuer_log_s00', 'pgqueuer_log_default'));
 GRANT SELECT ON public.reads TO PUBLIC;
 
 -- something in every table for the UPDATEs and DELETEs to find

@@ -334,46 +334,6 @@ pgq_autovac_statements(bool rollback)
 	return statements;
 }
 
-static const char *const stored_sql =
-	"SELECT name, value FROM pgqueuer.pgqueuer_settings"
-	" WHERE name OPERATOR(pg_catalog.=) ANY (ARRAY['durability', 'autovac']::pg_catalog.text[])";
-
-static SPIPlanPtr stored_plan = NULL;
-
-/*
- * pgq_log_partition_storage
- *		How a new partition of the log is made so that it matches the stored
- *		choices: *logged per the durability level (default durable), and
- *		*with the " WITH (...)" clause of autovac "on" (else "").  Must run
- *		inside SPI.  A stored value that is not valid counts as the default.
- */
-void
-pgq_log_partition_storage(bool *logged, char **with)
-{
-	int n = pgq_execute(pgq_plan(&stored_plan, stored_sql, 0, NULL), NULL,
-						NULL, SPI_OK_SELECT);
-
-	*logged = true;
-	*with = "";
-	for (int i = 0; i < n; i++)
-	{
-		bool  isnull;
-		char *name = TextDatumGetCString(pgq_getdatum(i, 1, &isnull));
-		Datum value = pgq_getdatum(i, 2, &isnull);
-		char *v = isnull ? "" : TextDatumGetCString(value);
-
-		if (strcmp(name, "durability") == 0)
-		{
-			const DurabilityLevel *l = pgq_find_durability_level(v);
-
-			if (l != NULL)
-				*logged = l->logged[PGQ_LOG_TABLE];
-		}
-		else if (strcmp(v, "on") == 0)
-			*with = psprintf(" WITH %s", params_clause(&pgq_autovac_params[PGQ_LOG_TABLE], false));
-	}
-}
-
 /*
  * pgq_run_statements
  *		Execute each statement of the list in turn.  Must be called between

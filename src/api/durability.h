@@ -24,9 +24,8 @@
 
 extern const char *const pgq_durability_tables[PGQ_NTABLES];
 
-/* the queue's and the log's positions in pgq_durability_tables */
+/* the queue's position in pgq_durability_tables */
 #define PGQ_QUEUE_TABLE 0
-#define PGQ_LOG_TABLE	1
 
 /* A durability level: for each of pgq_durability_tables, whether LOGGED. */
 typedef struct DurabilityLevel
@@ -60,6 +59,5 @@ extern List					 *pgq_durability_statements(const char *level);
 extern List					 *pgq_autovac_statements(bool rollback);
 extern void					  pgq_run_statements(List *statements);
 extern bool					  pgq_valid_durability(const char *level);
-extern void					  pgq_log_partition_storage(bool *logged, char **with);
 
 #endif /* PGQUEUER_DURABILITY_H */

@@ -1,37 +1,36 @@
 /*-------------------------------------------------------------------------
  *
  * log_partitions.c
- *		The day partitions of pgqueuer_log: made ahead, dropped whole once
- *		their day is past log_retention and counted.
+ *		Retention of pgqueuer_log by day slot: a TRUNCATE per day, not a
+ *		DELETE per row.
  *
- * pgqueuer_log is partitioned by created (sql/pgqueuer--1.1--1.2.sql).  The
- * retention duty calls pgq_maintain_log_partitions() on every pass:
+ * pgqueuer_log is partitioned by day into LOG_SLOTS fixed partitions
+ * (sql/pgqueuer--1.1--1.2.sql): the rows of day n, counted in days (UTC)
+ * since 2000-01-01, are in pgqueuer_log_s<n mod LOG_SLOTS>.  The retention
+ * duty calls pgq_truncate_log_slots() on every pass, which empties each
+ * slot whose rows are all
  *
- *	- it makes the partition of each day (UTC) from today to
- *	  LOG_DAYS_AHEAD days ahead that no partition covers yet, named
- *	  pgqueuer_log_pYYYYMMDD, with the persistence and storage parameters
- *	  that set_durability() and autovac() chose for the log, and moves the
- *	  rows of that day that went to the default partition into it;
- *	- it drops each partition whose range ended more than log_retention
- *	  ago, once the statistics have counted all of it: its end is not
- *	  after the time fold's watermark, and it holds no row that PgQueuer's
- *	  clients wrote and the fold has not flipped yet.
+ *	- older than now() - pgqueuer.log_retention,
+ *	- older than the time fold's watermark (counted by time), and
+ *	- not rows that PgQueuer's clients wrote and the fold has not flipped
+ *	  yet (aggregated = false).
  *
- * So retention costs one DROP TABLE per day of history, whatever the day
- * holds, instead of a DELETE and a VACUUM of every row.  Rows that fall in
- * no day partition go to pgqueuer_log_default, which statistics.c prunes
- * row by row as before.
+ * A slot holds one day at a time: the day of a slot comes LOG_SLOTS days
+ * after the one before it, so with a retention of up to LOG_SLOTS - 2 days
+ * each slot is emptied at least a day before its next day begins, and
+ * retention costs one TRUNCATE per day, whatever the day holds.  With a
+ * longer retention, or while no maintenance ran for weeks, a slot holds
+ * rows of its new day as well as old ones and cannot be emptied; then the
+ * row-by-row prune of statistics.c deletes the old rows, as before.
  *
- * Making or dropping a partition takes an ACCESS EXCLUSIVE lock on
- * pgqueuer_log, which every enqueue, dequeue and completion writes.  Each
- * is tried with lock_timeout = LOG_LOCK_TIMEOUT in a subtransaction: a
- * busy log is held up for that long at most, and the duty tries again on
- * its next pass.  Any other failure (a partition made by hand that
- * overlaps a day) is logged once and skipped; rows of that day go to the
- * default partition meanwhile.
- *
- * Bounds are read back from the catalog (pg_get_expr of relpartbound), not
- * from names, so partitions an administrator attached are honoured too.
+ * The three checks are each an index probe on the slot.  A candidate slot
+ * is locked (ACCESS EXCLUSIVE, waiting at most LOG_LOCK_TIMEOUT), checked
+ * again and truncated, in a subtransaction: no row can arrive between the
+ * check and the TRUNCATE, and a slot that another transaction is reading
+ * is left for the next pass.  Inserts into the log lock only the slot they
+ * write, today's, so the lock holds up no enqueue, dequeue or completion;
+ * statements that read the whole log (the statistics fold, job_history())
+ * wait for it, 100 ms at most.
  *
  * IDENTIFICATION
  *		src/api/log_partitions.c
@@ -43,135 +42,121 @@
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/timestamp.h"
 
-#include "durability.h"
 #include "guc.h"
 #include "log_partitions.h"
 #include "report_once.h"
 #include "spi_util.h"
 #include "statistics.h"
 
-/* days after today (UTC) whose partitions are made ahead */
-#define LOG_DAYS_AHEAD 2
+/* the day slots of the log: pgqueuer_log_s00 to pgqueuer_log_s15 */
+#define LOG_SLOTS 16
 
-/* the longest a partition's DDL waits for the log's lock, ms */
+/* the longest a TRUNCATE waits for a slot's lock, ms */
 #define LOG_LOCK_TIMEOUT "100"
 
 /*
- * The partitions of the log with their bounds as timestamps: lo is
- * -infinity for MINVALUE, hi NULL for MAXVALUE; the default partition is
- * left out.
+ * Whether a slot may be emptied: it has rows, none of them created at or
+ * after $1 (the earlier of now() - retention and the watermark), none of
+ * them waiting to be flipped by the fold.
  */
-#define PARTS_SQL \
-	"WITH part AS (" \
-	" SELECT c.relname::pg_catalog.text AS relname, c.reltuples," \
-	"   pg_catalog.pg_get_expr(c.relpartbound, c.oid) AS bound" \
-	" FROM pg_catalog.pg_inherits i" \
-	" JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) i.inhrelid" \
-	" WHERE i.inhparent OPERATOR(pg_catalog.=) 'pgqueuer.pgqueuer_log'::pg_catalog.regclass" \
-	"), range AS (" \
-	" SELECT p.relname, p.reltuples," \
-	"   COALESCE(pg_catalog.substring(p.bound, 'FROM \\(''([^'']+)''\\)')::pg_catalog.timestamptz," \
-	"            '-infinity'::pg_catalog.timestamptz) AS lo," \
-	"   pg_catalog.substring(p.bound, 'TO \\(''([^'']+)''\\)')::pg_catalog.timestamptz AS hi" \
-	" FROM part p WHERE p.bound OPERATOR(pg_catalog.<>) 'DEFAULT'" \
-	")"
+#define SLOT_EMPTIABLE(slot) \
+	"EXISTS (SELECT 1 FROM pgqueuer." slot ")" \
+	" AND NOT EXISTS (SELECT 1 FROM pgqueuer." slot " WHERE created OPERATOR(pg_catalog.>=) $1)" \
+	" AND NOT EXISTS (SELECT 1 FROM pgqueuer." slot " WHERE NOT aggregated)"
+
+static SPIPlanPtr candidates_plan = NULL;
 
 /*
- * The days from today (UTC) to $1 days ahead that no partition covers:
- * the name of each one's partition and its bounds, as literals.
+ * slot_name
+ *		"pgqueuer_log_sNN" of slot n.
  */
-static const char *const missing_sql =
-	PARTS_SQL
-	", day AS ("
-	" SELECT pg_catalog.timezone('UTC'::pg_catalog.text,"
-	"          pg_catalog.date_trunc('day'::pg_catalog.text,"
-	"            pg_catalog.timezone('UTC'::pg_catalog.text, pg_catalog.now())))"
-	"        OPERATOR(pg_catalog.+) pg_catalog.make_interval(days => n) AS d"
-	" FROM pg_catalog.generate_series(0, $1) AS n"
-	")"
-	" SELECT 'pgqueuer_log_p' OPERATOR(pg_catalog.||)"
-	"          pg_catalog.to_char(pg_catalog.timezone('UTC'::pg_catalog.text, day.d), 'YYYYMMDD'),"
-	"        pg_catalog.quote_literal(day.d),"
-	"        pg_catalog.quote_literal(day.d OPERATOR(pg_catalog.+) '1 day'::pg_catalog.interval)"
-	" FROM day"
-	" WHERE NOT EXISTS (SELECT FROM range r"
-	"   WHERE r.lo OPERATOR(pg_catalog.<=) day.d"
-	"     AND (r.hi IS NULL OR r.hi OPERATOR(pg_catalog.>) day.d))"
-	" ORDER BY day.d";
-
-/*
- * The partitions whose range ended before now() - $1 and not after the
- * watermark $2, oldest first, with the rows they are estimated to hold.
- */
-static const char *const expired_sql =
-	PARTS_SQL
-	" SELECT r.relname, GREATEST(r.reltuples, 0)::pg_catalog.int8 FROM range r"
-	" WHERE r.hi OPERATOR(pg_catalog.<=) (pg_catalog.now() OPERATOR(pg_catalog.-) $1)"
-	"   AND r.hi OPERATOR(pg_catalog.<=) $2"
-	" ORDER BY r.hi";
-
-static SPIPlanPtr missing_plan = NULL;
-static SPIPlanPtr expired_plan = NULL;
-
-/* a partition to make or drop, read before any of them is touched */
-typedef struct LogPartition
+static char *
+slot_name(int n)
 {
-	char *name; /* relation name, unquoted */
-	char *lo;	/* to make: lower bound, a literal */
-	char *hi;	/* to make: upper bound, a literal */
-	int64 rows; /* to drop: estimated rows */
-} LogPartition;
+	return psprintf("pgqueuer_log_s%02d", n);
+}
 
 /*
- * run_guarded
- *		Run the utility statements of "sql" (several, separated by
- *		semicolons) in a subtransaction with lock_timeout =
- *		LOG_LOCK_TIMEOUT.  Returns true if they ran; on an error the
- *		subtransaction is rolled back, a lock timeout is left for the next
- *		pass, and any other error is logged once (by its text) with "what".
- *		With a non-NULL "check", that query runs first, in the same
- *		subtransaction after "lock" has been taken: if its single boolean
- *		is true, nothing more runs and the result is false.
+ * candidates_sql
+ *		One row per slot: its number and whether SLOT_EMPTIABLE holds, in a
+ *		single statement, so that a pass costs one planned statement.
  */
-static bool
-run_guarded(const char *lock, const char *check, const char *sql,
-			const char *what)
+static char *
+candidates_sql(void)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (int n = 0; n < LOG_SLOTS; n++)
+	{
+		char *slot = slot_name(n);
+
+		if (n > 0)
+			appendStringInfoString(&buf, " UNION ALL ");
+		appendStringInfo(&buf, "SELECT %d, " SLOT_EMPTIABLE("%s"), n, slot, slot, slot);
+	}
+	return buf.data;
+}
+
+/*
+ * truncate_slot
+ *		Lock slot n, check it again with "horizon" and empty it, in a
+ *		subtransaction with lock_timeout = LOG_LOCK_TIMEOUT.  Returns the
+ *		rows it held (pg_class.reltuples, an estimate; counted when the
+ *		slot was never vacuumed or analyzed), or -1 if it was not
+ *		emptied: its lock was not granted in time (tried again on the next
+ *		pass), it no longer qualifies, or an error, which is logged once.
+ */
+static int64
+truncate_slot(int n, TimestampTz horizon)
 {
 	MemoryContext oldctx = CurrentMemoryContext;
 	ResourceOwner oldowner = CurrentResourceOwner;
-	volatile bool done = false;
+	char		 *slot = slot_name(n);
+	volatile int64 rows = -1;
 
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(oldctx);
 	PG_TRY();
 	{
-		int	 nestlevel = NewGUCNestLevel();
-		bool skip = false;
+		int		   nestlevel = NewGUCNestLevel();
+		Oid		   argtypes[1] = {TIMESTAMPTZOID};
+		Datum	   values[1] = {TimestampTzGetDatum(horizon)};
+		const char *check;
+		bool	   isnull;
 
 		(void) set_config_option("lock_timeout", LOG_LOCK_TIMEOUT,
 								 PGC_USERSET, PGC_S_SESSION,
 								 GUC_ACTION_SAVE, true, 0, false);
-		if (lock != NULL && SPI_execute(lock, false, 0) != SPI_OK_UTILITY)
-			elog(ERROR, "pgqueuer: \"%s\" failed", lock);
-		if (check != NULL)
+		if (SPI_execute(psprintf("LOCK TABLE pgqueuer.%s IN ACCESS EXCLUSIVE MODE", slot),
+						false, 0) != SPI_OK_UTILITY)
+			elog(ERROR, "pgqueuer: could not lock pgqueuer.%s", slot);
+		check = psprintf("SELECT " SLOT_EMPTIABLE("%s") ","
+						 " CASE WHEN c.reltuples OPERATOR(pg_catalog.>=) 0 THEN c.reltuples::pg_catalog.int8"
+						 " ELSE (SELECT pg_catalog.count(*) FROM pgqueuer.%s) END"
+						 " FROM pg_catalog.pg_class c"
+						 " WHERE c.oid OPERATOR(pg_catalog.=) 'pgqueuer.%s'::pg_catalog.regclass",
+						 slot, slot, slot, slot, slot);
+		if (SPI_execute_with_args(check, 1, argtypes, values, NULL, false, 1) != SPI_OK_SELECT ||
+			SPI_processed != 1)
+			elog(ERROR, "pgqueuer: could not check pgqueuer.%s", slot);
+		if (DatumGetBool(pgq_getdatum(0, 1, &isnull)))
 		{
-			bool isnull;
+			int64 estimate = pgq_getint64(0, 2);
 
-			if (SPI_execute(check, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
-				elog(ERROR, "pgqueuer: \"%s\" failed", check);
-			skip = DatumGetBool(pgq_getdatum(0, 1, &isnull));
+			if (SPI_execute(psprintf("TRUNCATE pgqueuer.%s", slot), false, 0) != SPI_OK_UTILITY)
+				elog(ERROR, "pgqueuer: could not truncate pgqueuer.%s", slot);
+			rows = Max(estimate, 0);
 		}
-		if (!skip && SPI_execute(sql, false, 0) != SPI_OK_UTILITY)
-			elog(ERROR, "pgqueuer: \"%s\" failed", sql);
 		AtEOXact_GUC(true, nestlevel);
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(oldctx);
 		CurrentResourceOwner = oldowner;
-		done = !skip;
 	}
 	PG_CATCH();
 	{
@@ -183,136 +168,63 @@ run_guarded(const char *lock, const char *check, const char *sql,
 		RollbackAndReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(oldctx);
 		CurrentResourceOwner = oldowner;
-		if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE)
-		{
-			char *line = psprintf("pgqueuer: could not %s: %s", what, edata->message);
-
-			if (pgq_first_report_line(line))
-				ereport(WARNING,
-						(errcode(edata->sqlerrcode),
-						 errmsg("could not %s: %s", what, edata->message),
-						 errhint("Rows of days without a partition go to pgqueuer.pgqueuer_log_default.")));
-		}
+		if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE &&
+			pgq_first_report_line(psprintf("pgqueuer: could not empty log slot %s: %s",
+										   slot, edata->message)))
+			ereport(WARNING,
+					(errcode(edata->sqlerrcode),
+					 errmsg("could not empty log slot pgqueuer.%s: %s", slot, edata->message),
+					 errhint("Until it is emptied, retention deletes its old rows one by one.")));
 		FreeErrorData(edata);
+		rows = -1;
 	}
 	PG_END_TRY();
-	return done;
+	return rows;
 }
 
-/*
- * make_partitions
- *		Make the missing day partitions; returns how many were made.
- *
- * A partition cannot be added while the default partition holds rows of
- * its range, and it does until the first pass after an install, or after
- * a time without a background worker.  So each partition is made as a
- * table of its own, the default partition's rows of its day move into it,
- * and it is attached, all with the log locked so that no row arrives in
- * between.  Attaching reads the new table and the default partition once
- * to check their ranges.
- */
-static int
-make_partitions(void)
+int64
+pgq_truncate_log_slots(void)
 {
-	static const Oid argtypes[1] = {INT4OID};
-	Datum			 values[1] = {Int32GetDatum(LOG_DAYS_AHEAD)};
-	bool			 logged;
-	char			*with;
-	LogPartition	*todo;
-	int				 n;
-	int				 made = 0;
-
-	n = pgq_execute(pgq_plan(&missing_plan, missing_sql, 1, argtypes), values,
-					NULL, SPI_OK_SELECT);
-	if (n == 0)
-		return 0;
-	todo = palloc(sizeof(LogPartition) * n);
-	for (int i = 0; i < n; i++)
-	{
-		bool isnull;
-
-		todo[i].name = TextDatumGetCString(pgq_getdatum(i, 1, &isnull));
-		todo[i].lo = TextDatumGetCString(pgq_getdatum(i, 2, &isnull));
-		todo[i].hi = TextDatumGetCString(pgq_getdatum(i, 3, &isnull));
-	}
-
-	pgq_log_partition_storage(&logged, &with);
-	for (int i = 0; i < n; i++)
-	{
-		const char *name = quote_identifier(todo[i].name);
-		char	   *sql;
-
-		sql = psprintf("CREATE %sTABLE pgqueuer.%s"
-					   " (LIKE pgqueuer.pgqueuer_log INCLUDING DEFAULTS)%s;"
-					   " WITH moved AS (DELETE FROM pgqueuer.pgqueuer_log_default"
-					   "   WHERE created OPERATOR(pg_catalog.>=) %s AND created OPERATOR(pg_catalog.<) %s"
-					   "   RETURNING *)"
-					   " INSERT INTO pgqueuer.%s SELECT * FROM moved;"
-					   " ALTER TABLE pgqueuer.pgqueuer_log ATTACH PARTITION pgqueuer.%s"
-					   " FOR VALUES FROM (%s) TO (%s)",
-					   logged ? "" : "UNLOGGED ", name, with,
-					   todo[i].lo, todo[i].hi, name, name, todo[i].lo, todo[i].hi);
-		if (run_guarded("LOCK TABLE pgqueuer.pgqueuer_log IN ACCESS EXCLUSIVE MODE",
-						NULL, sql,
-						psprintf("make log partition pgqueuer.%s", todo[i].name)))
-			made++;
-	}
-	return made;
-}
-
-/*
- * drop_partitions
- *		Drop the partitions past retention that the statistics have counted;
- *		returns the rows they were estimated to hold.
- */
-static int64
-drop_partitions(void)
-{
-	static const Oid argtypes[2] = {INTERVALOID, TIMESTAMPTZOID};
-	Datum			 values[2];
-	Interval		 retention;
-	LogPartition	*todo;
+	static const Oid argtypes[1] = {TIMESTAMPTZOID};
+	Datum			 values[1];
+	TimestampTz		 horizon;
+	TimestampTz		 watermark;
+	bool			 emptiable[LOG_SLOTS];
 	int				 n;
 	int64			 rows = 0;
 
 	if (pgq_log_retention_s <= 0)
 		return 0;
-	memset(&retention, 0, sizeof(retention));
-	retention.time = (int64) pgq_log_retention_s * USECS_PER_SEC;
-	values[0] = IntervalPGetDatum(&retention);
-	values[1] = TimestampTzGetDatum(pgq_statistics_watermark());
-	n = pgq_execute(pgq_plan(&expired_plan, expired_sql, 2, argtypes), values,
-					NULL, SPI_OK_SELECT);
-	todo = palloc(sizeof(LogPartition) * Max(n, 1));
+	horizon = GetCurrentTimestamp() - (int64) pgq_log_retention_s * USECS_PER_SEC;
+	watermark = pgq_statistics_watermark();
+	horizon = Min(horizon, watermark);
+	values[0] = TimestampTzGetDatum(horizon);
+
+	if (candidates_plan == NULL)
+		pgq_plan(&candidates_plan, candidates_sql(), 1, argtypes);
+	n = pgq_execute(candidates_plan, values, NULL, SPI_OK_SELECT);
+	memset(emptiable, 0, sizeof(emptiable));
+	if (n != LOG_SLOTS)
+		elog(ERROR, "pgqueuer: the log has %d day slots, expected %d", n, LOG_SLOTS);
 	for (int i = 0; i < n; i++)
 	{
 		bool isnull;
 
-		todo[i].name = TextDatumGetCString(pgq_getdatum(i, 1, &isnull));
-		todo[i].rows = pgq_getint64(i, 2);
+		int slot = DatumGetInt32(pgq_getdatum(i, 1, &isnull));
+
+		if (slot >= 0 && slot < LOG_SLOTS)
+			emptiable[slot] = DatumGetBool(pgq_getdatum(i, 2, &isnull));
 	}
 
-	for (int i = 0; i < n; i++)
+	for (int s = 0; s < LOG_SLOTS; s++)
 	{
-		const char *name = quote_identifier(todo[i].name);
+		int64 emptied;
 
-		/*
-		 * With the log locked no row can arrive; a row PgQueuer's clients
-		 * wrote that the fold has not flipped yet keeps the partition until
-		 * a later pass.
-		 */
-		if (run_guarded("LOCK TABLE pgqueuer.pgqueuer_log IN ACCESS EXCLUSIVE MODE",
-						psprintf("SELECT EXISTS (SELECT 1 FROM pgqueuer.%s WHERE NOT aggregated)", name),
-						psprintf("DROP TABLE pgqueuer.%s", name),
-						psprintf("drop log partition pgqueuer.%s", name)))
-			rows += todo[i].rows;
+		if (!emptiable[s])
+			continue;
+		emptied = truncate_slot(s, horizon);
+		if (emptied > 0)
+			rows += emptied;
 	}
 	return rows;
-}
-
-int64
-pgq_maintain_log_partitions(void)
-{
-	make_partitions();
-	return drop_partitions();
 }

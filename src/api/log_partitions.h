@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * log_partitions.h
- *		The day partitions of pgqueuer_log (log_partitions.c).
+ *		Retention of pgqueuer_log by day slot (log_partitions.c).
  *
  * IDENTIFICATION
  *		src/api/log_partitions.h
@@ -12,13 +12,14 @@
 #define PGQ_LOG_PARTITIONS_H
 
 /*
- * Make the day partitions of today (UTC) and the next days that are
- * missing, and drop those past pgqueuer.log_retention that the statistics
- * have counted.  Must run inside SPI, with the extension at its current
- * version.  Returns the rows the dropped partitions held (an estimate from
- * pg_class.reltuples).  A partition whose lock is not granted within
+ * Empty (TRUNCATE) each day slot of pgqueuer_log whose rows are all older
+ * than pgqueuer.log_retention and counted by the statistics; nothing when
+ * the retention is 0.  Must run inside SPI, with the extension at its
+ * current version.  Returns the rows the emptied slots held (an estimate
+ * from pg_class.reltuples, or counted in a slot never vacuumed or
+ * analyzed).  A slot whose lock is not granted within
  * 100 ms is left for the next call; other failures are logged once.
  */
-extern int64 pgq_maintain_log_partitions(void);
+extern int64 pgq_truncate_log_slots(void);
 
 #endif /* PGQ_LOG_PARTITIONS_H */

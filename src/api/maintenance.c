@@ -150,7 +150,7 @@ pgq_maintenance_duty(int duty)
 			}
 			break;
 		case PGQ_DUTY_RETENTION:
-			rows = pgq_maintain_log_partitions() + pgq_prune_history();
+			rows = pgq_truncate_log_slots() + pgq_prune_history();
 			break;
 		default:
 			elog(ERROR, "pgqueuer: unknown maintenance duty %d", duty);

@@ -163,15 +163,15 @@ static const char *const prepared_sql =
 	" WHERE p.database OPERATOR(pg_catalog.=) pg_catalog.current_database())";
 
 /*
- * Retention of the log's default partition (the day partitions are dropped
- * whole: log_partitions.c): the oldest chunk by created (through its
- * index), deleted by id (through the primary key), so a pass costs what it
- * deletes.  $3 is the time fold's watermark: a row pgqueuer wrote goes
- * only once counted.
+ * Retention of what the day slots' TRUNCATE (log_partitions.c) leaves: the
+ * oldest chunk by created (through its index), deleted by id (through the
+ * primary key), so a pass costs what it deletes.  $3 is the time fold's
+ * watermark: a row pgqueuer wrote goes only once counted.  Once the slots
+ * are emptied in time this finds nothing.
  */
 static const char *const prune_log_sql =
-	"DELETE FROM pgqueuer.pgqueuer_log_default WHERE id OPERATOR(pg_catalog.=) ANY (ARRAY("
-	" SELECT id FROM pgqueuer.pgqueuer_log_default"
+	"DELETE FROM pgqueuer.pgqueuer_log WHERE id OPERATOR(pg_catalog.=) ANY (ARRAY("
+	" SELECT id FROM pgqueuer.pgqueuer_log"
 	" WHERE created OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-) $1)"
 	"   AND (aggregated OR (aggregated IS NULL AND created OPERATOR(pg_catalog.<) $3))"
 	" ORDER BY created LIMIT $2))";
@@ -507,9 +507,11 @@ prune(SPIPlanPtr *cache, const char *sql, int nargs, Interval *retention,
 
 /*
  * pgq_prune_history
- *		Delete rows of the log's default partition (already folded) and
- *		statistics rows older than pgqueuer.log_retention; nothing when it
- *		is 0.  Must run inside SPI.  Returns the number of rows deleted.
+ *		Delete log rows (already folded) and statistics rows older than
+ *		pgqueuer.log_retention; nothing when it is 0.  Must run inside SPI.
+ *		Returns the number of rows deleted.  Runs after
+ *		pgq_truncate_log_slots(), so it finds log rows only where a slot
+ *		could not be emptied.
  */
 int64
 pgq_prune_history(void)

@@ -22,12 +22,6 @@
  * mention the schema (a view using 'pgqueuer'::regnamespace) depend on it
  * too; pg_identify_object() tells them apart.
  *
- * The day partitions of pgqueuer_log are made at run time
- * (log_partitions.c), so they are not members; a partition of the log that
- * a superuser owns is accepted.  One owned by another role is reported:
- * its owner could give it triggers or indexes whose functions would run in
- * every superuser transaction that writes the log.
- *
  * IDENTIFICATION
  *		src/common/schema_guard.c
  *
@@ -77,14 +71,6 @@ static const char *const guard_sql =
 	"         AND m.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass"
 	"         AND m.refobjid OPERATOR(pg_catalog.=) $2"
 	"         AND m.deptype OPERATOR(pg_catalog.=) 'e'::pg_catalog.\"char\")"
-	"   AND NOT (d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass"
-	"            AND EXISTS (SELECT 1 FROM pg_catalog.pg_class c"
-	"              JOIN pg_catalog.pg_inherits i ON i.inhrelid OPERATOR(pg_catalog.=) c.oid"
-	"              JOIN pg_catalog.pg_roles o ON o.oid OPERATOR(pg_catalog.=) c.relowner"
-	"              WHERE c.oid OPERATOR(pg_catalog.=) d.objid"
-	"                AND c.relkind OPERATOR(pg_catalog.=) 'r'::pg_catalog.\"char\""
-	"                AND i.inhparent OPERATOR(pg_catalog.=) 'pgqueuer.pgqueuer_log'::pg_catalog.regclass"
-	"                AND o.rolsuper))"
 	" UNION ALL"
 	" SELECT pg_catalog.format('schema pgqueuer is owned by %s, which is not a superuser',"
 	"         pg_catalog.quote_ident(r.rolname::pg_catalog.text)), true"

@@ -3,7 +3,9 @@
 # 003_dump_restore.pl
 #	pg_dump / pg_restore of a database using pgqueuer keeps everything the
 #	extension registered with pg_extension_config_dump (jobs, log,
-#	statistics, schedules, entrypoint registry, settings and the sequences),
+#	statistics, schedules, entrypoint registry, settings and the sequences)
+#	and the log's day partitions (tables of the database, attached to the
+#	partitioned log that CREATE EXTENSION makes, with their rows),
 #	and the settings trigger re-applies the stored durability level and
 #	autovac choice to the freshly created tables.  Checked for a custom
 #	format dump restored with pg_restore (database dst) and for a plain SQL
@@ -79,6 +81,13 @@ sub snapshot
 			concat_ws('|', id, job_id, status, priority, entrypoint, aggregated, created),
 			E'\n' ORDER BY id), ''))
 		FROM pgqueuer.pgqueuer_log});
+	# the day partitions of the log, their bounds and rows
+	$s{log_partitions} = query($db, q{
+		SELECT string_agg(c.relname || ' ' || pg_get_expr(c.relpartbound, c.oid), E'\n' ORDER BY c.relname)
+		FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+		WHERE i.inhparent = 'pgqueuer.pgqueuer_log'::regclass});
+	$s{log_per_partition} = query($db,
+		'SELECT tableoid::regclass, count(*) FROM pgqueuer.pgqueuer_log GROUP BY 1 ORDER BY 1');
 	$s{stat_sum} = query($db,
 		'SELECT coalesce(sum(count), 0) FROM pgqueuer.pgqueuer_statistics');
 	$s{stat_rows} = query($db, 'SELECT count(*) FROM pgqueuer.pgqueuer_statistics');
@@ -139,8 +148,17 @@ query('src', 'SELECT pgqueuer.autovac()');
 query('src', q{INSERT INTO pgqueuer.pgqueuer_settings (name, value)
 	VALUES ('deferred_notified_until', pg_catalog.date_part('epoch', pg_catalog.now())::text)});
 
+# the log's day partitions, made (and today's rows moved out of the
+# default partition) as the background worker does it
+is(query('src', "SELECT rows FROM pgqueuer.run_maintenance() WHERE duty = 'retention'"),
+	'0', 'src: a maintenance pass made the day partitions');
+
 # sanity of the source, so that the comparisons below compare something
 my $src = snapshot('src');
+like($src->{log_partitions}, qr/^pgqueuer_log_default DEFAULT\npgqueuer_log_p\d{8} FOR VALUES FROM .*\n.*\n.*$/,
+	'src: the log has its default partition and three day partitions');
+like($src->{log_per_partition}, qr/^pgqueuer\.pgqueuer_log_p\d{8}\|\d+$/,
+	'src: every log row is in today\'s partition');
 is( query('src',
 		'SELECT status, count(*) FROM pgqueuer.pgqueuer GROUP BY status ORDER BY status'),
 	"queued|990\npicked|9\nfailed|1",
@@ -229,6 +247,10 @@ sub check_restored
 	is($got->{jobs_md5}, $src->{jobs_md5}, "$db: job rows as in src");
 	is($got->{log_count}, $src->{log_count}, "$db: log row count as in src");
 	is($got->{log_md5}, $src->{log_md5}, "$db: log rows as in src");
+	is($got->{log_partitions}, $src->{log_partitions},
+		"$db: the log's partitions and their bounds as in src");
+	is($got->{log_per_partition}, $src->{log_per_partition},
+		"$db: log rows per partition as in src");
 	is($got->{stat_sum}, $src->{stat_sum}, "$db: statistics sum as in src");
 	is($got->{stat_rows}, $src->{stat_rows},
 		"$db: statistics row count as in src");

@@ -280,13 +280,8 @@ sub schema_dump
 {
 	my ($db) = @_;
 	my $file = "$tmp/$db.schema.sql";
-	# the log's day partitions (and the partition of the 1.0 rows) are
-	# tables of the database, not members of the extension
 	$node->command_ok(
-		[ 'pg_dump', '--schema-only', '--binary-upgrade',
-		  '--exclude-table', 'pgqueuer.pgqueuer_log_p[0-9]*',
-		  '--exclude-table', 'pgqueuer.pgqueuer_log_until_[0-9]*',
-		  '-f', $file, '-d', $node->connstr($db) ],
+		[ 'pg_dump', '--schema-only', '--binary-upgrade', '-f', $file, '-d', $node->connstr($db) ],
 		"pg_dump --schema-only --binary-upgrade of $db");
 	my $dump = slurp_file($file);
 	# what differs between any two databases: LSNs, OIDs (user objects'
