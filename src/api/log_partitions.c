@@ -115,20 +115,20 @@ candidates_sql(void)
 static int64
 truncate_slot(int n, TimestampTz horizon)
 {
-	MemoryContext oldctx = CurrentMemoryContext;
-	ResourceOwner oldowner = CurrentResourceOwner;
-	char		 *slot = slot_name(n);
+	MemoryContext  oldctx = CurrentMemoryContext;
+	ResourceOwner  oldowner = CurrentResourceOwner;
+	char		  *slot = slot_name(n);
 	volatile int64 rows = -1;
 
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(oldctx);
 	PG_TRY();
 	{
-		int		   nestlevel = NewGUCNestLevel();
-		Oid		   argtypes[1] = {TIMESTAMPTZOID};
-		Datum	   values[1] = {TimestampTzGetDatum(horizon)};
+		int			nestlevel = NewGUCNestLevel();
+		Oid			argtypes[1] = {TIMESTAMPTZOID};
+		Datum		values[1] = {TimestampTzGetDatum(horizon)};
 		const char *check;
-		bool	   isnull;
+		bool		isnull;
 
 		(void) set_config_option("lock_timeout", LOG_LOCK_TIMEOUT,
 								 PGC_USERSET, PGC_S_SESSION,
@@ -137,10 +137,10 @@ truncate_slot(int n, TimestampTz horizon)
 						false, 0) != SPI_OK_UTILITY)
 			elog(ERROR, "pgqueuer: could not lock pgqueuer.%s", slot);
 		check = psprintf("SELECT " SLOT_EMPTIABLE("%s") ","
-						 " CASE WHEN c.reltuples OPERATOR(pg_catalog.>=) 0 THEN c.reltuples::pg_catalog.int8"
-						 " ELSE (SELECT pg_catalog.count(*) FROM pgqueuer.%s) END"
-						 " FROM pg_catalog.pg_class c"
-						 " WHERE c.oid OPERATOR(pg_catalog.=) 'pgqueuer.%s'::pg_catalog.regclass",
+														" CASE WHEN c.reltuples OPERATOR(pg_catalog.>=) 0 THEN c.reltuples::pg_catalog.int8"
+														" ELSE (SELECT pg_catalog.count(*) FROM pgqueuer.%s) END"
+														" FROM pg_catalog.pg_class c"
+														" WHERE c.oid OPERATOR(pg_catalog.=) 'pgqueuer.%s'::pg_catalog.regclass",
 						 slot, slot, slot, slot, slot);
 		if (SPI_execute_with_args(check, 1, argtypes, values, NULL, false, 1) != SPI_OK_SELECT ||
 			SPI_processed != 1)

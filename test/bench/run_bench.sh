@@ -26,7 +26,10 @@
 #   flat      dequeue+complete cost per job on an empty queue and with 1M
 #             queued, 1M deferred, 100k held jobs and 1000 entrypoints;
 #   wal       WAL bytes and rows written per job by each step of a job's
-#             life (enqueue, then dequeue+complete), one client at a time.
+#             life (enqueue, then dequeue+complete), one client at a time;
+#   retention time and WAL of removing BENCH_RETENTION_ROWS log rows of a
+#             day past the retention: a day alone in its slot (TRUNCATE)
+#             against the same rows deleted row by row and vacuumed.
 #
 # For example `BENCH_SECTIONS=drain make bench`.  Each section is a shell
 # function section_NAME below; a section in a separate script (cycle.sh) is
@@ -49,7 +52,7 @@
 set -euo pipefail
 
 PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
-SECTIONS=${BENCH_SECTIONS:-e2e drain latency cycle graphile flat wal}
+SECTIONS=${BENCH_SECTIONS:-e2e drain latency cycle graphile flat wal retention}
 BATCH=${BENCH_BATCH:-10}
 WORKERS=${BENCH_WORKERS:-2}
 PRODUCERS=${BENCH_PRODUCERS:-1}
@@ -73,12 +76,13 @@ FLAT_SECONDS=${BENCH_FLAT_SECONDS:-5}
 FLAT_REPEAT=${BENCH_FLAT_REPEAT:-3}
 WAL_JOBS=${BENCH_WAL_JOBS:-20000}
 WAL_HISTORY=${BENCH_WAL_HISTORY:-full finished none}
+RETENTION_ROWS=${BENCH_RETENTION_ROWS:-500000}
 
 for s in $SECTIONS; do
 	case $s in
-		e2e | drain | latency | cycle | graphile | flat | wal) ;;
+		e2e | drain | latency | cycle | graphile | flat | wal | retention) ;;
 		*)
-			echo "bench: unknown section \"$s\" in BENCH_SECTIONS (e2e drain latency cycle graphile flat wal)" >&2
+			echo "bench: unknown section \"$s\" in BENCH_SECTIONS (e2e drain latency cycle graphile flat wal retention)" >&2
 			exit 2
 			;;
 	esac
@@ -683,6 +687,53 @@ section_wal() {
 		report "WAL dequeue+complete, history=$m" "$pd" "$bd" "lower is better"
 		report "WAL whole life, history=$m" "$((pe + pd))" "$((be + bd))" "lower is better"
 	done
+}
+
+# --- retention: removing a day of history ------------------------------------------
+# retention_fill ROWS DAYS [SHARED]: ROWS log rows written DAYS days ago, and
+# with SHARED one row of DAYS - 16 days ago, in the same day slot, so that
+# the slot cannot be emptied; vacuumed, analyzed and checkpointed
+retention_fill() {
+	reset_all
+	sql -c "INSERT INTO pgqueuer.pgqueuer_log (created, job_id, status, priority, entrypoint, aggregated)
+		SELECT now() - interval '$2 days', g, 'successful', 0, 'noop', NULL FROM generate_series(1, $1) g" >/dev/null
+	[ -z "${3:-}" ] || sql -c "INSERT INTO pgqueuer.pgqueuer_log (created, job_id, status, priority, entrypoint)
+		VALUES (now() - interval '$(($2 - 16)) days', 0, 'successful', 0, 'noop')" >/dev/null
+	sql -c 'VACUUM ANALYZE pgqueuer.pgqueuer_log' -c 'CHECKPOINT' >/dev/null
+}
+
+# retention_run ROWS: one retention pass and the VACUUM of what it left dead;
+# sets $ret_ms (milliseconds) and $ret_wal (WAL bytes per row), and checks
+# that the ROWS rows are gone
+retention_run() {
+	local t0 t1
+	wal_mark r
+	t0=$(now)
+	sql -c "SELECT rows FROM pgqueuer.run_maintenance() WHERE duty = 'retention'" \
+		-c 'VACUUM pgqueuer.pgqueuer_log' >/dev/null
+	t1=$(now)
+	ret_wal=$(wal_per_job "$1" r)
+	ret_ms=$(calc "($t1 - $t0) * 1000")
+	[ "$(sql -c "SELECT count(*) FROM pgqueuer.pgqueuer_log WHERE created < now() - interval '7 days'")" = 0 ] ||
+		echo "bench: retention left old log rows" >&2
+}
+
+section_retention() {
+	local n=$RETENTION_ROWS ret_ms ret_wal slot_ms slot_wal
+	bgworker_enabled off
+	# a day alone in its slot: emptied with TRUNCATE
+	retention_fill "$n" 10
+	retention_run "$n"
+	slot_ms=$ret_ms
+	slot_wal=$ret_wal
+	echo "   $n log rows of a day alone in its slot: ${slot_ms} ms, $slot_wal WAL bytes per row"
+	# the same day sharing its slot with a newer row: deleted row by row
+	retention_fill "$n" 20 shared
+	retention_run "$n"
+	echo "   $n log rows deleted row by row (and vacuumed): ${ret_ms} ms, $ret_wal WAL bytes per row"
+	bgworker_enabled on
+	report "retention of $n log rows (ms)" "$slot_ms" "$ret_ms" "lower is better; baseline: DELETE + VACUUM"
+	report "retention WAL (bytes/row)" "$slot_wal" "$ret_wal" "lower is better; baseline: DELETE + VACUUM"
 }
 
 # --- run the sections ---------------------------------------------------------------

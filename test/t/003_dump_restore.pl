@@ -4,8 +4,8 @@
 #	pg_dump / pg_restore of a database using pgqueuer keeps everything the
 #	extension registered with pg_extension_config_dump (jobs, log,
 #	statistics, schedules, entrypoint registry, settings and the sequences)
-#	and the log's day partitions (tables of the database, attached to the
-#	partitioned log that CREATE EXTENSION makes, with their rows),
+#	and the log's rows in their day slots (partitions that are members of
+#	the extension, each registered for pg_dump),
 #	and the settings trigger re-applies the stored durability level and
 #	autovac choice to the freshly created tables.  Checked for a custom
 #	format dump restored with pg_restore (database dst) and for a plain SQL
@@ -148,17 +148,16 @@ query('src', 'SELECT pgqueuer.autovac()');
 query('src', q{INSERT INTO pgqueuer.pgqueuer_settings (name, value)
 	VALUES ('deferred_notified_until', pg_catalog.date_part('epoch', pg_catalog.now())::text)});
 
-# the log's day partitions, made (and today's rows moved out of the
-# default partition) as the background worker does it
-is(query('src', "SELECT rows FROM pgqueuer.run_maintenance() WHERE duty = 'retention'"),
-	'0', 'src: a maintenance pass made the day partitions');
+# a log row of three days ago, in another day slot than today's
+query('src', q{INSERT INTO pgqueuer.pgqueuer_log (created, job_id, status, priority, entrypoint)
+	VALUES (now() - interval '3 days', 1, 'successful', 0, 'alpha')});
 
 # sanity of the source, so that the comparisons below compare something
 my $src = snapshot('src');
-like($src->{log_partitions}, qr/^pgqueuer_log_default DEFAULT\npgqueuer_log_p\d{8} FOR VALUES FROM .*\n.*\n.*$/,
-	'src: the log has its default partition and three day partitions');
-like($src->{log_per_partition}, qr/^pgqueuer\.pgqueuer_log_p\d{8}\|\d+$/,
-	'src: every log row is in today\'s partition');
+like($src->{log_partitions}, qr/^pgqueuer_log_default DEFAULT\n(pgqueuer_log_s\d\d FOR VALUES IN \(\d+\)\n){15}pgqueuer_log_s15 FOR VALUES IN \(15\)$/,
+	'src: the log has its default partition and sixteen day slots');
+like($src->{log_per_partition}, qr/^pgqueuer\.pgqueuer_log_s\d\d\|1\npgqueuer\.pgqueuer_log_s\d\d\|\d+$|^pgqueuer\.pgqueuer_log_s\d\d\|\d+\npgqueuer\.pgqueuer_log_s\d\d\|1$/,
+	'src: the log rows are in two day slots');
 is( query('src',
 		'SELECT status, count(*) FROM pgqueuer.pgqueuer GROUP BY status ORDER BY status'),
 	"queued|990\npicked|9\nfailed|1",

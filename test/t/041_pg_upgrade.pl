@@ -5,7 +5,7 @@
 #	pg_upgrade of a cluster using pgqueuer to a newer major (15 to 18 in
 #	make test and CI).  The old cluster holds queued, deferred, held
 #	(failed) and picked jobs whose worker is gone, server-fired schedules,
-#	registry rows, log (in its day partitions), statistics and the balanced
+#	registry rows, log (in its day slots), statistics and the balanced
 #	durability level (log and statistics unlogged).  After pg_upgrade, with the background worker
 #	still off, every row, setting and table persistence is as before and
 #	verify() is clean; once the worker is switched on it expires the dead
@@ -109,8 +109,6 @@ query($old, q{
 	SELECT pgqueuer.register_entrypoint('flaky', max_attempts => 0, on_failure => 'hold');
 	SELECT pgqueuer.set_durability('balanced');
 	SELECT pgqueuer.autovac();
-	-- the log's day partitions, as the background worker makes them
-	SELECT count(*) FROM pgqueuer.run_maintenance();
 	SELECT pgqueuer.schedule('tick', '* * * * * *');
 	SELECT pgqueuer.schedule('nightly', '0 3 * * *', convert_to('n', 'UTF8'), 2);
 });
@@ -145,10 +143,10 @@ is($before->{per_status}, "flaky|failed|10\nlater|queued|10\nwork|queued|472\nwo
 	'old: 482 queued (10 deferred), 4 picked, 10 held jobs');
 like($before->{persistence}, qr/^pgqueuer=p [^\n]*fillfactor=70/m, 'old: autovac applied');
 like($before->{persistence}, qr/^pgqueuer_log_default=u/m, 'old: balanced durability: the log is unlogged');
-like($before->{persistence}, qr/^pgqueuer_log_p\d{8}=u [^\n]*autovacuum_vacuum_scale_factor=0\.95/m,
-	'old: the log\'s day partitions are unlogged, with autovac\'s parameters');
+like($before->{persistence}, qr/^pgqueuer_log_s15=u [^\n]*autovacuum_vacuum_scale_factor=0\.95/m,
+	'old: the log\'s day slots are unlogged, with autovac\'s parameters');
 is(query($old, 'SELECT count(*) FROM pgqueuer.pgqueuer_log_default'), '0',
-	'old: the log rows are in day partitions');
+	'old: the log rows are in day slots');
 is(query($old, q{SELECT string_agg(v, E'\n') FROM pgqueuer.verify() v}), '', 'old: verify() is clean');
 
 # Not pgqueuer's: the minor releases 15.20 and 17.12 keep a version per
