@@ -149,8 +149,10 @@ query('src', q{INSERT INTO pgqueuer.pgqueuer_settings (name, value)
 	VALUES ('deferred_notified_until', pg_catalog.date_part('epoch', pg_catalog.now())::text)});
 
 # a log row of three days ago, in another day slot than today's
+# (written as PgQueuer's clients write it, then counted)
 query('src', q{INSERT INTO pgqueuer.pgqueuer_log (created, job_id, status, priority, entrypoint)
 	VALUES (now() - interval '3 days', 1, 'successful', 0, 'alpha')});
+query('src', 'SELECT count(*) FROM pgqueuer.log_statistics()');
 
 # sanity of the source, so that the comparisons below compare something
 my $src = snapshot('src');
