@@ -163,10 +163,10 @@ SELECT * FROM settings;
 SELECT * FROM pgqueuer.verify();
 
 -- only the parameters autovac sets are reset
-ALTER TABLE pgqueuer.pgqueuer_log SET (fillfactor = 90);
+ALTER TABLE pgqueuer.pgqueuer_log_default SET (fillfactor = 90);
 SELECT * FROM pgqueuer.autovac(rollback => true);
 SELECT relname, reloptions FROM tables_state;
-ALTER TABLE pgqueuer.pgqueuer_log RESET (fillfactor);
+ALTER TABLE pgqueuer.pgqueuer_log_default RESET (fillfactor);
 
 -- errors
 SELECT * FROM pgqueuer.autovac(NULL);
@@ -274,7 +274,7 @@ ROLLBACK;
 
 -- persistence changed behind set_durability's back
 BEGIN;
-ALTER TABLE pgqueuer.pgqueuer_log SET UNLOGGED;
+ALTER TABLE pgqueuer.pgqueuer_log_s07 SET UNLOGGED;
 SELECT * FROM pgqueuer.verify();
 ROLLBACK;
 BEGIN;
@@ -308,7 +308,7 @@ ROLLBACK;
 BEGIN;
 SELECT count(*) FROM pgqueuer.autovac();
 ALTER TABLE pgqueuer.pgqueuer RESET (fillfactor);
-ALTER TABLE pgqueuer.pgqueuer_log SET (autovacuum_vacuum_threshold = 500);
+ALTER TABLE pgqueuer.pgqueuer_log_s07 SET (autovacuum_vacuum_threshold = 500);
 SELECT * FROM pgqueuer.verify();
 ROLLBACK;
 BEGIN;
