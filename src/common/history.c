@@ -33,7 +33,9 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "utils/guc.h"
+#include "utils/timestamp.h"
 
 #include "guc.h"
 #include "history.h"
@@ -63,9 +65,19 @@ pgq_log_wanted(PgqLogKind kind)
  *		The kept plan of head [, log CTE] tail for the current mode.
  *
  * cache points to PGQ_LOG_PLAN_SLOTS plan slots: [0] without the log rows,
- * [1] with rows for a 1.0 schema still waiting for ALTER EXTENSION UPDATE
- * (aggregated = false: its statistics fold flips rows, it has no
- * watermark), [2] with rows counted by time (aggregated = NULL).
+ * [1] with rows for a 1.0 or 1.1 schema still waiting for ALTER EXTENSION
+ * UPDATE (aggregated = false: the statistics fold flips rows, and its
+ * watermark is not kept while the update is pending), [2] with rows
+ * counted by time (aggregated = NULL) routed through pgqueuer_log, [3 + d]
+ * the same written straight into day slot d.
+ *
+ * The rows are created at now(), the start of the transaction, so they
+ * all belong to the day slot of that time; inserting into the slot rather
+ * than through pgqueuer_log spares each statement the routing of its rows
+ * (finding and opening the partition), and the slot still checks its
+ * partition constraint on every row.  (Only a clock before 2000, whose
+ * rows go to the default partition, takes the routed plan.)
+ *
  * rows is a SELECT whose five columns are job_id, status, priority,
  * entrypoint and traceback (jsonb, may be NULL); head must end inside a
  * WITH list (after a CTE), and tail holds any further CTEs (each starting
@@ -78,13 +90,38 @@ pgq_log_plan(SPIPlanPtr *cache, PgqLogKind kind, const char *head,
 			 const Oid *argtypes)
 {
 	int	  slot = 0;
+	char *table = NULL;
 	char *sql;
 
 	if (pgq_log_wanted(kind))
-		slot = pgq_schema_state(NULL) == PGQ_SCHEMA_CURRENT ? 2 : 1;
+	{
+		TimestampTz now = GetCurrentTransactionStartTimestamp();
+
+		if (pgq_schema_state(NULL) != PGQ_SCHEMA_CURRENT)
+			slot = 1;
+		else if (now < 0)
+			slot = 2;
+		else
+		{
+			int day_slot = (int) ((now / USECS_PER_DAY) % PGQ_LOG_DAY_SLOTS);
+
+			slot = 3 + day_slot;
+			table = psprintf("pgqueuer_log_s%02d", day_slot);
+		}
+	}
 	if (cache[slot] != NULL)
 		return cache[slot];
-	if (slot > 0)
+	if (slot > 2)
+		/* a partition has no identity of its own: the log's sequence */
+		sql = psprintf("%s, pgq_log AS ("
+					   " INSERT INTO pgqueuer.%s"
+					   "  (id, job_id, status, priority, entrypoint, traceback, aggregated)"
+					   " SELECT pg_catalog.nextval('pgqueuer.pgqueuer_log_id_seq'::pg_catalog.regclass),"
+					   "  r.job_id, r.status, r.priority, r.entrypoint, r.traceback, NULL::pg_catalog.bool"
+					   " FROM (%s) AS r(job_id, status, priority, entrypoint, traceback)"
+					   ") %s",
+					   head, table, rows, tail);
+	else if (slot > 0)
 		sql = psprintf("%s, pgq_log AS ("
 					   " INSERT INTO pgqueuer.pgqueuer_log"
 					   "  (job_id, status, priority, entrypoint, traceback, aggregated)"
@@ -92,7 +129,7 @@ pgq_log_plan(SPIPlanPtr *cache, PgqLogKind kind, const char *head,
 					   "  %s::pg_catalog.bool"
 					   " FROM (%s) AS r(job_id, status, priority, entrypoint, traceback)"
 					   ") %s",
-					   head, slot == 2 ? "NULL" : "false", rows, tail);
+					   head, slot == 1 ? "false" : "NULL", rows, tail);
 	else
 		sql = psprintf("%s %s", head, tail);
 	pgq_plan(&cache[slot], sql, nargs, argtypes);

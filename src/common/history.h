@@ -22,8 +22,18 @@ typedef enum PgqLogKind
 								 * cancel(), lease expiry, schedules' jobs */
 } PgqLogKind;
 
-/* kept plans per statement: without log rows, with rows for 1.0, current */
-#define PGQ_LOG_PLAN_SLOTS 3
+/*
+ * The day slots of pgqueuer_log (schema 1.2, sql/pgqueuer--1.1--1.2.sql):
+ * a row created at TimestampTz t is in pgqueuer_log_s<t / day mod 16>.
+ */
+#define PGQ_LOG_DAY_SLOTS 16
+
+/*
+ * kept plans per statement: without log rows, with rows for a schema that
+ * awaits its update, with rows routed through pgqueuer_log, and with rows
+ * for each day slot of the current schema
+ */
+#define PGQ_LOG_PLAN_SLOTS (3 + PGQ_LOG_DAY_SLOTS)
 
 extern bool		  pgq_log_wanted(PgqLogKind kind);
 extern SPIPlanPtr pgq_log_plan(SPIPlanPtr *cache, PgqLogKind kind,
