@@ -5,8 +5,7 @@
 CREATE EXTENSION pgqueuer;
 
 -- persistence and storage parameters of PgQueuer's four tables (the log's
--- are those of its partitions: here only the default one, as no
--- maintenance pass has made day partitions)
+-- are those of its seventeen partitions: the default one stands for all)
 CREATE TEMP VIEW tables_state AS
 SELECT c.relname, c.relpersistence, c.reloptions
 FROM pg_class c

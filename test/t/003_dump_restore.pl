@@ -81,7 +81,7 @@ sub snapshot
 			concat_ws('|', id, job_id, status, priority, entrypoint, aggregated, created),
 			E'\n' ORDER BY id), ''))
 		FROM pgqueuer.pgqueuer_log});
-	# the day partitions of the log, their bounds and rows
+	# the partitions of the log (its day slots), their bounds and rows
 	$s{log_partitions} = query($db, q{
 		SELECT string_agg(c.relname || ' ' || pg_get_expr(c.relpartbound, c.oid), E'\n' ORDER BY c.relname)
 		FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
