@@ -39,7 +39,6 @@
  */
 #include "postgres.h"
 
-#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
@@ -103,83 +102,81 @@ candidates_sql(void)
 	return buf.data;
 }
 
+/* a slot to empty: what truncate_one() reads and fills */
+typedef struct SlotTruncate
+{
+	const char *slot;	 /* relation name, "pgqueuer_log_sNN" */
+	TimestampTz horizon; /* rows created from here on keep the slot */
+	int64		rows;	 /* rows it held, or -1 if it was kept */
+} SlotTruncate;
+
+/*
+ * truncate_one
+ *		Lock the slot (lock_timeout = LOG_LOCK_TIMEOUT), check it again and
+ *		empty it.
+ */
+static void
+truncate_one(void *arg)
+{
+	SlotTruncate *t = (SlotTruncate *) arg;
+	int			  nestlevel = NewGUCNestLevel();
+	Oid			  argtypes[1] = {TIMESTAMPTZOID};
+	Datum		  values[1] = {TimestampTzGetDatum(t->horizon)};
+	const char	 *check;
+	bool		  isnull;
+
+	(void) set_config_option("lock_timeout", LOG_LOCK_TIMEOUT,
+							 PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	if (SPI_execute(psprintf("LOCK TABLE pgqueuer.%s IN ACCESS EXCLUSIVE MODE", t->slot),
+					false, 0) != SPI_OK_UTILITY)
+		elog(ERROR, "pgqueuer: could not lock pgqueuer.%s", t->slot);
+	check = psprintf("SELECT " SLOT_EMPTIABLE("%s") ","
+													" CASE WHEN c.reltuples OPERATOR(pg_catalog.>=) 0 THEN c.reltuples::pg_catalog.int8"
+													" ELSE (SELECT pg_catalog.count(*) FROM pgqueuer.%s) END"
+													" FROM pg_catalog.pg_class c"
+													" WHERE c.oid OPERATOR(pg_catalog.=) 'pgqueuer.%s'::pg_catalog.regclass",
+					 t->slot, t->slot, t->slot, t->slot, t->slot);
+	if (SPI_execute_with_args(check, 1, argtypes, values, NULL, false, 1) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "pgqueuer: could not check pgqueuer.%s", t->slot);
+	if (DatumGetBool(pgq_getdatum(0, 1, &isnull)))
+	{
+		int64 estimate = pgq_getint64(0, 2);
+
+		if (SPI_execute(psprintf("TRUNCATE pgqueuer.%s", t->slot), false, 0) != SPI_OK_UTILITY)
+			elog(ERROR, "pgqueuer: could not truncate pgqueuer.%s", t->slot);
+		t->rows = Max(estimate, 0);
+	}
+	AtEOXact_GUC(true, nestlevel);
+}
+
 /*
  * truncate_slot
  *		Lock slot n, check it again with "horizon" and empty it, in a
- *		subtransaction with lock_timeout = LOG_LOCK_TIMEOUT.  Returns the
- *		rows it held (pg_class.reltuples, an estimate; counted when the
- *		slot was never vacuumed or analyzed), or -1 if it was not
- *		emptied: its lock was not granted in time (tried again on the next
- *		pass), it no longer qualifies, or an error, which is logged once.
+ *		subtransaction.  Returns the rows it held (pg_class.reltuples, an
+ *		estimate; counted when the slot was never vacuumed or analyzed), or
+ *		-1 if it was not emptied: its lock was not granted in time (tried
+ *		again on the next pass), it no longer qualifies, or an error, which
+ *		is logged once.
  */
 static int64
 truncate_slot(int n, TimestampTz horizon)
 {
-	MemoryContext  oldctx = CurrentMemoryContext;
-	ResourceOwner  oldowner = CurrentResourceOwner;
-	char		  *slot = slot_name(n);
-	volatile int64 rows = -1;
+	SlotTruncate t = {slot_name(n), horizon, -1};
+	ErrorData	*edata = pgq_try_subtransaction(truncate_one, &t);
 
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(oldctx);
-	PG_TRY();
-	{
-		int			nestlevel = NewGUCNestLevel();
-		Oid			argtypes[1] = {TIMESTAMPTZOID};
-		Datum		values[1] = {TimestampTzGetDatum(horizon)};
-		const char *check;
-		bool		isnull;
-
-		(void) set_config_option("lock_timeout", LOG_LOCK_TIMEOUT,
-								 PGC_USERSET, PGC_S_SESSION,
-								 GUC_ACTION_SAVE, true, 0, false);
-		if (SPI_execute(psprintf("LOCK TABLE pgqueuer.%s IN ACCESS EXCLUSIVE MODE", slot),
-						false, 0) != SPI_OK_UTILITY)
-			elog(ERROR, "pgqueuer: could not lock pgqueuer.%s", slot);
-		check = psprintf("SELECT " SLOT_EMPTIABLE("%s") ","
-														" CASE WHEN c.reltuples OPERATOR(pg_catalog.>=) 0 THEN c.reltuples::pg_catalog.int8"
-														" ELSE (SELECT pg_catalog.count(*) FROM pgqueuer.%s) END"
-														" FROM pg_catalog.pg_class c"
-														" WHERE c.oid OPERATOR(pg_catalog.=) 'pgqueuer.%s'::pg_catalog.regclass",
-						 slot, slot, slot, slot, slot);
-		if (SPI_execute_with_args(check, 1, argtypes, values, NULL, false, 1) != SPI_OK_SELECT ||
-			SPI_processed != 1)
-			elog(ERROR, "pgqueuer: could not check pgqueuer.%s", slot);
-		if (DatumGetBool(pgq_getdatum(0, 1, &isnull)))
-		{
-			int64 estimate = pgq_getint64(0, 2);
-
-			if (SPI_execute(psprintf("TRUNCATE pgqueuer.%s", slot), false, 0) != SPI_OK_UTILITY)
-				elog(ERROR, "pgqueuer: could not truncate pgqueuer.%s", slot);
-			rows = Max(estimate, 0);
-		}
-		AtEOXact_GUC(true, nestlevel);
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldctx);
-		CurrentResourceOwner = oldowner;
-	}
-	PG_CATCH();
-	{
-		ErrorData *edata;
-
-		MemoryContextSwitchTo(oldctx);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldctx);
-		CurrentResourceOwner = oldowner;
-		if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE &&
-			pgq_first_report_line(psprintf("pgqueuer: could not empty log slot %s: %s",
-										   slot, edata->message)))
-			ereport(WARNING,
-					(errcode(edata->sqlerrcode),
-					 errmsg("could not empty log slot pgqueuer.%s: %s", slot, edata->message),
-					 errhint("Until it is emptied, retention deletes its old rows one by one.")));
-		FreeErrorData(edata);
-		rows = -1;
-	}
-	PG_END_TRY();
-	return rows;
+	if (edata == NULL)
+		return t.rows;
+	if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE &&
+		pgq_first_report_line(psprintf("pgqueuer: could not empty log slot %s: %s",
+									   t.slot, edata->message)))
+		ereport(WARNING,
+				(errcode(edata->sqlerrcode),
+				 errmsg("could not empty log slot pgqueuer.%s: %s", t.slot, edata->message),
+				 errhint("Until it is emptied, retention deletes its old rows one by one.")));
+	FreeErrorData(edata);
+	return -1;
 }
 
 int64

@@ -23,7 +23,6 @@
  */
 #include "postgres.h"
 
-#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "executor/spi.h"
 #include "utils/builtins.h"
@@ -46,6 +45,42 @@ static const char *const drift_sql =
 
 static SPIPlanPtr drift_plan = NULL;
 
+/* what compare_rows() reads and fills */
+typedef struct DriftResult
+{
+	MemoryContext resultcxt;
+	List		 *lines;
+	bool		  repairable;
+	bool		  tables_intact;
+} DriftResult;
+
+/*
+ * compare_rows
+ *		Run catalog_drift() and collect its lines into a DriftResult.
+ */
+static void
+compare_rows(void *arg)
+{
+	DriftResult *r = (DriftResult *) arg;
+	int			 n = pgq_execute(pgq_plan(&drift_plan, drift_sql, 0, NULL),
+								 NULL, NULL, SPI_OK_SELECT);
+
+	for (int i = 0; i < n; i++)
+	{
+		bool		  isnull;
+		char		 *line = TextDatumGetCString(pgq_getdatum(i, 1, &isnull));
+		MemoryContext oldctx;
+
+		if (DatumGetBool(pgq_getdatum(i, 2, &isnull)))
+			r->repairable = true;
+		if (DatumGetBool(pgq_getdatum(i, 3, &isnull)))
+			r->tables_intact = false;
+		oldctx = MemoryContextSwitchTo(r->resultcxt);
+		r->lines = lappend(r->lines, pstrdup(line));
+		MemoryContextSwitchTo(oldctx);
+	}
+}
+
 /*
  * compare
  *		Run catalog_drift() in a subtransaction; its lines in resultcxt, or
@@ -54,54 +89,23 @@ static SPIPlanPtr drift_plan = NULL;
 static List *
 compare(MemoryContext resultcxt, bool *repairable, bool *tables_intact)
 {
-	MemoryContext oldctx = CurrentMemoryContext;
-	ResourceOwner oldowner = CurrentResourceOwner;
-	List *volatile lines = NIL;
+	DriftResult r = {resultcxt, NIL, false, true};
+	ErrorData  *edata = pgq_try_subtransaction(compare_rows, &r);
 
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(oldctx);
-	PG_TRY();
+	if (edata != NULL)
 	{
-		int n = pgq_execute(pgq_plan(&drift_plan, drift_sql, 0, NULL),
-							NULL, NULL, SPI_OK_SELECT);
+		MemoryContext oldctx = MemoryContextSwitchTo(resultcxt);
 
-		for (int i = 0; i < n; i++)
-		{
-			bool  isnull;
-			char *line = TextDatumGetCString(pgq_getdatum(i, 1, &isnull));
-
-			if (DatumGetBool(pgq_getdatum(i, 2, &isnull)))
-				*repairable = true;
-			if (DatumGetBool(pgq_getdatum(i, 3, &isnull)))
-				*tables_intact = false;
-			MemoryContextSwitchTo(resultcxt);
-			lines = lappend(lines, pstrdup(line));
-			MemoryContextSwitchTo(oldctx);
-		}
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldctx);
-		CurrentResourceOwner = oldowner;
-	}
-	PG_CATCH();
-	{
-		ErrorData *edata;
-
-		MemoryContextSwitchTo(oldctx);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldctx);
-		CurrentResourceOwner = oldowner;
-		*repairable = false;
-		*tables_intact = false;
-		MemoryContextSwitchTo(resultcxt);
-		lines = list_make1(psprintf("the extension's objects could not be compared with pgqueuer.pgqueuer_catalog: %s",
-									edata->message));
+		r.repairable = false;
+		r.tables_intact = false;
+		r.lines = list_make1(psprintf("the extension's objects could not be compared with pgqueuer.pgqueuer_catalog: %s",
+									  edata->message));
 		MemoryContextSwitchTo(oldctx);
 		FreeErrorData(edata);
 	}
-	PG_END_TRY();
-	return lines;
+	*repairable = r.repairable;
+	*tables_intact = r.tables_intact;
+	return r.lines;
 }
 
 /*

@@ -18,6 +18,8 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
+
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "utils/tuplestore.h"
@@ -157,4 +159,33 @@ pgq_store_spi_rows(FunctionCallInfo fcinfo, int ncols)
 			values[col] = pgq_getdatum((int) row, col + 1, &nulls[col]);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
+}
+
+ErrorData *
+pgq_try_subtransaction(PgqSubxactFn fn, void *arg)
+{
+	MemoryContext oldctx = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	ErrorData *volatile edata = NULL;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldctx);
+	PG_TRY();
+	{
+		fn(arg);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldctx);
+		CurrentResourceOwner = oldowner;
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(oldctx);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldctx);
+		CurrentResourceOwner = oldowner;
+	}
+	PG_END_TRY();
+	return edata;
 }

@@ -29,4 +29,14 @@ extern Datum	  pgq_getdatum(int row, int col, bool *isnull);
 extern int64	  pgq_getint64(int row, int col);
 extern void		  pgq_store_spi_rows(FunctionCallInfo fcinfo, int ncols);
 
+/*
+ * Run fn(arg) in a subtransaction.  Returns NULL when it succeeded (the
+ * subtransaction is committed), or the error that stopped it, copied into
+ * the caller's memory context, once the subtransaction is rolled back (so
+ * SPI statements that fn ran are undone and the caller's SPI connection is
+ * usable again).  Must be called between SPI_connect and SPI_finish.
+ */
+typedef void (*PgqSubxactFn)(void *arg);
+extern ErrorData *pgq_try_subtransaction(PgqSubxactFn fn, void *arg);
+
 #endif /* PGQ_SPI_UTIL_H */
