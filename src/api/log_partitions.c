@@ -27,7 +27,8 @@
  * is locked (ACCESS EXCLUSIVE, waiting at most LOG_LOCK_TIMEOUT), checked
  * again and truncated, in a subtransaction: no row can arrive between the
  * check and the TRUNCATE, and a slot that another transaction is reading
- * is left for the next pass.  Inserts into the log lock only the slot they
+ * is left for the next pass (and the row-by-row prune skips the log in
+ * this one, which would otherwise delete that slot's rows one by one).  Inserts into the log lock only the slot they
  * write, today's, so the lock holds up no enqueue, dequeue or completion;
  * statements that read the whole log (the statistics fold, job_history())
  * wait for it, 100 ms at most.
@@ -156,18 +157,19 @@ truncate_one(void *arg)
  *		Lock slot n, check it again with "horizon" and empty it, in a
  *		subtransaction.  Returns the rows it held (pg_class.reltuples, an
  *		estimate; counted when the slot was never vacuumed or analyzed), or
- *		-1 if it was not emptied: its lock was not granted in time (tried
- *		again on the next pass), it no longer qualifies, or an error, which
- *		is logged once.
+ *		-1 if it was not emptied: it no longer qualifies, or it is left for
+ *		the next pass (*deferred is set then): its lock was not granted in
+ *		time, or an error, which is logged once.
  */
 static int64
-truncate_slot(int n, TimestampTz horizon)
+truncate_slot(int n, TimestampTz horizon, bool *deferred)
 {
 	SlotTruncate t = {slot_name(n), horizon, -1};
 	ErrorData	*edata = pgq_try_subtransaction(truncate_one, &t);
 
 	if (edata == NULL)
 		return t.rows;
+	*deferred = true;
 	if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE &&
 		pgq_first_report_line(psprintf("pgqueuer: could not empty log slot %s: %s",
 									   t.slot, edata->message)))
@@ -180,7 +182,7 @@ truncate_slot(int n, TimestampTz horizon)
 }
 
 int64
-pgq_truncate_log_slots(void)
+pgq_truncate_log_slots(bool *deferred)
 {
 	static const Oid argtypes[1] = {TIMESTAMPTZOID};
 	Datum			 values[1];
@@ -190,6 +192,7 @@ pgq_truncate_log_slots(void)
 	int				 n;
 	int64			 rows = 0;
 
+	*deferred = false;
 	if (pgq_log_retention_s <= 0)
 		return 0;
 	horizon = GetCurrentTimestamp() - (int64) pgq_log_retention_s * USECS_PER_SEC;
@@ -219,7 +222,7 @@ pgq_truncate_log_slots(void)
 
 		if (!emptiable[s])
 			continue;
-		emptied = truncate_slot(s, horizon);
+		emptied = truncate_slot(s, horizon, deferred);
 		if (emptied > 0)
 			rows += emptied;
 	}

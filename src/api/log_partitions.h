@@ -17,9 +17,11 @@
  * the retention is 0.  Must run inside SPI, with the extension at its
  * current version.  Returns the rows the emptied slots held (an estimate
  * from pg_class.reltuples, or counted in a slot never vacuumed or
- * analyzed).  A slot whose lock is not granted within
- * 100 ms is left for the next call; other failures are logged once.
+ * analyzed).  A slot whose lock is not granted within 100 ms is left for
+ * the next call, as is one that fails (logged once); *deferred tells
+ * whether any was, so that the caller does not delete its rows one by one
+ * meanwhile.
  */
-extern int64 pgq_truncate_log_slots(void);
+extern int64 pgq_truncate_log_slots(bool *deferred);
 
 #endif /* PGQ_LOG_PARTITIONS_H */

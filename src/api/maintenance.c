@@ -150,8 +150,13 @@ pgq_maintenance_duty(int duty)
 			}
 			break;
 		case PGQ_DUTY_RETENTION:
-			rows = pgq_truncate_log_slots() + pgq_prune_history();
+		{
+			bool deferred;
+
+			rows = pgq_truncate_log_slots(&deferred);
+			rows += pgq_prune_history(!deferred);
 			break;
+		}
 		default:
 			elog(ERROR, "pgqueuer: unknown maintenance duty %d", duty);
 	}

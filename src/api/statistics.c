@@ -507,14 +507,14 @@ prune(SPIPlanPtr *cache, const char *sql, int nargs, Interval *retention,
 
 /*
  * pgq_prune_history
- *		Delete log rows (already folded) and statistics rows older than
- *		pgqueuer.log_retention; nothing when it is 0.  Must run inside SPI.
- *		Returns the number of rows deleted.  Runs after
+ *		Delete log rows (already folded; only with log_too) and statistics
+ *		rows older than pgqueuer.log_retention; nothing when it is 0.  Must
+ *		run inside SPI.  Returns the number of rows deleted.  Runs after
  *		pgq_truncate_log_slots(), so it finds log rows only where a slot
  *		could not be emptied.
  */
 int64
-pgq_prune_history(void)
+pgq_prune_history(bool log_too)
 {
 	Interval	retention;
 	TimestampTz w;
@@ -524,6 +524,6 @@ pgq_prune_history(void)
 	memset(&retention, 0, sizeof(retention));
 	retention.time = (int64) pgq_log_retention_s * USECS_PER_SEC;
 	w = pgq_statistics_watermark();
-	return prune(&prune_log_plan, prune_log_sql, 3, &retention, w) +
+	return (log_too ? prune(&prune_log_plan, prune_log_sql, 3, &retention, w) : 0) +
 		   prune(&prune_stats_plan, prune_stats_sql, 2, &retention, w);
 }

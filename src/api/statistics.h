@@ -15,7 +15,7 @@
 
 extern int64	   pgq_fold_statistics(int chunk, bool single_writer);
 extern int64	   pgq_fold_statistics_tail(int chunk);
-extern int64	   pgq_prune_history(void);
+extern int64	   pgq_prune_history(bool log_too);
 extern TimestampTz pgq_statistics_watermark(void);
 
 #endif /* PGQ_STATISTICS_H */
