@@ -76,7 +76,9 @@ pgq_log_wanted(PgqLogKind kind)
  * than through pgqueuer_log spares each statement the routing of its rows
  * (finding and opening the partition), and the slot still checks its
  * partition constraint on every row.  (Only a clock before 2000, whose
- * rows go to the default partition, takes the routed plan.)
+ * rows go to the default partition, takes the routed plan.)  A backend
+ * keeps the plan of one day slot per statement: the first call of a new
+ * day frees the one before.
  *
  * rows is a SELECT whose five columns are job_id, status, priority,
  * entrypoint and traceback (jsonb, may be NULL); head must end inside a
@@ -111,6 +113,13 @@ pgq_log_plan(SPIPlanPtr *cache, PgqLogKind kind, const char *head,
 	}
 	if (cache[slot] != NULL)
 		return cache[slot];
+	/* a new day: the plan of the day before is not needed again for weeks */
+	for (int d = 3; slot > 2 && d < PGQ_LOG_PLAN_SLOTS; d++)
+		if (cache[d] != NULL)
+		{
+			SPI_freeplan(cache[d]);
+			cache[d] = NULL;
+		}
 	if (slot > 2)
 		/* a partition has no identity of its own: the log's sequence */
 		sql = psprintf("%s, pgq_log AS ("
