@@ -200,6 +200,15 @@ pgq_truncate_log_slots(bool *deferred)
 	horizon = Min(horizon, watermark);
 	values[0] = TimestampTzGetDatum(horizon);
 
+	/*
+	 * The partitioned table first, then its slots, in the order every
+	 * statement through pgqueuer_log takes them: otherwise a DDL statement
+	 * on the log (ALTER TABLE, repair()) holding the table and waiting for a
+	 * slot, and this duty holding the slots and waiting for the table (its
+	 * prune), would deadlock.
+	 */
+	if (SPI_execute("LOCK TABLE pgqueuer.pgqueuer_log IN ACCESS SHARE MODE", false, 0) != SPI_OK_UTILITY)
+		elog(ERROR, "pgqueuer: could not lock pgqueuer.pgqueuer_log");
 	if (candidates_plan == NULL)
 		pgq_plan(&candidates_plan, candidates_sql(), 1, argtypes);
 	n = pgq_execute(candidates_plan, values, NULL, SPI_OK_SELECT);
