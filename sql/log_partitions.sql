@@ -23,10 +23,10 @@ SELECT md5(string_agg(concat_ws('|', id, created, job_id, status, priority, entr
   FROM pgqueuer.pgqueuer_log \gset
 ALTER EXTENSION pgqueuer UPDATE TO '1.2';
 SELECT c.relkind, pg_get_partkeydef(c.oid) FROM pg_class c WHERE c.oid = 'pgqueuer.pgqueuer_log'::regclass;
--- the 1.1 rows, unchanged, in today's slot; the 1.1 table is gone
+-- the 1.1 rows, unchanged, in their day's slot; the 1.1 table is gone
 SELECT md5(string_agg(concat_ws('|', id, created, job_id, status, priority, entrypoint, aggregated), ',' ORDER BY id)) = :'old_rows' AS same_rows
   FROM pgqueuer.pgqueuer_log;
-SELECT tableoid::regclass::text = pg_temp.slot(now()) AS todays_slot, count(*) FROM pgqueuer.pgqueuer_log GROUP BY 1;
+SELECT tableoid::regclass::text = pg_temp.slot(created) AS its_days_slot, count(*) FROM pgqueuer.pgqueuer_log GROUP BY 1;
 SELECT count(*) AS old_table FROM pg_class WHERE relname = 'pgqueuer_log_1_1';
 -- ids go on after the 1.1 sequence
 SELECT count(*) FROM pgqueuer.enqueue_batch(ARRAY['lp_a']);
@@ -55,7 +55,7 @@ SELECT c.relname, c.relpersistence, c.reloptions, pg_get_expr(c.relpartbound, c.
  WHERE i.inhparent = 'pgqueuer.pgqueuer_log'::regclass;
 SELECT relname, bound, member, dumped FROM parts ORDER BY relname;
 SELECT count(*) FROM pgqueuer.enqueue_batch(ARRAY['lp_b', 'lp_b']);
-SELECT tableoid::regclass::text = pg_temp.slot(now()) AS todays_slot, count(*) FROM pgqueuer.pgqueuer_log GROUP BY 1;
+SELECT tableoid::regclass::text = pg_temp.slot(created) AS its_days_slot, count(*) FROM pgqueuer.pgqueuer_log GROUP BY 1;
 INSERT INTO pgqueuer.pgqueuer_log (created, job_id, status, priority, entrypoint)
 VALUES (now() - interval '1 day', 1, 'queued', 0, 'lp_b'), ('1999-06-01 12:00+00', 1, 'queued', 0, 'lp_b');
 SELECT created < '1999-12-31' AS before_2000, tableoid::regclass::text = pg_temp.slot(created) AS its_slot,
