@@ -186,10 +186,7 @@ typedef struct LeafTable
 static const char *const leaves_sql =
 	"SELECT c.relname::pg_catalog.text, c.relpersistence OPERATOR(pg_catalog.<>) 'u'"
 	" FROM pg_catalog.pg_class c"
-	" WHERE c.oid OPERATOR(pg_catalog.=) $1 AND c.relkind OPERATOR(pg_catalog.=) 'r'"
-	"    OR c.oid OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT t.relid FROM pg_catalog.pg_partition_tree($1) t"
-	"                                          WHERE t.isleaf))"
-	" ORDER BY c.relname";
+	" WHERE " PGQ_HOLDS_ROWS_OF("$1") " ORDER BY c.relname";
 
 static SPIPlanPtr leaves_plan = NULL;
 

@@ -27,6 +27,19 @@ extern const char *const pgq_durability_tables[PGQ_NTABLES];
 /* the queue's position in pgq_durability_tables */
 #define PGQ_QUEUE_TABLE 0
 
+/*
+ * SQL condition: pg_class row c holds rows of table rel (an oid
+ * expression), that is c is rel, a plain table, or a leaf partition of it.
+ * Persistence and storage parameters belong to these (the log is
+ * partitioned by day); set_durability() and autovac() change them and
+ * verify() checks them.
+ */
+#define PGQ_HOLDS_ROWS_OF(rel) \
+	"(c.oid OPERATOR(pg_catalog.=) " rel " AND c.relkind OPERATOR(pg_catalog.=) 'r'" \
+	" OR c.oid OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT t.relid" \
+	"   FROM pg_catalog.pg_partition_tree(" rel ") t WHERE t.isleaf)))"
+
+
 /* A durability level: for each of pgq_durability_tables, whether LOGGED. */
 typedef struct DurabilityLevel
 {

@@ -4,24 +4,24 @@
  *		Retention of pgqueuer_log by day slot: a TRUNCATE per day, not a
  *		DELETE per row.
  *
- * pgqueuer_log is partitioned by day into LOG_SLOTS fixed partitions
- * (sql/pgqueuer--1.1--1.2.sql): the rows of day n, counted in days (UTC)
- * since 2000-01-01, are in pgqueuer_log_s<n mod LOG_SLOTS>.  The retention
- * duty calls pgq_truncate_log_slots() on every pass, which empties each
- * slot whose rows are all
+ * pgqueuer_log is partitioned by day into PGQ_LOG_DAY_SLOTS (history.h)
+ * fixed partitions (sql/pgqueuer--1.1--1.2.sql): the rows of day n,
+ * counted in days (UTC) since 2000-01-01, are in pgqueuer_log_s<n mod 16>.
+ * The retention duty calls pgq_truncate_log_slots() on every pass, which
+ * empties each slot whose rows are all
  *
  *	- older than now() - pgqueuer.log_retention,
  *	- older than the time fold's watermark (counted by time), and
  *	- not rows that PgQueuer's clients wrote and the fold has not flipped
  *	  yet (aggregated = false).
  *
- * A slot holds one day at a time: the day of a slot comes LOG_SLOTS days
- * after the one before it, so with a retention of up to LOG_SLOTS - 2 days
- * each slot is emptied at least a day before its next day begins, and
- * retention costs one TRUNCATE per day, whatever the day holds.  With a
- * longer retention, or while no maintenance ran for weeks, a slot holds
- * rows of its new day as well as old ones and cannot be emptied; then the
- * row-by-row prune of statistics.c deletes the old rows, as before.
+ * A slot holds one day at a time: the day of a slot comes 16 days after
+ * the one before it, so with a retention of up to 14 days each slot is
+ * emptied at least a day before its next day begins, and retention costs
+ * one TRUNCATE per day, whatever the day holds.  With a longer retention,
+ * or while no maintenance ran for weeks, a slot holds rows of its new day
+ * as well as old ones and cannot be emptied; then the row-by-row prune of
+ * statistics.c deletes the old rows, as before.
  *
  * The three checks are each an index probe on the slot.  A candidate slot
  * is locked (ACCESS EXCLUSIVE, waiting at most LOG_LOCK_TIMEOUT), checked
@@ -48,13 +48,11 @@
 #include "utils/timestamp.h"
 
 #include "guc.h"
+#include "history.h"
 #include "log_partitions.h"
 #include "report_once.h"
 #include "spi_util.h"
 #include "statistics.h"
-
-/* the day slots of the log: pgqueuer_log_s00 to pgqueuer_log_s15 */
-#define LOG_SLOTS 16
 
 /* the longest a TRUNCATE waits for a slot's lock, ms */
 #define LOG_LOCK_TIMEOUT "100"
@@ -69,17 +67,19 @@
 	" AND NOT EXISTS (SELECT 1 FROM pgqueuer." slot " WHERE created OPERATOR(pg_catalog.>=) $1)" \
 	" AND NOT EXISTS (SELECT 1 FROM pgqueuer." slot " WHERE NOT aggregated)"
 
-static SPIPlanPtr candidates_plan = NULL;
-
 /*
- * slot_name
- *		"pgqueuer_log_sNN" of slot n.
+ * The check of a locked slot: SLOT_EMPTIABLE, and the rows it holds
+ * (pg_class.reltuples; counted when the slot was never vacuumed or
+ * analyzed).  Five times the slot's name.
  */
-static char *
-slot_name(int n)
-{
-	return psprintf("pgqueuer_log_s%02d", n);
-}
+#define SLOT_CHECK_SQL \
+	"SELECT " SLOT_EMPTIABLE("%s") "," \
+								   " CASE WHEN c.reltuples OPERATOR(pg_catalog.>=) 0 THEN c.reltuples::pg_catalog.int8" \
+								   " ELSE (SELECT pg_catalog.count(*) FROM pgqueuer.%s) END" \
+								   " FROM pg_catalog.pg_class c" \
+								   " WHERE c.oid OPERATOR(pg_catalog.=) 'pgqueuer.%s'::pg_catalog.regclass"
+
+static SPIPlanPtr candidates_plan = NULL;
 
 /*
  * candidates_sql
@@ -92,9 +92,9 @@ candidates_sql(void)
 	StringInfoData buf;
 
 	initStringInfo(&buf);
-	for (int n = 0; n < LOG_SLOTS; n++)
+	for (int n = 0; n < PGQ_LOG_DAY_SLOTS; n++)
 	{
-		char *slot = slot_name(n);
+		char *slot = pgq_log_slot_name(n);
 
 		if (n > 0)
 			appendStringInfoString(&buf, " UNION ALL ");
@@ -132,12 +132,7 @@ truncate_one(void *arg)
 	if (SPI_execute(psprintf("LOCK TABLE pgqueuer.%s IN ACCESS EXCLUSIVE MODE", t->slot),
 					false, 0) != SPI_OK_UTILITY)
 		elog(ERROR, "pgqueuer: could not lock pgqueuer.%s", t->slot);
-	check = psprintf("SELECT " SLOT_EMPTIABLE("%s") ","
-													" CASE WHEN c.reltuples OPERATOR(pg_catalog.>=) 0 THEN c.reltuples::pg_catalog.int8"
-													" ELSE (SELECT pg_catalog.count(*) FROM pgqueuer.%s) END"
-													" FROM pg_catalog.pg_class c"
-													" WHERE c.oid OPERATOR(pg_catalog.=) 'pgqueuer.%s'::pg_catalog.regclass",
-					 t->slot, t->slot, t->slot, t->slot, t->slot);
+	check = psprintf(SLOT_CHECK_SQL, t->slot, t->slot, t->slot, t->slot, t->slot);
 	if (SPI_execute_with_args(check, 1, argtypes, values, NULL, false, 1) != SPI_OK_SELECT ||
 		SPI_processed != 1)
 		elog(ERROR, "pgqueuer: could not check pgqueuer.%s", t->slot);
@@ -164,7 +159,7 @@ truncate_one(void *arg)
 static int64
 truncate_slot(int n, TimestampTz horizon, bool *deferred)
 {
-	SlotTruncate t = {slot_name(n), horizon, -1};
+	SlotTruncate t = {pgq_log_slot_name(n), horizon, -1};
 	ErrorData	*edata = pgq_try_subtransaction(truncate_one, &t);
 
 	if (edata == NULL)
@@ -188,7 +183,7 @@ pgq_truncate_log_slots(bool *deferred)
 	Datum			 values[1];
 	TimestampTz		 horizon;
 	TimestampTz		 watermark;
-	bool			 emptiable[LOG_SLOTS];
+	bool			 emptiable[PGQ_LOG_DAY_SLOTS];
 	int				 n;
 	int64			 rows = 0;
 
@@ -213,19 +208,18 @@ pgq_truncate_log_slots(bool *deferred)
 		pgq_plan(&candidates_plan, candidates_sql(), 1, argtypes);
 	n = pgq_execute(candidates_plan, values, NULL, SPI_OK_SELECT);
 	memset(emptiable, 0, sizeof(emptiable));
-	if (n != LOG_SLOTS)
-		elog(ERROR, "pgqueuer: the log has %d day slots, expected %d", n, LOG_SLOTS);
+	if (n != PGQ_LOG_DAY_SLOTS)
+		elog(ERROR, "pgqueuer: the log has %d day slots, expected %d", n, PGQ_LOG_DAY_SLOTS);
 	for (int i = 0; i < n; i++)
 	{
 		bool isnull;
+		int	 slot = DatumGetInt32(pgq_getdatum(i, 1, &isnull));
 
-		int slot = DatumGetInt32(pgq_getdatum(i, 1, &isnull));
-
-		if (slot >= 0 && slot < LOG_SLOTS)
+		if (slot >= 0 && slot < PGQ_LOG_DAY_SLOTS)
 			emptiable[slot] = DatumGetBool(pgq_getdatum(i, 2, &isnull));
 	}
 
-	for (int s = 0; s < LOG_SLOTS; s++)
+	for (int s = 0; s < PGQ_LOG_DAY_SLOTS; s++)
 	{
 		int64 emptied;
 

@@ -57,11 +57,7 @@ PG_FUNCTION_INFO_V1(pgqueuer_verify);
 #define PGQ_LEAVES \
 	"pg_catalog.pg_class t" \
 	"   ON t.relname OPERATOR(pg_catalog.=) e.tab AND t.relnamespace OPERATOR(pg_catalog.=) " PGQ_NSP \
-	"  AND t.relkind OPERATOR(pg_catalog.=) ANY (ARRAY['r', 'p']::pg_catalog.\"char\"[])" \
-	" CROSS JOIN LATERAL (SELECT t.oid AS relid WHERE t.relkind OPERATOR(pg_catalog.=) 'r'" \
-	"   UNION ALL SELECT p.relid FROM pg_catalog.pg_partition_tree(t.oid) p" \
-	"   WHERE p.isleaf AND t.relkind OPERATOR(pg_catalog.=) 'p') pt" \
-	" JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) pt.relid"
+	" JOIN pg_catalog.pg_class c ON " PGQ_HOLDS_ROWS_OF("t.oid")
 
 /*
  * The stored settings, read as whole rows so that a damaged settings table

@@ -61,6 +61,17 @@ pgq_log_wanted(PgqLogKind kind)
 }
 
 /*
+ * pgq_log_slot_name
+ *		"pgqueuer_log_sNN", the name of day slot day_slot (0 to
+ *		PGQ_LOG_DAY_SLOTS - 1) of pgqueuer_log, palloc'd.
+ */
+char *
+pgq_log_slot_name(int day_slot)
+{
+	return psprintf("pgqueuer_log_s%02d", day_slot);
+}
+
+/*
  * pgq_log_plan
  *		The kept plan of head [, log CTE] tail for the current mode.
  *
@@ -92,7 +103,6 @@ pgq_log_plan(SPIPlanPtr *cache, PgqLogKind kind, const char *head,
 			 const Oid *argtypes)
 {
 	int	  slot = 0;
-	char *table = NULL;
 	char *sql;
 
 	if (pgq_log_wanted(kind))
@@ -104,12 +114,7 @@ pgq_log_plan(SPIPlanPtr *cache, PgqLogKind kind, const char *head,
 		else if (now < 0)
 			slot = 2;
 		else
-		{
-			int day_slot = (int) ((now / USECS_PER_DAY) % PGQ_LOG_DAY_SLOTS);
-
-			slot = 3 + day_slot;
-			table = psprintf("pgqueuer_log_s%02d", day_slot);
-		}
+			slot = 3 + (int) ((now / USECS_PER_DAY) % PGQ_LOG_DAY_SLOTS);
 	}
 	if (cache[slot] != NULL)
 		return cache[slot];
@@ -129,7 +134,7 @@ pgq_log_plan(SPIPlanPtr *cache, PgqLogKind kind, const char *head,
 					   "  r.job_id, r.status, r.priority, r.entrypoint, r.traceback, NULL::pg_catalog.bool"
 					   " FROM (%s) AS r(job_id, status, priority, entrypoint, traceback)"
 					   ") %s",
-					   head, table, rows, tail);
+					   head, pgq_log_slot_name(slot - 3), rows, tail);
 	else if (slot > 0)
 		sql = psprintf("%s, pgq_log AS ("
 					   " INSERT INTO pgqueuer.pgqueuer_log"

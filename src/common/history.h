@@ -36,6 +36,7 @@ typedef enum PgqLogKind
 #define PGQ_LOG_PLAN_SLOTS (3 + PGQ_LOG_DAY_SLOTS)
 
 extern bool		  pgq_log_wanted(PgqLogKind kind);
+extern char		 *pgq_log_slot_name(int day_slot);
 extern SPIPlanPtr pgq_log_plan(SPIPlanPtr *cache, PgqLogKind kind,
 							   const char *head, const char *rows,
 							   const char *tail, int nargs,
