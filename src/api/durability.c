@@ -530,21 +530,7 @@ pgqueuer_settings_apply(PG_FUNCTION_ARGS)
 
 	pgq_connect();
 	if (strcmp(name, "durability") == 0)
-	{
 		statements = pgq_durability_statements(value);
-
-		/*
-		 * SET LOGGED/UNLOGGED locks each partition of the log in turn, in
-		 * name order; a statement through pgqueuer_log (the statistics
-		 * fold) locks the log and then its partitions in another order.
-		 * The log first, as that statement does, so that the two cannot
-		 * deadlock.
-		 */
-		if (statements != NIL &&
-			SPI_execute("LOCK TABLE pgqueuer.pgqueuer_log IN ACCESS EXCLUSIVE MODE",
-						false, 0) != SPI_OK_UTILITY)
-			elog(ERROR, "pgqueuer: could not lock pgqueuer.pgqueuer_log");
-	}
 	else
 		statements = pgq_autovac_statements(parse_autovac(value));
 	pgq_run_statements(statements);
