@@ -183,10 +183,13 @@ typedef struct LeafTable
 	bool  logged; /* relpersistence is not UNLOGGED */
 } LeafTable;
 
+/* the default partition last: see table_leaves() */
+#define LEAVES_ORDER \
+	"COALESCE(pg_catalog.pg_get_expr(c.relpartbound, c.oid) OPERATOR(pg_catalog.=) 'DEFAULT', false), c.relname"
+
 static const char *const leaves_sql =
 	"SELECT c.relname::pg_catalog.text, c.relpersistence OPERATOR(pg_catalog.<>) 'u'"
-	" FROM pg_catalog.pg_class c"
-	" WHERE " PGQ_HOLDS_ROWS_OF("$1") " ORDER BY c.relname";
+	" FROM pg_catalog.pg_class c WHERE " PGQ_HOLDS_ROWS_OF("$1") " ORDER BY " LEAVES_ORDER;
 
 static SPIPlanPtr leaves_plan = NULL;
 
@@ -195,6 +198,11 @@ static SPIPlanPtr leaves_plan = NULL;
  *		The tables that hold the rows of pgqueuer.<relname>: itself, or its
  *		partitions (palloc'd in the caller's memory context, *n of them).
  *		A missing table is an error.
+ *
+ * The log's partitions come in the order in which a statement through
+ * pgqueuer_log locks them (its day slots by their value, then the default
+ * partition), so that ALTER TABLE of each in turn cannot deadlock with
+ * such a statement (the statistics fold, say).
  */
 static LeafTable *
 table_leaves(const char *relname, int *n)
@@ -234,9 +242,9 @@ table_leaves(const char *relname, int *n)
  * pgq_durability_statements
  *		The ALTER TABLE ... SET LOGGED | UNLOGGED statements (palloc'd
  *		strings, in pgq_durability_tables order, a partitioned table's
- *		partitions in name order) that would bring the tables to "level";
- *		tables already in the wanted state are left out, so the list is
- *		empty when nothing needs to change.  When the queue table is to be
+ *		partitions in table_leaves() order) that would bring the tables to
+ *		"level"; tables already in the wanted state are left out, so the
+ *		list is empty when nothing needs to change.  When the queue table is to be
  *		unlogged, an ALTER SEQUENCE ... SET LOGGED follows for the job id
  *		sequence (see JOB_SEQUENCE).  An unknown level or a missing table is
  *		an error.
@@ -305,8 +313,8 @@ params_clause(const TableParams *tp, bool reset)
  * pgq_autovac_statements
  *		One ALTER TABLE statement per table (palloc'd strings, in
  *		pgq_durability_tables order, a partitioned table's partitions in
- *		name order) setting autovac's storage parameters, or with rollback
- *		resetting exactly those parameters.
+ *		table_leaves() order) setting autovac's storage parameters, or with
+ *		rollback resetting exactly those parameters.
  *
  * Storage parameters only take a SHARE UPDATE EXCLUSIVE lock and rewrite
  * nothing; a new fillfactor applies to pages written from then on.

@@ -236,12 +236,12 @@ command_is([ 'install' ], 0, '',
 
 # --- durability ---------------------------------------------------------------
 
-# (the log's persistence is that of its default partition and sixteen day
-# slots, in name order)
+# (the log's persistence is that of its sixteen day slots and its default
+# partition, in the order in which statements through the log lock them)
 command_is([ 'durability', 'durable', '--dry-run' ], 0,
 	"ALTER TABLE pgqueuer.pgqueuer SET LOGGED;\n"
 	  . join('', map { "ALTER TABLE pgqueuer.$_ SET LOGGED;\n" }
-		  ('pgqueuer_log_default', map { sprintf('pgqueuer_log_s%02d', $_) } 0 .. 15))
+		  ((map { sprintf('pgqueuer_log_s%02d', $_) } 0 .. 15), 'pgqueuer_log_default'))
 	  . "ALTER TABLE pgqueuer.pgqueuer_statistics SET LOGGED;\n"
 	  . "ALTER TABLE pgqueuer.pgqueuer_schedules SET LOGGED;\n",
 	'', 'durability durable --dry-run');
