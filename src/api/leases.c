@@ -39,6 +39,10 @@
 #include "validate.h"
 #include "wait_signal.h"
 
+/* a registry row of values within bounds.h (a function-like macro in a line
+ * of EXPIRE_SQL_HEAD would make clang-format misalign the lines after it) */
+#define EXPIRE_SQL_REGISTRY_OK PGQ_SQL_REGISTRY_ROW_OK("e")
+
 /* picked jobs whose heartbeat is older than the shortest lease in use */
 #define EXPIRE_SQL_CANDIDATES \
 	" q.status OPERATOR(pg_catalog.=) 'picked'::pgqueuer.pgqueuer_status" \
@@ -56,33 +60,33 @@
 	" LEFT JOIN pgqueuer.pgqueuer_entrypoints e ON e.entrypoint OPERATOR(pg_catalog.=) q.entrypoint" \
 	" WHERE" EXPIRE_SQL_CANDIDATES \
 	"   AND " PGQ_JOB_VALID_SQL \
-	"   AND (e.entrypoint IS NULL OR " PGQ_SQL_REGISTRY_ROW_OK("e") ")" \
-																	"   AND q.heartbeat OPERATOR(pg_catalog.<)" \
-																	"       (pg_catalog.now() OPERATOR(pg_catalog.-) LEAST(COALESCE(e.lease_timeout, $2), " PGQ_LEASE_MAX_SQL "))" \
-																	" ORDER BY q.heartbeat LIMIT $4" \
-																	" FOR UPDATE OF q SKIP LOCKED" \
-																	"), rq AS (" \
-																	" UPDATE pgqueuer.pgqueuer q SET status = 'queued'::pgqueuer.pgqueuer_status," \
-																	"   attempts = q.attempts OPERATOR(pg_catalog.+) 1," \
-																	"   queue_manager_id = NULL, updated = pg_catalog.now()" \
-																	" FROM stale s WHERE q.id OPERATOR(pg_catalog.=) s.id" \
-																	"   AND s.attempts OPERATOR(pg_catalog.<) s.max_attempts" \
-																	" RETURNING s.*, 'queued'::pgqueuer.pgqueuer_status AS outcome" \
-																	"), hd AS (" \
-																	" UPDATE pgqueuer.pgqueuer q SET status = 'failed'::pgqueuer.pgqueuer_status," \
-																	"   queue_manager_id = NULL, updated = pg_catalog.now()" \
-																	" FROM stale s WHERE q.id OPERATOR(pg_catalog.=) s.id" \
-																	"   AND s.attempts OPERATOR(pg_catalog.>=) s.max_attempts" \
-																	"   AND s.on_failure OPERATOR(pg_catalog.=) 'hold'::pg_catalog.text" \
-																	" RETURNING s.*, 'failed'::pgqueuer.pgqueuer_status AS outcome" \
-																	"), dl AS (" \
-																	" DELETE FROM pgqueuer.pgqueuer q USING stale s" \
-																	" WHERE q.id OPERATOR(pg_catalog.=) s.id" \
-																	"   AND s.attempts OPERATOR(pg_catalog.>=) s.max_attempts" \
-																	"   AND s.on_failure OPERATOR(pg_catalog.<>) 'hold'::pg_catalog.text" \
-																	" RETURNING s.*, 'exception'::pgqueuer.pgqueuer_status AS outcome" \
-																	"), al AS (SELECT * FROM rq UNION ALL SELECT * FROM hd UNION ALL SELECT * FROM dl" \
-																	")"
+	"   AND (e.entrypoint IS NULL OR " EXPIRE_SQL_REGISTRY_OK ")" \
+	"   AND q.heartbeat OPERATOR(pg_catalog.<)" \
+	"       (pg_catalog.now() OPERATOR(pg_catalog.-) LEAST(COALESCE(e.lease_timeout, $2), " PGQ_LEASE_MAX_SQL "))" \
+	" ORDER BY q.heartbeat LIMIT $4" \
+	" FOR UPDATE OF q SKIP LOCKED" \
+	"), rq AS (" \
+	" UPDATE pgqueuer.pgqueuer q SET status = 'queued'::pgqueuer.pgqueuer_status," \
+	"   attempts = q.attempts OPERATOR(pg_catalog.+) 1," \
+	"   queue_manager_id = NULL, updated = pg_catalog.now()" \
+	" FROM stale s WHERE q.id OPERATOR(pg_catalog.=) s.id" \
+	"   AND s.attempts OPERATOR(pg_catalog.<) s.max_attempts" \
+	" RETURNING s.*, 'queued'::pgqueuer.pgqueuer_status AS outcome" \
+	"), hd AS (" \
+	" UPDATE pgqueuer.pgqueuer q SET status = 'failed'::pgqueuer.pgqueuer_status," \
+	"   queue_manager_id = NULL, updated = pg_catalog.now()" \
+	" FROM stale s WHERE q.id OPERATOR(pg_catalog.=) s.id" \
+	"   AND s.attempts OPERATOR(pg_catalog.>=) s.max_attempts" \
+	"   AND s.on_failure OPERATOR(pg_catalog.=) 'hold'::pg_catalog.text" \
+	" RETURNING s.*, 'failed'::pgqueuer.pgqueuer_status AS outcome" \
+	"), dl AS (" \
+	" DELETE FROM pgqueuer.pgqueuer q USING stale s" \
+	" WHERE q.id OPERATOR(pg_catalog.=) s.id" \
+	"   AND s.attempts OPERATOR(pg_catalog.>=) s.max_attempts" \
+	"   AND s.on_failure OPERATOR(pg_catalog.<>) 'hold'::pg_catalog.text" \
+	" RETURNING s.*, 'exception'::pgqueuer.pgqueuer_status AS outcome" \
+	"), al AS (SELECT * FROM rq UNION ALL SELECT * FROM hd UNION ALL SELECT * FROM dl" \
+	")"
 
 /* the log rows of expired leases, with a traceback record (history.c) */
 #define EXPIRE_SQL_LOG \

@@ -69,7 +69,8 @@
  * on the entrypoint refuses it), and one such row must not stop the fold
  * of all others; it is marked folded and reported instead.
  */
-#define FOLD_ENTRYPOINT_MAX 2000
+#define FOLD_ENTRYPOINT_MAX		2000
+#define FOLD_ENTRYPOINT_MAX_SQL CppAsString2(FOLD_ENTRYPOINT_MAX)
 
 /* PgQueuer's advisory lock key: hashtext of the statistics table's name */
 static const char *const lock_sql =
@@ -83,6 +84,13 @@ static const char *const lock_sql =
 #define STATS_COUNT_OK(count, n) \
 	"(" count " OPERATOR(pg_catalog.>=) 0 AND " count " OPERATOR(pg_catalog.<=)" \
 	" (9223372036854775807::pg_catalog.int8 OPERATOR(pg_catalog.-) " n "))"
+
+/*
+ * Its two uses in the fold, as plain names: a function-like macro inside a
+ * line of FOLD_SQL_COUNT would make clang-format misalign the lines after it.
+ */
+#define FOLD_SQL_SUM_OK	   STATS_COUNT_OK("s.count", "EXCLUDED.count")
+#define FOLD_SQL_BUCKET_OK STATS_COUNT_OK("s.count", "grp.n")
 
 /*
  * The chunk is locked in a sub-select and updated by id through the primary
@@ -112,22 +120,22 @@ static const char *const lock_sql =
 	", grp AS (" \
 	" SELECT pg_catalog.count(*) AS n, priority, status, entrypoint," \
 	"   pg_catalog.date_trunc('sec'::pg_catalog.text, pg_catalog.timezone('UTC'::pg_catalog.text, created)) AS sec" \
-	" FROM upd WHERE pg_catalog.octet_length(entrypoint) OPERATOR(pg_catalog.<=) " CppAsString2(FOLD_ENTRYPOINT_MAX) " GROUP BY priority, status, entrypoint, sec" \
-																													 "), ins AS (" \
-																													 " INSERT INTO pgqueuer.pgqueuer_statistics AS s (created, count, priority, status, entrypoint)" \
-																													 " SELECT pg_catalog.timezone('UTC'::pg_catalog.text, sec), n, priority, status, entrypoint FROM grp" \
-																													 " ON CONFLICT (priority, pg_catalog.date_trunc('sec'::pg_catalog.text, pg_catalog.timezone('UTC'::pg_catalog.text, created)), status, entrypoint)" \
-																													 " DO UPDATE SET count = s.count OPERATOR(pg_catalog.+) EXCLUDED.count" \
-																													 " WHERE " STATS_COUNT_OK("s.count", "EXCLUDED.count") "), bad AS (" \
-																																										   " SELECT s.id FROM grp JOIN pgqueuer.pgqueuer_statistics s" \
-																																										   "   ON s.priority OPERATOR(pg_catalog.=) grp.priority" \
-																																										   "  AND pg_catalog.date_trunc('sec'::pg_catalog.text, pg_catalog.timezone('UTC'::pg_catalog.text, s.created))" \
-																																										   "      OPERATOR(pg_catalog.=) grp.sec" \
-																																										   "  AND s.status OPERATOR(pg_catalog.=) grp.status" \
-																																										   "  AND s.entrypoint OPERATOR(pg_catalog.=) grp.entrypoint" \
-																																										   " WHERE NOT " STATS_COUNT_OK("s.count", "grp.n") ") SELECT pg_catalog.count(*), ARRAY(SELECT id FROM bad ORDER BY id)," \
-																																																							"   pg_catalog.count(*) FILTER (WHERE pg_catalog.octet_length(entrypoint)" \
-																																																							"     OPERATOR(pg_catalog.>) " CppAsString2(FOLD_ENTRYPOINT_MAX) ") FROM upd"
+	" FROM upd WHERE pg_catalog.octet_length(entrypoint) OPERATOR(pg_catalog.<=) " FOLD_ENTRYPOINT_MAX_SQL " GROUP BY priority, status, entrypoint, sec" \
+	"), ins AS (" \
+	" INSERT INTO pgqueuer.pgqueuer_statistics AS s (created, count, priority, status, entrypoint)" \
+	" SELECT pg_catalog.timezone('UTC'::pg_catalog.text, sec), n, priority, status, entrypoint FROM grp" \
+	" ON CONFLICT (priority, pg_catalog.date_trunc('sec'::pg_catalog.text, pg_catalog.timezone('UTC'::pg_catalog.text, created)), status, entrypoint)" \
+	" DO UPDATE SET count = s.count OPERATOR(pg_catalog.+) EXCLUDED.count" \
+	" WHERE " FOLD_SQL_SUM_OK "), bad AS (" \
+	" SELECT s.id FROM grp JOIN pgqueuer.pgqueuer_statistics s" \
+	"   ON s.priority OPERATOR(pg_catalog.=) grp.priority" \
+	"  AND pg_catalog.date_trunc('sec'::pg_catalog.text, pg_catalog.timezone('UTC'::pg_catalog.text, s.created))" \
+	"      OPERATOR(pg_catalog.=) grp.sec" \
+	"  AND s.status OPERATOR(pg_catalog.=) grp.status" \
+	"  AND s.entrypoint OPERATOR(pg_catalog.=) grp.entrypoint" \
+	" WHERE NOT " FOLD_SQL_BUCKET_OK ") SELECT pg_catalog.count(*), ARRAY(SELECT id FROM bad ORDER BY id)," \
+	"   pg_catalog.count(*) FILTER (WHERE pg_catalog.octet_length(entrypoint)" \
+	"     OPERATOR(pg_catalog.>) " FOLD_ENTRYPOINT_MAX_SQL ") FROM upd"
 
 /* the old path: rows written with aggregated = false */
 static const char *const fold_sql = FOLD_SQL_FLIP("NOT aggregated") FOLD_SQL_COUNT;
