@@ -83,21 +83,24 @@ SELECT * FROM pgqueuer.verify();
 -- 4. Retention empties a slot whose rows are all past the retention (7
 -- days) and counted, and deletes row by row what it cannot empty.
 --
+-- the rows' times and the slots they are checked against both come from
+-- one "now", so that a run across midnight (UTC) agrees with itself
+SELECT now() AS t0 \gset
 -- days 10 and 9 ago: past the retention, each alone in its slot; day 9
 -- also has rows that PgQueuer's clients wrote (aggregated = false), which
 -- the fold counts first
 INSERT INTO pgqueuer.pgqueuer_log (created, job_id, status, priority, entrypoint, aggregated)
-SELECT now() - interval '10 days', g, 'successful', 0, 'lp_old', NULL FROM generate_series(1, 3) g;
+SELECT :'t0'::timestamptz - interval '10 days', g, 'successful', 0, 'lp_old', NULL FROM generate_series(1, 3) g;
 INSERT INTO pgqueuer.pgqueuer_log (created, job_id, status, priority, entrypoint, aggregated)
-SELECT now() - interval '9 days', g, 'exception', 0, 'lp_old', false FROM generate_series(1, 2) g;
+SELECT :'t0'::timestamptz - interval '9 days', g, 'exception', 0, 'lp_old', false FROM generate_series(1, 2) g;
 -- day 3 ago: within the retention
 INSERT INTO pgqueuer.pgqueuer_log (created, job_id, status, priority, entrypoint, aggregated)
-VALUES (now() - interval '3 days', 1, 'successful', 0, 'lp_recent', NULL);
+VALUES (:'t0'::timestamptz - interval '3 days', 1, 'successful', 0, 'lp_recent', NULL);
 -- day 20 ago shares the slot of day 4 ago (20 - 4 = 16): that slot cannot
 -- be emptied, its old row is deleted on its own
 INSERT INTO pgqueuer.pgqueuer_log (created, job_id, status, priority, entrypoint, aggregated)
-VALUES (now() - interval '20 days', 1, 'successful', 0, 'lp_shared', NULL),
-       (now() - interval '4 days', 2, 'successful', 0, 'lp_shared', NULL);
+VALUES (:'t0'::timestamptz - interval '20 days', 1, 'successful', 0, 'lp_shared', NULL),
+       (:'t0'::timestamptz - interval '4 days', 2, 'successful', 0, 'lp_shared', NULL);
 ANALYZE pgqueuer.pgqueuer_log;
 SELECT entrypoint, date_part('day', now() - created) AS days_ago, tableoid::regclass::text = pg_temp.slot(created) AS in_slot
   FROM pgqueuer.pgqueuer_log WHERE entrypoint LIKE 'lp\_%' AND entrypoint <> 'lp_b' ORDER BY created;
@@ -108,7 +111,7 @@ SELECT duty, rows FROM pgqueuer.run_maintenance() WHERE duty IN ('statistics', '
 SELECT entrypoint, date_part('day', now() - created) AS days_ago
   FROM pgqueuer.pgqueuer_log WHERE entrypoint LIKE 'lp\_%' AND entrypoint <> 'lp_b' ORDER BY created;
 SELECT count(*) AS emptied_slots
-  FROM (VALUES (now() - interval '10 days'), (now() - interval '9 days')) v(t)
+  FROM (VALUES (:'t0'::timestamptz - interval '10 days'), (:'t0'::timestamptz - interval '9 days')) v(t)
  WHERE NOT EXISTS (SELECT FROM pgqueuer.pgqueuer_log l WHERE l.tableoid = pg_temp.slot(v.t)::regclass);
 -- a second pass finds nothing to do
 SELECT rows FROM pgqueuer.run_maintenance() WHERE duty = 'retention';

@@ -35,22 +35,27 @@ sub query
 
 query('CREATE EXTENSION pgqueuer');
 
-# the day slot of now() - DAYS days, as the partition key computes it
+# the test's "now": the rows and the slots they are expected in are both
+# computed from it, so that a run across midnight (UTC) agrees with itself
+my $t0 = query('SELECT now()');
+
+# the day slot of $t0 - DAYS days, as the partition key computes it
 sub slot_of
 {
 	my ($days) = @_;
 	return query(qq{SELECT 'pgqueuer_log_s' || to_char((date_part('day',
-		now() - interval '$days days' - '2000-01-01 00:00:00+00'::timestamptz))::int % 16, 'FM00')});
+		'$t0'::timestamptz - interval '$days days' - '2000-01-01 00:00:00+00'::timestamptz))::int % 16, 'FM00')});
 }
 
-# old_rows(DAYS, N): N log rows written DAYS days ago, as pgqueuer writes
+# old_rows(DAYS, N): N log rows written DAYS days before $t0, as pgqueuer writes
 # them (counted by time); returns the partitions they went to, with counts
 sub old_rows
 {
 	my ($days, $n) = @_;
 	return query(qq{WITH ins AS (
 		INSERT INTO pgqueuer.pgqueuer_log (created, job_id, status, priority, entrypoint, aggregated)
-		SELECT now() - interval '$days days', g, 'successful', 0, 'old', NULL FROM generate_series(1, $n) g
+		SELECT '$t0'::timestamptz - interval '$days days', g, 'successful', 0, 'old', NULL
+		FROM generate_series(1, $n) g
 		RETURNING tableoid::regclass AS part)
 		SELECT part, count(*) FROM ins GROUP BY part});
 }
