@@ -223,6 +223,13 @@ check-length:
 check-format:
 	bash scripts/check_format.sh
 
+.PHONY: check-map
+# Every source file under src/ and client/ is in the source map of
+# docs/architecture.md, and the map names no file that is gone
+# (scripts/check_source_map.py).
+check-map:
+	/usr/bin/python3 scripts/check_source_map.py
+
 .PHONY: check-includes
 # Each extension C file includes exactly the headers of ours it uses; the
 # clients include no server header (scripts/check_includes.py).
