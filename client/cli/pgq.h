@@ -160,8 +160,9 @@ extern int pgq_cli_usage(PgqCli *cli, const char *fmt, ...)
 
 /*
  * getopt_long over a command's arguments, doing what every command does the
- * same way (main() resets getopt before it runs a command): -h/--help prints help() and stops with PGQ_EXIT_OK, an unknown
- * option or a missing value stops with a usage error.  Returns the next
+ * same way (main() resets getopt before it runs a command): -h/--help
+ * prints help() and stops with PGQ_EXIT_OK, an unknown option or a missing
+ * value stops with a usage error.  Returns the next
  * option character, -1 after the last option (optind at the first
  * argument), or PGQ_OPT_STOP with the exit status in *rc.  shortopts must
  * start with ':' and hold 'h'.

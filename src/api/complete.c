@@ -148,8 +148,9 @@ static const char *const complete_delete_sql_tail =
 	"   attempts = q.attempts OPERATOR(pg_catalog.+) 1," \
 	"   execute_after = pg_catalog.now() OPERATOR(pg_catalog.+) $2, updated = pg_catalog.now()," \
 	"   queue_manager_id = NULL" \
-	" WHERE q.id OPERATOR(pg_catalog.=) $1 AND " PICKED_BY_SQL("$4") " RETURNING q.id, q.priority, q.entrypoint" \
-																	 ")"
+	" WHERE q.id OPERATOR(pg_catalog.=) $1 AND " COMPLETE_SQL_FENCE \
+	" RETURNING q.id, q.priority, q.entrypoint" \
+	")"
 
 /* the retry's log row, with its traceback (history.c) */
 #define RETRY_SQL_LOG \

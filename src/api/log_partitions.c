@@ -28,10 +28,11 @@
  * again and truncated, in a subtransaction: no row can arrive between the
  * check and the TRUNCATE, and a slot that another transaction is reading
  * is left for the next pass (and the row-by-row prune skips the log in
- * this one, which would otherwise delete that slot's rows one by one).  Inserts into the log lock only the slot they
- * write, today's, so the lock holds up no enqueue, dequeue or completion;
- * statements that read the whole log (the statistics fold, job_history())
- * wait for it, 100 ms at most.
+ * this one, which would otherwise delete that slot's rows one by one).
+ * Inserts into the log lock only the slot they write, today's, so the lock
+ * holds up no enqueue, dequeue or completion; statements that read the
+ * whole log (the statistics fold, job_history()) wait for it, 100 ms at
+ * most.
  *
  * IDENTIFICATION
  *		src/api/log_partitions.c
@@ -67,17 +68,20 @@
 	" AND NOT EXISTS (SELECT 1 FROM pgqueuer." slot " WHERE created OPERATOR(pg_catalog.>=) $1)" \
 	" AND NOT EXISTS (SELECT 1 FROM pgqueuer." slot " WHERE NOT aggregated)"
 
+/* SLOT_EMPTIABLE of a slot named by a %s (three times) */
+#define SLOT_EMPTIABLE_FORMAT SLOT_EMPTIABLE("%s")
+
 /*
  * The check of a locked slot: SLOT_EMPTIABLE, and the rows it holds
  * (pg_class.reltuples; counted when the slot was never vacuumed or
  * analyzed).  Five times the slot's name.
  */
 #define SLOT_CHECK_SQL \
-	"SELECT " SLOT_EMPTIABLE("%s") "," \
-								   " CASE WHEN c.reltuples OPERATOR(pg_catalog.>=) 0 THEN c.reltuples::pg_catalog.int8" \
-								   " ELSE (SELECT pg_catalog.count(*) FROM pgqueuer.%s) END" \
-								   " FROM pg_catalog.pg_class c" \
-								   " WHERE c.oid OPERATOR(pg_catalog.=) 'pgqueuer.%s'::pg_catalog.regclass"
+	"SELECT " SLOT_EMPTIABLE_FORMAT "," \
+	" CASE WHEN c.reltuples OPERATOR(pg_catalog.>=) 0 THEN c.reltuples::pg_catalog.int8" \
+	" ELSE (SELECT pg_catalog.count(*) FROM pgqueuer.%s) END" \
+	" FROM pg_catalog.pg_class c" \
+	" WHERE c.oid OPERATOR(pg_catalog.=) 'pgqueuer.%s'::pg_catalog.regclass"
 
 static SPIPlanPtr candidates_plan = NULL;
 
@@ -98,7 +102,7 @@ candidates_sql(void)
 
 		if (n > 0)
 			appendStringInfoString(&buf, " UNION ALL ");
-		appendStringInfo(&buf, "SELECT %d, " SLOT_EMPTIABLE("%s"), n, slot, slot, slot);
+		appendStringInfo(&buf, "SELECT %d, " SLOT_EMPTIABLE_FORMAT, n, slot, slot, slot);
 	}
 	return buf.data;
 }
@@ -176,6 +180,11 @@ truncate_slot(int n, TimestampTz horizon, bool *deferred)
 	return -1;
 }
 
+/*
+ * pgq_truncate_log_slots
+ *		Find the slots that SLOT_EMPTIABLE allows (one statement) and empty
+ *		each with truncate_slot(); log_partitions.h says more.
+ */
 int64
 pgq_truncate_log_slots(bool *deferred)
 {

@@ -330,8 +330,9 @@ read_watermark(bool lock, TimestampTz *w)
  *		the margin.  The margin (pgqueuer.statistics_fold_margin) is there
  *		because a backend takes its transaction's start time when the
  *		statement arrives and reports it a few instructions later: one
- *		preempted in between is covered for that long.  Client backends, background workers and WAL senders
- *		count; autovacuum cannot write the log.  With a prepared
+ *		preempted in between is covered for that long.  Client backends,
+ *		background workers and WAL senders count; autovacuum cannot write
+ *		the log.  With a prepared
  *		transaction in this database, whose start is unknown, returns
  *		DT_NOBEGIN: nothing can be folded until it ends.
  *

@@ -50,8 +50,9 @@
 /*
  * A registry row (alias e of pgqueuer.pgqueuer_entrypoints) whose values
  * are all within the bounds above (written out as literals: change them
- * together with the constants, and with the report query of row_checks.c).  The sweeps act only on entrypoints
- * whose row passes (or that have no row); row_checks.c reports the others.
+ * together with the constants, and with the report query of
+ * row_checks.c).  The sweeps act only on entrypoints whose row passes (or
+ * that have no row); row_checks.c reports the others.
  */
 #define PGQ_SQL_REGISTRY_ROW_OK(e) \
 	"((" e ".lease_timeout IS NULL OR (" e ".lease_timeout OPERATOR(pg_catalog.>=) '1 second'::pg_catalog.interval" \
