@@ -39,8 +39,11 @@
 #include "validate.h"
 #include "wait_signal.h"
 
-/* a registry row of values within bounds.h (a function-like macro in a line
- * of EXPIRE_SQL_HEAD would make clang-format misalign the lines after it) */
+/*
+ * A registry row of values within bounds.h, by a name of its own: a
+ * function-like macro in a line of EXPIRE_SQL_HEAD would make clang-format
+ * misalign the lines after it.
+ */
 #define EXPIRE_SQL_REGISTRY_OK PGQ_SQL_REGISTRY_ROW_OK("e")
 
 /* picked jobs whose heartbeat is older than the shortest lease in use */
