@@ -323,7 +323,8 @@ query('newer', "UPDATE pg_extension SET extversion = '9.9' WHERE extname = 'pgqu
 $offset = -s $node->logfile;
 $node->restart;
 
-my ($ret, $out, $err) = $node->psql('older', "SELECT pgqueuer.enqueue('x')",
+my $ret;
+($ret, $out, $err) = $node->psql('older', "SELECT pgqueuer.enqueue('x')",
 	extra_params => [ '-v', 'VERBOSITY=verbose' ]);
 isnt($ret, 0, 'schema 0.9: enqueue() fails');
 like($err, qr/ERROR:  55000: extension "pgqueuer" is installed at version 0\.9, which library version 1\.2 does not serve/,
