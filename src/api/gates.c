@@ -54,15 +54,27 @@
 static const char *const gate_sql = GATE_SQL;
 static const char *const lock_sql = GATE_SQL " FOR NO KEY UPDATE";
 
-/* per entrypoint: its picked jobs, and its grants within its rate window */
+/*
+ * Per entrypoint: its picked jobs, and its grants within its rate window.
+ * The picked jobs of all the entrypoints are counted in one pass: with
+ * statistics that see no picked job (a worker's first dequeue, when plans
+ * are made and kept), the planner rates every index on picked jobs alike,
+ * and one that has no entrypoint column, read once per entrypoint, read
+ * every picked job (and every entry of a job picked since the last VACUUM)
+ * as many times as there were limited entrypoints.
+ */
 static const char *const load_sql =
-	"SELECT (SELECT pg_catalog.count(*) FROM pgqueuer.pgqueuer q"
-	"         WHERE q.entrypoint OPERATOR(pg_catalog.=) e.ep"
-	"           AND q.status OPERATOR(pg_catalog.=) 'picked'::pgqueuer.pgqueuer_status),"
+	"WITH p AS ("
+	" SELECT q.entrypoint AS ep, pg_catalog.count(*) AS n FROM pgqueuer.pgqueuer q"
+	"  WHERE q.status OPERATOR(pg_catalog.=) 'picked'::pgqueuer.pgqueuer_status"
+	"    AND q.entrypoint OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.text[])"
+	"  GROUP BY q.entrypoint)"
+	" SELECT COALESCE(p.n, 0),"
 	"       (SELECT COALESCE(pg_catalog.sum(g.jobs), 0) FROM pgqueuer.pgqueuer_rate_grants g"
 	"         WHERE g.entrypoint OPERATOR(pg_catalog.=) e.ep"
 	"           AND g.granted_at OPERATOR(pg_catalog.>) ($2 OPERATOR(pg_catalog.-) e.win))"
 	" FROM unnest($1::pg_catalog.text[], $3::interval[]) WITH ORDINALITY AS e(ep, win, ord)"
+	" LEFT JOIN p ON p.ep OPERATOR(pg_catalog.=) e.ep"
 	" ORDER BY e.ord";
 
 static SPIPlanPtr gate_plan = NULL;

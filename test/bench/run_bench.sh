@@ -466,24 +466,31 @@ section_graphile() {
 }
 
 # --- flat ---------------------------------------------------------------------------
-# flat_tx TX ENTRYPOINTS_LITERAL: enqueue TX * BATCH due "noop" jobs, run
-# TX flat_cycle.pgbench transactions (one client); prints pgbench's tps
+# flat_tx TX ENTRYPOINTS_LITERAL [JOBS_LITERAL]: enqueue TX * BATCH due
+# jobs round robin over the entrypoints of JOBS_LITERAL (a text[] literal,
+# default {noop}), run TX flat_cycle.pgbench transactions (one client)
+# asking for ENTRYPOINTS_LITERAL; prints pgbench's tps
 flat_tx() {
-	sql -c "SELECT count(*) FROM pgqueuer.enqueue_batch(array_fill('noop'::text, ARRAY[$(($1 * BATCH))]))" \
+	local jobs=${3:-}
+	[ -n "$jobs" ] || jobs='{noop}'
+	sql -c "SELECT count(*) FROM pgqueuer.enqueue_batch(ARRAY(
+	            SELECT s.e[1 + g % cardinality(s.e)]
+	            FROM (SELECT '$jobs'::text[] AS e) s, generate_series(0, $(($1 * BATCH)) - 1) g
+	            ORDER BY g))" \
 		-c 'ANALYZE pgqueuer.pgqueuer' >/dev/null
 	bench -M prepared -c 1 -t "$1" -D eps="$2" -f "$dir/flat_cycle.pgbench" >"$dir/flat.out"
 	tps "$dir/flat.out"
 }
 
-# flat_run LABEL ENTRYPOINTS_LITERAL: the fastest of FLAT_REPEAT runs of
-# flat_cycle.pgbench, in microseconds per job.  A probe of 20 transactions
+# flat_run LABEL ENTRYPOINTS_LITERAL [JOBS_LITERAL]: the fastest of
+# FLAT_REPEAT runs of flat_cycle.pgbench (flat_tx), in microseconds per job.  A probe of 20 transactions
 # sizes the runs: about FLAT_SECONDS each, at most FLAT_TX transactions.
 flat_run() {
 	local r best="" us t tx
-	t=$(flat_tx 20 "$2")
+	t=$(flat_tx 20 "$2" "${3:-}")
 	tx=$(awk "BEGIN { n = int($t * $FLAT_SECONDS); print (n < 20 ? 20 : (n > $FLAT_TX ? $FLAT_TX : n)) }")
 	for ((r = 0; r < FLAT_REPEAT; r++)); do
-		t=$(flat_tx "$tx" "$2")
+		t=$(flat_tx "$tx" "$2" "${3:-}")
 		us=$(calc "1000000 / ($t * $BATCH)")
 		if [ -z "$best" ] || awk "BEGIN { exit !($us < $best) }"; then
 			best=$us
@@ -493,29 +500,50 @@ flat_run() {
 	echo "$best"
 }
 
-# flat_eps N: text[] literal of "noop" and N - 1 other entrypoints, the
-# first half of them among the limited ones
+# flat_eps N: text[] literal of "noop" and N - 1 other entrypoints
+# (ep_FIRST ... ep_LAST of flat_asked_range), the first half of them among
+# the limited ones
 flat_eps() {
-	local n=$1 first=$((FLAT_LIMITED / 2 + 1))
+	local first last
+	read -r first last < <(flat_asked_range "$1")
 	sql -c "SELECT '{noop' || string_agg(',ep_' || lpad(i::text, 4, '0'), '' ORDER BY i) || '}'
-	        FROM generate_series($first, $first + $n - 2) i"
+	        FROM generate_series($first, $last) i"
+}
+
+# flat_asked_range N: "FIRST LAST", the numbers of the N - 1 entrypoints
+# that flat_eps N asks for besides noop
+flat_asked_range() {
+	local first=$((FLAT_LIMITED / 2 + 1))
+	echo "$first $((first + $1 - 2))"
+}
+
+# flat_register FIRST LAST: register ep_FIRST ... ep_LAST (four digits),
+# those numbered up to FLAT_LIMITED with concurrency_limit => 5
+flat_register() {
+	sql -c "SELECT count(pgqueuer.register_entrypoint('ep_' || lpad(i::text, 4, '0'),
+	                  concurrency_limit => CASE WHEN i <= $FLAT_LIMITED THEN 5 ELSE 0 END))
+	        FROM generate_series($1, $2) i" >/dev/null
 }
 
 section_flat() {
-	local eps1='{noop}' epsn e1 en l1 ln n i chunk
+	local eps1='{noop}' epsn e1 en en0 l1 ln n i chunk
 	epsn=$(flat_eps "$FLAT_ASKED")
 
 	reset_all
 	sql -c "SELECT pgqueuer.register_entrypoint('noop', on_failure => 'hold', max_attempts => 0)" >/dev/null
 	e1=$(flat_run "empty queue, 1 entrypoint asked" "$eps1")
-	en=$(flat_run "empty queue, $FLAT_ASKED entrypoints asked" "$epsn")
+	# asking for 100 entrypoints while only noop has jobs and no limits are
+	# registered: the earlier baseline, kept beside the one below
+	en0=$(flat_run "empty queue, $FLAT_ASKED entrypoints asked, jobs of noop only" "$epsn")
+	# the same claims as the loaded run will make: the asked entrypoints
+	# registered with their limits, the jobs round robin over them
+	flat_register $(flat_asked_range "$FLAT_ASKED")
+	en=$(flat_run "empty queue, $FLAT_ASKED entrypoints asked, jobs round robin over them" "$epsn" "$epsn")
 
 	echo "   flat: loading $FLAT_ENTRYPOINTS entrypoints ($FLAT_LIMITED limited), $FLAT_FAILED held, $FLAT_DEFERRED deferred, $FLAT_QUEUED queued jobs"
 	t0=$(now)
 	# the registry: noop and ep_0001 ... ep_0999; the first FLAT_LIMITED limited
-	sql -c "SELECT count(pgqueuer.register_entrypoint('ep_' || lpad(i::text, 4, '0'),
-	                  concurrency_limit => CASE WHEN i <= $FLAT_LIMITED THEN 5 ELSE 0 END))
-	        FROM generate_series(1, $FLAT_ENTRYPOINTS - 1) i" >/dev/null
+	flat_register 1 $((FLAT_ENTRYPOINTS - 1))
 	# held (failed) jobs of noop: claimed and completed as exceptions with
 	# no attempts left, under on_failure => 'hold'
 	for ((i = 0; i < FLAT_FAILED; i += 10000)); do
@@ -547,9 +575,11 @@ section_flat() {
 	        FROM pgqueuer.pgqueuer")"
 
 	l1=$(flat_run "loaded, 1 entrypoint asked" "$eps1")
-	ln=$(flat_run "loaded, $FLAT_ASKED entrypoints asked" "$epsn")
+	ln=$(flat_run "loaded, $FLAT_ASKED entrypoints asked" "$epsn" "$epsn")
 	report "flat: 1 entrypoint, loaded/empty (us/job)" "$l1" "$e1" "target <= 1.5"
 	report "flat: $FLAT_ASKED entrypoints, loaded/empty (us/job)" "$ln" "$en" "target <= 1.5"
+	report "flat: $FLAT_ASKED entrypoints, loaded/empty, noop's jobs only (us/job)" "$ln" "$en0" \
+		"baseline: the asked entrypoints unregistered and without jobs"
 	report "flat: $FLAT_ASKED entrypoints / 1, empty (us/job)" "$en" "$e1" "baseline: 1 entrypoint"
 }
 
