@@ -83,4 +83,26 @@ SELECT execute_after - now() AS eta FROM pgqueuer.pgqueuer
  WHERE status = 'queued' AND execute_after > now() AND entrypoint = ANY ('{a,b,c,d}')
  ORDER BY execute_after LIMIT 1;
 
+-- A dequeue counts the picked jobs of the limited entrypoints it asks for,
+-- with the plan kept from the first pass above, made while nothing was
+-- picked.  With 2,000 jobs of another entrypoint picked, a dequeue asking
+-- for 20 limited entrypoints reads those at most once per count (it counts
+-- twice: the estimate, then under the lock), not once per entrypoint:
+-- 80,000 rows.
+SELECT count(pgqueuer.register_entrypoint('lim_' || i, concurrency_limit => 5))
+  FROM generate_series(1, 20) i;
+SELECT count(*) FROM pgqueuer.enqueue_batch(array_fill('busy'::text, ARRAY[2000]));
+SELECT count(*) FROM pgqueuer.dequeue(2000, ARRAY['busy'], '00000000-0000-0000-0000-0000000000c1');
+SELECT count(*) FROM pgqueuer.enqueue_batch(ARRAY(SELECT 'lim_' || i FROM generate_series(1, 20) i));
+BEGIN;
+CREATE TEMP TABLE reads ON COMMIT DROP AS
+  SELECT coalesce(idx_tup_fetch, 0) + seq_tup_read AS n FROM pg_stat_xact_user_tables
+   WHERE schemaname = 'pgqueuer' AND relname = 'pgqueuer';
+SELECT count(*) AS limited_picked FROM pgqueuer.dequeue(20,
+  ARRAY(SELECT 'lim_' || i FROM generate_series(1, 20) i), '00000000-0000-0000-0000-0000000000c2');
+SELECT coalesce(t.idx_tup_fetch, 0) + t.seq_tup_read - r.n <= 4100 AS read_picked_once
+  FROM pg_stat_xact_user_tables t, reads r
+ WHERE t.schemaname = 'pgqueuer' AND t.relname = 'pgqueuer';
+COMMIT;
+
 DROP EXTENSION pgqueuer;
