@@ -55,13 +55,17 @@ static const char *const gate_sql = GATE_SQL;
 static const char *const lock_sql = GATE_SQL " FOR NO KEY UPDATE";
 
 /*
- * Per entrypoint: its picked jobs, and its grants within its rate window.
- * The picked jobs of all the entrypoints are counted in one pass: with
- * statistics that see no picked job (a worker's first dequeue, when plans
- * are made and kept), the planner rates every index on picked jobs alike,
- * and one that has no entrypoint column, read once per entrypoint, read
- * every picked job (and every entry of a job picked since the last VACUUM)
- * as many times as there were limited entrypoints.
+ * Per entrypoint (in no order): its name, its picked jobs, and its grants
+ * within its rate window.  The picked jobs of all the entrypoints are
+ * counted in one pass grouped by entrypoint, planned with sorts and hashed
+ * aggregation off (pgq_execute_presorted), so that it reads
+ * pgqueuer_picked_ep_idx, which holds them in that order, and only the
+ * entries of the entrypoints asked for.  Planned otherwise while few jobs
+ * were picked (a worker's first dequeue, when plans are made and kept), it
+ * could read pgqueuer_heartbeat_id_id1_idx, which has no entrypoint column,
+ * in full: every picked job, and every entry of a job picked since the
+ * last VACUUM, at each dequeue (once per limited entrypoint, when each was
+ * counted in a statement of its own).
  */
 static const char *const load_sql =
 	"WITH p AS ("
@@ -69,13 +73,12 @@ static const char *const load_sql =
 	"  WHERE q.status OPERATOR(pg_catalog.=) 'picked'::pgqueuer.pgqueuer_status"
 	"    AND q.entrypoint OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.text[])"
 	"  GROUP BY q.entrypoint)"
-	" SELECT COALESCE(p.n, 0),"
+	" SELECT e.ep, COALESCE(p.n, 0),"
 	"       (SELECT COALESCE(pg_catalog.sum(g.jobs), 0) FROM pgqueuer.pgqueuer_rate_grants g"
 	"         WHERE g.entrypoint OPERATOR(pg_catalog.=) e.ep"
 	"           AND g.granted_at OPERATOR(pg_catalog.>) ($2 OPERATOR(pg_catalog.-) e.win))"
-	" FROM unnest($1::pg_catalog.text[], $3::interval[]) WITH ORDINALITY AS e(ep, win, ord)"
-	" LEFT JOIN p ON p.ep OPERATOR(pg_catalog.=) e.ep"
-	" ORDER BY e.ord";
+	" FROM unnest($1::pg_catalog.text[], $3::interval[]) AS e(ep, win)"
+	" LEFT JOIN p ON p.ep OPERATOR(pg_catalog.=) e.ep";
 
 static SPIPlanPtr gate_plan = NULL;
 static SPIPlanPtr lock_plan = NULL;
@@ -150,7 +153,6 @@ static void
 apply_load(PgqGate *gates, int ngates, char **names, int n, TimestampTz now)
 {
 	static const Oid load_types[3] = {TEXTARRAYOID, TIMESTAMPTZOID, INTERVALARRAYOID};
-	PgqGate		   **load = palloc(sizeof(PgqGate *) * Max(ngates, 1));
 	char		   **loadnames = palloc(sizeof(char *) * Max(ngates, 1));
 	Datum			*windows = palloc(sizeof(Datum) * Max(ngates, 1));
 	Datum			 values[3];
@@ -167,7 +169,6 @@ apply_load(PgqGate *gates, int ngates, char **names, int n, TimestampTz now)
 			continue;
 		if (g->rate > 0)
 			pgq_rate_window(g->rate, win, &allowed);
-		load[nload] = g;
 		loadnames[nload] = g->name;
 		windows[nload++] = IntervalPGetDatum(win);
 	}
@@ -179,15 +180,20 @@ apply_load(PgqGate *gates, int ngates, char **names, int n, TimestampTz now)
 	values[2] = PointerGetDatum(construct_array(windows, nload, INTERVALOID,
 												sizeof(Interval), false,
 												TYPALIGN_DOUBLE));
-	if (pgq_execute_indexed(pgq_plan(&load_plan, load_sql, 3, load_types),
-							values, NULL, SPI_OK_SELECT) != nload)
+	if (pgq_execute_presorted(pgq_plan(&load_plan, load_sql, 3, load_types),
+							  values, NULL, SPI_OK_SELECT) != nload)
 		elog(ERROR, "pgqueuer: unexpected row count computing entrypoint load");
 
-	for (int i = 0; i < nload; i++)
+	for (int r = 0; r < nload; r++)
 	{
-		PgqGate *g = load[i];
-		int64	 picked = pgq_getint64(i, 1);
-		int64	 granted = pgq_getint64(i, 2);
+		bool	 isnull;
+		char	*name = TextDatumGetCString(pgq_getdatum(r, 1, &isnull));
+		PgqGate *g = pgq_find_gate(gates, ngates, name);
+		int64	 picked = pgq_getint64(r, 2);
+		int64	 granted = pgq_getint64(r, 3);
+
+		if (g == NULL)
+			elog(ERROR, "pgqueuer: entrypoint load returned an entrypoint not asked for");
 
 		if (g->concurrency_limit > 0)
 			g->cap = Min(g->cap, (int) Max(0, g->concurrency_limit - picked));

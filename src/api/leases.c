@@ -106,14 +106,20 @@ static const char *const expire_sql_tail =
 	" SELECT entrypoint, outcome OPERATOR(pg_catalog.=) 'queued'::pgqueuer.pgqueuer_status FROM al";
 
 /*
- * Whether any lease may have expired: the candidates of the statement
- * above, without their per-entrypoint lease.  It runs first, so that a
- * dequeue on a healthy queue does not set up the four data-modifying steps
- * for nothing.
+ * Whether any lease may have expired: the oldest of the candidates of the
+ * statement above, without their per-entrypoint lease.  It runs first, so
+ * that a dequeue on a healthy queue does not set up the four data-modifying
+ * steps for nothing.  In heartbeat order, planned without sorts
+ * (pgq_execute_presorted), it reads pgqueuer_heartbeat_id_id1_idx from the
+ * oldest heartbeat and stops at the first candidate, reading no job whose
+ * lease is running; as an EXISTS, planned while few jobs were picked, it
+ * could read every picked job through pgqueuer_picked_ep_idx at each
+ * dequeue.
  */
 static const char *const probe_sql =
-	"SELECT EXISTS (SELECT 1 FROM pgqueuer.pgqueuer q WHERE" EXPIRE_SQL_CANDIDATES
-	"   AND " PGQ_JOB_VALID_SQL ")";
+	"SELECT 1 FROM pgqueuer.pgqueuer q WHERE" EXPIRE_SQL_CANDIDATES
+	"   AND " PGQ_JOB_VALID_SQL
+	" ORDER BY q.heartbeat LIMIT 1";
 
 /*
  * Expired picked jobs that the sweep skips because a value is one the
@@ -195,14 +201,9 @@ pgq_expire_leases(ArrayType *entrypoints, int limit, char ***woken, int *nwoken)
 	*woken = NULL;
 	if (entrypoints == NULL)
 		report_invalid(values, nulls);
-	if (pgq_execute_indexed(pgq_plan(&probe_plan, probe_sql, 2, argtypes),
-							values, nulls, SPI_OK_SELECT) == 1)
-	{
-		bool isnull;
-
-		if (!DatumGetBool(pgq_getdatum(0, 1, &isnull)))
-			return 0;
-	}
+	if (pgq_execute_presorted(pgq_plan(&probe_plan, probe_sql, 2, argtypes),
+							  values, nulls, SPI_OK_SELECT) == 0)
+		return 0;
 	n = pgq_execute_indexed(pgq_log_plan(expire_plans, PGQ_LOG_OUTCOME,
 										 EXPIRE_SQL_HEAD, EXPIRE_SQL_LOG,
 										 expire_sql_tail, 4, argtypes),

@@ -54,6 +54,8 @@ static planner_hook_type		   prev_planner_hook = NULL;
 
 /* > 0 while pgq_execute_indexed() runs a statement (and may plan it) */
 static int indexed_depth = 0;
+/* > 0 while pgq_execute_presorted() does */
+static int presorted_depth = 0;
 
 static PlannedStmt *pgq_planner(Query *parse, const char *query_string,
 								int cursorOptions, ParamListInfo boundParams);
@@ -111,7 +113,8 @@ pgq_install_plan_hook(void)
 /*
  * pgq_planner
  *		planner_hook: while one of the queue's statements is planned, plan
- *		with sequential scans, hash joins, merge joins and JIT off.
+ *		with sequential scans, hash joins, merge joins and JIT off, and for
+ *		pgq_execute_presorted() sorts and hashed aggregation too.
  *
  * Only planning looks at these settings, and a kept generic plan is made
  * once, so they are switched here, where (re)planning happens, rather than
@@ -127,6 +130,8 @@ pgq_planner(Query *parse, const char *query_string, int cursorOptions,
 	bool		 save_seqscan = enable_seqscan;
 	bool		 save_hashjoin = enable_hashjoin;
 	bool		 save_mergejoin = enable_mergejoin;
+	bool		 save_sort = enable_sort;
+	bool		 save_hashagg = enable_hashagg;
 	bool		 save_jit = jit_enabled;
 	PlannedStmt *result;
 
@@ -136,6 +141,11 @@ pgq_planner(Query *parse, const char *query_string, int cursorOptions,
 	enable_seqscan = false;
 	enable_hashjoin = false;
 	enable_mergejoin = false;
+	if (presorted_depth > 0)
+	{
+		enable_sort = false;
+		enable_hashagg = false;
+	}
 	jit_enabled = false;
 	PG_TRY();
 	{
@@ -146,6 +156,8 @@ pgq_planner(Query *parse, const char *query_string, int cursorOptions,
 		enable_seqscan = save_seqscan;
 		enable_hashjoin = save_hashjoin;
 		enable_mergejoin = save_mergejoin;
+		enable_sort = save_sort;
+		enable_hashagg = save_hashagg;
 		jit_enabled = save_jit;
 	}
 	PG_END_TRY();
@@ -173,6 +185,35 @@ pgq_execute_indexed(SPIPlanPtr plan, Datum *values, const char *nulls,
 	PG_FINALLY();
 	{
 		indexed_depth--;
+	}
+	PG_END_TRY();
+	return n;
+}
+
+/*
+ * pgq_execute_presorted
+ *		pgq_execute_indexed() for a statement that groups or orders rows an
+ *		index holds in that order: planned with sorts and hashed aggregation
+ *		off as well, so that it reads that index, the only way left that
+ *		needs neither, whatever the statistics say about the rows it holds
+ *		(the queue's partial indexes on picked jobs all look alike to the
+ *		planner when it saw few picked jobs).  The statement must not sort
+ *		anything else.
+ */
+int
+pgq_execute_presorted(SPIPlanPtr plan, Datum *values, const char *nulls,
+					  int expected)
+{
+	int n;
+
+	presorted_depth++;
+	PG_TRY();
+	{
+		n = pgq_execute_indexed(plan, values, nulls, expected);
+	}
+	PG_FINALLY();
+	{
+		presorted_depth--;
 	}
 	PG_END_TRY();
 	return n;
