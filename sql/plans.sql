@@ -88,13 +88,14 @@ DROP EXTENSION pgqueuer;
 -- Picked jobs that a dequeue need not read.  In a new session the plans
 -- are made and kept by the first dequeue of a limited entrypoint, with
 -- statistics that saw no picked job; then 2,000 jobs of another entrypoint
--- are picked, their leases running.  A dequeue asking for 20 limited
--- entrypoints reads none of them: it counts the picked jobs of the 20
--- through pgqueuer_picked_ep_idx (a full read of the index on heartbeats,
--- once per entrypoint, read 80,000 rows), and looks for expired leases from
--- the oldest heartbeat (an EXISTS through pgqueuer_picked_ep_idx read all
--- 2,000).  It reads the 20 jobs it claims and the heads of the 20: about a
--- hundred rows.
+-- are picked, their leases running.  Another worker's dequeue asking for
+-- 20 limited entrypoints, with max_concurrent, reads none of them: it
+-- counts the picked jobs of the 20 through pgqueuer_picked_ep_idx (a full
+-- read of the index on heartbeats, once per entrypoint, read 80,000 rows),
+-- its own through pgqueuer_queue_manager_id_idx, and looks for expired
+-- leases from the oldest heartbeat (an EXISTS through
+-- pgqueuer_picked_ep_idx read all 2,000).  It reads the 20 jobs it claims
+-- and the heads of the 20: about a hundred rows.
 \c
 CREATE EXTENSION pgqueuer;
 SET plan_cache_mode = force_generic_plan;
@@ -110,7 +111,7 @@ CREATE TEMP TABLE reads ON COMMIT DROP AS
   SELECT coalesce(idx_tup_fetch, 0) + seq_tup_read AS n FROM pg_stat_xact_user_tables
    WHERE schemaname = 'pgqueuer' AND relname = 'pgqueuer';
 SELECT count(*) AS limited_picked FROM pgqueuer.dequeue(20,
-  ARRAY(SELECT 'lim_' || i FROM generate_series(1, 20) i), '00000000-0000-0000-0000-0000000000c2');
+  ARRAY(SELECT 'lim_' || i FROM generate_series(1, 20) i), '00000000-0000-0000-0000-0000000000c2', 100);
 SELECT coalesce(t.idx_tup_fetch, 0) + t.seq_tup_read - r.n <= 500 AS read_no_picked_job
   FROM pg_stat_xact_user_tables t, reads r
  WHERE t.schemaname = 'pgqueuer' AND t.relname = 'pgqueuer';

@@ -58,10 +58,19 @@ PG_FUNCTION_INFO_V1(pgqueuer_dequeue);
 /* expired leases rescued per dequeue call at most */
 #define DEQUEUE_RESCUE_LIMIT 100
 
+/*
+ * The jobs a worker holds.  The subquery names only the worker, so that of
+ * the queue's indexes only pgqueuer_queue_manager_id_idx serves it (the
+ * partial indexes on picked jobs need the status, which is checked
+ * outside the OFFSET 0 fence): it reads that worker's jobs.  A count of
+ * its picked jobs in one query, planned while few jobs were picked, could
+ * read every picked job through one of those at each dequeue.
+ */
 static const char *const worker_load_sql =
-	"SELECT pg_catalog.count(*) FROM pgqueuer.pgqueuer"
-	" WHERE queue_manager_id OPERATOR(pg_catalog.=) $1"
-	"   AND status OPERATOR(pg_catalog.=) 'picked'::pgqueuer.pgqueuer_status";
+	"SELECT pg_catalog.count(*) FROM ("
+	" SELECT q.status FROM pgqueuer.pgqueuer q"
+	"  WHERE q.queue_manager_id OPERATOR(pg_catalog.=) $1 OFFSET 0) w"
+	" WHERE w.status OPERATOR(pg_catalog.=) 'picked'::pgqueuer.pgqueuer_status";
 
 /*
  * The claim: per entrypoint the due queued jobs in dequeue order, skipping
