@@ -483,10 +483,12 @@ flat_tx() {
 }
 
 # flat_run LABEL ENTRYPOINTS_LITERAL [JOBS_LITERAL]: the fastest of
-# FLAT_REPEAT runs of flat_cycle.pgbench (flat_tx), in microseconds per job.  A probe of 20 transactions
+# FLAT_REPEAT runs of flat_cycle.pgbench (flat_tx), in microseconds per job,
+# from a vacuumed queue (what the runs before left, as autovacuum would).  A probe of 20 transactions
 # sizes the runs: about FLAT_SECONDS each, at most FLAT_TX transactions.
 flat_run() {
 	local r best="" us t tx
+	sql -c 'VACUUM ANALYZE pgqueuer.pgqueuer' >/dev/null
 	t=$(flat_tx 20 "$2" "${3:-}")
 	tx=$(awk "BEGIN { n = int($t * $FLAT_SECONDS); print (n < 20 ? 20 : (n > $FLAT_TX ? $FLAT_TX : n)) }")
 	for ((r = 0; r < FLAT_REPEAT; r++)); do
