@@ -165,6 +165,35 @@ pgq_planner(Query *parse, const char *query_string, int cursorOptions,
 }
 
 /*
+ * execute_shaped
+ *		pgq_execute() with the planner hook's settings on while the
+ *		statement runs (and may be planned): those of pgq_execute_indexed(),
+ *		and with presorted those of pgq_execute_presorted() too.
+ */
+static int
+execute_shaped(SPIPlanPtr plan, Datum *values, const char *nulls,
+			   int expected, bool presorted)
+{
+	int n;
+
+	indexed_depth++;
+	if (presorted)
+		presorted_depth++;
+	PG_TRY();
+	{
+		n = pgq_execute(plan, values, nulls, expected);
+	}
+	PG_FINALLY();
+	{
+		indexed_depth--;
+		if (presorted)
+			presorted_depth--;
+	}
+	PG_END_TRY();
+	return n;
+}
+
+/*
  * pgq_execute_indexed
  *		pgq_execute() for a statement of the queue: planned (when it is) as
  *		described in the file header.  For statements that touch a bounded
@@ -175,19 +204,7 @@ int
 pgq_execute_indexed(SPIPlanPtr plan, Datum *values, const char *nulls,
 					int expected)
 {
-	int n;
-
-	indexed_depth++;
-	PG_TRY();
-	{
-		n = pgq_execute(plan, values, nulls, expected);
-	}
-	PG_FINALLY();
-	{
-		indexed_depth--;
-	}
-	PG_END_TRY();
-	return n;
+	return execute_shaped(plan, values, nulls, expected, false);
 }
 
 /*
@@ -204,17 +221,5 @@ int
 pgq_execute_presorted(SPIPlanPtr plan, Datum *values, const char *nulls,
 					  int expected)
 {
-	int n;
-
-	presorted_depth++;
-	PG_TRY();
-	{
-		n = pgq_execute_indexed(plan, values, nulls, expected);
-	}
-	PG_FINALLY();
-	{
-		presorted_depth--;
-	}
-	PG_END_TRY();
-	return n;
+	return execute_shaped(plan, values, nulls, expected, true);
 }
