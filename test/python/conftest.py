@@ -61,25 +61,28 @@ def server():
     base = Path(tempfile.mkdtemp(prefix="pgqueuer-pytest."))
     data = base / "data"
     port = 20000 + os.getpid() % 20000
-    subprocess.run([f"{bindir}/initdb", "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync"],
-                   check=True, capture_output=True)
-    conf = (TOP / "test" / "pgqueuer.conf").read_text()
-    with open(data / "postgresql.conf", "a") as f:
-        f.write(conf)
-        f.write(f"\nlisten_addresses = ''\nunix_socket_directories = '{base}'\nport = {port}\n"
-                "pgqueuer.enabled = on\npgqueuer.naptime = 100ms\nmax_connections = 100\n"
-                "fsync = off\nlog_min_messages = warning\n")
-    subprocess.run([f"{bindir}/pg_ctl", "-D", str(data), "-l", str(base / "server.log"), "-w", "start"],
-                   check=True, capture_output=True)
-    srv = Server(bindir, base, port)
     try:
+        # the directory goes even when initdb fails (as root, for example)
+        subprocess.run([f"{bindir}/initdb", "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync"],
+                       check=True, capture_output=True)
+        conf = (TOP / "test" / "pgqueuer.conf").read_text()
+        with open(data / "postgresql.conf", "a") as f:
+            f.write(conf)
+            f.write(f"\nlisten_addresses = ''\nunix_socket_directories = '{base}'\nport = {port}\n"
+                    "pgqueuer.enabled = on\npgqueuer.naptime = 100ms\nmax_connections = 100\n"
+                    "fsync = off\nlog_min_messages = warning\n")
+        subprocess.run([f"{bindir}/pg_ctl", "-D", str(data), "-l", str(base / "server.log"), "-w", "start"],
+                       check=True, capture_output=True)
+        srv = Server(bindir, base, port)
         with psycopg.connect(f"host={base} port={port} user=postgres dbname=postgres", autocommit=True) as c:
             c.execute("CREATE DATABASE pyq")
         with psycopg.connect(srv.dsn, autocommit=True) as c:
             c.execute("CREATE EXTENSION pgqueuer")
         yield srv
     finally:
-        subprocess.run([f"{bindir}/pg_ctl", "-D", str(data), "-m", "immediate", "-w", "stop"], capture_output=True)
+        if (data / "postmaster.pid").exists():
+            subprocess.run([f"{bindir}/pg_ctl", "-D", str(data), "-m", "immediate", "-w", "stop"],
+                           capture_output=True)
         shutil.rmtree(base, ignore_errors=True)
 
 
