@@ -24,6 +24,14 @@
  * as usual, except those a user-defined trigger on the queue's tables runs
  * inside one of the queue's statements, which see the same settings.
  *
+ * A few statements count or look for picked jobs.  All the queue's partial
+ * indexes on picked jobs look alike to the planner when it saw few picked
+ * jobs, and a kept plan could read one that has no column for the
+ * condition, every picked job at each call.  pgq_execute_presorted() plans
+ * such a statement, written to group or order by the column of the index
+ * it needs, with sorts and hashed aggregation off too: that index is then
+ * the only plan left.
+ *
  * IDENTIFICATION
  *		src/common/plan_shape.c
  *
