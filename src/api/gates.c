@@ -55,8 +55,8 @@ static const char *const gate_sql = GATE_SQL;
 static const char *const lock_sql = GATE_SQL " FOR NO KEY UPDATE";
 
 /*
- * Per entrypoint (in no order): its name, its picked jobs, and its grants
- * within its rate window.  The picked jobs of all the entrypoints are
+ * Per entrypoint (in no order): its position in $1 (1-based), its picked
+ * jobs, and its grants within its rate window.  The picked jobs of all the entrypoints are
  * counted in one pass grouped by entrypoint, planned with sorts and hashed
  * aggregation off (pgq_execute_presorted), so that it reads
  * pgqueuer_picked_ep_idx, which holds them in that order, and only the
@@ -73,11 +73,11 @@ static const char *const load_sql =
 	"  WHERE q.status OPERATOR(pg_catalog.=) 'picked'::pgqueuer.pgqueuer_status"
 	"    AND q.entrypoint OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.text[])"
 	"  GROUP BY q.entrypoint)"
-	" SELECT e.ep, COALESCE(p.n, 0),"
+	" SELECT e.ord, COALESCE(p.n, 0),"
 	"       (SELECT COALESCE(pg_catalog.sum(g.jobs), 0) FROM pgqueuer.pgqueuer_rate_grants g"
 	"         WHERE g.entrypoint OPERATOR(pg_catalog.=) e.ep"
 	"           AND g.granted_at OPERATOR(pg_catalog.>) ($2 OPERATOR(pg_catalog.-) e.win))"
-	" FROM unnest($1::pg_catalog.text[], $3::interval[]) AS e(ep, win)"
+	" FROM unnest($1::pg_catalog.text[], $3::interval[]) WITH ORDINALITY AS e(ep, win, ord)"
 	" LEFT JOIN p ON p.ep OPERATOR(pg_catalog.=) e.ep";
 
 static SPIPlanPtr gate_plan = NULL;
@@ -153,6 +153,7 @@ static void
 apply_load(PgqGate *gates, int ngates, char **names, int n, TimestampTz now)
 {
 	static const Oid load_types[3] = {TEXTARRAYOID, TIMESTAMPTZOID, INTERVALARRAYOID};
+	PgqGate		   **load = palloc(sizeof(PgqGate *) * Max(ngates, 1));
 	char		   **loadnames = palloc(sizeof(char *) * Max(ngates, 1));
 	Datum			*windows = palloc(sizeof(Datum) * Max(ngates, 1));
 	Datum			 values[3];
@@ -169,6 +170,7 @@ apply_load(PgqGate *gates, int ngates, char **names, int n, TimestampTz now)
 			continue;
 		if (g->rate > 0)
 			pgq_rate_window(g->rate, win, &allowed);
+		load[nload] = g;
 		loadnames[nload] = g->name;
 		windows[nload++] = IntervalPGetDatum(win);
 	}
@@ -186,14 +188,14 @@ apply_load(PgqGate *gates, int ngates, char **names, int n, TimestampTz now)
 
 	for (int r = 0; r < nload; r++)
 	{
-		bool	 isnull;
-		char	*name = TextDatumGetCString(pgq_getdatum(r, 1, &isnull));
-		PgqGate *g = pgq_find_gate(gates, ngates, name);
+		int64	 ord = pgq_getint64(r, 1);
+		PgqGate *g;
 		int64	 picked = pgq_getint64(r, 2);
 		int64	 granted = pgq_getint64(r, 3);
 
-		if (g == NULL)
-			elog(ERROR, "pgqueuer: entrypoint load returned an entrypoint not asked for");
+		if (ord < 1 || ord > nload)
+			elog(ERROR, "pgqueuer: entrypoint load returned a position out of range");
+		g = load[ord - 1];
 
 		if (g->concurrency_limit > 0)
 			g->cap = Min(g->cap, (int) Max(0, g->concurrency_limit - picked));

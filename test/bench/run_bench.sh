@@ -484,8 +484,9 @@ flat_tx() {
 
 # flat_run LABEL ENTRYPOINTS_LITERAL [JOBS_LITERAL]: the fastest of
 # FLAT_REPEAT runs of flat_cycle.pgbench (flat_tx), in microseconds per job,
-# from a vacuumed queue (what the runs before left, as autovacuum would).  A probe of 20 transactions
-# sizes the runs: about FLAT_SECONDS each, at most FLAT_TX transactions.
+# from a vacuumed queue (what the runs before left, as autovacuum would).
+# A probe of 20 transactions sizes the runs: about FLAT_SECONDS each, at
+# most FLAT_TX transactions.
 flat_run() {
 	local r best="" us t tx
 	sql -c 'VACUUM ANALYZE pgqueuer.pgqueuer' >/dev/null
